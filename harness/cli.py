@@ -1,0 +1,207 @@
+"""The `enginebench` command: parses arguments and calls into the harness. No business logic here.
+
+Imports of engines (and of rich, psutil) happen inside the subcommands, so `enginebench list` and
+`--help` stay fast and work without any engine installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from harness import registry
+from harness.errors import UsageError
+from harness.spec import SCALES
+
+EXIT_USAGE = 2
+EXIT_FAILED_CASES = 1
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage dump) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _int_in(lo: int, hi: int, what: str) -> type[int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {what} {text!r} (accepted: an integer from {lo} to {hi})")
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"invalid {what} {value} (accepted: an integer from {lo} to {hi})")
+        return value
+
+    parse.__name__ = what
+    return parse  # type: ignore[return-value]
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 7 * 24 * 3600:
+        raise argparse.ArgumentTypeError(f"invalid timeout {text!r} (accepted: seconds, more than 0, at most a week)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="enginebench", description="Run identical workloads on Ray, Dask, Spark-on-Ray, "
+                     "Spark and a local baseline; time them, check them, record them.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("list", help="workloads, cases, engines and scales (with each scale's parameters)")
+
+    run = sub.add_parser("run", help="run a plan: cases x engines at one scale")
+    run.add_argument("--workload", default="tasks", help=f"one of: {', '.join(registry.WORKLOADS)} (default tasks)")
+    run.add_argument("--cases", help="comma-separated case names, or 'all' (default all)")
+    run.add_argument("--engines", help=f"comma-separated, or 'all' (default all: {', '.join(registry.ENGINES)})")
+    run.add_argument("--scale", default="tiny", help=f"one of: {', '.join(SCALES)} (default tiny)")
+    run.add_argument("--cpus", type=_int_in(1, 4096, "CPU count"), help="CPUs per engine (default: all)")
+    run.add_argument("--memory", help="memory per engine, e.g. 8g (default: half the RAM)")
+    run.add_argument("--repeat", type=_int_in(1, 1000, "repeat count"), default=3, help="timed repetitions (default 3)")
+    run.add_argument("--warmup", type=_int_in(0, 100, "warm-up count"), default=1, help="untimed warm-up rounds (default 1)")
+    run.add_argument("--timeout", type=_positive_seconds, help="per-case timeout in seconds (default: per case and scale)")
+    run.add_argument("--out", default="results", help="directory for the results file (default results/)")
+    run.add_argument("--ray-address", help="use an existing Ray cluster (ray and spark-on-ray)")
+    run.add_argument("--dask-scheduler", help="use an existing Dask scheduler, e.g. tcp://host:8786")
+    run.add_argument("--spark-master", help="use an existing Spark master, e.g. spark://host:7077")
+    run.add_argument("--quiet", action="store_true", help="no live progress, only the summary")
+
+    doctor = sub.add_parser("doctor", help="check Python, Java, engine packages, memory and /dev/shm")
+    doctor.add_argument("--no-import", action="store_true", help="check installed versions without importing")
+    return parser
+
+
+def cmd_list() -> int:
+    from rich.console import Console
+
+    from harness.spec import SCALE_NOTES
+
+    console = Console(highlight=False)
+    for name in registry.WORKLOADS:
+        wl = registry.workload(name)
+        console.print(f"[bold]workload {wl.name}[/]: {wl.title}")
+        for case in wl.cases:
+            better = "higher" if case.primary.higher_is_better else "lower"
+            console.print(f"  [bold]{case.name}[/]: {case.description} "
+                          f"[dim](headline {case.primary.name} in {case.primary.unit}, {better} is better)[/]")
+            for scale in SCALES:
+                params = ", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}"
+                                   for k, v in case.params[scale].items())
+                console.print(f"      {scale:<7} {params}   [dim]timeout {case.timeout_s[scale]:g} s[/]")
+    console.print("[bold]engines[/]")
+    for name in registry.ENGINES:
+        cls = registry.engine_class(name)
+        console.print(f"  [bold]{name:<13}[/] {cls.description} [dim](cases in workloads/*/{cls.api}.py)[/]")
+    console.print("[bold]scales[/]")
+    for s in SCALES:
+        console.print(f"  [bold]{s:<7}[/] {SCALE_NOTES[s]}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.budget import Budget, parse_memory
+    from harness.engines.base import Endpoints
+    from harness.runner import Plan
+
+    workload = registry.workload(args.workload)
+    if args.scale not in SCALES:
+        raise UsageError(f"unknown scale {args.scale!r} (accepted: {', '.join(SCALES)})")
+    plan = Plan(
+        workload=workload,
+        cases=registry.parse_names(args.cases, f"case of workload {workload.name!r}", workload.case_names),
+        engines=registry.parse_names(args.engines, "engine", tuple(registry.ENGINES)),
+        scale=args.scale,
+        budget=Budget.default(args.cpus, parse_memory(args.memory) if args.memory else None),
+        repeat=args.repeat,
+        warmup=args.warmup,
+        timeout_s=args.timeout,
+        endpoints=Endpoints(args.ray_address, args.dask_scheduler, args.spark_master),
+    )
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file (accepted: a directory, created if missing)")
+    return execute(plan, out, quiet=args.quiet)
+
+
+def execute(plan: object, out: Path, quiet: bool = False) -> int:
+    """Run a plan with live progress, write the results file, print the summary and its path."""
+    from rich.console import Console
+
+    from harness.console import LiveProgress, summary_table
+    from harness.records import ResultsWriter
+    from harness.runner import Plan, Runner, make_header, new_run_id
+
+    assert isinstance(plan, Plan)
+    console = Console(stderr=False)
+    run_id = new_run_id(plan)
+    writer = ResultsWriter(out / f"{run_id}.json", make_header(plan, run_id))
+    b = plan.budget
+    console.print(f"enginebench run {run_id}: workload {plan.workload.name}, scale {plan.scale}, "
+                  f"{len(plan.cases)} cases x {len(plan.engines)} engines, {b.cpus} CPUs, "
+                  f"{b.memory_bytes / 2**30:.1f} GiB per engine, warm-up {plan.warmup}, repeat {plan.repeat}")
+    observer = LiveProgress(console, len(plan.cases) * len(plan.engines))
+    runner = Runner(plan, writer, observer=None if quiet else observer)
+    try:
+        if quiet:
+            records = runner.run()
+        else:
+            with observer:
+                records = runner.run()
+    except KeyboardInterrupt:
+        console.print(f"interrupted: engines stopped; results so far in {writer.path}")
+        return EXIT_INTERRUPTED
+    console.print(summary_table(records, writer.run.header.get("engines", {})))
+    failed = [r for r in records if r.status in ("wrong", "error", "timeout")]
+    console.print(f"results: {writer.path}")
+    if failed:
+        console.print(f"{len(failed)} of {len(records)} attempts failed: "
+                      + "; ".join(f"{r.engine}/{r.case} {r.status}" for r in failed[:8]))
+        return EXIT_FAILED_CASES
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from harness.doctor import diagnose
+
+    console = Console()
+    findings = diagnose(import_engines=not args.no_import)
+    style = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+    for f in findings:
+        console.print(f"[{style[f.level]}]{f.level:>4}[/] {f.what:<12} {f.detail}", highlight=False)
+    failures = [f for f in findings if f.level == "fail"]
+    if failures:
+        console.print(f"{len(failures)} problem(s) to fix before every engine can run.")
+        return 1
+    console.print("every engine can run here.")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return cmd_list()
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "doctor":
+            return cmd_doctor(args)
+    except UsageError as exc:
+        sys.stderr.write(f"enginebench {args.command}: error: {exc}\n")
+        return EXIT_USAGE
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

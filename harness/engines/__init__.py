@@ -1,0 +1,1 @@
+"""Engine lifecycles: start(budget) -> handle, stop(), versions(), config(). One module per engine."""

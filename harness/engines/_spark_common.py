@@ -1,0 +1,81 @@
+"""What `spark` and `spark-on-ray` share: JVM options, quiet logging, and stopping the driver JVM."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+#: SPARK_CONF_DIR for every JVM enginebench starts: holds a log4j2.properties that logs errors only.
+SPARK_CONF_DIR = Path(__file__).with_name("spark_conf")
+
+#: Packages JDK 17 must open to Spark/Arrow/RayDP; without them RayDP's hand-off of Spark data to
+#: Ray's object store fails (see shared/ENVIRONMENT.md).
+ADD_OPENS_PACKAGES = (
+    "java.lang java.lang.invoke java.lang.reflect java.lang.ref java.io java.net java.nio java.math "
+    "java.text java.time java.security java.util java.util.concurrent "
+    "java.util.concurrent.atomic java.util.regex jdk.internal.ref jdk.internal.misc sun.nio.ch "
+    "sun.nio.cs sun.nio.fs sun.security.action sun.util.calendar"
+).split()
+
+
+def java_options() -> str:
+    """extraJavaOptions for every JVM: the JDK 17 --add-opens set."""
+    return " ".join(f"--add-opens=java.base/{p}=ALL-UNNAMED" for p in ADD_OPENS_PACKAGES)
+
+
+def prepare_environment(local: bool) -> None:
+    """Environment the driver JVM and Python workers inherit: this interpreter for Python workers
+    (pyspark reads PYSPARK_PYTHON), our quiet log4j2 config, and loopback when running locally."""
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ.setdefault("SPARK_CONF_DIR", str(SPARK_CONF_DIR))
+    if local:
+        os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+
+
+def common_configs(cpus: int) -> dict[str, str]:
+    """Spark settings both lifecycles use: loopback, UI off, this interpreter for Python workers."""
+    opts = java_options()
+    return {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.driver.extraJavaOptions": opts,
+        "spark.executor.extraJavaOptions": opts,
+        "spark.python.worker.reuse": "true",
+        # Shuffle partitions sized to the budget rather than Spark's fixed default of 200.
+        "spark.sql.shuffle.partitions": str(max(2, cpus * 2)),
+        "spark.default.parallelism": str(cpus),
+    }
+
+
+def shutdown_gateway() -> None:
+    """Stop the driver JVM pyspark launched. `SparkSession.stop()` leaves it running for reuse;
+    we stop it by its process handle so no Java process outlives the engine."""
+    from pyspark import SparkContext
+
+    gateway: Any = SparkContext._gateway
+    if gateway is None:
+        return
+    proc: subprocess.Popen[bytes] | None = getattr(gateway, "proc", None)
+    try:
+        gateway.shutdown()
+    except Exception:  # noqa: BLE001 - the JVM may already be gone; the process is handled below
+        pass
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+
+
+def spark_config_summary(spark: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    conf = spark.sparkContext.getConf()
+    return {k: conf.get(k) for k in keys if conf.get(k) is not None}

@@ -1,0 +1,117 @@
+"""The Engine lifecycle every engine module implements, and the context handed to workloads."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from harness.budget import Budget
+
+
+class EngineUnavailable(RuntimeError):
+    """The engine cannot run here (package missing, Java missing); the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Existing clusters to use instead of starting local ones (None: start one on this machine)."""
+
+    ray_address: str | None = None
+    dask_scheduler: str | None = None
+    spark_master: str | None = None
+
+
+@dataclass(frozen=True)
+class EngineContext:
+    """What an implementation receives: the engine's handle and the budget it runs under.
+
+    handle: ray -> the RayContext, dask -> a distributed.Client, spark/spark-on-ray -> a
+    SparkSession, local -> a LocalHandle.
+    """
+
+    engine: str
+    api: str
+    handle: Any
+    budget: Budget
+
+    @property
+    def cpus(self) -> int:
+        return self.budget.cpus
+
+
+class Engine(ABC):
+    """A lifecycle only: start with a budget, hand over a handle, stop what was started.
+
+    Subclasses set `name`, `api` (which `workloads/*/<api>.py` implements its cases), and
+    `packages` (import names it needs, checked before start so a missing one gives an install hint).
+    """
+
+    name: ClassVar[str]
+    api: ClassVar[str]
+    description: ClassVar[str]
+    packages: ClassVar[tuple[str, ...]] = ()
+    needs_java: ClassVar[bool] = False
+
+    def __init__(self, budget: Budget, endpoints: Endpoints | None = None) -> None:
+        self.budget = budget
+        self.endpoints = endpoints or Endpoints()
+        self._handle: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> EngineContext:
+        """Check prerequisites, start the engine, and return the context for implementations."""
+        self.check_available()
+        self._handle = self._start()
+        return EngineContext(self.name, self.api, self._handle, self.budget)
+
+    def stop(self) -> None:
+        """Stop whatever `start` started; safe to call twice or after a failed start."""
+        try:
+            self._stop()
+        finally:
+            self._handle = None
+
+    @abstractmethod
+    def _start(self) -> Any: ...
+
+    @abstractmethod
+    def _stop(self) -> None: ...
+
+    def config(self) -> dict[str, Any]:
+        """The effective configuration after start (workers, threads, memory): recorded as-is."""
+        return {}
+
+    # -- facts -----------------------------------------------------------------------------------
+    @classmethod
+    def check_available(cls) -> None:
+        """Raise EngineUnavailable with a one-line fix when a package or Java is missing."""
+        from harness.environment import install_hint, java_version
+
+        missing = [p for p in cls.packages if importlib.util.find_spec(p) is None]
+        if missing:
+            hints = "; ".join(install_hint(p) for p in missing)
+            raise EngineUnavailable(f"engine {cls.name!r} needs {', '.join(missing)}: {hints}")
+        if cls.needs_java:
+            if java_version() is None:
+                raise EngineUnavailable(
+                    f"engine {cls.name!r} needs Java 17 (java not found on PATH or JAVA_HOME): "
+                    "install a JDK 17, e.g. apt-get install openjdk-17-jre-headless"
+                )
+
+    @classmethod
+    def versions(cls) -> dict[str, str]:
+        """Installed versions of the engine's packages, read without importing them."""
+        out: dict[str, str] = {}
+        for pkg in cls.packages:
+            try:
+                out[pkg] = importlib.metadata.version(pkg)
+            except importlib.metadata.PackageNotFoundError:
+                out[pkg] = "not installed"
+        if cls.needs_java:
+            from harness.environment import java_version
+
+            out["java"] = java_version() or "not found"
+        return out

@@ -1,0 +1,64 @@
+"""dask: a dask.distributed LocalCluster of worker processes sized to the budget, or an existing
+scheduler (`--dask-scheduler`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from harness.engines.base import Engine
+
+
+class DaskEngine(Engine):
+    name = "dask"
+    api = "dask"
+    description = "dask.distributed: LocalCluster of worker processes (or --dask-scheduler)"
+    packages = ("dask", "distributed")
+
+    #: One single-threaded worker process per CPU: like Ray's one worker process per CPU, and the
+    #: layout Dask recommends for GIL-holding Python tasks.
+    threads_per_worker = 1
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cluster: Any = None
+
+    def _start(self) -> Any:
+        from distributed import Client, LocalCluster
+
+        if self.endpoints.dask_scheduler:
+            return Client(self.endpoints.dask_scheduler, timeout="10s")
+        n_workers = self.budget.cpus
+        self._cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=self.threads_per_worker,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            memory_limit=self.budget.memory_bytes // n_workers,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(self._cluster)
+        client.wait_for_workers(n_workers, timeout=60)
+        return client
+
+    def _stop(self) -> None:
+        try:
+            if self._handle is not None:
+                self._handle.close()
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
+                self._cluster = None
+
+    def config(self) -> dict[str, Any]:
+        if self._handle is None:
+            return {}
+        nthreads: dict[str, int] = self._handle.nthreads()
+        return {
+            "mode": "existing scheduler" if self.endpoints.dask_scheduler else "LocalCluster",
+            "scheduler": self._handle.scheduler.address,
+            "workers": len(nthreads),
+            "threads_per_worker": sorted(set(nthreads.values())),
+            "memory_limit_per_worker": self.budget.memory_bytes // max(1, len(nthreads)),
+        }

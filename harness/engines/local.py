@@ -1,0 +1,42 @@
+"""local: no engine. The single-process baseline, plus a process pool where parallelism is meaningful."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from harness.engines.base import Engine
+
+
+def _ready(_: int) -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class LocalHandle:
+    """What local implementations get: the CPU count and a warm spawn-based process pool."""
+
+    cpus: int
+    pool: ProcessPoolExecutor
+
+
+class LocalEngine(Engine):
+    name = "local"
+    api = "local"
+    description = "no engine: plain Python in one process (a concurrent.futures pool where meaningful)"
+
+    def _start(self) -> LocalHandle:
+        # spawn, not fork: the driver has threads (sampler, earlier engines' clients) that fork
+        # would copy in an unknown state. Start-up cost is paid here, not inside the first case.
+        pool = ProcessPoolExecutor(max_workers=self.budget.cpus, mp_context=multiprocessing.get_context("spawn"))
+        list(pool.map(_ready, range(self.budget.cpus)))
+        return LocalHandle(cpus=self.budget.cpus, pool=pool)
+
+    def _stop(self) -> None:
+        if self._handle is not None:
+            self._handle.pool.shutdown(wait=True, cancel_futures=True)
+
+    def config(self) -> dict[str, Any]:
+        return {"pool": "concurrent.futures.ProcessPoolExecutor(spawn)", "pool_workers": self.budget.cpus}

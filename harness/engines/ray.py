@@ -1,0 +1,80 @@
+"""ray: Ray Core on this machine (`ray.init` with the budget's CPUs, loopback, no dashboard) or an
+existing cluster (`--ray-address`)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from harness.budget import Budget
+from harness.engines.base import Endpoints, Engine
+
+#: Share of the memory budget given to Ray's object store (Ray's own default is 30% of RAM).
+OBJECT_STORE_SHARE = 0.3
+
+
+def ray_init(budget: Budget, endpoints: Endpoints) -> Any:
+    """Start (or connect to) Ray the way both `ray` and `spark-on-ray` need it; returns the context."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if not endpoints.ray_address:
+        # Loopback only: Ray's single-machine mode (its default on macOS/Windows) binds GCS, raylet
+        # and workers to 127.0.0.1 instead of the machine's network address. Read at import time
+        # by Ray and inherited by its daemons, hence the environment plus the constant.
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    import logging
+
+    import ray
+    from ray._private import ray_constants
+
+    if not endpoints.ray_address:
+        ray_constants.ENABLE_RAY_CLUSTER = False
+
+    common: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "logging_level": logging.WARNING,
+        "configure_logging": True,
+    }
+    if endpoints.ray_address:
+        return ray.init(address=endpoints.ray_address, **common)
+    return ray.init(
+        num_cpus=budget.cpus,
+        object_store_memory=int(budget.memory_bytes * OBJECT_STORE_SHARE),
+        **common,
+    )
+
+
+def ray_config() -> dict[str, Any]:
+    """Effective cluster shape as Ray reports it."""
+    import ray
+
+    if not ray.is_initialized():
+        return {}
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    resources = ray.cluster_resources()
+    return {
+        "nodes": len(nodes),
+        "cpus": resources.get("CPU", 0),
+        "gpus": resources.get("GPU", 0),
+        "object_store_bytes": int(resources.get("object_store_memory", 0)),
+        "address": ray.get_runtime_context().gcs_address,
+    }
+
+
+class RayEngine(Engine):
+    name = "ray"
+    api = "ray"
+    description = "Ray Core tasks and actors (ray.init on this machine, or --ray-address)"
+    packages = ("ray",)
+
+    def _start(self) -> Any:
+        return ray_init(self.budget, self.endpoints)
+
+    def _stop(self) -> None:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+
+    def config(self) -> dict[str, Any]:
+        return {**ray_config(), "mode": "existing cluster" if self.endpoints.ray_address else "local"}

@@ -1,0 +1,57 @@
+"""spark: plain PySpark, `local[N]` on this machine or an existing master (`--spark-master`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.engines._spark_common import common_configs, prepare_environment, shutdown_gateway, spark_config_summary
+from harness.engines.base import Engine
+
+#: Share of the memory budget given to the JVM heap (the rest is Python workers and off-heap).
+HEAP_SHARE = 0.6
+
+
+class SparkEngine(Engine):
+    name = "spark"
+    api = "spark"
+    description = "plain PySpark: local[N] on this machine (or --spark-master)"
+    packages = ("pyspark",)
+    needs_java = True
+
+    def _start(self) -> Any:
+        prepare_environment(local=not self.endpoints.spark_master)
+        from pyspark.sql import SparkSession
+
+        cpus = self.budget.cpus
+        master = self.endpoints.spark_master or f"local[{cpus}]"
+        heap_mb = int(self.budget.memory_bytes * HEAP_SHARE) // 2**20
+        builder = SparkSession.builder.master(master).appName("enginebench")
+        configs = common_configs(cpus)
+        if self.endpoints.spark_master:
+            configs["spark.executor.memory"] = f"{heap_mb}m"
+            configs.pop("spark.driver.host")
+            configs.pop("spark.driver.bindAddress")
+        else:
+            # local mode: the driver JVM is the executor too, so it gets the heap budget.
+            configs["spark.driver.memory"] = f"{heap_mb}m"
+        for k, v in configs.items():
+            builder = builder.config(k, v)
+        spark = builder.getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")
+        return spark
+
+    def _stop(self) -> None:
+        try:
+            if self._handle is not None:
+                self._handle.stop()
+        finally:
+            shutdown_gateway()
+
+    def config(self) -> dict[str, Any]:
+        if self._handle is None:
+            return {}
+        return spark_config_summary(
+            self._handle,
+            ("spark.master", "spark.driver.memory", "spark.executor.memory", "spark.default.parallelism",
+             "spark.sql.shuffle.partitions"),
+        )

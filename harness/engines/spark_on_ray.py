@@ -1,0 +1,87 @@
+"""spark-on-ray: Spark executors as Ray actors through RayDP, on this machine's Ray or `--ray-address`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.engines._spark_common import common_configs, prepare_environment, java_options, shutdown_gateway, spark_config_summary
+from harness.engines.base import Engine
+from harness.engines.ray import OBJECT_STORE_SHARE, ray_config, ray_init
+
+#: Cores per executor: RayDP runs one JVM actor per executor, so a few cores each keeps JVM count
+#: (and memory) low while leaving more than one executor on larger budgets.
+MAX_EXECUTOR_CORES = 4
+#: Share of the memory budget for executor heaps (the object store takes OBJECT_STORE_SHARE).
+HEAP_SHARE = 0.5
+
+
+def executor_layout(cpus: int) -> tuple[int, int]:
+    """(num_executors, executor_cores) using exactly `cpus` cores."""
+    cores = min(cpus, MAX_EXECUTOR_CORES)
+    while cpus % cores:
+        cores -= 1
+    return cpus // cores, cores
+
+
+class SparkOnRayEngine(Engine):
+    name = "spark-on-ray"
+    api = "spark"
+    description = "Spark on a Ray cluster through RayDP (raydp.init_spark)"
+    packages = ("ray", "raydp", "pyspark")
+    needs_java = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ray_started = False
+        self.layout = executor_layout(self.budget.cpus)
+
+    def _start(self) -> Any:
+        prepare_environment(local=not self.endpoints.ray_address)
+        assert HEAP_SHARE + OBJECT_STORE_SHARE < 1
+        ray_init(self.budget, self.endpoints)
+        self._ray_started = True
+        import raydp
+
+        num_executors, cores = self.layout
+        heap_mb = int(self.budget.memory_bytes * HEAP_SHARE) // num_executors // 2**20
+        configs = common_configs(self.budget.cpus)
+        configs["spark.ray.raydp_app_master.extraJavaOptions"] = java_options()
+        if self.endpoints.ray_address:
+            configs.pop("spark.driver.host")
+            configs.pop("spark.driver.bindAddress")
+        spark = raydp.init_spark(
+            app_name="enginebench",
+            num_executors=num_executors,
+            executor_cores=cores,
+            executor_memory=f"{heap_mb}m",
+            configs=configs,
+        )
+        spark.sparkContext.setLogLevel("ERROR")
+        return spark
+
+    def _stop(self) -> None:
+        try:
+            if self._handle is not None:
+                import raydp
+
+                raydp.stop_spark()
+        finally:
+            try:
+                shutdown_gateway()
+            finally:
+                if self._ray_started:
+                    import ray
+
+                    ray.shutdown()
+                    self._ray_started = False
+
+    def config(self) -> dict[str, Any]:
+        if self._handle is None:
+            return {}
+        num_executors, cores = self.layout
+        return {
+            "executors": num_executors,
+            "executor_cores": cores,
+            **spark_config_summary(self._handle, ("spark.master", "spark.executor.memory")),
+            "ray": ray_config(),
+        }

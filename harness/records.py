@@ -1,0 +1,163 @@
+"""Versioned, frozen result records and the results file that holds them.
+
+One JSON file per run: a header (schema version, run id, time, git, machine, software, budget,
+plan, engine sessions) and one record per attempt. The file is rewritten atomically (temp file +
+rename) after every record, so an interrupted run keeps everything that finished.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UsageError
+
+SCHEMA_VERSION = 1
+STATUSES: tuple[str, ...] = ("ok", "wrong", "error", "timeout", "unsupported", "skipped")
+
+#: schema version N -> function upgrading a version-N document to N+1. Empty while only v1 exists.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+@dataclass(frozen=True)
+class Record:
+    """One attempt at one case on one engine: a status and, when it ran, its figures.
+
+    timings_s are the timed repetitions (warm-up excluded); stats describe them; phases hold the
+    seconds of engine start (once per engine per run), input preparation, the median run, the
+    checks and engine stop; metrics are the case's derived figures (tasks/s, percentiles, GB/s),
+    present only when status is ok.
+    """
+
+    workload: str
+    case: str
+    engine: str
+    api: str
+    scale: str
+    status: str
+    reason: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    budget: dict[str, Any] = field(default_factory=dict)
+    warmup: int = 0
+    repeat: int = 0
+    warmup_s: tuple[float, ...] = ()
+    timings_s: tuple[float, ...] = ()
+    stats: dict[str, float] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    primary: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""
+    started_utc: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"invalid status {self.status!r} (accepted: {', '.join(STATUSES)})")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["warmup_s"] = list(self.warmup_s)
+        d["timings_s"] = list(self.timings_s)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Record:
+        names = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in names}
+        kwargs["warmup_s"] = tuple(kwargs.get("warmup_s", ()))
+        kwargs["timings_s"] = tuple(kwargs.get("timings_s", ()))
+        return cls(**kwargs)
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.workload, self.case, self.engine, self.scale)
+
+
+@dataclass
+class Run:
+    """A results file in memory: header fields plus records."""
+
+    header: dict[str, Any]
+    records: list[Record] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str:
+        return str(self.header.get("run_id", ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.header, "schema_version": SCHEMA_VERSION,
+                "records": [r.to_dict() for r in self.records]}
+
+
+def _atomic_write_json(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1, sort_keys=False, default=str)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ResultsWriter:
+    """Owns one results file: creates it (never overwriting), then rewrites it atomically."""
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        if path.exists():
+            raise UsageError(f"results file {path} already exists (accepted: a new path; nothing was overwritten)")
+        self.path = path
+        self.run = Run(header=dict(header))
+        self._lock = threading.Lock()
+        self.flush()
+
+    def add(self, record: Record) -> None:
+        with self._lock:
+            self.run.records.append(record)
+            self.flush()
+
+    def update_header(self, **fields: Any) -> None:
+        with self._lock:
+            self.run.header.update(fields)
+            self.flush()
+
+    def flush(self) -> None:
+        _atomic_write_json(self.path, self.run.to_dict())
+
+
+def load_run(path: Path | str) -> Run:
+    """Read a results file, migrating older schema versions; bad files raise a one-line UsageError."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"results file {path} does not exist (accepted: a JSON file written by enginebench run)")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"results file {path} is not readable JSON ({exc.__class__.__name__}: {exc})") from None
+    if not isinstance(doc, dict) or "schema_version" not in doc or "records" not in doc:
+        raise UsageError(f"results file {path} is not an enginebench results file (no schema_version/records)")
+    version = doc["schema_version"]
+    if not isinstance(version, int) or version > SCHEMA_VERSION or version < 1:
+        raise UsageError(
+            f"results file {path} has schema version {version!r}; this enginebench reads 1..{SCHEMA_VERSION}"
+        )
+    while version < SCHEMA_VERSION:
+        doc = MIGRATIONS[version](doc)
+        version += 1
+    try:
+        records = [Record.from_dict(r) for r in doc.pop("records")]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise UsageError(f"results file {path} has a malformed record ({exc})") from None
+    doc["schema_version"] = SCHEMA_VERSION
+    return Run(header=doc, records=records)

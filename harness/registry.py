@@ -1,0 +1,57 @@
+"""Names -> workloads and engines. The only global state: a table of import paths, resolved lazily.
+
+Adding an engine is one entry here plus one lifecycle module; adding a workload is one entry plus a
+`workloads/<name>/` package. Nothing else dispatches on names.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from harness.errors import unknown
+from harness.spec import Workload
+
+if TYPE_CHECKING:
+    from harness.engines.base import Engine
+
+WORKLOADS: dict[str, str] = {
+    "tasks": "workloads.tasks.spec",
+}
+
+#: engine name -> "module:Class". Order is the display order.
+ENGINES: dict[str, str] = {
+    "ray": "harness.engines.ray:RayEngine",
+    "dask": "harness.engines.dask:DaskEngine",
+    "spark-on-ray": "harness.engines.spark_on_ray:SparkOnRayEngine",
+    "spark": "harness.engines.spark:SparkEngine",
+    "local": "harness.engines.local:LocalEngine",
+}
+
+
+def workload(name: str) -> Workload:
+    """The workload called `name`; unknown names raise a UsageError listing the accepted ones."""
+    if name not in WORKLOADS:
+        raise unknown("workload", name, tuple(WORKLOADS))
+    wl: Workload = importlib.import_module(WORKLOADS[name]).WORKLOAD
+    return wl
+
+
+def engine_class(name: str) -> type[Engine]:
+    """The lifecycle class of engine `name`. Its module imports no engine package at import time."""
+    if name not in ENGINES:
+        raise unknown("engine", name, tuple(ENGINES))
+    module_name, _, cls_name = ENGINES[name].partition(":")
+    cls: type[Engine] = getattr(importlib.import_module(module_name), cls_name)
+    return cls
+
+
+def parse_names(text: str | None, kind: str, accepted: tuple[str, ...]) -> tuple[str, ...]:
+    """Split a comma list ('ray,dask' or 'all'); unknown names raise a UsageError."""
+    if text is None or text.strip() in ("", "all"):
+        return accepted
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    for n in names:
+        if n not in accepted:
+            raise unknown(kind, n, accepted)
+    return names

@@ -1,0 +1,354 @@
+"""Plan -> records. Times each phase apart, runs every check, isolates every failure.
+
+For each engine in the plan: check it can run, start it once (timed), run each case (inputs,
+warm-up, timed repetitions, checks, resource sampling) under a per-case timeout, and stop it
+(timed), also on failure. Every attempt yields exactly one Record, whatever happens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness import registry
+from harness.budget import Budget
+from harness.engines.base import Endpoints, Engine, EngineContext, EngineUnavailable
+from harness.metrics import ProcessTreeSampler, Stopwatch, describe
+from harness.records import SCHEMA_VERSION, Record, ResultsWriter
+from harness.spec import Case, Implementation, Timed, Workload
+
+@dataclass(frozen=True)
+class Plan:
+    """What to run: cases x engines at one scale, with warm-up and repetitions, under one budget."""
+
+    workload: Workload
+    cases: tuple[str, ...]
+    engines: tuple[str, ...]
+    scale: str
+    budget: Budget
+    repeat: int = 3
+    warmup: int = 1
+    timeout_s: float | None = None  # None: each case's own timeout for the scale
+    endpoints: Endpoints = field(default_factory=Endpoints)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "workload": self.workload.name,
+            "cases": list(self.cases),
+            "engines": list(self.engines),
+            "scale": self.scale,
+            "repeat": self.repeat,
+            "warmup": self.warmup,
+            "timeout_s": self.timeout_s,
+            "endpoints": {k: v for k, v in vars(self.endpoints).items() if v},
+        }
+
+    def case_timeout(self, case: Case) -> float:
+        return self.timeout_s if self.timeout_s is not None else float(case.timeout_s[self.scale])
+
+
+class Observer:
+    """Progress hooks; the default does nothing. The CLI's live display subclasses it."""
+
+    def engine_phase(self, engine: str, phase: str) -> None: ...
+
+    def case_phase(self, engine: str, case: str, phase: str) -> None: ...
+
+    def record(self, record: Record) -> None: ...
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_run_id(plan: Plan) -> str:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{plan.workload.name}-{plan.scale}-{secrets.token_hex(2)}"
+
+
+def make_header(plan: Plan, run_id: str) -> dict[str, Any]:
+    """Everything that makes a run comparable: machine, software, budget, plan, git commit."""
+    from harness import environment
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "created_utc": utc_now(),
+        "finished_utc": None,
+        "status": "running",
+        "git": environment.git_state(),
+        "machine": environment.machine(),
+        "software": environment.software(),
+        "budget": plan.budget.to_dict(),
+        "plan": plan.to_dict(),
+        "engines": {},
+    }
+
+
+class _Outcome:
+    """Shared between the attempt thread and the runner: how far the attempt got."""
+
+    def __init__(self) -> None:
+        self.stage = "inputs"
+        self.record: Record | None = None
+        self.error: BaseException | None = None
+        self.trace = ""
+
+
+def _call_with_timeout(fn: Any, timeout: float, name: str) -> tuple[bool, Any, BaseException | None]:
+    """Run fn() on a daemon thread; (finished, result, exception). A thread past its timeout is
+    abandoned (the engine is then restarted, which cancels its work)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        return False, None, None
+    return True, box.get("result"), box.get("error")
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first}"[:500]
+
+
+class Runner:
+    """Executes a Plan, writing one Record per attempt to `writer` as it goes."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        writer: ResultsWriter,
+        observer: Observer | None = None,
+        sample_interval_s: float = 0.2,
+    ) -> None:
+        self.plan = plan
+        self.writer = writer
+        self.observer = observer or Observer()
+        self.sample_interval_s = sample_interval_s
+        self._inputs: dict[str, tuple[Any, float]] = {}
+        self.records: list[Record] = []
+
+    # -- public ----------------------------------------------------------------------------------
+    def run(self) -> list[Record]:
+        """Run the whole plan. KeyboardInterrupt stops engines, records the rest as skipped, re-raises."""
+        pending = [(e, c) for e in self.plan.engines for c in self.plan.cases]
+        try:
+            for engine_name in self.plan.engines:
+                self._run_engine(engine_name)
+        except KeyboardInterrupt:
+            done = {(r.engine, r.case) for r in self.records}
+            for e, c in pending:
+                if (e, c) not in done:
+                    self._emit(self._record(e, c, "skipped", "run interrupted before this case"))
+            self.writer.update_header(status="interrupted", finished_utc=utc_now())
+            raise
+        self.writer.update_header(status="complete", finished_utc=utc_now())
+        return self.records
+
+    # -- engines ---------------------------------------------------------------------------------
+    def _run_engine(self, name: str) -> None:
+        cls = registry.engine_class(name)
+        session: dict[str, Any] = {"api": cls.api, "versions": cls.versions(), "status": "not started",
+                                   "start_s": None, "stop_s": None, "restarts": 0, "config": {}}
+        try:
+            cls.check_available()
+        except EngineUnavailable as exc:
+            session.update(status="unavailable", reason=str(exc))
+            self._set_session(name, session)
+            for case in self.plan.cases:
+                self._emit(self._record(name, case, "error", f"engine unavailable: {exc}"))
+            return
+
+        runnable: list[tuple[str, Implementation]] = []
+        for case in self.plan.cases:
+            try:
+                resolved = self.plan.workload.resolve(cls.api, case)
+            except ImportError as exc:
+                self._emit(self._record(name, case, "error", f"cannot import the {cls.api} implementation: {_reason(exc)}"))
+                continue
+            if resolved.implementation is None:
+                self._emit(self._record(name, case, "unsupported", resolved.reason))
+            else:
+                runnable.append((case, resolved.implementation))
+        if not runnable:
+            session["status"] = "not needed"
+            self._set_session(name, session)
+            return
+
+        engine = cls(self.plan.budget, self.plan.endpoints)
+        ctx = self._start(engine, session)
+        try:
+            for case, impl in runnable:
+                if ctx is None:
+                    self._emit(self._record(name, case, "error", f"engine failed to start: {session.get('reason', '')}",
+                                            engine_start=session["start_s"]))
+                    continue
+                record, healthy = self._attempt(ctx, case, impl, session["start_s"])
+                self._emit(record)
+                if not healthy:
+                    # The case overran its timeout: its work may still be running inside the engine.
+                    # Stop the engine (cancelling that work) and start a fresh one for the next case.
+                    self._stop(engine, session)
+                    engine = cls(self.plan.budget, self.plan.endpoints)
+                    session["restarts"] += 1
+                    ctx = self._start(engine, session, restart=True)
+        finally:
+            self._stop(engine, session)
+            self._set_session(name, session)
+
+    def _start(self, engine: Engine, session: dict[str, Any], restart: bool = False) -> EngineContext | None:
+        """Start on the calling (main) thread: Ray ties its daemons to the starting thread's life
+        (PR_SET_PDEATHSIG), so a start on a short-lived thread would kill the cluster with it."""
+        self.observer.engine_phase(engine.name, "restarting" if restart else "starting")
+        t0 = time.perf_counter()
+        try:
+            ctx = engine.start()
+        except Exception as exc:  # noqa: BLE001 - a failed start is recorded, the plan goes on
+            if not restart:
+                session["start_s"] = time.perf_counter() - t0
+            session.update(status="error", reason=_reason(exc), detail=traceback.format_exc()[-4000:])
+            self._stop(engine, session)  # whatever half-started (e.g. Ray under RayDP) is stopped
+            return None
+        if not restart:
+            session["start_s"] = time.perf_counter() - t0
+        session["status"] = "ok"
+        session["config"] = self._safe_config(engine)
+        return ctx
+
+    def _stop(self, engine: Engine, session: dict[str, Any]) -> None:
+        self.observer.engine_phase(engine.name, "stopping")
+        t0 = time.perf_counter()
+        try:
+            engine.stop()
+        except Exception as exc:  # noqa: BLE001 - recorded; the next engine still runs
+            session["stop_error"] = _reason(exc)
+        session["stop_s"] = time.perf_counter() - t0
+
+    @staticmethod
+    def _safe_config(engine: Engine) -> dict[str, Any]:
+        try:
+            return engine.config()
+        except Exception as exc:  # noqa: BLE001 - config is informative; never fail a run on it
+            return {"error": _reason(exc)}
+
+    def _set_session(self, name: str, session: dict[str, Any]) -> None:
+        engines = dict(self.writer.run.header.get("engines", {}))
+        engines[name] = session
+        self.writer.update_header(engines=engines)
+
+    # -- cases -----------------------------------------------------------------------------------
+    def _inputs_for(self, case: Case, params: Any) -> tuple[Any, float]:
+        """Inputs are made once per case per run and shared by every engine: same data for all."""
+        if case.name not in self._inputs:
+            with Stopwatch() as sw:
+                inputs = case.make_inputs(params)
+            self._inputs[case.name] = (inputs, sw.seconds)
+        return self._inputs[case.name]
+
+    def _attempt(self, ctx: EngineContext, case_name: str, impl: Implementation,
+                 engine_start: float | None) -> tuple[Record, bool]:
+        """One case on one engine. Returns the record and whether the engine is still usable."""
+        case = self.plan.workload.case(case_name)
+        timeout = self.plan.case_timeout(case)
+        outcome = _Outcome()
+        started = utc_now()
+        ok, _, _ = _call_with_timeout(
+            lambda: self._attempt_body(ctx, case, impl, outcome, engine_start, started),
+            timeout,
+            f"case-{ctx.engine}-{case_name}",
+        )
+        if not ok:
+            rec = self._record(ctx.engine, case_name, "timeout",
+                               f"exceeded the {timeout:g} s case timeout during {outcome.stage}",
+                               engine_start=engine_start, started_utc=started)
+            return rec, False
+        assert outcome.record is not None
+        return outcome.record, True
+
+    def _attempt_body(self, ctx: EngineContext, case: Case, impl: Implementation, outcome: _Outcome,
+                      engine_start: float | None, started: str) -> None:
+        plan = self.plan
+        params = case.params_for(plan.scale)
+        phases: dict[str, float] = {"engine_start": engine_start or 0.0}
+        warm: list[float] = []
+        timed: list[Timed] = []
+        check_s = 0.0
+        sampler = ProcessTreeSampler(self.sample_interval_s)
+
+        def finish(status: str, reason: str = "", detail: str = "", metrics: dict[str, float] | None = None) -> None:
+            phases["check"] = check_s
+            if timed:
+                phases["run"] = describe([t.seconds for t in timed])["median"]
+            outcome.record = self._record(
+                ctx.engine, case.name, status, reason, engine_start=engine_start, started_utc=started,
+                warmup_s=tuple(warm), timings_s=tuple(t.seconds for t in timed),
+                stats=describe([t.seconds for t in timed]), phases=dict(phases), metrics=metrics or {},
+                resources=sampler.result(ctx.cpus) if sampler.samples else {}, detail=detail,
+            )
+
+        try:
+            self.observer.case_phase(ctx.engine, case.name, "inputs")
+            inputs, phases["inputs"] = self._inputs_for(case, params)
+            sampler.start()
+            total = plan.warmup + plan.repeat
+            for i in range(total):
+                is_warm = i < plan.warmup
+                label = f"warm-up {i + 1}/{plan.warmup}" if is_warm else f"run {i - plan.warmup + 1}/{plan.repeat}"
+                outcome.stage = label
+                self.observer.case_phase(ctx.engine, case.name, label)
+                t0 = time.perf_counter()
+                answer = impl(ctx, params, inputs)
+                seconds = time.perf_counter() - t0
+                (warm.append(seconds) if is_warm else timed.append(Timed(seconds, answer)))
+                outcome.stage = f"check of {label}"
+                with Stopwatch() as sw:
+                    verdict = case.check(answer, params, inputs)
+                check_s += sw.seconds
+                if not verdict.ok:
+                    sampler.stop()
+                    finish("wrong", f"{label}: {verdict.reason}")
+                    return
+            sampler.stop()
+            outcome.stage = "summary"
+            metrics = case.summarize(params, inputs, timed, ctx.cpus) if timed else {}
+            finish("ok", metrics=metrics)
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes a record
+            if sampler.samples:
+                sampler.stop()
+            finish("error", f"{outcome.stage}: {_reason(exc)}", detail=traceback.format_exc()[-4000:])
+
+    # -- records ---------------------------------------------------------------------------------
+    def _record(self, engine: str, case_name: str, status: str, reason: str = "",
+                engine_start: float | None = None, **fields: Any) -> Record:
+        plan = self.plan
+        case = plan.workload.case(case_name)
+        api = registry.engine_class(engine).api
+        fields.setdefault("phases", {"engine_start": engine_start} if engine_start is not None else {})
+        fields.setdefault("started_utc", utc_now())
+        return Record(
+            workload=plan.workload.name, case=case_name, engine=engine, api=api, scale=plan.scale,
+            status=status, reason=reason, params=dict(case.params_for(plan.scale)),
+            budget=plan.budget.to_dict(), warmup=plan.warmup, repeat=plan.repeat,
+            primary={"name": case.primary.name, "unit": case.primary.unit,
+                     "higher_is_better": case.primary.higher_is_better},
+            **fields,
+        )
+
+    def _emit(self, record: Record) -> None:
+        self.records.append(record)
+        self.writer.add(record)
+        self.observer.record(record)

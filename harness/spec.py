@@ -1,0 +1,143 @@
+"""The vocabulary of a workload: scales, cases, verdicts. Engine-neutral and import-light.
+
+A workload package (`workloads/<name>/`) has a `spec.py` exposing `WORKLOAD`, plus one module per
+engine API (`ray.py`, `dask.py`, `spark.py`, `local.py`) exposing `CASES: dict[str, Implementation]`
+and optionally `UNSUPPORTED: dict[str, str]` (case -> why this API cannot express it).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import unknown
+
+if TYPE_CHECKING:
+    from harness.engines.base import EngineContext
+
+SCALES: tuple[str, ...] = ("tiny", "small", "medium", "large")
+SCALE_NOTES: Mapping[str, str] = {
+    "tiny": "seconds per case; what CI runs",
+    "small": "a laptop, minutes for a workload",
+    "medium": "a workstation or small cluster",
+    "large": "a cluster",
+}
+
+Params = Mapping[str, Any]
+#: An engine's implementation of a case: (engine context, params, inputs) -> answer.
+Implementation = Callable[["EngineContext", Params, Any], Any]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether an answer is right; `reason` says what was wrong."""
+
+    ok: bool
+    reason: str = ""
+
+    @classmethod
+    def expect(cls, what: str, got: Any, expected: Any) -> Verdict:
+        """A verdict from an equality test, with the difference spelled out when it fails."""
+        if got == expected:
+            return cls(True)
+        return cls(False, f"{what}: got {_short(got)}, expected {_short(expected)}")
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class Timed:
+    """One timed repetition: its wall seconds and the answer it produced."""
+
+    seconds: float
+    answer: Any
+
+
+@dataclass(frozen=True)
+class Metric:
+    """The headline figure of a case, as reports should show and rank it."""
+
+    name: str
+    unit: str
+    higher_is_better: bool
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measured problem with identical inputs and one check for every engine.
+
+    make_inputs: params -> inputs, built once per run and shared by all engines (timed as `inputs`).
+    check: (answer, params, inputs) -> Verdict, engine-neutral.
+    summarize: (params, inputs, timed repetitions, cpus) -> derived metrics (throughput, percentiles).
+    """
+
+    name: str
+    description: str
+    params: Mapping[str, Params]
+    primary: Metric
+    make_inputs: Callable[[Params], Any]
+    check: Callable[[Any, Params, Any], Verdict]
+    summarize: Callable[[Params, Any, Sequence[Timed], int], dict[str, float]]
+    timeout_s: Mapping[str, float] = field(
+        default_factory=lambda: {"tiny": 120, "small": 600, "medium": 1800, "large": 3600}
+    )
+
+    def params_for(self, scale: str) -> Params:
+        if scale not in self.params:
+            raise unknown("scale", scale, tuple(self.params))
+        return self.params[scale]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """An implementation found for (workload, API, case), or the reason there is none."""
+
+    implementation: Implementation | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A named set of cases; implementations live in `<package>.<api>` modules."""
+
+    name: str
+    title: str
+    category: str
+    package: str
+    cases: tuple[Case, ...]
+
+    @property
+    def case_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.cases)
+
+    def case(self, name: str) -> Case:
+        for c in self.cases:
+            if c.name == name:
+                return c
+        raise unknown(f"case of workload {self.name!r}", name, self.case_names)
+
+    def resolve(self, api: str, case: str) -> Resolved:
+        """Find the implementation of `case` for an engine API, importing its module lazily.
+
+        A module that does not exist, or lacks the case, yields `unsupported` with a reason; an
+        ImportError from inside the module (a missing engine package) propagates to the caller.
+        """
+        module_name = f"{self.package}.{api}"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            return Resolved(None, f"no {api} implementation of the {self.name} workload")
+        reasons: Mapping[str, str] = getattr(module, "UNSUPPORTED", {})
+        if case in reasons:
+            return Resolved(None, reasons[case])
+        impl = getattr(module, "CASES", {}).get(case)
+        if impl is None:
+            return Resolved(None, f"{module_name} has no implementation of {case!r}")
+        return Resolved(impl)

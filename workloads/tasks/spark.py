@@ -1,0 +1,66 @@
+"""Spark (plain and on Ray): the RDD idiom for tasks. An RDD with one partition per work item makes
+one Spark task per item; results come back with collect()/sum(); broadcast variables carry shared
+data; treeReduce gives the tree. Spark has no actors."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from harness.engines.base import EngineContext
+from harness.spec import Implementation, Params
+from workloads.tasks import spec
+
+
+def noop(ctx: EngineContext, params: Params, inputs: Any) -> list[int]:
+    n = params["n"]
+    return ctx.handle.sparkContext.parallelize(range(n), n).map(spec.noop).collect()
+
+
+def fanout(ctx: EngineContext, params: Params, inputs: Any) -> int:
+    n, size, rounds = params["n"], params["size"], params["rounds"]
+    rdd = ctx.handle.sparkContext.parallelize(range(n), n)
+    return int(rdd.map(lambda i: spec.spin(i, size, rounds)).sum())
+
+
+def tree_reduce(ctx: EngineContext, params: Params, inputs: Any) -> Any:
+    n, size = params["n"], params["size"]
+    rdd = ctx.handle.sparkContext.parallelize(range(n), n).map(lambda i: spec.make_partial(i, size))
+    # depth = log2(N) makes treeReduce combine pairwise (scale = N^(1/depth) = 2), the same tree
+    # as the other engines, instead of Spark's default depth 2.
+    return rdd.treeReduce(spec.combine, depth=max(1, math.ceil(math.log2(n))))
+
+
+def latency(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    sc = ctx.handle.sparkContext
+    values, lat = [], []
+    for i in range(params["rounds"]):
+        t0 = time.perf_counter()
+        values.extend(sc.parallelize([i], 1).map(spec.noop).collect())
+        lat.append(time.perf_counter() - t0)
+    return {"values": values, "latencies_s": lat}
+
+
+def object_transfer(ctx: EngineContext, params: Params, inputs: Any) -> list[int]:
+    sc = ctx.handle.sparkContext
+    readers = params["readers"]
+    shared = sc.broadcast(inputs)
+    try:
+        return sc.parallelize(range(readers), readers).map(lambda _: spec.checksum(shared.value)).collect()
+    finally:
+        shared.destroy()
+
+
+CASES: dict[str, Implementation] = {
+    "noop": noop,
+    "fanout": fanout,
+    "tree-reduce": tree_reduce,
+    "latency": latency,
+    "object-transfer": object_transfer,
+}
+
+UNSUPPORTED: dict[str, str] = {
+    "actors": "Spark has no stateful actors: executors run stateless tasks, and accumulators are "
+    "write-only from tasks, so a long-lived object answering calls cannot be expressed",
+}
