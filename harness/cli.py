@@ -34,7 +34,9 @@ def _int_in(lo: int, hi: int, what: str) -> type[int]:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid {what} {text!r} (accepted: an integer from {lo} to {hi})")
+            raise argparse.ArgumentTypeError(
+                f"invalid {what} {text!r} (accepted: an integer from {lo} to {hi})"
+            ) from None
         if not lo <= value <= hi:
             raise argparse.ArgumentTypeError(f"invalid {what} {value} (accepted: an integer from {lo} to {hi})")
         return value
@@ -67,9 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scale", default="tiny", help=f"one of: {', '.join(SCALES)} (default tiny)")
     run.add_argument("--cpus", type=_int_in(1, 4096, "CPU count"), help="CPUs per engine (default: all)")
     run.add_argument("--memory", help="memory per engine, e.g. 8g (default: half the RAM)")
-    run.add_argument("--repeat", type=_int_in(1, 1000, "repeat count"), default=3, help="timed repetitions (default 3)")
-    run.add_argument("--warmup", type=_int_in(0, 100, "warm-up count"), default=1, help="untimed warm-up rounds (default 1)")
-    run.add_argument("--timeout", type=_positive_seconds, help="per-case timeout in seconds (default: per case and scale)")
+    run.add_argument("--repeat", type=_int_in(1, 1000, "repeat count"), default=3,
+                     help="timed repetitions (default 3)")
+    run.add_argument("--warmup", type=_int_in(0, 100, "warm-up count"), default=1,
+                     help="untimed warm-up rounds (default 1)")
+    run.add_argument("--timeout", type=_positive_seconds,
+                     help="per-case timeout in seconds (default: per case and scale)")
     run.add_argument("--out", default="results", help="directory for the results file (default results/)")
     run.add_argument("--ray-address", help="use an existing Ray cluster (ray and spark-on-ray)")
     run.add_argument("--dask-scheduler", help="use an existing Dask scheduler, e.g. tcp://host:8786")

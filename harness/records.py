@@ -142,7 +142,9 @@ def load_run(path: Path | str) -> Run:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"results file {path} does not exist (accepted: a JSON file written by enginebench run)")
+        raise UsageError(
+            f"results file {path} does not exist (accepted: a JSON file written by enginebench run)"
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UsageError(f"results file {path} is not readable JSON ({exc.__class__.__name__}: {exc})") from None
     if not isinstance(doc, dict) or "schema_version" not in doc or "records" not in doc:

@@ -22,6 +22,7 @@ from harness.metrics import ProcessTreeSampler, Stopwatch, describe
 from harness.records import SCHEMA_VERSION, Record, ResultsWriter
 from harness.spec import Case, Implementation, Timed, Workload
 
+
 @dataclass(frozen=True)
 class Plan:
     """What to run: cases x engines at one scale, with warm-up and repetitions, under one budget."""
@@ -173,18 +174,18 @@ class Runner:
                 self._emit(self._record(name, case, "error", f"engine unavailable: {exc}"))
             return
 
-        runnable: list[tuple[str, Implementation]] = []
+        # Resolve every case first (unsupported ones need no engine), then emit in plan order.
+        resolved: list[tuple[str, Implementation | None, str, str]] = []  # case, impl, status, reason
         for case in self.plan.cases:
             try:
-                resolved = self.plan.workload.resolve(cls.api, case)
+                found = self.plan.workload.resolve(cls.api, case)
             except ImportError as exc:
-                self._emit(self._record(name, case, "error", f"cannot import the {cls.api} implementation: {_reason(exc)}"))
+                resolved.append((case, None, "error", f"cannot import the {cls.api} implementation: {_reason(exc)}"))
                 continue
-            if resolved.implementation is None:
-                self._emit(self._record(name, case, "unsupported", resolved.reason))
-            else:
-                runnable.append((case, resolved.implementation))
-        if not runnable:
+            resolved.append((case, found.implementation, "unsupported", found.reason))
+        if not any(impl for _, impl, _, _ in resolved):
+            for case, _, status, reason in resolved:
+                self._emit(self._record(name, case, status, reason))
             session["status"] = "not needed"
             self._set_session(name, session)
             return
@@ -192,7 +193,10 @@ class Runner:
         engine = cls(self.plan.budget, self.plan.endpoints)
         ctx = self._start(engine, session)
         try:
-            for case, impl in runnable:
+            for case, impl, status, reason in resolved:
+                if impl is None:
+                    self._emit(self._record(name, case, status, reason))
+                    continue
                 if ctx is None:
                     self._emit(self._record(name, case, "error", f"engine failed to start: {session.get('reason', '')}",
                                             engine_start=session["start_s"]))

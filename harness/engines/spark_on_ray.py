@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.engines._spark_common import common_configs, prepare_environment, java_options, shutdown_gateway, spark_config_summary
+from harness.engines._spark_common import (
+    common_configs,
+    java_options,
+    prepare_environment,
+    shutdown_gateway,
+    spark_config_summary,
+)
 from harness.engines.base import Engine
 from harness.engines.ray import OBJECT_STORE_SHARE, ray_config, ray_init
 

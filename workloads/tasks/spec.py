@@ -160,7 +160,10 @@ def _median_s(timed: Sequence[Timed]) -> float:
     return statistics.median(t.seconds for t in timed)
 
 
-def per_second(key: str, count: Callable[[Params], int]) -> Callable[[Params, Any, Sequence[Timed], int], dict[str, float]]:
+Summarizer = Callable[[Params, Any, Sequence[Timed], int], dict[str, float]]
+
+
+def per_second(key: str, count: Callable[[Params], int]) -> Summarizer:
     """Throughput = count(params) / median seconds, under metric name `key`."""
 
     def summarize(params: Params, inputs: Any, timed: Sequence[Timed], cpus: int) -> dict[str, float]:
@@ -207,7 +210,8 @@ def summarize_latency(params: Params, inputs: Any, timed: Sequence[Timed], cpus:
 
 def summarize_transfer(params: Params, inputs: Any, timed: Sequence[Timed], cpus: int) -> dict[str, float]:
     nbytes = params["mb"] * 2**20
-    return {"gb_per_s": nbytes * params["readers"] / _median_s(timed) / 1e9, "bytes_read": float(nbytes * params["readers"])}
+    read = nbytes * params["readers"]
+    return {"gb_per_s": read / _median_s(timed) / 1e9, "bytes_read": float(read)}
 
 
 # --- the workload ---------------------------------------------------------------------------------

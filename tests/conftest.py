@@ -1,0 +1,73 @@
+"""Shared fixtures. The session fixture fails the run if any engine process outlives the tests."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness.budget import Budget
+from harness.records import ResultsWriter
+from harness.runner import Plan, Runner, make_header
+
+#: Helper processes that belong to Python itself, not to an engine, and end with the interpreter.
+_NOT_ENGINES = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+
+
+def engine_processes() -> list[psutil.Process]:
+    """Live descendants of this test process, other than Python's own helper processes."""
+    out = []
+    for p in psutil.Process(os.getpid()).children(recursive=True):
+        try:
+            if p.status() == psutil.STATUS_ZOMBIE:
+                continue
+            cmd = " ".join(p.cmdline())
+        except psutil.Error:
+            continue
+        if not any(marker in cmd for marker in _NOT_ENGINES):
+            out.append(p)
+    return out
+
+
+def wait_for_no_engine_processes(timeout_s: float = 30.0) -> list[str]:
+    """Poll until no engine process is left; returns descriptions of the ones still alive."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = engine_processes()
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    descriptions = []
+    for p in left:
+        try:
+            descriptions.append(f"{p.pid} {' '.join(p.cmdline())[:160]}")
+        except psutil.Error:
+            continue
+    return descriptions
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_engine_process_left_after_tests() -> Iterator[None]:
+    yield
+    left = wait_for_no_engine_processes()
+    assert not left, f"engine processes outlived the test session: {left}"
+
+
+def run_plan(tmp_path: Path, workload: object, engines: tuple[str, ...], cases: tuple[str, ...] | None = None,
+             scale: str = "tiny", repeat: int = 2, warmup: int = 1, timeout_s: float | None = None,
+             cpus: int = 2) -> tuple[Runner, Path]:
+    """Run a real plan into a fresh results file; returns the runner (records) and the file."""
+    from harness import registry
+    from harness.spec import Workload
+
+    wl = workload if isinstance(workload, Workload) else registry.workload(str(workload))
+    plan = Plan(workload=wl, cases=cases or wl.case_names, engines=engines, scale=scale,
+                budget=Budget(cpus=cpus, memory_bytes=4 * 2**30), repeat=repeat, warmup=warmup, timeout_s=timeout_s)
+    path = tmp_path / "run.json"
+    runner = Runner(plan, ResultsWriter(path, make_header(plan, "test-run")), sample_interval_s=0.05)
+    runner.run()
+    return runner, path

@@ -1,0 +1,38 @@
+"""Local implementations of the sample cases; CALLS counts invocations per case."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+from harness.engines.base import EngineContext
+from harness.spec import Implementation, Params
+
+CALLS: Counter[str] = Counter()
+
+
+def good(ctx: EngineContext, params: Params, inputs: Any) -> int:
+    CALLS["good"] += 1
+    assert ctx.engine == "local" and ctx.handle.cpus == ctx.budget.cpus
+    return int(inputs)
+
+
+def wrong(ctx: EngineContext, params: Params, inputs: Any) -> int:
+    CALLS["wrong"] += 1
+    return int(inputs) + 1
+
+
+def boom(ctx: EngineContext, params: Params, inputs: Any) -> int:
+    CALLS["boom"] += 1
+    raise ValueError("kaboom\nsecond line of the message")
+
+
+def sleepy(ctx: EngineContext, params: Params, inputs: Any) -> int:
+    CALLS["sleepy"] += 1
+    time.sleep(30)
+    return int(inputs)
+
+
+CASES: dict[str, Implementation] = {"good": good, "wrong": wrong, "boom": boom, "sleepy": sleepy}
+UNSUPPORTED = {"missing": "local cannot express this case"}

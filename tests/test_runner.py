@@ -1,0 +1,155 @@
+"""The runner: every attempt yields one record; failures, timeouts and wrong answers are isolated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run_plan
+from sample_workload import local as sample_local
+from sample_workload.spec import WORKLOAD as SAMPLE
+
+from harness import registry
+from harness.budget import Budget
+from harness.engines.base import Engine, EngineUnavailable
+from harness.records import load_run
+
+
+def by_case(runner: object) -> dict:
+    return {r.case: r for r in runner.records}  # type: ignore[attr-defined]
+
+
+def test_repetitions_and_warmup_are_counted_and_timed_apart(tmp_path: Path) -> None:
+    sample_local.CALLS.clear()
+    runner, _ = run_plan(tmp_path, SAMPLE, ("local",), ("good",), repeat=3, warmup=2)
+    rec = by_case(runner)["good"]
+    assert rec.status == "ok", rec.reason
+    assert sample_local.CALLS["good"] == 5
+    assert len(rec.warmup_s) == 2 and len(rec.timings_s) == 3
+    assert rec.stats["n"] == 3 and rec.stats["median"] == sorted(rec.timings_s)[1]
+    assert rec.phases["run"] == rec.stats["median"]
+    assert set(rec.phases) >= {"engine_start", "inputs", "run", "check"}
+    assert rec.metrics["per_s"] == pytest.approx(1 / rec.stats["median"])
+    assert rec.resources["peak_rss_bytes"] > 0 and rec.resources["samples"] >= 2
+
+
+def test_wrong_answer_is_recorded_as_wrong_with_no_figures(tmp_path: Path) -> None:
+    runner, _ = run_plan(tmp_path, SAMPLE, ("local",), ("wrong", "good"))
+    recs = by_case(runner)
+    assert recs["wrong"].status == "wrong"
+    assert "doubled value: got 43, expected 42" in recs["wrong"].reason
+    assert recs["wrong"].metrics == {}
+    assert recs["good"].status == "ok"
+
+
+def test_error_in_one_case_is_recorded_and_the_next_case_runs(tmp_path: Path) -> None:
+    runner, _ = run_plan(tmp_path, SAMPLE, ("local",), ("boom", "good"))
+    recs = by_case(runner)
+    assert recs["boom"].status == "error"
+    assert recs["boom"].reason == "warm-up 1/1: ValueError: kaboom"
+    assert "Traceback" in recs["boom"].detail and "kaboom" in recs["boom"].detail
+    assert recs["good"].status == "ok"
+
+
+def test_timeout_is_recorded_and_next_case_runs_on_a_restarted_engine(tmp_path: Path) -> None:
+    runner, path = run_plan(tmp_path, SAMPLE, ("local",), ("sleepy", "good"))
+    recs = by_case(runner)
+    assert recs["sleepy"].status == "timeout"
+    assert recs["sleepy"].reason == "exceeded the 1 s case timeout during warm-up 1/1"
+    assert recs["good"].status == "ok"
+    session = load_run(path).header["engines"]["local"]
+    assert session["restarts"] == 1 and session["status"] == "ok"
+
+
+def test_plan_timeout_overrides_the_case_timeout(tmp_path: Path) -> None:
+    runner, _ = run_plan(tmp_path, SAMPLE, ("local",), ("sleepy",), timeout_s=0.5)
+    assert by_case(runner)["sleepy"].reason.startswith("exceeded the 0.5 s case timeout")
+
+
+def test_unsupported_cases_carry_a_reason_and_start_no_engine(tmp_path: Path) -> None:
+    runner, path = run_plan(tmp_path, SAMPLE, ("local",), ("missing", "absent"))
+    recs = by_case(runner)
+    assert recs["missing"].status == "unsupported"
+    assert recs["missing"].reason == "local cannot express this case"
+    assert recs["absent"].status == "unsupported"
+    assert "no implementation of 'absent'" in recs["absent"].reason
+    assert load_run(path).header["engines"]["local"]["status"] == "not needed"
+
+
+class BrokenEngine(Engine):
+    """A real lifecycle whose start fails, as a misconfigured engine's would."""
+
+    name = "broken"
+    api = "local"
+    description = "fails to start"
+
+    def _start(self) -> object:
+        raise RuntimeError("cannot bind port 1234")
+
+    def _stop(self) -> None:
+        BrokenEngine.stopped = True
+
+
+class UninstalledEngine(Engine):
+    name = "uninstalled"
+    api = "local"
+    description = "needs a package that is not installed"
+    packages = ("enginebench_no_such_package",)
+
+    def _start(self) -> object:
+        raise AssertionError("must not start")
+
+    def _stop(self) -> None:
+        pass
+
+
+@pytest.fixture
+def extra_engines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(registry.ENGINES, "broken", f"{__name__}:BrokenEngine")
+    monkeypatch.setitem(registry.ENGINES, "uninstalled", f"{__name__}:UninstalledEngine")
+
+
+def test_engine_that_fails_to_start_is_stopped_recorded_and_the_plan_goes_on(
+    tmp_path: Path, extra_engines: None
+) -> None:
+    BrokenEngine.stopped = False
+    runner, path = run_plan(tmp_path, SAMPLE, ("broken", "local"), ("good",))
+    recs = {(r.engine, r.case): r for r in runner.records}
+    assert recs[("broken", "good")].status == "error"
+    assert recs[("broken", "good")].reason == "engine failed to start: RuntimeError: cannot bind port 1234"
+    assert BrokenEngine.stopped
+    assert recs[("local", "good")].status == "ok"
+    header = load_run(path).header
+    assert header["engines"]["broken"]["status"] == "error"
+    assert header["status"] == "complete"
+
+
+def test_missing_engine_package_gives_an_install_hint(tmp_path: Path, extra_engines: None) -> None:
+    with pytest.raises(EngineUnavailable, match="pip install 'enginebench_no_such_package'"):
+        UninstalledEngine.check_available()
+    runner, _ = run_plan(tmp_path, SAMPLE, ("uninstalled",), ("good",))
+    rec = runner.records[0]
+    assert rec.status == "error" and rec.reason.startswith("engine unavailable: engine 'uninstalled' needs")
+
+
+def test_results_file_is_complete_json_with_machine_software_budget_and_plan(tmp_path: Path) -> None:
+    runner, path = run_plan(tmp_path, SAMPLE, ("local",), ("good", "wrong"))
+    doc = json.loads(path.read_text())
+    assert doc["schema_version"] == 1 and doc["run_id"] == "test-run" and doc["status"] == "complete"
+    assert doc["machine"]["logical_cpus"] >= 1 and doc["machine"]["memory_bytes"] > 0
+    assert doc["software"]["python"].startswith("3.")
+    assert doc["budget"] == {"cpus": 2, "memory_bytes": 4 * 2**30}
+    assert doc["plan"]["cases"] == ["good", "wrong"] and doc["plan"]["engines"] == ["local"]
+    assert doc["engines"]["local"]["start_s"] > 0 and doc["engines"]["local"]["stop_s"] >= 0
+    assert [r["status"] for r in doc["records"]] == ["ok", "wrong"]
+    assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
+
+
+def test_budget_rejects_impossible_values() -> None:
+    from harness.errors import UsageError
+
+    with pytest.raises(UsageError, match="invalid CPU count 0"):
+        Budget(cpus=0, memory_bytes=2**30)
+    with pytest.raises(UsageError, match="at least 256m"):
+        Budget(cpus=1, memory_bytes=1000)
