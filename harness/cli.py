@@ -147,7 +147,9 @@ def execute(plan: object, out: Path, quiet: bool = False) -> int:
     from harness.runner import Plan, Runner, make_header, new_run_id
 
     assert isinstance(plan, Plan)
-    console = Console(stderr=False)
+    console = Console()
+    if not console.is_terminal:  # piped or CI: don't squeeze the summary table into 80 columns
+        console = Console(width=140)
     run_id = new_run_id(plan)
     writer = ResultsWriter(out / f"{run_id}.json", make_header(plan, run_id))
     b = plan.budget
