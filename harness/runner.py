@@ -20,7 +20,7 @@ from harness.budget import Budget
 from harness.engines.base import Endpoints, Engine, EngineContext, EngineUnavailable
 from harness.metrics import ProcessTreeSampler, Stopwatch, describe
 from harness.records import SCHEMA_VERSION, Record, ResultsWriter
-from harness.spec import Case, Implementation, Timed, Workload
+from harness.spec import Case, Implementation, Resolved, Timed, Workload
 
 
 @dataclass(frozen=True)
@@ -175,17 +175,16 @@ class Runner:
             return
 
         # Resolve every case first (unsupported ones need no engine), then emit in plan order.
-        resolved: list[tuple[str, Implementation | None, str, str]] = []  # case, impl, status, reason
+        resolved: list[tuple[str, Resolved, str]] = []  # case, what was found, status if not runnable
         for case in self.plan.cases:
             try:
-                found = self.plan.workload.resolve(cls.api, case)
+                resolved.append((case, self.plan.workload.resolve(cls.api, case), "unsupported"))
             except ImportError as exc:
-                resolved.append((case, None, "error", f"cannot import the {cls.api} implementation: {_reason(exc)}"))
-                continue
-            resolved.append((case, found.implementation, "unsupported", found.reason))
-        if not any(impl for _, impl, _, _ in resolved):
-            for case, _, status, reason in resolved:
-                self._emit(self._record(name, case, status, reason))
+                why = f"cannot import the {cls.api} implementation: {_reason(exc)}"
+                resolved.append((case, Resolved(None, why), "error"))
+        if not any(found.implementation for _, found, _ in resolved):
+            for case, found, status in resolved:
+                self._emit(self._record(name, case, status, found.reason))
             session["status"] = "not needed"
             self._set_session(name, session)
             return
@@ -193,15 +192,15 @@ class Runner:
         engine = cls(self.plan.budget, self.plan.endpoints)
         ctx = self._start(engine, session)
         try:
-            for case, impl, status, reason in resolved:
-                if impl is None:
-                    self._emit(self._record(name, case, status, reason))
+            for case, found, status in resolved:
+                if found.implementation is None:
+                    self._emit(self._record(name, case, status, found.reason))
                     continue
                 if ctx is None:
                     self._emit(self._record(name, case, "error", f"engine failed to start: {session.get('reason', '')}",
                                             engine_start=session["start_s"]))
                     continue
-                record, healthy = self._attempt(ctx, case, impl, session["start_s"])
+                record, healthy = self._attempt(ctx, case, found, session["start_s"])
                 self._emit(record)
                 if not healthy:
                     # The case overran its timeout: its work may still be running inside the engine.
@@ -263,28 +262,31 @@ class Runner:
             self._inputs[case.name] = (inputs, sw.seconds)
         return self._inputs[case.name]
 
-    def _attempt(self, ctx: EngineContext, case_name: str, impl: Implementation,
+    def _attempt(self, ctx: EngineContext, case_name: str, found: Resolved,
                  engine_start: float | None) -> tuple[Record, bool]:
         """One case on one engine. Returns the record and whether the engine is still usable."""
         case = self.plan.workload.case(case_name)
         timeout = self.plan.case_timeout(case)
         outcome = _Outcome()
         started = utc_now()
+        notes = {"implementation": found.note} if found.note else {}
+        impl = found.implementation
+        assert impl is not None
         ok, _, _ = _call_with_timeout(
-            lambda: self._attempt_body(ctx, case, impl, outcome, engine_start, started),
+            lambda: self._attempt_body(ctx, case, impl, outcome, engine_start, started, notes),
             timeout,
             f"case-{ctx.engine}-{case_name}",
         )
         if not ok:
             rec = self._record(ctx.engine, case_name, "timeout",
                                f"exceeded the {timeout:g} s case timeout during {outcome.stage}",
-                               engine_start=engine_start, started_utc=started)
+                               engine_start=engine_start, started_utc=started, notes=notes)
             return rec, False
         assert outcome.record is not None
         return outcome.record, True
 
     def _attempt_body(self, ctx: EngineContext, case: Case, impl: Implementation, outcome: _Outcome,
-                      engine_start: float | None, started: str) -> None:
+                      engine_start: float | None, started: str, notes: dict[str, str]) -> None:
         plan = self.plan
         params = case.params_for(plan.scale)
         phases: dict[str, float] = {"engine_start": engine_start or 0.0}
@@ -301,7 +303,7 @@ class Runner:
                 ctx.engine, case.name, status, reason, engine_start=engine_start, started_utc=started,
                 warmup_s=tuple(warm), timings_s=tuple(t.seconds for t in timed),
                 stats=describe([t.seconds for t in timed]), phases=dict(phases), metrics=metrics or {},
-                resources=sampler.result(ctx.cpus) if sampler.samples else {}, detail=detail,
+                resources=sampler.result(ctx.cpus) if sampler.samples else {}, detail=detail, notes=notes,
             )
 
         try:

@@ -1,8 +1,9 @@
 """The vocabulary of a workload: scales, cases, verdicts. Engine-neutral and import-light.
 
 A workload package (`workloads/<name>/`) has a `spec.py` exposing `WORKLOAD`, plus one module per
-engine API (`ray.py`, `dask.py`, `spark.py`, `local.py`) exposing `CASES: dict[str, Implementation]`
-and optionally `UNSUPPORTED: dict[str, str]` (case -> why this API cannot express it).
+engine API (`ray.py`, `dask.py`, `spark.py`, `local.py`) exposing `CASES: dict[str, Implementation]`,
+optionally `UNSUPPORTED: dict[str, str]` (case -> why this API cannot express it) and
+`NOTES: dict[str, str]` (case -> how this implementation differs, copied into every record).
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ class Resolved:
 
     implementation: Implementation | None
     reason: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,4 +142,4 @@ class Workload:
         impl = getattr(module, "CASES", {}).get(case)
         if impl is None:
             return Resolved(None, f"{module_name} has no implementation of {case!r}")
-        return Resolved(impl)
+        return Resolved(impl, note=getattr(module, "NOTES", {}).get(case, ""))

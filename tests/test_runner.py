@@ -32,6 +32,7 @@ def test_repetitions_and_warmup_are_counted_and_timed_apart(tmp_path: Path) -> N
     assert set(rec.phases) >= {"engine_start", "inputs", "run", "check"}
     assert rec.metrics["per_s"] == pytest.approx(1 / rec.stats["median"])
     assert rec.resources["peak_rss_bytes"] > 0 and rec.resources["samples"] >= 2
+    assert rec.notes == {"implementation": "a plain call"}
 
 
 def test_wrong_answer_is_recorded_as_wrong_with_no_figures(tmp_path: Path) -> None:

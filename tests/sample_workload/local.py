@@ -36,3 +36,4 @@ def sleepy(ctx: EngineContext, params: Params, inputs: Any) -> int:
 
 CASES: dict[str, Implementation] = {"good": good, "wrong": wrong, "boom": boom, "sleepy": sleepy}
 UNSUPPORTED = {"missing": "local cannot express this case"}
+NOTES = {"good": "a plain call"}

@@ -55,3 +55,12 @@ CASES: dict[str, Implementation] = {
     "latency": latency,
     "object-transfer": object_transfer,
 }
+
+NOTES: dict[str, str] = {
+    "noop": "in-process function calls",
+    "fanout": "concurrent.futures.ProcessPoolExecutor(spawn), one item per submit",
+    "tree-reduce": "in-process numpy additions",
+    "actors": "in-process method calls on a plain object",
+    "latency": "in-process function call",
+    "object-transfer": "in-process reads of the same array",
+}

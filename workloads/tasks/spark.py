@@ -64,3 +64,11 @@ UNSUPPORTED: dict[str, str] = {
     "actors": "Spark has no stateful actors: executors run stateless tasks, and accumulators are "
     "write-only from tasks, so a long-lived object answering calls cannot be expressed",
 }
+
+NOTES: dict[str, str] = {
+    "noop": "RDD with one partition per task",
+    "fanout": "RDD with one partition per task, RDD.sum()",
+    "tree-reduce": "RDD.treeReduce(depth=log2 N)",
+    "latency": "one single-partition job per round trip",
+    "object-transfer": "broadcast variable read by one task per partition",
+}
