@@ -80,6 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dask-scheduler", help="use an existing Dask scheduler, e.g. tcp://host:8786")
     run.add_argument("--spark-master", help="use an existing Spark master, e.g. spark://host:7077")
     run.add_argument("--quiet", action="store_true", help="no live progress, only the summary")
+    run.add_argument("--report-dir", default="reports",
+                     help="where the run's HTML report goes: REPORT_DIR/<run id>/index.html (default reports/)")
+    run.add_argument("--no-report", action="store_true", help="do not write an HTML report")
+
+    report = sub.add_parser("report", help="one self-contained HTML page from results files")
+    report.add_argument("results", nargs="+", help="results JSON files written by enginebench run")
+    report.add_argument("-o", "--output", help="HTML file to write (default reports/<run id>/index.html)")
+    report.add_argument("--title", default="enginebench report")
+    report.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
+    comp = sub.add_parser("compare", help="per-case ratios NEW/BASE with a noise-aware verdict")
+    comp.add_argument("base", help="results JSON of the baseline run")
+    comp.add_argument("new", help="results JSON of the new run")
+    comp.add_argument("-o", "--output", help="also write the comparison as HTML here")
+    comp.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    comp.add_argument("--fail-on-slower", action="store_true", help="exit 1 when any case got slower or broke")
 
     doctor = sub.add_parser("doctor", help="check Python, Java, engine packages, memory and /dev/shm")
     doctor.add_argument("--no-import", action="store_true", help="check installed versions without importing")
@@ -135,21 +151,73 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file (accepted: a directory, created if missing)")
-    return execute(plan, out, quiet=args.quiet)
+    report_dir = None if args.no_report else Path(args.report_dir)
+    if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
+        raise UsageError(f"--report-dir {report_dir} is a file (accepted: a directory, created if missing)")
+    return execute(plan, out, quiet=args.quiet, report_dir=report_dir)
 
 
-def execute(plan: object, out: Path, quiet: bool = False) -> int:
+def _output_path(path: Path, force: bool) -> Path:
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists (accepted: a new path, or --force to overwrite)")
+    if path.exists() and path.is_dir():
+        raise UsageError(f"{path} is a directory (accepted: a file path such as reports/NAME/index.html)")
+    return path
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.records import load_run
+    from harness.report.html import write_report
+
+    runs = [load_run(p) for p in args.results]
+    name = runs[0].run_id if len(runs) == 1 else f"combined-{runs[-1].run_id}"
+    path = _output_path(Path(args.output) if args.output else Path("reports") / name / "index.html", args.force)
+    write_report(runs, path, title=args.title)
+    print(f"report: {path}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from harness.console import make_console
+    from harness.fmt import format_seconds
+    from harness.records import atomic_write_text, load_run
+    from harness.report.compare import compare, differences
+    from harness.report.html import render_comparison
+
+    base, new = load_run(args.base), load_run(args.new)
+    output = _output_path(Path(args.output), args.force) if args.output else None
+    rows = compare(base, new)
+    console = make_console()
+    table = Table(title=f"{new.run_id} vs {base.run_id} (ratio = new/base median time)")
+    for col in ("workload", "case", "engine", "scale", "base", "new", "ratio", "verdict"):
+        table.add_column(col, justify="right" if col in ("base", "new", "ratio") else "left")
+    style = {"faster": "green", "slower": "red", "broken": "bold red", "fixed": "green"}
+    for c in rows:
+        table.add_row(c.workload, c.case, c.engine, c.scale,
+                      format_seconds(c.base_median_s) if c.base_status == "ok" and c.base_median_s else c.base_status,
+                      format_seconds(c.new_median_s) if c.new_status == "ok" and c.new_median_s else c.new_status,
+                      f"{c.time_ratio:.2f}" if c.time_ratio is not None else "",
+                      f"[{style.get(c.verdict, '')}]{c.verdict}[/]" if c.verdict in style else c.verdict)
+    console.print(table)
+    for note in differences(base, new):
+        console.print(f"note: {note}")
+    if output is not None:
+        atomic_write_text(output, render_comparison(base, new))
+        console.print(f"comparison: {output}")
+    worse = [c for c in rows if c.verdict in ("slower", "broken")]
+    return 1 if args.fail_on_slower and worse else 0
+
+
+def execute(plan: object, out: Path, quiet: bool = False, report_dir: Path | None = None) -> int:
     """Run a plan with live progress, write the results file, print the summary and its path."""
-    from rich.console import Console
-
-    from harness.console import LiveProgress, summary_table
+    from harness.console import LiveProgress, make_console, summary_table
     from harness.records import ResultsWriter
     from harness.runner import Plan, Runner, make_header, new_run_id
 
     assert isinstance(plan, Plan)
-    console = Console()
-    if not console.is_terminal:  # piped or CI: don't squeeze the summary table into 80 columns
-        console = Console(width=140)
+    console = make_console()
     run_id = new_run_id(plan)
     writer = ResultsWriter(out / f"{run_id}.json", make_header(plan, run_id))
     b = plan.budget
@@ -170,6 +238,16 @@ def execute(plan: object, out: Path, quiet: bool = False) -> int:
     console.print(summary_table(records, writer.run.header.get("engines", {})))
     failed = [r for r in records if r.status in ("wrong", "error", "timeout")]
     console.print(f"results: {writer.path}")
+    if report_dir is not None:
+        from harness.records import load_run
+        from harness.report.html import write_report
+
+        try:
+            path = write_report([load_run(writer.path)], report_dir / run_id / "index.html")
+            console.print(f"report: {path}")
+        except Exception as exc:  # noqa: BLE001 - the results are safe on disk; say why the page is missing
+            console.print(f"report not written ({type(exc).__name__}: {exc}); "
+                          f"make it later with: enginebench report {writer.path}")
     if failed:
         console.print(f"{len(failed)} of {len(records)} attempts failed: "
                       + "; ".join(f"{r.engine}/{r.case} {r.status}" for r in failed[:8]))
@@ -204,6 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "doctor":
             return cmd_doctor(args)
+        if args.command == "report":
+            return cmd_report(args)
+        if args.command == "compare":
+            return cmd_compare(args)
     except UsageError as exc:
         sys.stderr.write(f"enginebench {args.command}: error: {exc}\n")
         return EXIT_USAGE

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.budget import format_bytes
+from harness.fmt import format_metric
 from harness.records import Record
 from harness.runner import Observer
 
@@ -20,13 +21,10 @@ STATUS_STYLE = {"ok": "green", "wrong": "bold red", "error": "red", "timeout": "
                 "unsupported": "dim", "skipped": "dim"}
 
 
-def format_metric(value: float) -> str:
-    """3 significant figures, thousands separated: 12,300 / 45.6 / 0.00123."""
-    if value == 0:
-        return "0"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
+def make_console() -> Console:
+    """A console for our output; when piped (CI, files) it is wide enough for the summary tables."""
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=140)
 
 
 def headline(record: Record) -> str:

@@ -163,7 +163,8 @@ class Runner:
     # -- engines ---------------------------------------------------------------------------------
     def _run_engine(self, name: str) -> None:
         cls = registry.engine_class(name)
-        session: dict[str, Any] = {"api": cls.api, "versions": cls.versions(), "status": "not started",
+        session: dict[str, Any] = {"api": cls.api, "baseline": cls.baseline, "versions": cls.versions(),
+                                   "status": "not started",
                                    "start_s": None, "stop_s": None, "restarts": 0, "config": {}}
         try:
             cls.check_available()

@@ -54,6 +54,8 @@ class Engine(ABC):
     description: ClassVar[str]
     packages: ClassVar[tuple[str, ...]] = ()
     needs_java: ClassVar[bool] = False
+    #: A baseline (no engine) is shown beside the engines but never ranked among them.
+    baseline: ClassVar[bool] = False
 
     def __init__(self, budget: Budget, endpoints: Endpoints | None = None) -> None:
         self.budget = budget

@@ -26,6 +26,7 @@ class LocalEngine(Engine):
     name = "local"
     api = "local"
     description = "no engine: plain Python in one process (a concurrent.futures pool where meaningful)"
+    baseline = True
 
     def _start(self) -> LocalHandle:
         # spawn, not fork: the driver has threads (sampler, earlier engines' clients) that fork

@@ -1,0 +1,90 @@
+"""Figure data -> inline SVG strings with matplotlib (Agg). Drawing only: numbers come from model.py."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from harness.report.model import ReportModel, Row
+
+PHASE_COLOURS = {"engine start": "#b07aa1", "inputs": "#76b7b2", "run": "#4e79a7", "check": "#edc948"}
+
+
+def _palette(engines: Sequence[str]) -> dict[str, str]:
+    base = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
+    return {e: base[i % len(base)] for i, e in enumerate(engines)}
+
+
+def _svg(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE: the SVG is inlined in HTML
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "font.family": "sans-serif"})
+    return plt
+
+
+def case_bars(rows: Sequence[Row], engines: Sequence[str]) -> str:
+    """One panel per case: the headline figure per engine, whiskers from the slowest to the fastest
+    repetition; failed or unsupported engines are labelled on the axis instead of drawn."""
+    plt = _pyplot()
+    colours = _palette(engines)
+    cols = min(3, len(rows))
+    nrows = (len(rows) + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.6 * cols, 2.6 * nrows), squeeze=False)
+    for ax, row in zip(axes.flat, rows, strict=False):
+        labels, values, lows, highs, colors = [], [], [], [], []
+        for cell in row.cells:
+            if cell.status == "absent":
+                continue
+            labels.append(cell.engine if cell.value is not None else f"{cell.engine}\n({cell.status})")
+            values.append(cell.value or 0.0)
+            lo = cell.low if cell.low is not None else cell.value
+            hi = cell.high if cell.high is not None else cell.value
+            lows.append(max(0.0, (cell.value or 0.0) - (lo or 0.0)))
+            highs.append(max(0.0, (hi or 0.0) - (cell.value or 0.0)))
+            colors.append(colours[cell.engine])
+        xs = range(len(labels))
+        ax.bar(xs, values, color=colors, yerr=[lows, highs], capsize=3, ecolor="#333")
+        ax.set_xticks(list(xs), labels, rotation=30, ha="right")
+        positive = [v for v in values if v > 0]
+        if positive and max(positive) / min(positive) > 50:
+            ax.set_yscale("log")
+        better = "higher" if row.higher_is_better else "lower"
+        ax.set_title(f"{row.case} ({row.scale})", fontsize=10)
+        ax.set_ylabel(f"{row.unit} ({better} is better)")
+        ax.grid(axis="y", alpha=0.3)
+    for ax in list(axes.flat)[len(rows):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def phase_stack(model: ReportModel) -> str:
+    """Seconds spent per engine in each phase: engine start, inputs, timed runs, checks."""
+    plt = _pyplot()
+    engines = [e for e in model.engines if e in model.phases]
+    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * max(1, len(engines))))
+    left = [0.0] * len(engines)
+    for phase, colour in PHASE_COLOURS.items():
+        widths = [model.phases[e].get(phase, 0.0) for e in engines]
+        ax.barh(engines, widths, left=left, color=colour, label=phase)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    ax.set_xlabel("seconds (engine start once per run; run = all timed repetitions)")
+    ax.invert_yaxis()
+    ax.legend(ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return _svg(fig)

@@ -1,0 +1,99 @@
+"""ReportModel -> one self-contained HTML page (CSS inline, SVG figures inline, no scripts or fonts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.budget import format_bytes
+from harness.fmt import format_metric, format_seconds
+from harness.records import Run
+from harness.report import figures
+from harness.report.model import ReportModel, build_model, fmt_ratio
+
+TEMPLATES = Path(__file__).with_name("templates")
+BADGES = {"ok": "checked", "wrong": "WRONG", "error": "error", "timeout": "timeout",
+          "unsupported": "n/a", "skipped": "skipped", "absent": "not run"}
+
+
+def workload_categories(runs: Sequence[Run]) -> dict[str, str]:
+    """workload -> category, from the workload registry when the workload is known."""
+    from harness import registry
+
+    out: dict[str, str] = {}
+    for run in runs:
+        name = run.header.get("plan", {}).get("workload")
+        if name and name in registry.WORKLOADS and name not in out:
+            out[name] = registry.workload(name).category
+    return out
+
+
+def _templates() -> Any:
+    """A jinja2 environment over our templates: every string autoescaped, unknown names an error."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                             autoescape=jinja2.select_autoescape(default=True), undefined=jinja2.StrictUndefined)
+    env.filters["metric"] = format_metric
+    env.filters["seconds"] = format_seconds
+    env.filters["bytes"] = format_bytes
+    env.filters["ratio"] = fmt_ratio
+    return env
+
+
+def render(runs: Sequence[Run], title: str = "enginebench report") -> str:
+    """The HTML text of a report over `runs` (pure: reads nothing, writes nothing)."""
+    model = build_model(runs, workload_categories(runs))
+    env = _templates()
+    workloads = list(dict.fromkeys(r.workload for r in model.rows))
+    charts: dict[str, str] = {}
+    for wl in workloads:
+        rows = [r for r in model.rows if r.workload == wl]
+        charts[wl] = figures.case_bars(rows, model.engines)
+    phase_chart = figures.phase_stack(model) if model.phases else ""
+    return env.get_template("report.html.j2").render(
+        title=title, model=model, workloads=workloads, charts=charts, phase_chart=phase_chart,
+        badges=BADGES, generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        metric_names=_metric_names(model), environment=_environment(runs),
+    )
+
+
+def _metric_names(model: ReportModel) -> dict[tuple[str, str], list[str]]:
+    names: dict[tuple[str, str], list[str]] = {}
+    for r in model.records:
+        key = (r.workload, r.case)
+        for m in r.metrics:
+            names.setdefault(key, [])
+            if m not in names[key]:
+                names[key].append(m)
+    return names
+
+
+def _environment(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    out = []
+    for run in runs:
+        h = run.header
+        out.append({
+            "run_id": h.get("run_id", "?"), "created": h.get("created_utc", "?"), "status": h.get("status", "?"),
+            "machine": h.get("machine", {}), "software": h.get("software", {}), "budget": h.get("budget", {}),
+            "git": h.get("git", {}), "plan": h.get("plan", {}), "engines": h.get("engines", {}),
+        })
+    return out
+
+
+def write_report(runs: Sequence[Run], path: Path, title: str = "enginebench report") -> Path:
+    """Render and write atomically; the parent directory is created."""
+    from harness.records import atomic_write_text
+
+    atomic_write_text(path, render(runs, title))
+    return path
+
+
+def render_comparison(base: Run, new: Run, title: str = "enginebench comparison") -> str:
+    """HTML table of a comparison (pure)."""
+    from harness.report.compare import compare, differences
+
+    return _templates().get_template("compare.html.j2").render(
+        title=title, base=base.run_id, new=new.run_id, rows=compare(base, new), notes=differences(base, new))

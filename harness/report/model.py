@@ -1,0 +1,209 @@
+"""Records -> the content of a report, computed apart from any drawing (pure; no I/O).
+
+Noise rule: two engines are *tied* on a case when the ranges [min, max] of their timed repetitions
+overlap; a winner is only declared over engines whose range lies entirely on the losing side.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.records import Record, Run
+
+FAILED = ("wrong", "error", "timeout")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One engine's result for one case: a figure only when the answer was checked right."""
+
+    engine: str
+    status: str
+    value: float | None = None
+    ratio: float | None = None  # how many times worse than the row's best (1.0 = best)
+    best: bool = False
+    tied_with_best: bool = False
+    reason: str = ""
+    low: float | None = None  # the metric's range across repetitions (for whiskers)
+    high: float | None = None
+    baseline: bool = False  # shown for reference, never ranked
+
+
+@dataclass(frozen=True)
+class Row:
+    workload: str
+    category: str
+    case: str
+    scale: str
+    metric: str
+    unit: str
+    higher_is_better: bool
+    cells: tuple[Cell, ...]
+
+    @property
+    def winners(self) -> list[Cell]:
+        return [c for c in self.cells if c.best or c.tied_with_best]
+
+
+@dataclass
+class ReportModel:
+    engines: list[str]
+    rows: list[Row]
+    verdicts: dict[str, str]
+    failures: list[Record]
+    records: list[Record]
+    runs: list[dict[str, Any]]
+    phases: dict[str, dict[str, float]] = field(default_factory=dict)  # engine -> phase -> seconds
+    baselines: set[str] = field(default_factory=set)
+
+    @property
+    def categories(self) -> list[str]:
+        return list(dict.fromkeys(r.category for r in self.rows))
+
+
+def _metric_range(rec: Record) -> tuple[float, float] | None:
+    """The primary metric at the slowest and fastest repetition (metrics are monotonic in time)."""
+    name = rec.primary.get("name", "")
+    value = rec.metrics.get(name)
+    median = rec.stats.get("median")
+    if value is None or not median or not rec.timings_s:
+        return None
+    lo_t, hi_t = min(rec.timings_s), max(rec.timings_s)
+    if rec.primary.get("higher_is_better", True):
+        # throughput-like: value scales as 1/time
+        return (value * median / hi_t, value * median / lo_t)
+    return (value * lo_t / median, value * hi_t / median)
+
+
+def _overlap(a: Record, b: Record) -> bool:
+    if not a.timings_s or not b.timings_s:
+        return False
+    return min(a.timings_s) <= max(b.timings_s) and min(b.timings_s) <= max(a.timings_s)
+
+
+def latest_records(runs: Sequence[Run]) -> list[Record]:
+    """All records, later runs replacing earlier ones for the same (workload, case, engine, scale, cpus)."""
+    chosen: dict[tuple[Any, ...], Record] = {}
+    for run in runs:
+        for rec in run.records:
+            chosen[(*rec.key, rec.budget.get("cpus"))] = rec
+    return list(chosen.values())
+
+
+def build_row(records: Sequence[Record], engines: Sequence[str], category: str,
+              baselines: Collection[str] = ()) -> Row:
+    """One matrix row: figures for ok records, ratios to the best engine, ties by overlapping ranges.
+    Baselines get a figure and a ratio to the best engine but are never the best or tied."""
+    first = records[0]
+    metric, unit = first.primary.get("name", ""), first.primary.get("unit", "")
+    higher = bool(first.primary.get("higher_is_better", True))
+    by_engine = {r.engine: r for r in records}
+    ok = [r for r in records if r.status == "ok" and metric in r.metrics]
+    ranked = [r for r in ok if r.engine not in baselines]
+    best = None
+    if ranked:
+        pick = max if higher else min
+        best = pick(ranked, key=lambda r: r.metrics[metric])
+    cells = []
+    for engine in engines:
+        rec = by_engine.get(engine)
+        is_base = engine in baselines
+        if rec is None:
+            cells.append(Cell(engine, "absent", baseline=is_base))
+        elif rec in ok:
+            v = rec.metrics[metric]
+            b = best.metrics[metric] if best is not None else v
+            ratio = (b / v if higher else v / b) if v > 0 and b > 0 else math.inf
+            rng = _metric_range(rec)
+            tied = best is not None and rec is not best and not is_base and _overlap(rec, best)
+            cells.append(Cell(engine, "ok", v, ratio, rec is best, tied, low=rng[0] if rng else None,
+                              high=rng[1] if rng else None, baseline=is_base))
+        else:
+            cells.append(Cell(engine, rec.status, reason=rec.reason, baseline=is_base))
+    return Row(first.workload, category, first.case, first.scale, metric, unit, higher, tuple(cells))
+
+
+def fmt_ratio(r: float) -> str:
+    """2.3x, 17x, 1,306x: precision where it means something."""
+    if r < 10:
+        return f"{r:.2g}x" if r < 1 else f"{r:.1f}x"
+    return f"{r:,.0f}x"
+
+
+def verdict(category: str, rows: Sequence[Row]) -> str:
+    """One sentence from the numbers: who wins most cases, by how much, who is slowest, what is tied."""
+    wins: dict[str, int] = {}
+    parts: list[str] = []
+    ties: list[str] = []
+    for row in rows:
+        figures = sorted((c for c in row.cells if c.value is not None and not c.baseline),
+                         key=lambda c: c.ratio or math.inf)
+        if not figures:
+            continue
+        top = figures[0]
+        tied = [c.engine for c in figures[1:] if c.tied_with_best]
+        if tied:
+            ties.append(f"{row.case} ({', '.join([top.engine, *tied])} tied)")
+        else:
+            wins[top.engine] = wins.get(top.engine, 0) + 1
+        if len(figures) > 1 and not tied:
+            second, last = figures[1], figures[-1]
+            text = f"on {row.case} {top.engine} is {fmt_ratio(second.ratio or 0)} faster than {second.engine}"
+            if last is not second:
+                text += f" and {fmt_ratio(last.ratio or 0)} faster than {last.engine}"
+            parts.append(text)
+    if not parts and not ties:
+        return f"{category.capitalize()}: no engine produced a checked result."
+    lead = ""
+    if wins:
+        leader = max(wins, key=lambda e: wins[e])
+        lead = f"{leader} is fastest on {wins[leader]} of {len(rows)} cases"
+    sentence = "; ".join(x for x in [lead, *parts[:3]] if x)
+    if ties:
+        sentence += ("; " if sentence else "") + "too close to call: " + ", ".join(ties)
+    return f"{category.capitalize()}: {sentence}."
+
+
+def phase_totals(records: Iterable[Record], runs: Sequence[Run]) -> dict[str, dict[str, float]]:
+    """Per engine: engine start (once per run), inputs, run (median x repetitions) and check seconds."""
+    out: dict[str, dict[str, float]] = {}
+    for run in runs:
+        for engine, session in run.header.get("engines", {}).items():
+            if isinstance(session.get("start_s"), (int, float)):
+                out.setdefault(engine, {}).setdefault("engine start", 0.0)
+                out[engine]["engine start"] += float(session["start_s"])
+    for rec in records:
+        if rec.status != "ok":
+            continue
+        p = out.setdefault(rec.engine, {})
+        p["inputs"] = p.get("inputs", 0.0) + rec.phases.get("inputs", 0.0)
+        p["run"] = p.get("run", 0.0) + sum(rec.timings_s)
+        p["check"] = p.get("check", 0.0) + rec.phases.get("check", 0.0)
+    return out
+
+
+def build_model(runs: Sequence[Run], categories: dict[str, str] | None = None) -> ReportModel:
+    """The whole report's content. `categories` maps workload -> category (default: workload name)."""
+    records = latest_records(runs)
+    engines: list[str] = []
+    for run in runs:
+        for e in run.header.get("plan", {}).get("engines", []):
+            if e not in engines:
+                engines.append(e)
+    for r in records:
+        if r.engine not in engines:
+            engines.append(r.engine)
+    groups: dict[tuple[str, str, str, Any], list[Record]] = {}
+    for r in records:
+        groups.setdefault((r.workload, r.case, r.scale, r.budget.get("cpus")), []).append(r)
+    cats = categories or {}
+    baselines = {e for run in runs for e, s in run.header.get("engines", {}).items() if s.get("baseline")}
+    rows = [build_row(recs, engines, cats.get(key[0], key[0]), baselines) for key, recs in groups.items()]
+    verdicts = {cat: verdict(cat, [r for r in rows if r.category == cat])
+                for cat in dict.fromkeys(r.category for r in rows)}
+    failures = [r for r in records if r.status not in ("ok",)]
+    return ReportModel(engines=engines, rows=rows, verdicts=verdicts, failures=failures, records=records,
+                       runs=[run.header for run in runs], phases=phase_totals(records, runs), baselines=baselines)
