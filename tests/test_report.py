@@ -1,0 +1,197 @@
+"""Reports from recorded runs: valid self-contained HTML, right winners, honest failures, escaping."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.errors import UsageError
+from harness.metrics import describe
+from harness.records import Record, Run, load_run
+from harness.report.compare import compare
+from harness.report.html import render
+from harness.report.model import build_model
+
+FIXTURE = Path(__file__).parent / "fixtures" / "tasks-tiny-run.json"
+VOID = {"meta", "br", "img", "input", "hr", "link", "col", "source", "wbr", "area", "base", "embed", "param", "track"}
+
+
+class TreeCheck(HTMLParser):
+    """Checks that every non-void tag is closed in order; collects svg and forbidden elements."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.tags: dict[str, int] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        for name, value in attrs:
+            if name in ("src", "href") and value and re.match(r"(https?:)?//", value):
+                self.errors.append(f"external reference {value}")
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"unexpected </{tag}> with open {self.stack[-3:]}")
+            return
+        self.stack.pop()
+
+
+def parse(html: str) -> TreeCheck:
+    checker = TreeCheck()
+    checker.feed(html)
+    checker.close()
+    return checker
+
+
+def rec(engine: str, case: str = "noop", status: str = "ok", seconds: tuple[float, ...] = (1.0, 1.0, 1.0),
+        n: int = 100, reason: str = "") -> Record:
+    stats = describe(seconds)
+    return Record(workload="tasks", case=case, engine=engine, api=engine, scale="tiny", status=status,
+                  reason=reason, params={"n": n}, budget={"cpus": 2, "memory_bytes": 2**30}, warmup=1,
+                  repeat=len(seconds), timings_s=seconds, stats=stats,
+                  phases={"engine_start": 1.0, "inputs": 0.0, "run": stats["median"], "check": 0.01},
+                  metrics={"tasks_per_s": n / stats["median"]},
+                  primary={"name": "tasks_per_s", "unit": "tasks/s", "higher_is_better": True},
+                  resources={"peak_rss_bytes": 2**20, "cpu_utilisation": 0.5})
+
+
+def run_of(records: list[Record], run_id: str = "r1", hostname: str = "host") -> Run:
+    engines = sorted({r.engine for r in records})
+    return Run(header={"schema_version": 1, "run_id": run_id, "created_utc": "2026-11-21T00:00:00Z",
+                       "status": "complete", "machine": {"hostname": hostname, "cpu_model": "cpu"},
+                       "software": {"python": "3.11"}, "budget": {"cpus": 2, "memory_bytes": 2**30},
+                       "plan": {"workload": "tasks", "engines": engines, "scale": "tiny"}, "git": {},
+                       "engines": {e: {"status": "ok", "start_s": 1.5, "baseline": e == "local"} for e in engines}},
+               records=records)
+
+
+def test_report_from_a_recorded_run_is_self_contained_html_with_every_figure() -> None:
+    html = render([load_run(FIXTURE)])
+    tree = parse(html)
+    assert not tree.errors and not tree.stack
+    assert "script" not in tree.tags and "link" not in tree.tags and "img" not in tree.tags
+    figures = re.findall(r'<div class="figure">(.*?)</div>', html, flags=re.S)
+    assert len(figures) == 2  # tasks case bars, phases
+    for fig in figures:
+        assert fig.lstrip().startswith("<svg") and fig.count("<path") > 10
+    for engine in ("ray", "dask", "spark-on-ray", "spark", "local"):
+        assert f"<th>{engine}" in html
+    assert "Task parallelism: ray is fastest" in html
+    assert "20261121T223931Z-tasks-tiny-11c8" in html
+
+
+def test_matrix_declares_the_winner_and_the_ratio_from_the_numbers() -> None:
+    run = run_of([rec("ray", seconds=(1.0, 1.1, 1.2)), rec("dask", seconds=(2.0, 2.1, 2.2)),
+                  rec("local", seconds=(0.01, 0.01, 0.01))])
+    model = build_model([run], {"tasks": "task parallelism"})
+    (row,) = model.rows
+    cells = {c.engine: c for c in row.cells}
+    assert cells["ray"].best and not cells["dask"].best and not cells["dask"].tied_with_best
+    assert cells["dask"].ratio == pytest.approx(2.1 / 1.1)
+    assert not cells["local"].best and cells["local"].baseline  # the baseline is shown, never ranked
+    assert model.verdicts["task parallelism"] == (
+        "Task parallelism: ray is fastest on 1 of 1 cases; on noop ray is 1.9x faster than dask.")
+
+
+def test_overlapping_ranges_are_called_a_tie() -> None:
+    run = run_of([rec("ray", seconds=(1.0, 1.1, 1.5)), rec("dask", seconds=(1.4, 1.6, 1.7))])
+    model = build_model([run], {"tasks": "task parallelism"})
+    cells = {c.engine: c for c in model.rows[0].cells}
+    assert cells["ray"].best and cells["dask"].tied_with_best
+    assert "too close to call: noop (ray, dask tied)" in model.verdicts["task parallelism"]
+    assert "tied with best" in render([run])
+
+
+def test_wrong_or_failed_record_never_appears_as_a_number() -> None:
+    wrong = rec("dask", status="wrong", seconds=(0.123456,), reason="task results: got [1], expected [0]")
+    run = run_of([rec("ray"), wrong, rec("spark", status="timeout", reason="exceeded the 120 s case timeout")])
+    html = render([run])
+    matrix = html.split('<table class="matrix">')[1].split("</table>")[0]
+    assert "WRONG" in matrix and "timeout" in matrix
+    text = re.sub(r"<svg.*?</svg>", "", html, flags=re.S)  # chart coordinates are not figures
+    assert "810" not in text and "123 ms" not in text  # neither its throughput nor its time is shown
+    failures = html.split('id="failures"')[1]
+    assert "task results: got [1], expected [0]" in failures and "exceeded the 120 s case timeout" in failures
+    assert "wrong" not in build_model([run]).verdicts["tasks"]
+
+
+def test_strings_from_records_are_html_escaped() -> None:
+    evil = "<script>alert('x')</script>"
+    run = run_of([rec("ray"), rec("dask", status="error", reason=evil)], hostname="<b>host</b>")
+    html = render([run])
+    assert "<script>" not in html and "<b>host</b>" not in html
+    assert "&lt;script&gt;" in html and "&lt;b&gt;host&lt;/b&gt;" in html
+
+
+def test_compare_gives_noise_aware_verdicts() -> None:
+    base = run_of([rec("ray", seconds=(1.0, 1.1, 1.2)), rec("dask", seconds=(1.0, 1.1, 1.2)),
+                   rec("spark", seconds=(1.0, 1.0, 1.0))], "base")
+    new = run_of([rec("ray", seconds=(0.5, 0.55, 0.6)), rec("dask", seconds=(1.1, 1.15, 1.3)),
+                  rec("spark", status="error", reason="boom")], "new")
+    verdicts = {c.engine: (c.verdict, c.time_ratio) for c in compare(base, new)}
+    assert verdicts["ray"] == ("faster", pytest.approx(0.5))
+    assert verdicts["dask"][0] == "same"
+    assert verdicts["spark"] == ("broken", None)
+
+
+def test_compare_refuses_runs_whose_workload_parameters_differ() -> None:
+    with pytest.raises(UsageError, match=r"workload parameters differ \(base \{'n': 100\}, new \{'n': 200\}\)"):
+        compare(run_of([rec("ray")]), run_of([rec("ray", n=200)]))
+
+
+def test_report_and_compare_commands_write_files_and_refuse_to_overwrite(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r" / "index.html"
+    assert main(["report", str(FIXTURE), "-o", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+    before = out.read_bytes()
+    assert main(["report", str(FIXTURE), "-o", str(out)]) == 2
+    assert out.read_bytes() == before
+    assert "already exists" in capsys.readouterr().err
+    assert main(["compare", str(FIXTURE), str(FIXTURE), "-o", str(tmp_path / "c.html")]) == 0
+    assert "same" in (tmp_path / "c.html").read_text()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert main(["report", str(bad), "-o", str(tmp_path / "x.html")]) == 2
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_page_renders_in_headless_chromium_to_a_non_blank_screenshot(tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI: .ci/run installs Debian's chromium package")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    page = tmp_path / "index.html"
+    page.write_text(render([load_run(FIXTURE)]))
+    shot = tmp_path / "shot.png"
+    result = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2000", f"--screenshot={shot}",
+         page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    from PIL import Image
+
+    image = Image.open(shot).convert("L")
+    assert image.size == (1280, 2000)
+    histogram = image.histogram()
+    white = histogram[255] / sum(histogram)
+    assert white < 0.97, "the screenshot is (nearly) blank"
+    assert len([h for h in histogram if h]) > 50, "the screenshot has too few shades to be the report"
