@@ -145,7 +145,8 @@ class ResultsWriter:
 
 
 def load_run(path: Path | str) -> Run:
-    """Read a results file, migrating older schema versions; bad files raise a one-line UsageError."""
+    """Read a results file (or a pytest-benchmark JSON with enginebench records), migrating older
+    schema versions; bad files raise a one-line UsageError."""
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -155,6 +156,10 @@ def load_run(path: Path | str) -> Run:
         ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UsageError(f"results file {path} is not readable JSON ({exc.__class__.__name__}: {exc})") from None
+    if isinstance(doc, dict) and "benchmarks" in doc and "machine_info" in doc:
+        from harness.bench import run_from_pytest_benchmark
+
+        return run_from_pytest_benchmark(doc, str(path))
     if not isinstance(doc, dict) or "schema_version" not in doc or "records" not in doc:
         raise UsageError(f"results file {path} is not an enginebench results file (no schema_version/records)")
     version = doc["schema_version"]

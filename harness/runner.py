@@ -91,6 +91,21 @@ def make_header(plan: Plan, run_id: str) -> dict[str, Any]:
     }
 
 
+def new_record(workload: Workload, case: Case, engine: str, scale: str, budget: Budget, warmup: int, repeat: int,
+               status: str, reason: str = "", engine_start: float | None = None, **fields: Any) -> Record:
+    """A Record with the plan's context filled in (params, budget, headline metric, API)."""
+    fields.setdefault("phases", {"engine_start": engine_start} if engine_start is not None else {})
+    fields.setdefault("started_utc", utc_now())
+    return Record(
+        workload=workload.name, case=case.name, engine=engine, api=registry.engine_class(engine).api, scale=scale,
+        status=status, reason=reason, params=dict(case.params_for(scale)), budget=budget.to_dict(),
+        warmup=warmup, repeat=repeat,
+        primary={"name": case.primary.name, "unit": case.primary.unit,
+                 "higher_is_better": case.primary.higher_is_better},
+        **fields,
+    )
+
+
 class _Outcome:
     """Shared between the attempt thread and the runner: how far the attempt got."""
 
@@ -342,18 +357,8 @@ class Runner:
     def _record(self, engine: str, case_name: str, status: str, reason: str = "",
                 engine_start: float | None = None, **fields: Any) -> Record:
         plan = self.plan
-        case = plan.workload.case(case_name)
-        api = registry.engine_class(engine).api
-        fields.setdefault("phases", {"engine_start": engine_start} if engine_start is not None else {})
-        fields.setdefault("started_utc", utc_now())
-        return Record(
-            workload=plan.workload.name, case=case_name, engine=engine, api=api, scale=plan.scale,
-            status=status, reason=reason, params=dict(case.params_for(plan.scale)),
-            budget=plan.budget.to_dict(), warmup=plan.warmup, repeat=plan.repeat,
-            primary={"name": case.primary.name, "unit": case.primary.unit,
-                     "higher_is_better": case.primary.higher_is_better},
-            **fields,
-        )
+        return new_record(plan.workload, plan.workload.case(case_name), engine, plan.scale, plan.budget,
+                          plan.warmup, plan.repeat, status, reason, engine_start, **fields)
 
     def _emit(self, record: Record) -> None:
         self.records.append(record)

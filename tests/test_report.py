@@ -195,3 +195,19 @@ def test_page_renders_in_headless_chromium_to_a_non_blank_screenshot(tmp_path: P
     white = histogram[255] / sum(histogram)
     assert white < 0.97, "the screenshot is (nearly) blank"
     assert len([h for h in histogram if h]) > 50, "the screenshot has too few shades to be the report"
+
+
+def test_runs_at_several_cpu_budgets_get_scaling_lines() -> None:
+    def at(cpus: int, engine: str, seconds: float) -> Record:
+        r = rec(engine, seconds=(seconds,) * 3)
+        return Record.from_dict({**r.to_dict(), "budget": {"cpus": cpus, "memory_bytes": 2**30}})
+
+    runs = [run_of([at(1, "ray", 2.0), at(1, "dask", 3.0)], "one"),
+            run_of([at(2, "ray", 1.0), at(2, "dask", 2.5)], "two")]
+    model = build_model(runs)
+    assert model.scaling[("tasks", "noop", "tiny")] == {"ray": [(1, 50.0), (2, 100.0)],
+                                                         "dask": [(1, 100 / 3), (2, 40.0)]}
+    html = render(runs)
+    assert 'id="scaling"' in html
+    assert "1 CPUs" in html and "2 CPUs" in html
+    assert html.count('<div class="figure">') == 3

@@ -88,3 +88,28 @@ def phase_stack(model: ReportModel) -> str:
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return _svg(fig)
+
+
+def scaling_lines(model: ReportModel) -> str:
+    """One panel per case run at several CPU budgets: headline figure against CPUs, a line per engine."""
+    plt = _pyplot()
+    colours = _palette(model.engines)
+    keys = list(model.scaling)
+    cols = min(3, len(keys))
+    nrows = (len(keys) + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.6 * cols, 2.6 * nrows), squeeze=False)
+    units = {(r.workload, r.case, r.scale): r for r in model.rows}
+    for ax, key in zip(axes.flat, keys, strict=False):
+        for engine, points in model.scaling[key].items():
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, marker="o", color=colours[engine], label=engine)
+        row = units[key]
+        ax.set_title(f"{key[1]} ({key[2]})", fontsize=10)
+        ax.set_xlabel("CPUs per engine")
+        ax.set_ylabel(f"{row.unit} ({'higher' if row.higher_is_better else 'lower'} is better)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return _svg(fig)

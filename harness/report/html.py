@@ -53,8 +53,10 @@ def render(runs: Sequence[Run], title: str = "enginebench report") -> str:
         rows = [r for r in model.rows if r.workload == wl]
         charts[wl] = figures.case_bars(rows, model.engines)
     phase_chart = figures.phase_stack(model) if model.phases else ""
+    scaling_chart = figures.scaling_lines(model) if model.scaling else ""
     return env.get_template("report.html.j2").render(
         title=title, model=model, workloads=workloads, charts=charts, phase_chart=phase_chart,
+        scaling_chart=scaling_chart, several_budgets=len({r.cpus for r in model.rows}) > 1,
         badges=BADGES, generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         metric_names=_metric_names(model), environment=_environment(runs),
     )

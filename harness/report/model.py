@@ -38,6 +38,7 @@ class Row:
     category: str
     case: str
     scale: str
+    cpus: int | None
     metric: str
     unit: str
     higher_is_better: bool
@@ -58,6 +59,8 @@ class ReportModel:
     runs: list[dict[str, Any]]
     phases: dict[str, dict[str, float]] = field(default_factory=dict)  # engine -> phase -> seconds
     baselines: set[str] = field(default_factory=set)
+    #: (workload, case, scale) -> engine -> [(cpus, headline value)], for cases run at several budgets
+    scaling: dict[tuple[str, str, str], dict[str, list[tuple[int, float]]]] = field(default_factory=dict)
 
     @property
     def categories(self) -> list[str]:
@@ -123,7 +126,8 @@ def build_row(records: Sequence[Record], engines: Sequence[str], category: str,
                               high=rng[1] if rng else None, baseline=is_base))
         else:
             cells.append(Cell(engine, rec.status, reason=rec.reason, baseline=is_base))
-    return Row(first.workload, category, first.case, first.scale, metric, unit, higher, tuple(cells))
+    return Row(first.workload, category, first.case, first.scale, first.budget.get("cpus"), metric, unit, higher,
+               tuple(cells))
 
 
 def fmt_ratio(r: float) -> str:
@@ -185,6 +189,21 @@ def phase_totals(records: Iterable[Record], runs: Sequence[Run]) -> dict[str, di
     return out
 
 
+def scaling_series(rows: Sequence[Row]) -> dict[tuple[str, str, str], dict[str, list[tuple[int, float]]]]:
+    """Headline figure against CPU budget per engine, for cases measured at two or more budgets."""
+    series: dict[tuple[str, str, str], dict[str, list[tuple[int, float]]]] = {}
+    for row in rows:
+        if row.cpus is None:
+            continue
+        for cell in row.cells:
+            if cell.value is not None:
+                series.setdefault((row.workload, row.case, row.scale), {}).setdefault(cell.engine, []).append(
+                    (int(row.cpus), cell.value))
+    return {key: {e: sorted(points) for e, points in by_engine.items()}
+            for key, by_engine in series.items()
+            if len({c for pts in by_engine.values() for c, _ in pts}) >= 2}
+
+
 def build_model(runs: Sequence[Run], categories: dict[str, str] | None = None) -> ReportModel:
     """The whole report's content. `categories` maps workload -> category (default: workload name)."""
     records = latest_records(runs)
@@ -206,4 +225,5 @@ def build_model(runs: Sequence[Run], categories: dict[str, str] | None = None) -
                 for cat in dict.fromkeys(r.category for r in rows)}
     failures = [r for r in records if r.status not in ("ok",)]
     return ReportModel(engines=engines, rows=rows, verdicts=verdicts, failures=failures, records=records,
-                       runs=[run.header for run in runs], phases=phase_totals(records, runs), baselines=baselines)
+                       runs=[run.header for run in runs], phases=phase_totals(records, runs), baselines=baselines,
+                       scaling=scaling_series(rows))

@@ -1,0 +1,95 @@
+"""pytest-benchmark suites over enginebench's cases: options, one engine per session, thin tests.
+
+    pytest benchmarks/ --benchmark-only [--engines ray,dask] [--scale tiny] [--cases noop,latency]
+                       [--workloads tasks] [--cpus 2] [--rounds 3] [--warmup-rounds 1]
+
+Engines start once per session (session-scoped, parametrized fixture: pytest groups the tests by
+engine, so one engine runs at a time) and stop at the end, also on failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from harness import registry
+from harness.bench import EngineSession
+from harness.budget import Budget
+from harness.errors import UsageError
+from harness.spec import SCALES
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("enginebench")
+    group.addoption("--engines", default="all",
+                    help=f"comma-separated engines (default all: {', '.join(registry.ENGINES)})")
+    group.addoption("--scale", default="tiny", help=f"one of {', '.join(SCALES)} (default tiny)")
+    group.addoption("--cases", default="all", help="comma-separated case names (default all)")
+    group.addoption("--workloads", default="all",
+                    help=f"comma-separated workloads (default all: {', '.join(registry.WORKLOADS)})")
+    group.addoption("--cpus", type=int, default=None, help="CPUs per engine (default: all)")
+    group.addoption("--rounds", type=int, default=3, help="timed rounds per benchmark (default 3)")
+    group.addoption("--warmup-rounds", type=int, default=1, help="untimed warm-up rounds (default 1)")
+
+
+def _options(config: pytest.Config) -> dict[str, object]:
+    try:
+        engines = registry.parse_names(config.getoption("engines"), "engine", tuple(registry.ENGINES))
+        workloads = registry.parse_names(config.getoption("workloads"), "workload", tuple(registry.WORKLOADS))
+        scale = config.getoption("scale")
+        if scale not in SCALES:
+            raise UsageError(f"unknown scale {scale!r} (accepted: {', '.join(SCALES)})")
+        if config.getoption("rounds") < 1 or config.getoption("warmup_rounds") < 0:
+            raise UsageError("--rounds must be at least 1 and --warmup-rounds at least 0")
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return {"engines": engines, "workloads": workloads, "scale": scale}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine_session" not in metafunc.fixturenames:
+        return
+    opts = _options(metafunc.config)
+    metafunc.parametrize("engine_session", opts["engines"], indirect=True, scope="session",
+                         ids=[f"{e}-{opts['scale']}" for e in opts["engines"]])  # type: ignore[union-attr]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep only the chosen workloads and cases (unknown case names are a usage error)."""
+    opts = _options(config)
+    wanted_cases = config.getoption("cases")
+    chosen = set()
+    for name in opts["workloads"]:  # type: ignore[union-attr]
+        wl = registry.workload(name)
+        try:
+            cases = registry.parse_names(wanted_cases, f"case of workload {name!r}", wl.case_names) \
+                if len(opts["workloads"]) == 1 else wl.case_names  # type: ignore[arg-type]
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        chosen.update((name, c) for c in cases)
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("enginebench_case")
+        if marker is None or tuple(marker.args) in chosen:
+            keep.append(item)
+        else:
+            drop.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "enginebench_case(workload, case): the enginebench case a benchmark runs")
+
+
+@pytest.fixture(scope="session")
+def engine_session(request: pytest.FixtureRequest) -> Iterator[EngineSession]:
+    """One started engine for all its benchmarks; start-up is measured here, never in a round."""
+    cpus = request.config.getoption("cpus")
+    session = EngineSession(request.param, Budget.default(cpus)).start()
+    try:
+        yield session
+    finally:
+        session.stop()

@@ -1,0 +1,80 @@
+"""The pytest-benchmark suites: they collect with the expected ids, run every case on every engine,
+fail on wrong answers, and their JSON turns into the same report as a CLI run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import registry
+from harness.cli import main
+from harness.records import load_run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=1800, env=env)
+
+
+def test_collection_ids_read_case_engine_scale() -> None:
+    out = pytest_run("benchmarks/", "--collect-only", "-q", "--engines", "ray,local", "--cases", "noop,latency")
+    assert out.returncode == 0, out.stdout + out.stderr
+    ids = sorted(line.split("::")[1] for line in out.stdout.splitlines() if "::" in line)
+    assert ids == ["test_latency[local-tiny]", "test_latency[ray-tiny]", "test_noop[local-tiny]",
+                   "test_noop[ray-tiny]"]
+
+
+def test_unknown_engine_is_a_usage_error() -> None:
+    out = pytest_run("benchmarks/", "--collect-only", "-q", "--engines", "flink")
+    assert out.returncode == 4
+    assert "unknown engine 'flink' (accepted: ray, dask, spark-on-ray, spark, local)" in out.stdout + out.stderr
+
+
+def test_every_engine_runs_every_case_and_the_json_becomes_a_report(tmp_path: Path) -> None:
+    bench_json = tmp_path / "bench.json"
+    out = pytest_run("benchmarks/", "--benchmark-only", "--rounds", "2", "--warmup-rounds", "1",
+                     f"--benchmark-json={bench_json}", "-q")
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    doc = json.loads(bench_json.read_text())
+    cases = registry.workload("tasks").case_names
+    expected = {(c, e) for c in cases for e in registry.ENGINES} - {("actors", "spark"), ("actors", "spark-on-ray")}
+    seen = set()
+    for bench in doc["benchmarks"]:
+        record = bench["extra_info"]["enginebench"]["record"]
+        seen.add((record["case"], record["engine"]))
+        assert record["status"] == "ok" and len(record["timings_s"]) == 2
+        assert bench["group"] == f"tasks/{record['case']}"
+        assert bench["name"] == f"test_{record['case'].replace('-', '_')}[{record['engine']}-tiny]"
+        assert bench["extra_info"]["engine_start_s"] > 0
+        assert bench["extra_info"]["budget"]["cpus"] >= 1
+        assert bench["extra_info"][record["primary"]["name"]] > 0
+        assert bench["stats"]["rounds"] == 2
+    assert seen == expected
+    assert "2 skipped" in out.stdout  # Spark's actors: unsupported, with the reason
+    run = load_run(bench_json)
+    assert len(run.records) == len(expected) and run.header["source"] == "pytest-benchmark"
+    html = tmp_path / "report.html"
+    assert main(["report", str(bench_json), "-o", str(html)]) == 0
+    assert "Task parallelism:" in html.read_text()
+
+
+def test_a_wrong_answer_fails_the_benchmark(tmp_path: Path) -> None:
+    (tmp_path / "test_wrong.py").write_text(
+        "from harness.bench import EngineSession, run_case\n"
+        "from harness.budget import Budget\n"
+        "from sample_workload.spec import WORKLOAD\n\n"
+        "def test_wrong(benchmark):\n"
+        "    session = EngineSession('local', Budget(cpus=1, memory_bytes=2**30)).start()\n"
+        "    try:\n"
+        "        run_case(benchmark, session, WORKLOAD, WORKLOAD.case('wrong'), 'tiny', rounds=2, warmup=0)\n"
+        "    finally:\n"
+        "        session.stop()\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), str(ROOT)])}
+    out = pytest_run(str(tmp_path / "test_wrong.py"), "-q", "--rootdir", str(tmp_path), cwd=tmp_path, env=env)
+    assert out.returncode == 1
+    assert "local/wrong: wrong: round 1: doubled value: got 43, expected 42" in out.stdout
