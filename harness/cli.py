@@ -45,6 +45,14 @@ def _int_in(lo: int, hi: int, what: str) -> type[int]:
     return parse  # type: ignore[return-value]
 
 
+def _cpu_list(text: str) -> tuple[int, ...]:
+    parse = _int_in(1, 4096, "CPU count")
+    values = tuple(parse(part.strip()) for part in text.split(","))
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"invalid CPU list {text!r} (accepted: distinct counts such as 1,2,4)")
+    return values
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -63,16 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="workloads, cases, engines and scales (with each scale's parameters)")
 
     run = sub.add_parser("run", help="run a plan: cases x engines at one scale")
-    run.add_argument("--workload", default="tasks", help=f"one of: {', '.join(registry.WORKLOADS)} (default tasks)")
+    run.add_argument("--workload", help=f"one of: {', '.join(registry.WORKLOADS)} (default tasks)")
     run.add_argument("--cases", help="comma-separated case names, or 'all' (default all)")
     run.add_argument("--engines", help=f"comma-separated, or 'all' (default all: {', '.join(registry.ENGINES)})")
-    run.add_argument("--scale", default="tiny", help=f"one of: {', '.join(SCALES)} (default tiny)")
-    run.add_argument("--cpus", type=_int_in(1, 4096, "CPU count"), help="CPUs per engine (default: all)")
+    run.add_argument("--scale", help=f"one of: {', '.join(SCALES)} (default tiny)")
+    run.add_argument("--cpus", type=_cpu_list,
+                     help="CPUs per engine (default: all); a list such as 1,2 runs the plan once per budget")
     run.add_argument("--memory", help="memory per engine, e.g. 8g (default: half the RAM)")
-    run.add_argument("--repeat", type=_int_in(1, 1000, "repeat count"), default=3,
-                     help="timed repetitions (default 3)")
-    run.add_argument("--warmup", type=_int_in(0, 100, "warm-up count"), default=1,
-                     help="untimed warm-up rounds (default 1)")
+    run.add_argument("--repeat", type=_int_in(1, 1000, "repeat count"), help="timed repetitions (default 3)")
+    run.add_argument("--warmup", type=_int_in(0, 100, "warm-up count"), help="untimed warm-up rounds (default 1)")
     run.add_argument("--timeout", type=_positive_seconds,
                      help="per-case timeout in seconds (default: per case and scale)")
     run.add_argument("--out", default="results", help="directory for the results file (default results/)")
@@ -80,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dask-scheduler", help="use an existing Dask scheduler, e.g. tcp://host:8786")
     run.add_argument("--spark-master", help="use an existing Spark master, e.g. spark://host:7077")
     run.add_argument("--quiet", action="store_true", help="no live progress, only the summary")
+    run.add_argument("--resume", metavar="RUN_ID",
+                     help="finish an interrupted run (its plan comes from OUT/RUN_ID.json; done cases are kept)")
     run.add_argument("--report-dir", default="reports",
                      help="where the run's HTML report goes: REPORT_DIR/<run id>/index.html (default reports/)")
     run.add_argument("--no-report", action="store_true", help="do not write an HTML report")
@@ -129,32 +138,89 @@ def cmd_list() -> int:
     return 0
 
 
+PLAN_OPTIONS = ("workload", "cases", "engines", "scale", "cpus", "memory", "repeat", "warmup", "timeout",
+                "ray_address", "dask_scheduler", "spark_master")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.budget import Budget, parse_memory
     from harness.engines.base import Endpoints
     from harness.runner import Plan
 
-    workload = registry.workload(args.workload)
-    if args.scale not in SCALES:
-        raise UsageError(f"unknown scale {args.scale!r} (accepted: {', '.join(SCALES)})")
-    plan = Plan(
-        workload=workload,
-        cases=registry.parse_names(args.cases, f"case of workload {workload.name!r}", workload.case_names),
-        engines=registry.parse_names(args.engines, "engine", tuple(registry.ENGINES)),
-        scale=args.scale,
-        budget=Budget.default(args.cpus, parse_memory(args.memory) if args.memory else None),
-        repeat=args.repeat,
-        warmup=args.warmup,
-        timeout_s=args.timeout,
-        endpoints=Endpoints(args.ray_address, args.dask_scheduler, args.spark_master),
-    )
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file (accepted: a directory, created if missing)")
     report_dir = None if args.no_report else Path(args.report_dir)
     if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
         raise UsageError(f"--report-dir {report_dir} is a file (accepted: a directory, created if missing)")
-    return execute(plan, out, quiet=args.quiet, report_dir=report_dir)
+    if args.resume:
+        given = [f"--{o.replace('_', '-')}" for o in PLAN_OPTIONS if getattr(args, o) is not None]
+        if given:
+            raise UsageError(f"--resume takes its plan from the results file; drop {', '.join(given)}")
+        return resume(args.resume, out, quiet=args.quiet, report_dir=report_dir)
+
+    workload = registry.workload(args.workload or "tasks")
+    scale = args.scale or "tiny"
+    if scale not in SCALES:
+        raise UsageError(f"unknown scale {scale!r} (accepted: {', '.join(SCALES)})")
+    memory = parse_memory(args.memory) if args.memory else None
+    budgets = [Budget.default(c, memory) for c in (args.cpus or (None,))]
+    plans = [Plan(
+        workload=workload,
+        cases=registry.parse_names(args.cases, f"case of workload {workload.name!r}", workload.case_names),
+        engines=registry.parse_names(args.engines, "engine", tuple(registry.ENGINES)),
+        scale=scale,
+        budget=budget,
+        repeat=args.repeat or 3,
+        warmup=1 if args.warmup is None else args.warmup,
+        timeout_s=args.timeout,
+        endpoints=Endpoints(args.ray_address, args.dask_scheduler, args.spark_master),
+    ) for budget in budgets]
+    if len(plans) == 1:
+        return execute(plans[0], out, quiet=args.quiet, report_dir=report_dir)
+    # A sweep: one run (and results file) per budget, then one report over all of them.
+    codes, paths = [], []
+    for plan in plans:
+        code, path = execute_to(plan, out, quiet=args.quiet, report_dir=None)
+        codes.append(code)
+        paths.append(path)
+        if code == EXIT_INTERRUPTED:
+            return code
+    if report_dir is not None:
+        from harness.records import load_run
+        from harness.report.html import write_report
+
+        target = report_dir / f"sweep-{paths[0].stem}" / "index.html"
+        write_report([load_run(p) for p in paths], target, title="enginebench scaling sweep")
+        print(f"sweep report: {target}")
+    return max(codes)
+
+
+def resume(run_id: str, out: Path, quiet: bool, report_dir: Path | None) -> int:
+    """Finish an interrupted run in place: same plan, finished cases kept, the rest run."""
+    from harness.budget import Budget
+    from harness.engines.base import Endpoints
+    from harness.records import ResultsWriter
+    from harness.runner import Plan
+
+    path = Path(run_id) if run_id.endswith(".json") else out / f"{run_id}.json"
+    if not path.exists():
+        known = sorted(p.stem for p in out.glob("*.json"))[-5:]
+        raise UsageError(f"no results file {path} to resume (accepted: a run id in {out}/, e.g. "
+                         f"{', '.join(known) or 'none there yet'})")
+    writer = ResultsWriter.resume(path)
+    p = writer.run.header.get("plan", {})
+    try:
+        workload = registry.workload(p["workload"])
+        plan = Plan(workload=workload, cases=tuple(p["cases"]), engines=tuple(p["engines"]), scale=p["scale"],
+                    budget=Budget.from_dict(writer.run.header["budget"]), repeat=int(p["repeat"]),
+                    warmup=int(p["warmup"]), timeout_s=p.get("timeout_s"),
+                    endpoints=Endpoints(**p.get("endpoints", {})))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"{path} has no usable plan to resume ({exc})") from None
+    done = len(writer.run.records)
+    print(f"resuming {writer.run.run_id}: {done} of {len(plan.cases) * len(plan.engines)} attempts already done")
+    return execute(plan, out, quiet=quiet, report_dir=report_dir, writer=writer)
 
 
 def _output_path(path: Path, force: bool) -> Path:
@@ -210,31 +276,53 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if args.fail_on_slower and worse else 0
 
 
-def execute(plan: object, out: Path, quiet: bool = False, report_dir: Path | None = None) -> int:
+def execute(plan: object, out: Path, quiet: bool = False, report_dir: Path | None = None,
+            writer: object = None) -> int:
     """Run a plan with live progress, write the results file, print the summary and its path."""
+    return execute_to(plan, out, quiet, report_dir, writer)[0]
+
+
+def execute_to(plan: object, out: Path, quiet: bool = False, report_dir: Path | None = None,
+               writer: object = None) -> tuple[int, Path]:
+    """`execute`, also returning the results file's path. SIGTERM is handled like Ctrl-C: engines
+    are stopped, unfinished cases recorded as skipped, and the file stays valid for --resume."""
+    import signal
+
     from harness.console import LiveProgress, make_console, summary_table
     from harness.records import ResultsWriter
     from harness.runner import Plan, Runner, make_header, new_run_id
 
     assert isinstance(plan, Plan)
     console = make_console()
-    run_id = new_run_id(plan)
-    writer = ResultsWriter(out / f"{run_id}.json", make_header(plan, run_id))
+    if writer is None:
+        run_id = new_run_id(plan)
+        writer = ResultsWriter(out / f"{run_id}.json", make_header(plan, run_id))
+    assert isinstance(writer, ResultsWriter)
+    run_id = writer.run.run_id
     b = plan.budget
     console.print(f"enginebench run {run_id}: workload {plan.workload.name}, scale {plan.scale}, "
                   f"{len(plan.cases)} cases x {len(plan.engines)} engines, {b.cpus} CPUs, "
                   f"{b.memory_bytes / 2**30:.1f} GiB per engine, warm-up {plan.warmup}, repeat {plan.repeat}")
     observer = LiveProgress(console, len(plan.cases) * len(plan.engines))
     runner = Runner(plan, writer, observer=None if quiet else observer)
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         if quiet:
-            records = runner.run()
+            runner.run()
         else:
             with observer:
-                records = runner.run()
+                runner.run()
     except KeyboardInterrupt:
-        console.print(f"interrupted: engines stopped; results so far in {writer.path}")
-        return EXIT_INTERRUPTED
+        console.print(f"interrupted: engines stopped; results so far in {writer.path}; "
+                      f"finish with: enginebench run --resume {run_id} --out {out}")
+        return EXIT_INTERRUPTED, writer.path
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    records = writer.run.records
     console.print(summary_table(records, writer.run.header.get("engines", {})))
     failed = [r for r in records if r.status in ("wrong", "error", "timeout")]
     console.print(f"results: {writer.path}")
@@ -251,8 +339,8 @@ def execute(plan: object, out: Path, quiet: bool = False, report_dir: Path | Non
     if failed:
         console.print(f"{len(failed)} of {len(records)} attempts failed: "
                       + "; ".join(f"{r.engine}/{r.case} {r.status}" for r in failed[:8]))
-        return EXIT_FAILED_CASES
-    return 0
+        return EXIT_FAILED_CASES, writer.path
+    return 0, writer.path
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

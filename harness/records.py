@@ -97,6 +97,12 @@ class Run:
                 "records": [r.to_dict() for r in self.records]}
 
 
+def _utc_now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write via a temporary file in the same directory and rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,6 +135,21 @@ class ResultsWriter:
         self.run = Run(header=dict(header))
         self._lock = threading.Lock()
         self.flush()
+
+    @classmethod
+    def resume(cls, path: Path) -> ResultsWriter:
+        """Reopen an interrupted run's file: finished records stay, skipped ones will be redone."""
+        run = load_run(path)
+        if run.header.get("source") == "pytest-benchmark":
+            raise UsageError(f"{path} is a pytest-benchmark file; only enginebench run files can be resumed")
+        writer = cls.__new__(cls)
+        writer.path = path
+        writer.run = Run(header={**run.header, "status": "running", "finished_utc": None,
+                                 "resumed_utc": _utc_now()},
+                         records=[r for r in run.records if r.status != "skipped"])
+        writer._lock = threading.Lock()
+        writer.flush()
+        return writer
 
     def add(self, record: Record) -> None:
         with self._lock:

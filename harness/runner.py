@@ -160,11 +160,15 @@ class Runner:
 
     # -- public ----------------------------------------------------------------------------------
     def run(self) -> list[Record]:
-        """Run the whole plan. KeyboardInterrupt stops engines, records the rest as skipped, re-raises."""
-        pending = [(e, c) for e in self.plan.engines for c in self.plan.cases]
+        """Run the whole plan, except (engine, case) pairs already in the results file (a resumed
+        run). KeyboardInterrupt stops engines, records the rest as skipped, and re-raises."""
+        finished = {(r.engine, r.case) for r in self.writer.run.records}
+        pending = [(e, c) for e in self.plan.engines for c in self.plan.cases if (e, c) not in finished]
         try:
             for engine_name in self.plan.engines:
-                self._run_engine(engine_name)
+                cases = tuple(c for c in self.plan.cases if (engine_name, c) not in finished)
+                if cases:
+                    self._run_engine(engine_name, cases)
         except KeyboardInterrupt:
             done = {(r.engine, r.case) for r in self.records}
             for e, c in pending:
@@ -176,7 +180,7 @@ class Runner:
         return self.records
 
     # -- engines ---------------------------------------------------------------------------------
-    def _run_engine(self, name: str) -> None:
+    def _run_engine(self, name: str, cases: tuple[str, ...]) -> None:
         cls = registry.engine_class(name)
         session: dict[str, Any] = {"api": cls.api, "baseline": cls.baseline, "versions": cls.versions(),
                                    "status": "not started",
@@ -186,13 +190,13 @@ class Runner:
         except EngineUnavailable as exc:
             session.update(status="unavailable", reason=str(exc))
             self._set_session(name, session)
-            for case in self.plan.cases:
+            for case in cases:
                 self._emit(self._record(name, case, "error", f"engine unavailable: {exc}"))
             return
 
         # Resolve every case first (unsupported ones need no engine), then emit in plan order.
         resolved: list[tuple[str, Resolved, str]] = []  # case, what was found, status if not runnable
-        for case in self.plan.cases:
+        for case in cases:
             try:
                 resolved.append((case, self.plan.workload.resolve(cls.api, case), "unsupported"))
             except ImportError as exc:

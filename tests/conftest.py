@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from harness.budget import Budget
+from harness.engines.base import Endpoints
 from harness.records import ResultsWriter
 from harness.runner import Plan, Runner, make_header
 
@@ -59,14 +60,15 @@ def no_engine_process_left_after_tests() -> Iterator[None]:
 
 def run_plan(tmp_path: Path, workload: object, engines: tuple[str, ...], cases: tuple[str, ...] | None = None,
              scale: str = "tiny", repeat: int = 2, warmup: int = 1, timeout_s: float | None = None,
-             cpus: int = 2) -> tuple[Runner, Path]:
+             cpus: int = 2, endpoints: Endpoints | None = None) -> tuple[Runner, Path]:
     """Run a real plan into a fresh results file; returns the runner (records) and the file."""
     from harness import registry
     from harness.spec import Workload
 
     wl = workload if isinstance(workload, Workload) else registry.workload(str(workload))
     plan = Plan(workload=wl, cases=cases or wl.case_names, engines=engines, scale=scale,
-                budget=Budget(cpus=cpus, memory_bytes=4 * 2**30), repeat=repeat, warmup=warmup, timeout_s=timeout_s)
+                budget=Budget(cpus=cpus, memory_bytes=4 * 2**30), repeat=repeat, warmup=warmup, timeout_s=timeout_s,
+                endpoints=endpoints or Endpoints())
     path = tmp_path / "run.json"
     runner = Runner(plan, ResultsWriter(path, make_header(plan, "test-run")), sample_interval_s=0.05)
     runner.run()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import re
+import socket
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -13,6 +15,35 @@ from harness.budget import Budget
 
 class EngineUnavailable(RuntimeError):
     """The engine cannot run here (package missing, Java missing); the message says how to fix it."""
+
+
+#: Seconds to wait for a TCP connection to an existing cluster before giving up.
+CONNECT_TIMEOUT_S = 5.0
+
+
+def host_port(address: str) -> tuple[str, int] | None:
+    """('10.0.0.5', 8786) from 'tcp://10.0.0.5:8786', 'ray://h:10001', 'spark://h:7077' or 'h:6379';
+    None for addresses without a host and port ('auto', 'local[4]', 'yarn')."""
+    m = re.fullmatch(r"(?:[a-z][a-z0-9+.-]*://)?\[?([A-Za-z0-9_.:-]+?)\]?:(\d{1,5})/?", address.strip())
+    if not m:
+        return None
+    return m.group(1), int(m.group(2))
+
+
+def check_reachable(engine: str, address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail fast, with the address in the message, when nothing answers at a cluster's address:
+    engine clients otherwise retry for a minute or more before giving up."""
+    target = host_port(address)
+    if target is None:
+        return
+    try:
+        with socket.create_connection(target, timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise EngineUnavailable(
+            f"cannot reach the {engine} cluster at {address} within {timeout_s:g} s ({exc.strerror or exc}); "
+            "check the address, or leave it out to start a local engine"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -66,6 +97,9 @@ class Engine(ABC):
     def start(self) -> EngineContext:
         """Check prerequisites, start the engine, and return the context for implementations."""
         self.check_available()
+        address = self.remote_address()
+        if address is not None:
+            check_reachable(self.name, address)
         self._handle = self._start()
         return EngineContext(self.name, self.api, self._handle, self.budget)
 
@@ -85,6 +119,10 @@ class Engine(ABC):
     def config(self) -> dict[str, Any]:
         """The effective configuration after start (workers, threads, memory): recorded as-is."""
         return {}
+
+    def remote_address(self) -> str | None:
+        """The existing cluster this engine connects to, if any (checked for reachability first)."""
+        return None
 
     # -- facts -----------------------------------------------------------------------------------
     @classmethod

@@ -27,7 +27,13 @@ class DaskEngine(Engine):
         from distributed import Client, LocalCluster
 
         if self.endpoints.dask_scheduler:
-            return Client(self.endpoints.dask_scheduler, timeout="10s")
+            client = Client(self.endpoints.dask_scheduler, timeout="10s")
+            try:
+                client.wait_for_workers(1, timeout=30)  # a scheduler without workers is an error, not a hang
+            except Exception:
+                client.close()
+                raise
+            return client
         n_workers = self.budget.cpus
         self._cluster = LocalCluster(
             n_workers=n_workers,
@@ -50,6 +56,9 @@ class DaskEngine(Engine):
             if self._cluster is not None:
                 self._cluster.close()
                 self._cluster = None
+
+    def remote_address(self) -> str | None:
+        return self.endpoints.dask_scheduler
 
     def config(self) -> dict[str, Any]:
         if self._handle is None:

@@ -78,3 +78,6 @@ class RayEngine(Engine):
 
     def config(self) -> dict[str, Any]:
         return {**ray_config(), "mode": "existing cluster" if self.endpoints.ray_address else "local"}
+
+    def remote_address(self) -> str | None:
+        return self.endpoints.ray_address

@@ -47,6 +47,9 @@ class SparkEngine(Engine):
         finally:
             shutdown_gateway()
 
+    def remote_address(self) -> str | None:
+        return self.endpoints.spark_master
+
     def config(self) -> dict[str, Any]:
         if self._handle is None:
             return {}

@@ -21,9 +21,9 @@ MAX_EXECUTOR_CORES = 4
 HEAP_SHARE = 0.5
 
 
-def executor_layout(cpus: int) -> tuple[int, int]:
-    """(num_executors, executor_cores) using exactly `cpus` cores."""
-    cores = min(cpus, MAX_EXECUTOR_CORES)
+def executor_layout(cpus: int, max_cores: int = MAX_EXECUTOR_CORES) -> tuple[int, int]:
+    """(num_executors, executor_cores) using exactly `cpus` cores, no executor bigger than max_cores."""
+    cores = max(1, min(cpus, max_cores))
     while cpus % cores:
         cores -= 1
     return cpus // cores, cores
@@ -46,8 +46,13 @@ class SparkOnRayEngine(Engine):
         assert HEAP_SHARE + OBJECT_STORE_SHARE < 1
         ray_init(self.budget, self.endpoints)
         self._ray_started = True
+        import ray
         import raydp
 
+        if self.endpoints.ray_address:
+            # An executor is one Ray actor and must fit on one node: size them to the smallest node.
+            smallest = min(int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive"))
+            self.layout = executor_layout(self.budget.cpus, min(MAX_EXECUTOR_CORES, smallest))
         num_executors, cores = self.layout
         heap_mb = int(self.budget.memory_bytes * HEAP_SHARE) // num_executors // 2**20
         configs = common_configs(self.budget.cpus)
@@ -80,6 +85,9 @@ class SparkOnRayEngine(Engine):
 
                     ray.shutdown()
                     self._ray_started = False
+
+    def remote_address(self) -> str | None:
+        return self.endpoints.ray_address
 
     def config(self) -> dict[str, Any]:
         if self._handle is None:

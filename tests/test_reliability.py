@@ -1,0 +1,94 @@
+"""Interrupts, resume, sweeps and unreachable clusters: the run survives and says what happened."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import run_plan
+
+from harness.engines.base import Endpoints
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.mark.parametrize(
+    ("endpoints", "engine", "what"),
+    [(Endpoints(dask_scheduler="tcp://127.0.0.1:9"), "dask", "dask cluster at tcp://127.0.0.1:9"),
+     (Endpoints(ray_address="127.0.0.1:9"), "ray", "ray cluster at 127.0.0.1:9"),
+     (Endpoints(spark_master="spark://127.0.0.1:9"), "spark", "spark cluster at spark://127.0.0.1:9")],
+)
+def test_unreachable_cluster_fails_within_seconds_with_the_address(tmp_path: Path, endpoints: Endpoints, engine: str,
+                                                                   what: str) -> None:
+    t0 = time.monotonic()
+    runner, path = run_plan(tmp_path, "tasks", (engine,), ("noop",), endpoints=endpoints)
+    assert time.monotonic() - t0 < 20
+    (rec,) = runner.records
+    assert rec.status == "error" and f"cannot reach the {what}" in rec.reason
+    assert json.loads(path.read_text())["engines"][engine]["status"] == "error"
+
+
+def test_sigterm_keeps_finished_records_and_resume_completes_the_plan(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    proc = cli("run", "--engines", "local", "--scale", "small", "--repeat", "3", "--out", str(out),
+               "--no-report", "--quiet")
+    deadline = time.monotonic() + 120
+    path = None
+    while time.monotonic() < deadline:  # wait until the first case is on disk, then interrupt
+        files = list(out.glob("*.json"))
+        if files and json.loads(files[0].read_text())["records"]:
+            path = files[0]
+            break
+        time.sleep(0.2)
+    assert path is not None, "no record was written"
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr
+    doc = json.loads(path.read_text())
+    assert doc["status"] == "interrupted"
+    statuses = [r["status"] for r in doc["records"]]
+    assert statuses[0] == "ok" and "skipped" in statuses and len(statuses) == 6
+    first = doc["records"][0]
+    assert f"--resume {doc['run_id']}" in stdout
+
+    resumed = cli("run", "--resume", doc["run_id"], "--out", str(out), "--no-report", "--quiet")
+    stdout, stderr = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, stdout + stderr
+    done = json.loads(path.read_text())
+    assert done["status"] == "complete" and done["run_id"] == doc["run_id"]
+    assert [r["status"] for r in done["records"]] == ["ok"] * 6
+    assert done["records"][0] == first  # finished work is kept, not redone
+    assert len(list(out.glob("*.json"))) == 1
+
+
+def test_resume_refuses_a_missing_run_and_plan_options() -> None:
+    out = subprocess.run([sys.executable, "-m", "harness", "run", "--resume", "no-such-run"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "no results file results/no-such-run.json to resume" in out.stderr
+    out = subprocess.run([sys.executable, "-m", "harness", "run", "--resume", "x", "--engines", "ray"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "--resume takes its plan from the results file; drop --engines" in out.stderr
+
+
+def test_cpu_sweep_writes_one_run_per_budget_and_a_scaling_report(tmp_path: Path) -> None:
+    out, reports = tmp_path / "results", tmp_path / "reports"
+    proc = subprocess.run([sys.executable, "-m", "harness", "run", "--engines", "local", "--cases", "noop,fanout",
+                           "--cpus", "1,2", "--repeat", "2", "--out", str(out), "--report-dir", str(reports),
+                           "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    docs = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+    assert sorted(d["budget"]["cpus"] for d in docs) == [1, 2]
+    (sweep,) = reports.glob("sweep-*/index.html")
+    html = sweep.read_text()
+    assert 'id="scaling"' in html and "1 CPUs" in html and "2 CPUs" in html
