@@ -37,7 +37,10 @@ def ray_init(budget: Budget, endpoints: Endpoints) -> Any:
     }
     if endpoints.ray_address:
         return ray.init(address=endpoints.ray_address, **common)
+    # address="local": always a new instance of our own, never a cluster some other program left
+    # running on this machine (plain ray.init() would attach to it and ignore the budget).
     return ray.init(
+        address="local",
         num_cpus=budget.cpus,
         object_store_memory=int(budget.memory_bytes * OBJECT_STORE_SHARE),
         **common,
