@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -92,3 +93,30 @@ def test_cpu_sweep_writes_one_run_per_budget_and_a_scaling_report(tmp_path: Path
     (sweep,) = reports.glob("sweep-*/index.html")
     html = sweep.read_text()
     assert 'id="scaling"' in html and "1 CPUs" in html and "2 CPUs" in html
+
+
+@pytest.mark.parametrize(
+    ("java_says", "message"),
+    [(None, "needs Java 17 (java not found on PATH or JAVA_HOME)"),
+     ('java version "1.7.0_80"', "needs Java 8 or newer (Spark 3.5), found 1.7.0_80")],
+)
+def test_missing_or_too_old_java_makes_spark_engines_unavailable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 java_says: str | None, message: str) -> None:
+    from harness.engines.base import EngineUnavailable
+    from harness.engines.spark import SparkEngine
+    from harness.environment import java_version
+
+    home = tmp_path / "jdk"
+    (home / "bin").mkdir(parents=True)
+    if java_says is not None:  # a real executable that answers like an old JVM
+        java = home / "bin" / "java"
+        java.write_text(f"#!/bin/sh\necho '{java_says}' >&2\n")
+        java.chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(home))
+    java_version.cache_clear()
+    try:
+        with pytest.raises(EngineUnavailable, match=re.escape(message)):
+            SparkEngine.check_available()
+    finally:
+        monkeypatch.undo()
+        java_version.cache_clear()

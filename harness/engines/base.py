@@ -17,6 +17,9 @@ class EngineUnavailable(RuntimeError):
     """The engine cannot run here (package missing, Java missing); the message says how to fix it."""
 
 
+#: Oldest Java that Spark 3.5 runs on (17 is what enginebench is tested with).
+MIN_JAVA_MAJOR = 8
+
 #: Seconds to wait for a TCP connection to an existing cluster before giving up.
 CONNECT_TIMEOUT_S = 5.0
 
@@ -135,10 +138,19 @@ class Engine(ABC):
             hints = "; ".join(install_hint(p) for p in missing)
             raise EngineUnavailable(f"engine {cls.name!r} needs {', '.join(missing)}: {hints}")
         if cls.needs_java:
-            if java_version() is None:
+            from harness.environment import java_major
+
+            version = java_version()
+            if version is None:
                 raise EngineUnavailable(
                     f"engine {cls.name!r} needs Java 17 (java not found on PATH or JAVA_HOME): "
                     "install a JDK 17, e.g. apt-get install openjdk-17-jre-headless"
+                )
+            major = java_major(version)
+            if major is None or major < MIN_JAVA_MAJOR:
+                raise EngineUnavailable(
+                    f"engine {cls.name!r} needs Java {MIN_JAVA_MAJOR} or newer (Spark 3.5), found {version}: "
+                    "install a JDK 17 and point JAVA_HOME at it"
                 )
 
     @classmethod
