@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ray-address", help="use an existing Ray cluster (ray and spark-on-ray)")
     run.add_argument("--dask-scheduler", help="use an existing Dask scheduler, e.g. tcp://host:8786")
     run.add_argument("--spark-master", help="use an existing Spark master, e.g. spark://host:7077")
+    run.add_argument("--inject-fault", choices=("kill-worker",),
+                     help="after each case's timed runs, one more run during which a worker process is killed; "
+                          "records whether the engine recovered and the recovery time")
     run.add_argument("--quiet", action="store_true", help="no live progress, only the summary")
     run.add_argument("--resume", metavar="RUN_ID",
                      help="finish an interrupted run (its plan comes from OUT/RUN_ID.json; done cases are kept)")
@@ -139,7 +142,7 @@ def cmd_list() -> int:
 
 
 PLAN_OPTIONS = ("workload", "cases", "engines", "scale", "cpus", "memory", "repeat", "warmup", "timeout",
-                "ray_address", "dask_scheduler", "spark_master")
+                "ray_address", "dask_scheduler", "spark_master", "inject_fault")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -175,6 +178,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         warmup=1 if args.warmup is None else args.warmup,
         timeout_s=args.timeout,
         endpoints=Endpoints(args.ray_address, args.dask_scheduler, args.spark_master),
+        fault=args.inject_fault,
     ) for budget in budgets]
     if len(plans) == 1:
         return execute(plans[0], out, quiet=args.quiet, report_dir=report_dir)
@@ -215,7 +219,7 @@ def resume(run_id: str, out: Path, quiet: bool, report_dir: Path | None) -> int:
         plan = Plan(workload=workload, cases=tuple(p["cases"]), engines=tuple(p["engines"]), scale=p["scale"],
                     budget=Budget.from_dict(writer.run.header["budget"]), repeat=int(p["repeat"]),
                     warmup=int(p["warmup"]), timeout_s=p.get("timeout_s"),
-                    endpoints=Endpoints(**p.get("endpoints", {})))
+                    endpoints=Endpoints(**p.get("endpoints", {})), fault=p.get("fault"))
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{path} has no usable plan to resume ({exc})") from None
     done = len(writer.run.records)

@@ -22,6 +22,8 @@ from harness.metrics import ProcessTreeSampler, Stopwatch, describe
 from harness.records import SCHEMA_VERSION, Record, ResultsWriter
 from harness.spec import Case, Implementation, Resolved, Timed, Workload
 
+FAULTS: tuple[str, ...] = ("kill-worker",)
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -36,6 +38,7 @@ class Plan:
     warmup: int = 1
     timeout_s: float | None = None  # None: each case's own timeout for the scale
     endpoints: Endpoints = field(default_factory=Endpoints)
+    fault: str | None = None  # "kill-worker": one extra repetition during which a worker is killed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +49,7 @@ class Plan:
             "repeat": self.repeat,
             "warmup": self.warmup,
             "timeout_s": self.timeout_s,
+            "fault": self.fault,
             "endpoints": {k: v for k, v in vars(self.endpoints).items() if v},
         }
 
@@ -104,6 +108,54 @@ def new_record(workload: Workload, case: Case, engine: str, scale: str, budget: 
                  "higher_is_better": case.primary.higher_is_better},
         **fields,
     )
+
+
+def inject_kill_worker(engine: Engine, run: Any, check: Any, median_s: float) -> dict[str, Any]:
+    """One extra repetition during which one of the engine's worker processes is killed (SIGKILL,
+    by PID, only if it is a process this run started): did the engine cope, and at what cost?"""
+    import os
+    import signal
+
+    import psutil
+
+    fault: dict[str, Any] = {"kind": "kill-worker", "killed": False}
+    pid = engine.worker_pid()
+    ours = {p.pid for p in psutil.Process().children(recursive=True)}
+    if pid is None or pid not in ours:
+        fault["outcome"] = "not injected: the engine has no worker process started by this run"
+        return fault
+    delay = max(0.02, 0.3 * median_s)
+    fired = threading.Event()
+
+    def kill() -> None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            fired.set()
+        except ProcessLookupError:
+            pass
+
+    timer = threading.Timer(delay, kill)
+    fault.update(pid=pid, kill_after_s=round(delay, 4))
+    t0 = time.perf_counter()
+    timer.start()
+    try:
+        answer = run()
+        seconds = time.perf_counter() - t0
+        verdict = check(answer)
+        outcome = "recovered" if verdict.ok else f"wrong answer: {verdict.reason}"
+    except Exception as exc:  # noqa: BLE001 - how the engine failed is the finding
+        seconds = time.perf_counter() - t0
+        outcome = f"failed: {_reason(exc)}"
+    timer.cancel()
+    fault["killed"] = fired.is_set()
+    fault["faulted_run_s"] = seconds
+    if not fault["killed"]:
+        fault["outcome"] = "not injected: the repetition finished before the kill"
+        return fault
+    fault["outcome"] = outcome
+    if outcome == "recovered":
+        fault["recovery_s"] = max(0.0, seconds - median_s)
+    return fault
 
 
 class _Outcome:
@@ -220,11 +272,11 @@ class Runner:
                     self._emit(self._record(name, case, "error", f"engine failed to start: {session.get('reason', '')}",
                                             engine_start=session["start_s"]))
                     continue
-                record, healthy = self._attempt(ctx, case, found, session["start_s"])
+                record, healthy = self._attempt(ctx, case, found, session["start_s"], engine)
                 self._emit(record)
                 if not healthy:
-                    # The case overran its timeout: its work may still be running inside the engine.
-                    # Stop the engine (cancelling that work) and start a fresh one for the next case.
+                    # The case overran its timeout (its work may still be running inside the engine) or
+                    # had a worker killed: stop the engine and start a fresh one for the next case.
                     self._stop(engine, session)
                     engine = cls(self.plan.budget, self.plan.endpoints)
                     session["restarts"] += 1
@@ -283,7 +335,7 @@ class Runner:
         return self._inputs[case.name]
 
     def _attempt(self, ctx: EngineContext, case_name: str, found: Resolved,
-                 engine_start: float | None) -> tuple[Record, bool]:
+                 engine_start: float | None, engine: Engine) -> tuple[Record, bool]:
         """One case on one engine. Returns the record and whether the engine is still usable."""
         case = self.plan.workload.case(case_name)
         timeout = self.plan.case_timeout(case)
@@ -293,7 +345,7 @@ class Runner:
         impl = found.implementation
         assert impl is not None
         ok, _, _ = _call_with_timeout(
-            lambda: self._attempt_body(ctx, case, impl, outcome, engine_start, started, notes),
+            lambda: self._attempt_body(ctx, case, impl, outcome, engine_start, started, notes, engine),
             timeout,
             f"case-{ctx.engine}-{case_name}",
         )
@@ -303,10 +355,10 @@ class Runner:
                                engine_start=engine_start, started_utc=started, notes=notes)
             return rec, False
         assert outcome.record is not None
-        return outcome.record, True
+        return outcome.record, self.plan.fault is None
 
     def _attempt_body(self, ctx: EngineContext, case: Case, impl: Implementation, outcome: _Outcome,
-                      engine_start: float | None, started: str, notes: dict[str, str]) -> None:
+                      engine_start: float | None, started: str, notes: dict[str, Any], engine: Engine) -> None:
         plan = self.plan
         params = case.params_for(plan.scale)
         phases: dict[str, float] = {"engine_start": engine_start or 0.0}
@@ -351,6 +403,18 @@ class Runner:
             sampler.stop()
             outcome.stage = "summary"
             metrics = case.summarize(params, inputs, timed, ctx.cpus) if timed else {}
+            if plan.fault:
+                outcome.stage = f"fault injection ({plan.fault})"
+                fault = inject_kill_worker(engine, lambda: impl(ctx, params, inputs),
+                                           lambda a: case.check(a, params, inputs),
+                                           describe([t.seconds for t in timed])["median"])
+                notes["fault"] = fault
+                if "recovery_s" in fault:
+                    metrics["recovery_s"] = fault["recovery_s"]
+                if fault["outcome"] != "recovered" and fault.get("killed"):
+                    status = "wrong" if fault["outcome"].startswith("wrong") else "error"
+                    finish(status, f"after kill-worker: {fault['outcome']}")
+                    return
             finish("ok", metrics=metrics)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes a record
             if sampler.samples:

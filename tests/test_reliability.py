@@ -120,3 +120,39 @@ def test_missing_or_too_old_java_makes_spark_engines_unavailable(tmp_path: Path,
     finally:
         monkeypatch.undo()
         java_version.cache_clear()
+
+
+@pytest.mark.engine
+def test_killed_worker_is_recorded_with_how_the_engine_coped_and_the_plan_goes_on(tmp_path: Path) -> None:
+    from harness import registry
+    from harness.budget import Budget
+    from harness.records import ResultsWriter
+    from harness.runner import Plan, Runner, make_header
+
+    plan = Plan(workload=registry.workload("tasks"), cases=("fanout", "noop"), engines=("ray", "dask", "local"),
+                scale="tiny", budget=Budget(cpus=2, memory_bytes=4 * 2**30), repeat=2, warmup=1,
+                fault="kill-worker")
+    path = tmp_path / "run.json"
+    runner = Runner(plan, ResultsWriter(path, make_header(plan, "fault-run")))
+    runner.run()
+    recs = {(r.engine, r.case): r for r in runner.records}
+    for engine in ("ray", "dask"):  # both retry the lost tasks and still give the right answer
+        rec = recs[(engine, "fanout")]
+        fault = rec.notes["fault"]
+        assert fault["kind"] == "kill-worker" and fault["pid"] > 0
+        if fault["killed"]:
+            assert rec.status == "ok" and fault["outcome"] == "recovered", (engine, fault)
+            assert rec.metrics["recovery_s"] >= 0 and fault["faulted_run_s"] > 0
+        else:
+            assert fault["outcome"].startswith("not injected")
+    local = recs[("local", "fanout")]
+    if local.notes["fault"]["killed"]:  # a process pool does not survive a dead worker
+        assert local.status == "error" and "after kill-worker: failed: BrokenProcessPool" in local.reason
+    # after each fault the engine is restarted, so the next case runs on a healthy one
+    assert all(recs[(e, "noop")].notes["fault"]["kind"] == "kill-worker" for e in ("ray", "dask", "local"))
+    assert all(recs[(e, "noop")].timings_s for e in ("ray", "dask", "local"))
+    assert load_run_engines(path)["ray"]["restarts"] >= 1
+
+
+def load_run_engines(path: Path) -> dict:
+    return json.loads(path.read_text())["engines"]

@@ -76,6 +76,17 @@ def shutdown_gateway() -> None:
     SparkContext._jvm = None
 
 
+def process_id(_: Any) -> int:
+    """Runs inside a Python worker: which process is it?"""
+    return os.getpid()
+
+
+def python_worker_pid(spark: Any) -> int:
+    """PID of one of the Python workers that execute Spark's Python tasks."""
+    pid: int = spark.sparkContext.parallelize([0], 1).map(process_id).collect()[0]
+    return pid
+
+
 def spark_config_summary(spark: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     conf = spark.sparkContext.getConf()
     return {k: conf.get(k) for k in keys if conf.get(k) is not None}

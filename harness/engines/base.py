@@ -127,6 +127,10 @@ class Engine(ABC):
         """The existing cluster this engine connects to, if any (checked for reachability first)."""
         return None
 
+    def worker_pid(self) -> int | None:
+        """PID of one process that executes this engine's tasks (for fault injection), or None."""
+        return None
+
     # -- facts -----------------------------------------------------------------------------------
     @classmethod
     def check_available(cls) -> None:

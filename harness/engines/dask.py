@@ -60,6 +60,12 @@ class DaskEngine(Engine):
     def remote_address(self) -> str | None:
         return self.endpoints.dask_scheduler
 
+    def worker_pid(self) -> int | None:
+        import os
+
+        pids: dict[str, int] = self._handle.run(os.getpid)
+        return sorted(pids.values())[0] if pids else None
+
     def config(self) -> dict[str, Any]:
         if self._handle is None:
             return {}

@@ -39,5 +39,11 @@ class LocalEngine(Engine):
         if self._handle is not None:
             self._handle.pool.shutdown(wait=True, cancel_futures=True)
 
+    def worker_pid(self) -> int | None:
+        import os
+
+        pid: int = self._handle.pool.submit(os.getpid).result()
+        return pid
+
     def config(self) -> dict[str, Any]:
         return {"pool": "concurrent.futures.ProcessPoolExecutor(spawn)", "pool_workers": self.budget.cpus}

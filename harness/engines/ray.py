@@ -64,6 +64,11 @@ def ray_config() -> dict[str, Any]:
     }
 
 
+def process_id() -> int:
+    """Runs inside a worker: which process is it?"""
+    return os.getpid()
+
+
 class RayEngine(Engine):
     name = "ray"
     api = "ray"
@@ -84,3 +89,9 @@ class RayEngine(Engine):
 
     def remote_address(self) -> str | None:
         return self.endpoints.ray_address
+
+    def worker_pid(self) -> int | None:
+        import ray
+
+        pid: int = ray.get(ray.remote(process_id).remote())
+        return pid

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.engines._spark_common import common_configs, prepare_environment, shutdown_gateway, spark_config_summary
+from harness.engines._spark_common import (
+    common_configs,
+    prepare_environment,
+    python_worker_pid,
+    shutdown_gateway,
+    spark_config_summary,
+)
 from harness.engines.base import Engine
 
 #: Share of the memory budget given to the JVM heap (the rest is Python workers and off-heap).
@@ -46,6 +52,9 @@ class SparkEngine(Engine):
                 self._handle.stop()
         finally:
             shutdown_gateway()
+
+    def worker_pid(self) -> int | None:
+        return python_worker_pid(self._handle)
 
     def remote_address(self) -> str | None:
         return self.endpoints.spark_master

@@ -8,6 +8,7 @@ from harness.engines._spark_common import (
     common_configs,
     java_options,
     prepare_environment,
+    python_worker_pid,
     shutdown_gateway,
     spark_config_summary,
 )
@@ -85,6 +86,9 @@ class SparkOnRayEngine(Engine):
 
                     ray.shutdown()
                     self._ray_started = False
+
+    def worker_pid(self) -> int | None:
+        return python_worker_pid(self._handle)
 
     def remote_address(self) -> str | None:
         return self.endpoints.ray_address
