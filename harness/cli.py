@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ray-address", help="use an existing Ray cluster (ray and spark-on-ray)")
     run.add_argument("--dask-scheduler", help="use an existing Dask scheduler, e.g. tcp://host:8786")
     run.add_argument("--spark-master", help="use an existing Spark master, e.g. spark://host:7077")
+    run.add_argument("--scaling", choices=("strong", "weak"),
+                     help="with several --cpus: strong keeps the work fixed (default), weak grows it with the CPUs")
     run.add_argument("--inject-fault", choices=("kill-worker",),
                      help="after each case's timed runs, one more run during which a worker process is killed; "
                           "records whether the engine recovered and the recovery time")
@@ -142,7 +144,7 @@ def cmd_list() -> int:
 
 
 PLAN_OPTIONS = ("workload", "cases", "engines", "scale", "cpus", "memory", "repeat", "warmup", "timeout",
-                "ray_address", "dask_scheduler", "spark_master", "inject_fault")
+                "ray_address", "dask_scheduler", "spark_master", "inject_fault", "scaling")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -179,6 +181,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
         endpoints=Endpoints(args.ray_address, args.dask_scheduler, args.spark_master),
         fault=args.inject_fault,
+        scaling=args.scaling or "strong",
     ) for budget in budgets]
     if len(plans) == 1:
         return execute(plans[0], out, quiet=args.quiet, report_dir=report_dir)
@@ -195,7 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from harness.report.html import write_report
 
         target = report_dir / f"sweep-{paths[0].stem}" / "index.html"
-        write_report([load_run(p) for p in paths], target, title="enginebench scaling sweep")
+        write_report([load_run(p) for p in paths], target, title=f"enginebench {plans[0].scaling} scaling sweep")
         print(f"sweep report: {target}")
     return max(codes)
 
@@ -219,7 +222,8 @@ def resume(run_id: str, out: Path, quiet: bool, report_dir: Path | None) -> int:
         plan = Plan(workload=workload, cases=tuple(p["cases"]), engines=tuple(p["engines"]), scale=p["scale"],
                     budget=Budget.from_dict(writer.run.header["budget"]), repeat=int(p["repeat"]),
                     warmup=int(p["warmup"]), timeout_s=p.get("timeout_s"),
-                    endpoints=Endpoints(**p.get("endpoints", {})), fault=p.get("fault"))
+                    endpoints=Endpoints(**p.get("endpoints", {})), fault=p.get("fault"),
+                    scaling=p.get("scaling", "strong"))
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{path} has no usable plan to resume ({exc})") from None
     done = len(writer.run.records)

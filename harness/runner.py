@@ -20,7 +20,7 @@ from harness.budget import Budget
 from harness.engines.base import Endpoints, Engine, EngineContext, EngineUnavailable
 from harness.metrics import ProcessTreeSampler, Stopwatch, describe
 from harness.records import SCHEMA_VERSION, Record, ResultsWriter
-from harness.spec import Case, Implementation, Resolved, Timed, Workload
+from harness.spec import Case, Implementation, Params, Resolved, Timed, Workload
 
 FAULTS: tuple[str, ...] = ("kill-worker",)
 
@@ -39,6 +39,10 @@ class Plan:
     timeout_s: float | None = None  # None: each case's own timeout for the scale
     endpoints: Endpoints = field(default_factory=Endpoints)
     fault: str | None = None  # "kill-worker": one extra repetition during which a worker is killed
+    scaling: str = "strong"  # "weak": each case's work parameter is multiplied by the budget's CPUs
+
+    def params(self, case: Case) -> Params:
+        return case.params_for(self.scale, self.budget.cpus if self.scaling == "weak" else None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +54,7 @@ class Plan:
             "warmup": self.warmup,
             "timeout_s": self.timeout_s,
             "fault": self.fault,
+            "scaling": self.scaling,
             "endpoints": {k: v for k, v in vars(self.endpoints).items() if v},
         }
 
@@ -96,13 +101,15 @@ def make_header(plan: Plan, run_id: str) -> dict[str, Any]:
 
 
 def new_record(workload: Workload, case: Case, engine: str, scale: str, budget: Budget, warmup: int, repeat: int,
-               status: str, reason: str = "", engine_start: float | None = None, **fields: Any) -> Record:
+               status: str, reason: str = "", engine_start: float | None = None, params: Params | None = None,
+               **fields: Any) -> Record:
     """A Record with the plan's context filled in (params, budget, headline metric, API)."""
     fields.setdefault("phases", {"engine_start": engine_start} if engine_start is not None else {})
     fields.setdefault("started_utc", utc_now())
     return Record(
         workload=workload.name, case=case.name, engine=engine, api=registry.engine_class(engine).api, scale=scale,
-        status=status, reason=reason, params=dict(case.params_for(scale)), budget=budget.to_dict(),
+        status=status, reason=reason, params=dict(params if params is not None else case.params_for(scale)),
+        budget=budget.to_dict(),
         warmup=warmup, repeat=repeat,
         primary={"name": case.primary.name, "unit": case.primary.unit,
                  "higher_is_better": case.primary.higher_is_better},
@@ -360,7 +367,7 @@ class Runner:
     def _attempt_body(self, ctx: EngineContext, case: Case, impl: Implementation, outcome: _Outcome,
                       engine_start: float | None, started: str, notes: dict[str, Any], engine: Engine) -> None:
         plan = self.plan
-        params = case.params_for(plan.scale)
+        params = plan.params(case)
         phases: dict[str, float] = {"engine_start": engine_start or 0.0}
         warm: list[float] = []
         timed: list[Timed] = []
@@ -425,8 +432,9 @@ class Runner:
     def _record(self, engine: str, case_name: str, status: str, reason: str = "",
                 engine_start: float | None = None, **fields: Any) -> Record:
         plan = self.plan
-        return new_record(plan.workload, plan.workload.case(case_name), engine, plan.scale, plan.budget,
-                          plan.warmup, plan.repeat, status, reason, engine_start, **fields)
+        case = plan.workload.case(case_name)
+        return new_record(plan.workload, case, engine, plan.scale, plan.budget, plan.warmup, plan.repeat, status,
+                          reason, engine_start, params=plan.params(case), **fields)
 
     def _emit(self, record: Record) -> None:
         self.records.append(record)

@@ -87,11 +87,17 @@ class Case:
     timeout_s: Mapping[str, float] = field(
         default_factory=lambda: {"tiny": 120, "small": 600, "medium": 1800, "large": 3600}
     )
+    #: The parameter that measures the amount of work; weak scaling multiplies it by the CPU count.
+    weak_param: str | None = None
 
-    def params_for(self, scale: str) -> Params:
+    def params_for(self, scale: str, weak_cpus: int | None = None) -> Params:
+        """Parameters at a scale; with weak_cpus, the work parameter grows with the CPU count."""
         if scale not in self.params:
             raise unknown("scale", scale, tuple(self.params))
-        return self.params[scale]
+        params = self.params[scale]
+        if weak_cpus is not None and self.weak_param is not None:
+            params = {**params, self.weak_param: params[self.weak_param] * weak_cpus}
+        return params
 
 
 @dataclass(frozen=True)

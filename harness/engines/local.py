@@ -36,8 +36,18 @@ class LocalEngine(Engine):
         return LocalHandle(cpus=self.budget.cpus, pool=pool)
 
     def _stop(self) -> None:
-        if self._handle is not None:
-            self._handle.pool.shutdown(wait=True, cancel_futures=True)
+        if self._handle is None:
+            return
+        pool = self._handle.pool
+        # Do not wait for running work (a timed-out case may never finish): cancel what is queued,
+        # then end the pool's worker processes by handle.
+        workers = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in workers:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in workers:
+            proc.join(timeout=10)
 
     def worker_pid(self) -> int | None:
         import os

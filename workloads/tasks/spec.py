@@ -233,6 +233,7 @@ WORKLOAD = Workload(
             make_inputs=no_inputs,
             check=check_noop,
             summarize=per_second("tasks_per_s", lambda p: p["n"]),
+            weak_param="n",
         ),
         Case(
             name="fanout",
@@ -247,6 +248,7 @@ WORKLOAD = Workload(
             make_inputs=calibrate_spin,
             check=check_fanout,
             summarize=summarize_fanout,
+            weak_param="n",
         ),
         Case(
             name="tree-reduce",
@@ -261,6 +263,7 @@ WORKLOAD = Workload(
             make_inputs=no_inputs,
             check=check_tree,
             summarize=summarize_tree,
+            weak_param="n",
         ),
         Case(
             name="actors",
@@ -270,6 +273,7 @@ WORKLOAD = Workload(
             make_inputs=no_inputs,
             check=check_actor,
             summarize=summarize_actor,
+            weak_param="calls",
         ),
         Case(
             name="latency",
@@ -293,6 +297,7 @@ WORKLOAD = Workload(
             make_inputs=transfer_array,
             check=check_transfer,
             summarize=summarize_transfer,
+            weak_param="readers",
         ),
     ),
 )
