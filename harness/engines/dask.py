@@ -40,7 +40,10 @@ class DaskEngine(Engine):
             threads_per_worker=self.threads_per_worker,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            # The scheduler always serves its small HTTP API (health, metrics) where the dashboard
+            # would be, by default on the fixed port 8787: a free port instead, and no dashboard.
+            dashboard_address="127.0.0.1:0",
+            scheduler_kwargs={"dashboard": False},
             memory_limit=self.budget.memory_bytes // n_workers,
             silence_logs=logging.ERROR,
         )
