@@ -55,6 +55,8 @@ class Record:
     primary: dict[str, Any] = field(default_factory=dict)
     resources: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
+    #: curves over a run, e.g. {"test_accuracy": [[wall seconds, accuracy], ...]} for training
+    series: dict[str, list[list[float]]] = field(default_factory=dict)
     detail: str = ""
     started_utc: str = ""
 

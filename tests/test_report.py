@@ -211,3 +211,28 @@ def test_runs_at_several_cpu_budgets_get_scaling_lines() -> None:
     assert 'id="scaling"' in html
     assert "1 CPUs" in html and "2 CPUs" in html
     assert html.count('<div class="figure">') == 3
+
+
+def test_training_curves_are_drawn_per_engine_and_never_for_wrong_records() -> None:
+    def trained(engine: str, status: str, curve: list[list[float]]) -> Record:
+        r = rec(engine, case="train", status=status)
+        return Record.from_dict({**r.to_dict(), "workload": "cnn", "series": {"test_accuracy": curve}})
+
+    run = run_of([trained("ray", "ok", [[1.0, 0.3], [2.0, 0.6], [3.0, 0.8]]),
+                  trained("local", "ok", [[2.0, 0.4], [4.0, 0.7]]),
+                  trained("dask", "wrong", [[1.0, 0.99]])])
+    html = render([run])
+    assert "test accuracy against wall time" in html
+    section = html.split("test accuracy against wall time")[1].split("</div>")[0]
+    assert "ray (train)" in section and "local (train)" in section and "dask (train)" not in section
+    assert load_run_roundtrip(run).records[0].series == {"test_accuracy": [[1.0, 0.3], [2.0, 0.6], [3.0, 0.8]]}
+
+
+def load_run_roundtrip(run: Run) -> Run:
+    import json as _json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "r.json"
+        path.write_text(_json.dumps(run.to_dict()))
+        return load_run(path)

@@ -113,3 +113,23 @@ def scaling_lines(model: ReportModel) -> str:
         ax.axis("off")
     fig.tight_layout()
     return _svg(fig)
+
+
+def series_lines(records: Sequence[Any], name: str, engines: Sequence[str]) -> str:
+    """A curve per engine (e.g. test accuracy against wall time), from records' `series[name]`;
+    only records whose answer was checked right are drawn."""
+    plt = _pyplot()
+    colours = _palette(engines)
+    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    for rec in records:
+        points = rec.series.get(name)
+        if rec.status != "ok" or not points:
+            continue
+        xs, ys = zip(*points, strict=True)
+        ax.plot(xs, ys, marker=".", color=colours.get(rec.engine, "#333"), label=f"{rec.engine} ({rec.case})")
+    ax.set_xlabel("wall time (s)")
+    ax.set_ylabel(name.replace("_", " "))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _svg(fig)

@@ -49,13 +49,17 @@ def render(runs: Sequence[Run], title: str = "enginebench report") -> str:
     env = _templates()
     workloads = list(dict.fromkeys(r.workload for r in model.rows))
     charts: dict[str, str] = {}
+    curves: dict[str, dict[str, str]] = {}  # workload -> series name -> figure
     for wl in workloads:
         rows = [r for r in model.rows if r.workload == wl]
         charts[wl] = figures.case_bars(rows, model.engines)
+        recs = [r for r in model.records if r.workload == wl]
+        for name in dict.fromkeys(n for r in recs if r.status == "ok" for n in r.series):
+            curves.setdefault(wl, {})[name] = figures.series_lines(recs, name, model.engines)
     phase_chart = figures.phase_stack(model) if model.phases else ""
     scaling_chart = figures.scaling_lines(model) if model.scaling else ""
     return env.get_template("report.html.j2").render(
-        title=title, model=model, workloads=workloads, charts=charts, phase_chart=phase_chart,
+        title=title, model=model, workloads=workloads, charts=charts, phase_chart=phase_chart, curves=curves,
         scaling_chart=scaling_chart, several_budgets=len({r.cpus for r in model.rows}) > 1,
         badges=BADGES, generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         metric_names=_metric_names(model), environment=_environment(runs),
