@@ -58,16 +58,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Keep only the chosen workloads and cases (unknown case names are a usage error)."""
     opts = _options(config)
-    wanted_cases = config.getoption("cases")
-    chosen = set()
-    for name in opts["workloads"]:  # type: ignore[union-attr]
-        wl = registry.workload(name)
-        try:
-            cases = registry.parse_names(wanted_cases, f"case of workload {name!r}", wl.case_names) \
-                if len(opts["workloads"]) == 1 else wl.case_names  # type: ignore[arg-type]
-        except UsageError as exc:
-            raise pytest.UsageError(str(exc)) from None
-        chosen.update((name, c) for c in cases)
+    workloads = [registry.workload(name) for name in opts["workloads"]]  # type: ignore[union-attr]
+    known = tuple(dict.fromkeys(c for wl in workloads for c in wl.case_names))
+    try:
+        wanted = set(registry.parse_names(config.getoption("cases"), "case", known))
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    chosen = {(wl.name, c) for wl in workloads for c in wl.case_names if c in wanted}
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("enginebench_case")

@@ -169,3 +169,24 @@ def run_from_pytest_benchmark(doc: dict[str, Any], source: str) -> Run:
         "engines": engines,
     }
     return Run(header=header, records=records)
+
+
+def case_tests(workload_name: str) -> dict[str, Any]:
+    """Test functions `test_<case>` for every case of a workload, for a benchmarks/test_*.py module
+    to put in its globals: each one benchmarks its case on the session's engine."""
+    import pytest
+
+    workload = registry.workload(workload_name)
+
+    def make(case_name: str) -> Any:
+        @pytest.mark.enginebench_case(workload.name, case_name)
+        def bench(benchmark: Any, engine_session: EngineSession, request: Any) -> None:
+            cfg = request.config
+            run_case(benchmark, engine_session, workload, workload.case(case_name), cfg.getoption("scale"),
+                     rounds=cfg.getoption("rounds"), warmup=cfg.getoption("warmup_rounds"))
+
+        bench.__name__ = f"test_{case_name.replace('-', '_')}"
+        bench.__doc__ = workload.case(case_name).description
+        return bench
+
+    return {f"test_{c.replace('-', '_')}": make(c) for c in workload.case_names}

@@ -53,6 +53,17 @@ def _cpu_list(text: str) -> tuple[int, ...]:
     return values
 
 
+def _scale_factor(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 10_000:
+        raise argparse.ArgumentTypeError(
+            f"invalid scale factor {text!r} (accepted: a number above 0, e.g. 0.01, 1, 10)")
+    return value
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -110,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("-o", "--output", help="also write the comparison as HTML here")
     comp.add_argument("--force", action="store_true", help="overwrite an existing output file")
     comp.add_argument("--fail-on-slower", action="store_true", help="exit 1 when any case got slower or broke")
+
+    data = sub.add_parser("data", help="generate (or verify) a workload's data set")
+    data.add_argument("dataset", choices=("tpch",), help="tpch: TPC-H tables as parquet, via DuckDB's dbgen")
+    data.add_argument("--sf", type=_scale_factor, default=0.01, help="TPC-H scale factor (default 0.01)")
+    data.add_argument("--dir", help="data root (default $ENGINEBENCH_DATA or ./data)")
 
     doctor = sub.add_parser("doctor", help="check Python, Java, engine packages, memory and /dev/shm")
     doctor.add_argument("--no-import", action="store_true", help="check installed versions without importing")
@@ -351,6 +367,20 @@ def execute_to(plan: object, out: Path, quiet: bool = False, report_dir: Path | 
     return 0, writer.path
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    import time
+
+    from workloads.etl import data
+
+    root = Path(args.dir).resolve() if args.dir else None
+    t0 = time.perf_counter()
+    directory, rows = data.ensure_tpch(args.sf, root)
+    print(f"tpch sf={args.sf:g}: {directory} ({time.perf_counter() - t0:.1f} s)")
+    for table, n in rows.items():
+        print(f"  {table:<9} {n:>12,} rows")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -378,6 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "doctor":
             return cmd_doctor(args)
+        if args.command == "data":
+            return cmd_data(args)
         if args.command == "report":
             return cmd_report(args)
         if args.command == "compare":

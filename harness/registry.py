@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 WORKLOADS: dict[str, str] = {
     "tasks": "workloads.tasks.spec",
+    "etl": "workloads.etl.spec",
 }
 
 #: engine name -> "module:Class". Order is the display order.

@@ -29,6 +29,16 @@ def test_collection_ids_read_case_engine_scale() -> None:
                    "test_noop[ray-tiny]"]
 
 
+def test_etl_benchmarks_run_and_check_answers(tmp_path: Path) -> None:
+    env = {**os.environ, "ENGINEBENCH_DATA": str(tmp_path / "data")}
+    bench_json = tmp_path / "etl.json"
+    out = pytest_run("benchmarks/", "--benchmark-only", "--workloads", "etl", "--engines", "local,dask",
+                     "--rounds", "1", "--warmup-rounds", "0", f"--benchmark-json={bench_json}", "-q", env=env)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    names = sorted(b["name"] for b in json.loads(bench_json.read_text())["benchmarks"])
+    assert names == ["test_q1[dask-tiny]", "test_q1[local-tiny]", "test_q6[dask-tiny]", "test_q6[local-tiny]"]
+
+
 def test_unknown_engine_is_a_usage_error() -> None:
     out = pytest_run("benchmarks/", "--collect-only", "-q", "--engines", "flink")
     assert out.returncode == 4
@@ -37,8 +47,8 @@ def test_unknown_engine_is_a_usage_error() -> None:
 
 def test_every_engine_runs_every_case_and_the_json_becomes_a_report(tmp_path: Path) -> None:
     bench_json = tmp_path / "bench.json"
-    out = pytest_run("benchmarks/", "--benchmark-only", "--rounds", "2", "--warmup-rounds", "1",
-                     f"--benchmark-json={bench_json}", "-q")
+    out = pytest_run("benchmarks/", "--benchmark-only", "--workloads", "tasks", "--rounds", "2",
+                     "--warmup-rounds", "1", f"--benchmark-json={bench_json}", "-q")
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     doc = json.loads(bench_json.read_text())
     cases = registry.workload("tasks").case_names

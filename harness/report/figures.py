@@ -76,7 +76,7 @@ def phase_stack(model: ReportModel) -> str:
     """Seconds spent per engine in each phase: engine start, inputs, timed runs, checks."""
     plt = _pyplot()
     engines = [e for e in model.engines if e in model.phases]
-    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * max(1, len(engines))))
+    fig, ax = plt.subplots(figsize=(7, 1.4 + 0.45 * max(1, len(engines))))
     left = [0.0] * len(engines)
     for phase, colour in PHASE_COLOURS.items():
         widths = [model.phases[e].get(phase, 0.0) for e in engines]

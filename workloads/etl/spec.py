@@ -1,0 +1,108 @@
+"""The etl workload: TPC-H queries over parquet, answers checked against DuckDB's published answers.
+
+Cases so far: q1 (scan + wide aggregation) and q6 (selective filter). The data set for a scale is
+generated once (DuckDB dbgen), cached under ENGINEBENCH_DATA (default ./data) and verified by row
+counts; generation is the `inputs` phase, never part of a query's time.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+from harness.spec import Case, Metric, Params, Timed, Verdict, Workload
+
+SCALE_FACTORS = {"tiny": 0.01, "small": 0.1, "medium": 1.0, "large": 10.0}
+#: Tables each query reads (for input MB/s).
+TABLES_READ = {1: ("lineitem",), 6: ("lineitem",)}
+
+
+def prepare(params: Params) -> dict[str, Any]:
+    """Data set on disk (generated if needed), the expected answer, and the input size."""
+    from workloads.etl import data
+
+    directory, rows = data.ensure_tpch(params["sf"])
+    query = params["query"]
+    expected = data.official_answer(query, params["sf"])
+    source = "published answer"
+    if expected is None:  # scale factors without a published answer: DuckDB's own result is the reference
+        con = data.connect()
+        for table in data.TABLES:
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{directory / table}/*.parquet')")
+        df = con.execute(data.query_text(query)).fetchdf()
+        expected = [{k: str(v) for k, v in r.items()} for r in df.to_dict("records")]
+        source = "duckdb result"
+    tables = TABLES_READ[query]
+    nbytes = sum(f.stat().st_size for t in tables for f in (directory / t).glob("*.parquet"))
+    return {"dir": str(directory), "rows": rows, "expected": expected, "source": source,
+            "input_rows": sum(rows[t] for t in tables), "input_bytes": nbytes}
+
+
+def table_path(inputs: dict[str, Any], table: str) -> str:
+    return os.path.join(inputs["dir"], table)
+
+
+def _same(got: Any, want: str) -> bool:
+    try:
+        w = float(want)
+    except ValueError:
+        return str(got).strip() == want.strip()
+    try:
+        return math.isclose(float(got), w, rel_tol=1e-9, abs_tol=1e-6)
+    except (TypeError, ValueError):
+        return False
+
+
+def check_answer(answer: Any, params: Params, inputs: Any) -> Verdict:
+    """Row count, column names, then every value in order (numbers to 1e-9 relative)."""
+    expected: list[dict[str, str]] = inputs["expected"]
+    rows = list(answer)
+    if len(rows) != len(expected):
+        return Verdict(False, f"{len(rows)} rows, expected {len(expected)} ({inputs['source']})")
+    for i, (got, want) in enumerate(zip(rows, expected, strict=True)):
+        if set(got) != set(want):
+            return Verdict(False, f"row {i}: columns {sorted(got)}, expected {sorted(want)}")
+        for col, value in want.items():
+            if not _same(got[col], value):
+                return Verdict(False, f"row {i} {col}: got {got[col]!r}, expected {value} ({inputs['source']})")
+    return Verdict(True)
+
+
+def summarize(params: Params, inputs: Any, timed: Sequence[Timed], cpus: int) -> dict[str, float]:
+    median = statistics.median(t.seconds for t in timed)
+    return {"seconds": median, "rows_per_s": inputs["input_rows"] / median,
+            "input_mb_per_s": inputs["input_bytes"] / 2**20 / median, "cold_s": timed[0].seconds}
+
+
+def records(df: Any) -> list[dict[str, Any]]:
+    """A pandas result as plain rows, the shape every implementation returns."""
+    return [dict(r) for r in df.to_dict("records")]
+
+
+def _query_case(query: int, description: str) -> Case:
+    return Case(
+        name=f"q{query}",
+        description=description,
+        params={scale: {"query": query, "sf": sf} for scale, sf in SCALE_FACTORS.items()},
+        primary=Metric("seconds", "s", False),
+        make_inputs=prepare,
+        check=check_answer,
+        summarize=summarize,
+    )
+
+
+WORKLOAD = Workload(
+    name="etl",
+    title="Structured ETL (TPC-H on parquet)",
+    category="structured ETL",
+    package="workloads.etl",
+    cases=(
+        _query_case(1, "TPC-H Q1: scan of lineitem, filter, group-by with eight aggregates"),
+        _query_case(6, "TPC-H Q6: selective filter on lineitem, one sum"),
+    ),
+)
+
+
