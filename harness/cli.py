@@ -53,25 +53,24 @@ def _cpu_list(text: str) -> tuple[int, ...]:
     return values
 
 
-def _scale_factor(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 10_000:
-        raise argparse.ArgumentTypeError(
-            f"invalid scale factor {text!r} (accepted: a number above 0, e.g. 0.01, 1, 10)")
-    return value
+def _float_in(lo: float, hi: float, what: str, accepted: str) -> type[float]:
+    """An argparse type: a float in (lo, hi], with a one-line error naming what is accepted."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = lo
+        if not lo < value <= hi:
+            raise argparse.ArgumentTypeError(f"invalid {what} {text!r} (accepted: {accepted})")
+        return value
+
+    parse.__name__ = what
+    return parse  # type: ignore[return-value]
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 7 * 24 * 3600:
-        raise argparse.ArgumentTypeError(f"invalid timeout {text!r} (accepted: seconds, more than 0, at most a week)")
-    return value
+_scale_factor = _float_in(0, 10_000, "scale factor", "a number above 0, e.g. 0.01, 1, 10")
+_positive_seconds = _float_in(0, 7 * 24 * 3600, "timeout", "seconds, more than 0, at most a week")
 
 
 def build_parser() -> argparse.ArgumentParser:

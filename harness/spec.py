@@ -100,6 +100,12 @@ class Case:
         return params
 
 
+def cases_of(*functions: Implementation) -> dict[str, Implementation]:
+    """`CASES` for an engine module: each function implements the case its name spells
+    (`tree_reduce` -> `tree-reduce`)."""
+    return {fn.__name__.replace("_", "-"): fn for fn in functions}
+
+
 @dataclass(frozen=True)
 class Resolved:
     """An implementation found for (workload, API, case), or the reason there is none."""

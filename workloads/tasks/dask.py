@@ -9,7 +9,7 @@ from typing import Any
 from distributed import Client
 
 from harness.engines.base import EngineContext
-from harness.spec import Implementation, Params
+from harness.spec import Implementation, Params, cases_of
 from workloads.tasks import spec
 
 
@@ -69,11 +69,4 @@ def object_transfer(ctx: EngineContext, params: Params, inputs: Any) -> list[int
     return out
 
 
-CASES: dict[str, Implementation] = {
-    "noop": noop,
-    "fanout": fanout,
-    "tree-reduce": tree_reduce,
-    "actors": actors,
-    "latency": latency,
-    "object-transfer": object_transfer,
-}
+CASES: dict[str, Implementation] = cases_of(noop, fanout, tree_reduce, actors, latency, object_transfer)

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from harness.engines.base import EngineContext
-from harness.spec import Implementation, Params
+from harness.spec import Implementation, Params, cases_of
 from workloads.tasks import spec
 
 
@@ -47,14 +47,7 @@ def object_transfer(ctx: EngineContext, params: Params, inputs: Any) -> list[int
     return [spec.checksum(inputs) for _ in range(params["readers"])]
 
 
-CASES: dict[str, Implementation] = {
-    "noop": noop,
-    "fanout": fanout,
-    "tree-reduce": tree_reduce,
-    "actors": actors,
-    "latency": latency,
-    "object-transfer": object_transfer,
-}
+CASES: dict[str, Implementation] = cases_of(noop, fanout, tree_reduce, actors, latency, object_transfer)
 
 NOTES: dict[str, str] = {
     "noop": "in-process function calls",

@@ -8,7 +8,7 @@ from typing import Any
 import ray
 
 from harness.engines.base import EngineContext
-from harness.spec import Implementation, Params
+from harness.spec import Implementation, Params, cases_of
 from workloads.tasks import spec
 
 noop_task = ray.remote(spec.noop)
@@ -60,11 +60,4 @@ def object_transfer(ctx: EngineContext, params: Params, inputs: Any) -> list[int
     return ray.get([checksum_task.remote(ref) for _ in range(params["readers"])])
 
 
-CASES: dict[str, Implementation] = {
-    "noop": noop,
-    "fanout": fanout,
-    "tree-reduce": tree_reduce,
-    "actors": actors,
-    "latency": latency,
-    "object-transfer": object_transfer,
-}
+CASES: dict[str, Implementation] = cases_of(noop, fanout, tree_reduce, actors, latency, object_transfer)

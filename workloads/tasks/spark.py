@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from harness.engines.base import EngineContext
-from harness.spec import Implementation, Params
+from harness.spec import Implementation, Params, cases_of
 from workloads.tasks import spec
 
 
@@ -52,13 +52,7 @@ def object_transfer(ctx: EngineContext, params: Params, inputs: Any) -> list[int
         shared.destroy()
 
 
-CASES: dict[str, Implementation] = {
-    "noop": noop,
-    "fanout": fanout,
-    "tree-reduce": tree_reduce,
-    "latency": latency,
-    "object-transfer": object_transfer,
-}
+CASES: dict[str, Implementation] = cases_of(noop, fanout, tree_reduce, latency, object_transfer)
 
 UNSUPPORTED: dict[str, str] = {
     "actors": "Spark has no stateful actors: executors run stateless tasks, and accumulators are "
