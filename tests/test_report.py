@@ -114,7 +114,7 @@ def test_overlapping_ranges_are_called_a_tie() -> None:
     model = build_model([run], {"tasks": "task parallelism"})
     cells = {c.engine: c for c in model.rows[0].cells}
     assert cells["ray"].best and cells["dask"].tied_with_best
-    assert "too close to call: noop (ray, dask tied)" in model.verdicts["task parallelism"]
+    assert "too close to call: noop: ray, dask tied" in model.verdicts["task parallelism"]
     assert "tied with best" in render([run])
 
 

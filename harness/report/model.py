@@ -142,6 +142,13 @@ def verdict(category: str, rows: Sequence[Row]) -> str:
     wins: dict[str, int] = {}
     parts: list[str] = []
     ties: list[str] = []
+    several = len({(r.scale, r.cpus) for r in rows}) > 1
+
+    def label(row: Row) -> str:
+        if not several:
+            return row.case
+        return f"{row.case} ({row.scale}{f', {row.cpus} CPUs' if row.cpus else ''})"
+
     for row in rows:
         figures = sorted((c for c in row.cells if c.value is not None and not c.baseline),
                          key=lambda c: c.ratio or math.inf)
@@ -150,17 +157,18 @@ def verdict(category: str, rows: Sequence[Row]) -> str:
         top = figures[0]
         tied = [c.engine for c in figures[1:] if c.tied_with_best]
         if tied:
-            ties.append(f"{row.case} ({', '.join([top.engine, *tied])} tied)")
+            ties.append(f"{label(row)}: {', '.join([top.engine, *tied])} tied")
         else:
             wins[top.engine] = wins.get(top.engine, 0) + 1
         if len(figures) > 1 and not tied:
             second, last = figures[1], figures[-1]
-            text = f"on {row.case} {top.engine} is {fmt_ratio(second.ratio or 0)} faster than {second.engine}"
+            text = f"on {label(row)} {top.engine} is {fmt_ratio(second.ratio or 0)} faster than {second.engine}"
             if last is not second:
                 text += f" and {fmt_ratio(last.ratio or 0)} faster than {last.engine}"
             parts.append(text)
+    title = category[:1].upper() + category[1:]
     if not parts and not ties:
-        return f"{category.capitalize()}: no engine produced a checked result."
+        return f"{title}: no engine produced a checked result."
     lead = ""
     if wins:
         leader = max(wins, key=lambda e: wins[e])
@@ -168,7 +176,7 @@ def verdict(category: str, rows: Sequence[Row]) -> str:
     sentence = "; ".join(x for x in [lead, *parts[:3]] if x)
     if ties:
         sentence += ("; " if sentence else "") + "too close to call: " + ", ".join(ties)
-    return f"{category.capitalize()}: {sentence}."
+    return f"{title}: {sentence}."
 
 
 def phase_totals(records: Iterable[Record], runs: Sequence[Run]) -> dict[str, dict[str, float]]:
