@@ -142,12 +142,11 @@ def verdict(category: str, rows: Sequence[Row]) -> str:
     wins: dict[str, int] = {}
     parts: list[str] = []
     ties: list[str] = []
-    several = len({(r.scale, r.cpus) for r in rows}) > 1
+    scales, budgets = len({r.scale for r in rows}) > 1, len({r.cpus for r in rows}) > 1
 
     def label(row: Row) -> str:
-        if not several:
-            return row.case
-        return f"{row.case} ({row.scale}{f', {row.cpus} CPUs' if row.cpus else ''})"
+        extra = [row.scale] * scales + [f"{row.cpus} CPUs"] * budgets
+        return f"{row.case} ({', '.join(extra)})" if extra else row.case
 
     for row in rows:
         figures = sorted((c for c in row.cells if c.value is not None and not c.baseline),
