@@ -1,8 +1,8 @@
 """The etl workload: TPC-H queries over parquet, answers checked against DuckDB's published answers.
 
 Cases so far: q1 (scan + wide aggregation), q3 and q5 (multi-way joins) and q6 (selective filter).
-The data set for a scale is generated once (DuckDB dbgen), cached under ENGINEBENCH_DATA (default ./data) and verified by row
-counts; generation is the `inputs` phase, never part of a query's time.
+The data set for a scale is generated once (DuckDB dbgen), cached under ENGINEBENCH_DATA (default
+./data) and verified by row counts; generation is the `inputs` phase, never part of a query's time.
 """
 
 from __future__ import annotations
