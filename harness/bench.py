@@ -115,10 +115,10 @@ def run_case(benchmark: Any, session: EngineSession, workload: Workload, case: C
             metrics = case.summarize(params, inputs, timed, ctx.cpus)
         except Exception as exc:  # noqa: BLE001 - recorded, then the test fails
             status, reason = "error", f"summary: {type(exc).__name__}: {exc}"
-    phases = {"engine_start": session.start_s, "inputs": inputs_s, "run": describe(seconds)["median"],
-              "check": sw.seconds}
+    stats = describe(seconds)
+    phases = {"engine_start": session.start_s, "inputs": inputs_s, "run": stats["median"], "check": sw.seconds}
     record = new_record(workload, case, session.name, scale, session.budget, warmup, rounds, status, reason,
-                        warmup_s=(), timings_s=tuple(seconds), stats=describe(seconds), phases=phases,
+                        warmup_s=(), timings_s=tuple(seconds), stats=stats, phases=phases,
                         metrics=metrics, resources=sampler.result(ctx.cpus),
                         notes={"implementation": found.note, "harness": "pytest-benchmark"} if found.note
                         else {"harness": "pytest-benchmark"},

@@ -10,11 +10,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from harness import registry
 from harness.errors import UsageError
+from harness.runner import FAULTS
 from harness.spec import SCALES
+
+if TYPE_CHECKING:
+    from harness.records import ResultsWriter
+    from harness.runner import Plan
 
 EXIT_USAGE = 2
 EXIT_FAILED_CASES = 1
@@ -98,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--spark-master", help="use an existing Spark master, e.g. spark://host:7077")
     run.add_argument("--scaling", choices=("strong", "weak"),
                      help="with several --cpus: strong keeps the work fixed (default), weak grows it with the CPUs")
-    run.add_argument("--inject-fault", choices=("kill-worker",),
+    run.add_argument("--inject-fault", choices=FAULTS,
                      help="after each case's timed runs, one more run during which a worker process is killed; "
                           "records whether the engine recovered and the recovery time")
     run.add_argument("--quiet", action="store_true", help="no live progress, only the summary")
@@ -199,11 +204,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         scaling=args.scaling or "strong",
     ) for budget in budgets]
     if len(plans) == 1:
-        return execute(plans[0], out, quiet=args.quiet, report_dir=report_dir)
+        return execute(plans[0], out, quiet=args.quiet, report_dir=report_dir)[0]
     # A sweep: one run (and results file) per budget, then one report over all of them.
     codes, paths = [], []
     for plan in plans:
-        code, path = execute_to(plan, out, quiet=args.quiet, report_dir=None)
+        code, path = execute(plan, out, quiet=args.quiet, report_dir=None)
         codes.append(code)
         paths.append(path)
         if code == EXIT_INTERRUPTED:
@@ -243,7 +248,7 @@ def resume(run_id: str, out: Path, quiet: bool, report_dir: Path | None) -> int:
         raise UsageError(f"{path} has no usable plan to resume ({exc})") from None
     done = len(writer.run.records)
     print(f"resuming {writer.run.run_id}: {done} of {len(plan.cases) * len(plan.engines)} attempts already done")
-    return execute(plan, out, quiet=quiet, report_dir=report_dir, writer=writer)
+    return execute(plan, out, quiet=quiet, report_dir=report_dir, writer=writer)[0]
 
 
 def _output_path(path: Path, force: bool) -> Path:
@@ -299,28 +304,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if args.fail_on_slower and worse else 0
 
 
-def execute(plan: object, out: Path, quiet: bool = False, report_dir: Path | None = None,
-            writer: object = None) -> int:
-    """Run a plan with live progress, write the results file, print the summary and its path."""
-    return execute_to(plan, out, quiet, report_dir, writer)[0]
-
-
-def execute_to(plan: object, out: Path, quiet: bool = False, report_dir: Path | None = None,
-               writer: object = None) -> tuple[int, Path]:
-    """`execute`, also returning the results file's path. SIGTERM is handled like Ctrl-C: engines
-    are stopped, unfinished cases recorded as skipped, and the file stays valid for --resume."""
+def execute(plan: Plan, out: Path, quiet: bool = False, report_dir: Path | None = None,
+            writer: ResultsWriter | None = None) -> tuple[int, Path]:
+    """Run a plan with live progress, write the results file (a new one, or `writer`'s when
+    resuming), print the summary and where things went; (exit code, results path). SIGTERM is
+    handled like Ctrl-C: engines are stopped, unfinished cases recorded as skipped, and the file
+    stays valid for --resume."""
     import signal
 
     from harness.console import LiveProgress, make_console, summary_table
     from harness.records import ResultsWriter
-    from harness.runner import Plan, Runner, make_header, new_run_id
+    from harness.runner import Runner, make_header, new_run_id
 
-    assert isinstance(plan, Plan)
     console = make_console()
     if writer is None:
         run_id = new_run_id(plan)
         writer = ResultsWriter(out / f"{run_id}.json", make_header(plan, run_id))
-    assert isinstance(writer, ResultsWriter)
     run_id = writer.run.run_id
     b = plan.budget
     console.print(f"enginebench run {run_id}: workload {plan.workload.name}, scale {plan.scale}, "

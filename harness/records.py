@@ -8,6 +8,7 @@ rename) after every record, so an interrupted run keeps everything that finished
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import os
 import tempfile
@@ -99,9 +100,8 @@ class Run:
                 "records": [r.to_dict() for r in self.records]}
 
 
-def _utc_now() -> str:
-    import datetime as dt
-
+def utc_now() -> str:
+    """Now, UTC, to the second, as records and headers write it."""
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -130,11 +130,12 @@ def _atomic_write_json(path: Path, doc: dict[str, Any]) -> None:
 class ResultsWriter:
     """Owns one results file: creates it (never overwriting), then rewrites it atomically."""
 
-    def __init__(self, path: Path, header: dict[str, Any]) -> None:
-        if path.exists():
+    def __init__(self, path: Path, header: dict[str, Any], records: list[Record] | None = None,
+                 resuming: bool = False) -> None:
+        if path.exists() and not resuming:
             raise UsageError(f"results file {path} already exists (accepted: a new path; nothing was overwritten)")
         self.path = path
-        self.run = Run(header=dict(header))
+        self.run = Run(header=dict(header), records=list(records or []))
         self._lock = threading.Lock()
         self.flush()
 
@@ -144,14 +145,8 @@ class ResultsWriter:
         run = load_run(path)
         if run.header.get("source") == "pytest-benchmark":
             raise UsageError(f"{path} is a pytest-benchmark file; only enginebench run files can be resumed")
-        writer = cls.__new__(cls)
-        writer.path = path
-        writer.run = Run(header={**run.header, "status": "running", "finished_utc": None,
-                                 "resumed_utc": _utc_now()},
-                         records=[r for r in run.records if r.status != "skipped"])
-        writer._lock = threading.Lock()
-        writer.flush()
-        return writer
+        header = {**run.header, "status": "running", "finished_utc": None, "resumed_utc": utc_now()}
+        return cls(path, header, [r for r in run.records if r.status != "skipped"], resuming=True)
 
     def add(self, record: Record) -> None:
         with self._lock:

@@ -19,7 +19,7 @@ from harness import registry
 from harness.budget import Budget
 from harness.engines.base import Endpoints, Engine, EngineContext, EngineUnavailable
 from harness.metrics import ProcessTreeSampler, Stopwatch, describe
-from harness.records import SCHEMA_VERSION, Record, ResultsWriter
+from harness.records import SCHEMA_VERSION, Record, ResultsWriter, utc_now
 from harness.spec import Case, Implementation, Params, Resolved, Timed, Workload
 
 FAULTS: tuple[str, ...] = ("kill-worker",)
@@ -70,10 +70,6 @@ class Observer:
     def case_phase(self, engine: str, case: str, phase: str) -> None: ...
 
     def record(self, record: Record) -> None: ...
-
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_run_id(plan: Plan) -> str:
@@ -171,27 +167,16 @@ class _Outcome:
     def __init__(self) -> None:
         self.stage = "inputs"
         self.record: Record | None = None
-        self.error: BaseException | None = None
-        self.trace = ""
 
 
-def _call_with_timeout(fn: Any, timeout: float, name: str) -> tuple[bool, Any, BaseException | None]:
-    """Run fn() on a daemon thread; (finished, result, exception). A thread past its timeout is
+def _finishes_within(fn: Any, timeout: float, name: str) -> bool:
+    """Run fn() on a daemon thread; whether it finished within `timeout`. fn reports its own
+    outcome (the attempt body turns every exception into a record); a thread past its timeout is
     abandoned (the engine is then restarted, which cancels its work)."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["result"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - reported to the caller
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread = threading.Thread(target=fn, name=name, daemon=True)
     thread.start()
     thread.join(timeout)
-    if thread.is_alive():
-        return False, None, None
-    return True, box.get("result"), box.get("error")
+    return not thread.is_alive()
 
 
 def _reason(exc: BaseException) -> str:
@@ -351,7 +336,7 @@ class Runner:
         notes = {"implementation": found.note} if found.note else {}
         impl = found.implementation
         assert impl is not None
-        ok, _, _ = _call_with_timeout(
+        ok = _finishes_within(
             lambda: self._attempt_body(ctx, case, impl, outcome, engine_start, started, notes, engine),
             timeout,
             f"case-{ctx.engine}-{case_name}",
