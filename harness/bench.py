@@ -76,7 +76,7 @@ def run_case(benchmark: Any, session: EngineSession, workload: Workload, case: C
     if session.ctx is None:
         pytest.fail(f"engine {session.name} failed to start: {session.error}")
     ctx = session.ctx
-    found = workload.resolve(ctx.api, case.name)
+    found = workload.resolve(ctx.api, case.name, session.name)
     if found.implementation is None:
         pytest.skip(f"unsupported: {found.reason}")
     impl = found.implementation
@@ -103,6 +103,7 @@ def run_case(benchmark: Any, session: EngineSession, workload: Workload, case: C
     seconds = list(benchmark.stats.stats.data)
     timed = [Timed(s, a) for s, a in zip(seconds, answers[warmup:], strict=True)]
     status, reason, metrics = "ok", "", {}
+    series: dict[str, list[list[float]]] = {}
     with Stopwatch() as sw:
         for i, answer in enumerate(answers):
             verdict = case.check(answer, params, inputs)
@@ -113,13 +114,14 @@ def run_case(benchmark: Any, session: EngineSession, workload: Workload, case: C
     if status == "ok":
         try:
             metrics = case.summarize(params, inputs, timed, ctx.cpus)
+            series = case.series(params, inputs, timed) if case.series else {}
         except Exception as exc:  # noqa: BLE001 - recorded, then the test fails
             status, reason = "error", f"summary: {type(exc).__name__}: {exc}"
     stats = describe(seconds)
     phases = {"engine_start": session.start_s, "inputs": inputs_s, "run": stats["median"], "check": sw.seconds}
     record = new_record(workload, case, session.name, scale, session.budget, warmup, rounds, status, reason,
                         warmup_s=(), timings_s=tuple(seconds), stats=stats, phases=phases,
-                        metrics=metrics, resources=sampler.result(ctx.cpus),
+                        metrics=metrics, resources=sampler.result(ctx.cpus), series=series,
                         notes={"implementation": found.note, "harness": "pytest-benchmark"} if found.note
                         else {"harness": "pytest-benchmark"},
                         )

@@ -242,7 +242,7 @@ class Runner:
         resolved: list[tuple[str, Resolved, str]] = []  # case, what was found, status if not runnable
         for case in cases:
             try:
-                resolved.append((case, self.plan.workload.resolve(cls.api, case), "unsupported"))
+                resolved.append((case, self.plan.workload.resolve(cls.api, case, name), "unsupported"))
             except ImportError as exc:
                 why = f"cannot import the {cls.api} implementation: {_reason(exc)}"
                 resolved.append((case, Resolved(None, why), "error"))
@@ -359,7 +359,8 @@ class Runner:
         check_s = 0.0
         sampler = ProcessTreeSampler(self.sample_interval_s)
 
-        def finish(status: str, reason: str = "", detail: str = "", metrics: dict[str, float] | None = None) -> None:
+        def finish(status: str, reason: str = "", detail: str = "", metrics: dict[str, float] | None = None,
+                   series: dict[str, list[list[float]]] | None = None) -> None:
             phases["check"] = check_s
             if timed:
                 phases["run"] = describe([t.seconds for t in timed])["median"]
@@ -368,6 +369,7 @@ class Runner:
                 warmup_s=tuple(warm), timings_s=tuple(t.seconds for t in timed),
                 stats=describe([t.seconds for t in timed]), phases=dict(phases), metrics=metrics or {},
                 resources=sampler.result(ctx.cpus) if sampler.samples else {}, detail=detail, notes=notes,
+                series=series or {},
             )
 
         try:
@@ -395,6 +397,7 @@ class Runner:
             sampler.stop()
             outcome.stage = "summary"
             metrics = case.summarize(params, inputs, timed, ctx.cpus) if timed else {}
+            series = case.series(params, inputs, timed) if case.series and timed else {}
             if plan.fault:
                 outcome.stage = f"fault injection ({plan.fault})"
                 fault = inject_kill_worker(engine, lambda: impl(ctx, params, inputs),
@@ -407,7 +410,7 @@ class Runner:
                     status = "wrong" if fault["outcome"].startswith("wrong") else "error"
                     finish(status, f"after kill-worker: {fault['outcome']}")
                     return
-            finish("ok", metrics=metrics)
+            finish("ok", metrics=metrics, series=series)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes a record
             if sampler.samples:
                 sampler.stop()

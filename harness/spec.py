@@ -4,6 +4,9 @@ A workload package (`workloads/<name>/`) has a `spec.py` exposing `WORKLOAD`, pl
 engine API (`ray.py`, `dask.py`, `spark.py`, `local.py`) exposing `CASES: dict[str, Implementation]`,
 optionally `UNSUPPORTED: dict[str, str]` (case -> why this API cannot express it) and
 `NOTES: dict[str, str]` (case -> how this implementation differs, copied into every record).
+An engine that shares an API with another (spark-on-ray speaks `spark`) may have its own module named
+after the engine (`spark_on_ray.py`) for the cases it does differently or alone; the others fall back
+to the API module.
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ class Case:
     make_inputs: params -> inputs, built once per run and shared by all engines (timed as `inputs`).
     check: (answer, params, inputs) -> Verdict, engine-neutral.
     summarize: (params, inputs, timed repetitions, cpus) -> derived metrics (throughput, percentiles).
+    series: (params, inputs, timed repetitions) -> named curves, each a list of [x, y] points (e.g.
+        test accuracy against training seconds); stored in the record and drawn by the report.
     """
 
     name: str
@@ -89,6 +94,7 @@ class Case:
     )
     #: The parameter that measures the amount of work; weak scaling multiplies it by the CPU count.
     weak_param: str | None = None
+    series: Callable[[Params, Any, Sequence[Timed]], dict[str, list[list[float]]]] | None = None
 
     def params_for(self, scale: str, weak_cpus: int | None = None) -> Params:
         """Parameters at a scale; with weak_cpus, the work parameter grows with the CPU count."""
@@ -135,23 +141,40 @@ class Workload:
                 return c
         raise unknown(f"case of workload {self.name!r}", name, self.case_names)
 
-    def resolve(self, api: str, case: str) -> Resolved:
+    def resolve(self, api: str, case: str, engine: str | None = None) -> Resolved:
         """Find the implementation of `case` for an engine API, importing its module lazily.
 
+        With `engine`, an engine-specific module (`spark_on_ray.py` for spark-on-ray) is asked first
+        and the API module only when that one does not exist or does not name the case.
         A module that does not exist, or lacks the case, yields `unsupported` with a reason; an
         ImportError from inside the module (a missing engine package) propagates to the caller.
         """
-        module_name = f"{self.package}.{api}"
+        own = engine.replace("-", "_") if engine else api
+        if own != api:
+            module = self._module(own)
+            if module is not None and (case in getattr(module, "CASES", {})
+                                       or case in getattr(module, "UNSUPPORTED", {})):
+                return self._find(module, case)
+        module = self._module(api)
+        if module is None:
+            return Resolved(None, f"no {api} implementation of the {self.name} workload")
+        return self._find(module, case)
+
+    def _module(self, name: str) -> Any:
+        module_name = f"{self.package}.{name}"
         try:
-            module = importlib.import_module(module_name)
+            return importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name != module_name:
                 raise
-            return Resolved(None, f"no {api} implementation of the {self.name} workload")
+            return None
+
+    @staticmethod
+    def _find(module: Any, case: str) -> Resolved:
         reasons: Mapping[str, str] = getattr(module, "UNSUPPORTED", {})
         if case in reasons:
             return Resolved(None, reasons[case])
         impl = getattr(module, "CASES", {}).get(case)
         if impl is None:
-            return Resolved(None, f"{module_name} has no implementation of {case!r}")
+            return Resolved(None, f"{module.__name__} has no implementation of {case!r}")
         return Resolved(impl, note=getattr(module, "NOTES", {}).get(case, ""))
