@@ -58,6 +58,13 @@ class SparkOnRayEngine(Engine):
         heap_mb = int(self.budget.memory_bytes * HEAP_SHARE) // num_executors // 2**20
         configs = common_configs(self.budget.cpus)
         configs["spark.ray.raydp_app_master.extraJavaOptions"] = java_options()
+        if not self.endpoints.ray_address:
+            # On our own node, executors keep their Spark task slots (executor_cores) but reserve no
+            # Ray CPU: a RayDP job alternates Spark stages with Ray steps (ray.data.from_spark, Ray
+            # Data, Ray Train), and idle executors holding every budgeted Ray CPU leave those steps
+            # unschedulable (they hang). On an existing cluster the reservation stays, so Ray keeps
+            # spreading executors over nodes; the cluster is expected to have CPUs beyond the budget.
+            configs["spark.ray.raydp_spark_executor.actor.resource.cpu"] = "0"
         if self.endpoints.ray_address:
             configs.pop("spark.driver.host")
             configs.pop("spark.driver.bindAddress")
