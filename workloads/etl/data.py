@@ -112,3 +112,131 @@ def query_text(query: int) -> str:
     text: str = con.execute("SELECT query FROM tpch_queries() WHERE query_nr = ?", [query]).fetchall()[0][0]
     con.close()
     return text
+
+
+# -- raw text tables for the ingest pipeline --------------------------------------------------------
+
+#: The tables the pipeline reads as raw text, and their full dbgen column lists (the .tbl layout).
+RAW_TABLES = ("lineitem", "orders", "customer", "nation")
+#: Planted defects. Row selection is a pure function of the keys, so the clean reference answer can
+#: be computed from the parquet tables (see `planted_filters`) without parsing the text.
+BAD_DATES = ("1996-02-30", "1996-13-01", "unknown")
+BAD_NUMBERS = ("n/a", "1,205.50", "12O5.00")
+LINEITEM_MOD, ORDERS_MOD, DUP_MOD = 997, 1009, 2003
+_LI_KEY = f"((l_orderkey * 31 + l_linenumber) % {LINEITEM_MOD})"
+
+
+def planted_filters() -> dict[str, dict[str, str]]:
+    """SQL predicates (over the clean tables) selecting each planted defect, per table."""
+    return {
+        "lineitem": {"bad_date": f"{_LI_KEY} = 0", "bad_number": f"{_LI_KEY} = 1"},
+        "orders": {"bad_date": f"o_orderkey % {ORDERS_MOD} = 3",
+                   "duplicate_key": f"o_orderkey % {DUP_MOD} = 5 AND o_orderkey % {ORDERS_MOD} <> 3"},
+    }
+
+
+def raw_dir(sf: float, root: Path | None = None) -> Path:
+    return (root or data_root()) / "tpch" / f"sf{sf:g}" / "tbl"
+
+
+def _text(column: str, type_: str) -> str:
+    """A column as dbgen prints it: decimals with two places, dates as YYYY-MM-DD."""
+    if type_ == "DOUBLE":
+        return f"printf('%.2f', {column})"
+    if type_ == "DATE":
+        return f"strftime({column}, '%Y-%m-%d')"
+    return f"CAST({column} AS VARCHAR)"
+
+
+def _raw_select(con: Any, table: str, source: str) -> str:
+    """SELECT producing one text line per row ('a|b|c|', dbgen's trailing bar), defects planted."""
+    cols = [(c[0], str(c[1])) for c in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+    fields = {name: _text(name, type_) for name, type_ in cols}
+    plant = planted_filters()
+    if table == "lineitem":
+        fields["l_shipdate"] = (f"CASE WHEN {plant['lineitem']['bad_date']} THEN "
+                                f"{_pick(BAD_DATES, 'l_linenumber')} ELSE {fields['l_shipdate']} END")
+        fields["l_extendedprice"] = (f"CASE WHEN {plant['lineitem']['bad_number']} THEN "
+                                     f"{_pick(BAD_NUMBERS, 'l_linenumber')} ELSE {fields['l_extendedprice']} END")
+    if table == "orders":
+        fields["o_orderdate"] = (f"CASE WHEN {plant['orders']['bad_date']} THEN "
+                                 f"{_pick(BAD_DATES, 'o_orderkey')} ELSE {fields['o_orderdate']} END")
+    line = "concat_ws('|', " + ", ".join(fields[name] for name, _ in cols) + ") || '|'"
+    select = f"SELECT {line} AS line FROM {source}"
+    if table == "orders":  # a conflicting second row for some keys (another total price), at the end
+        dup = dict(fields, o_totalprice="printf('%.2f', o_totalprice + 1)")
+        dup_line = "concat_ws('|', " + ", ".join(dup[name] for name, _ in cols) + ") || '|'"
+        select += f" UNION ALL SELECT {dup_line} FROM {source} WHERE {plant['orders']['duplicate_key']}"
+    return select
+
+
+def _pick(values: tuple[str, ...], key: str) -> str:
+    return "[" + ", ".join(f"'{v}'" for v in values) + f"][({key} % {len(values)}) + 1]"
+
+
+def ensure_raw(sf: float, root: Path | None = None) -> tuple[Path, dict[str, Any]]:
+    """Raw pipe-delimited text tables ('.tbl', like dbgen's) for scale factor `sf`, made from the
+    parquet tables with defects planted; cached and verified by line counts like the parquet set.
+
+    Returns the directory and its manifest: lines per table and the planted defect counts
+    ({"lineitem": {"bad_date": n, "bad_number": m}, "orders": {"bad_date": k, "duplicate_key": d}}).
+    A duplicated order key is ambiguous, so both of its rows are malformed: 2 x d rows.
+    """
+    parquet, _ = ensure_tpch(sf, root)
+    directory = raw_dir(sf, root)
+    manifest = _verify_raw(directory)
+    if manifest is not None:
+        return directory, manifest
+    tmp = directory.with_name(directory.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    con = connect()
+    lines: dict[str, int] = {}
+    planted: dict[str, dict[str, int]] = {}
+    for table in RAW_TABLES:
+        source = f"read_parquet('{parquet / table}/*.parquet')"
+        # Materialized once: LIMIT/OFFSET slices of a table scan keep insertion order (no row
+        # lands in two files or none), which slices of a UNION ALL query would not promise.
+        con.execute(f"CREATE OR REPLACE TABLE raw AS {_raw_select(con, table, source)}")
+        n = int(con.execute("SELECT count(*) FROM raw").fetchone()[0])
+        files = max(MIN_FILES_BIG_TABLE, math.ceil(n / ROWS_PER_FILE)) if n > ROWS_PER_FILE // 10 else 1
+        (tmp / table).mkdir()
+        per = math.ceil(n / files)
+        for i in range(files):
+            target = tmp / table / f"part-{i:03d}.tbl"
+            con.execute(f"COPY (SELECT line FROM raw LIMIT {per} OFFSET {i * per}) TO '{target}' "
+                        "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\t')")
+        lines[table] = n
+        for kind, predicate in planted_filters().get(table, {}).items():
+            planted.setdefault(table, {})[kind] = int(
+                con.execute(f"SELECT count(*) FROM {source} WHERE {predicate}").fetchone()[0])
+    con.close()
+    manifest = {"sf": sf, "lines": lines, "planted": planted, "generator": f"duckdb {DUCKDB_VERSION}"}
+    (tmp / "manifest.json").write_text(json.dumps(manifest))
+    shutil.rmtree(directory, ignore_errors=True)
+    tmp.rename(directory)
+    return directory, manifest
+
+
+def malformed_rows(planted: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Rows a correct pipeline drops per table: one per planted bad value, two per duplicated key."""
+    return {table: sum(2 * n if kind == "duplicate_key" else n for kind, n in kinds.items())
+            for table, kinds in planted.items()}
+
+
+def _verify_raw(directory: Path) -> dict[str, Any] | None:
+    """The manifest if every table's files are present with the recorded number of lines."""
+    try:
+        manifest: dict[str, Any] = json.loads((directory / "manifest.json").read_text())
+        for table, n in manifest["lines"].items():
+            files = sorted((directory / table).glob("*.tbl"))
+            if not files or sum(_count_lines(f) for f in files) != n:
+                return None
+    except (OSError, ValueError, KeyError):
+        return None
+    return manifest
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
