@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--fail-on-slower", action="store_true", help="exit 1 when any case got slower or broke")
 
     data = sub.add_parser("data", help="generate (or verify) a workload's data set")
-    data.add_argument("dataset", choices=("tpch",), help="tpch: TPC-H tables as parquet, via DuckDB's dbgen")
+    data.add_argument("dataset", choices=("tpch",),
+                      help="tpch: TPC-H tables as parquet and as raw .tbl text (defects planted), via DuckDB's dbgen")
     data.add_argument("--sf", type=_scale_factor, default=0.01, help="TPC-H scale factor (default 0.01)")
     data.add_argument("--dir", help="data root (default $ENGINEBENCH_DATA or ./data)")
 
@@ -376,6 +377,12 @@ def cmd_data(args: argparse.Namespace) -> int:
     print(f"tpch sf={args.sf:g}: {directory} ({time.perf_counter() - t0:.1f} s)")
     for table, n in rows.items():
         print(f"  {table:<9} {n:>12,} rows")
+    t0 = time.perf_counter()
+    raw, manifest = data.ensure_raw(args.sf, root)
+    print(f"raw text for the pipeline: {raw} ({time.perf_counter() - t0:.1f} s)")
+    for table, n in manifest["lines"].items():
+        planted = ", ".join(f"{k} {v}" for k, v in manifest["planted"].get(table, {}).items())
+        print(f"  {table:<9} {n:>12,} lines" + (f" (planted: {planted})" if planted else ""))
     return 0
 
 

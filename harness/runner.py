@@ -8,6 +8,7 @@ warm-up, timed repetitions, checks, resource sampling) under a per-case timeout,
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import threading
 import time
@@ -179,9 +180,17 @@ def _finishes_within(fn: Any, timeout: float, name: str) -> bool:
     return not thread.is_alive()
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
+    """One line: the exception type and its first meaningful line. Errors raised inside a remote
+    task (Ray's RayTaskError) start with a task banner; the cause's own line is what says why."""
+    lines = [line.strip() for line in _ANSI.sub("", str(exc)).strip().splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BaseException) and str(cause).strip():
+        first = f"{first} {type(cause).__name__}: {_ANSI.sub('', str(cause)).strip().splitlines()[0]}"
     return f"{type(exc).__name__}: {first}"[:500]
 
 

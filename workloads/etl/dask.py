@@ -140,6 +140,7 @@ def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]
 
 
 CASES: dict[str, Implementation] = {"q1": q1, "q3": q3, "q5": q5, "q6": q6, "q10": q10, "pipeline": pipeline_}
+UNSUPPORTED = {"spark-to-ray": "the RayDP hand-off from Spark to Ray Data exists only on spark-on-ray"}
 NOTES = {"q3": "top 10 sorted in pandas after the distributed group-by",
          "q5": "dask merges; the 2-key supplier join carries the c_nationkey = s_nationkey condition",
          "q10": "distributed group-by on customer, then nlargest(20)",

@@ -94,6 +94,28 @@ def ensure_tpch(sf: float, root: Path | None = None) -> tuple[Path, dict[str, in
     return directory, rows
 
 
+def check_columns(directory: Path, tables: tuple[str, ...]) -> None:
+    """Raise ValueError naming the file when a table's parquet lacks a TPC-H column (footers only).
+
+    The manifest check (row counts) rebuilds a truncated data set; a file with the right row count
+    but a missing column is someone's edit or a foreign file, and is reported, not overwritten."""
+    import pyarrow.parquet as pq
+
+    con = connect()
+    try:
+        con.execute("CALL dbgen(sf=0)")
+        for table in tables:
+            expected = [c[0] for c in con.execute(f"DESCRIBE {table}").fetchall()]
+            for f in sorted((directory / table).glob("*.parquet")):
+                have = set(pq.read_schema(f).names)
+                missing = [c for c in expected if c not in have]
+                if missing:
+                    raise ValueError(f"{table}: {f} lacks column(s) {', '.join(missing)} "
+                                     f"(expected the TPC-H columns {', '.join(expected)})")
+    finally:
+        con.close()
+
+
 def official_answer(query: int, sf: float) -> list[dict[str, str]] | None:
     """DuckDB's published answer rows for a query at SF 0.01, 0.1 or 1 (None at other scales)."""
     con = connect()

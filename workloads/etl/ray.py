@@ -229,6 +229,7 @@ def _drop_keys(batch: pd.DataFrame, keys: Any) -> pd.DataFrame:
 
 
 CASES: dict[str, Implementation] = {"q1": q1, "q3": q3, "q5": q5, "q6": q6, "q10": q10, "pipeline": pipeline_}
+UNSUPPORTED = {"spark-to-ray": "the RayDP hand-off from Spark to Ray Data exists only on spark-on-ray"}
 NOTES = {"q3": "broadcast joins (map_batches + pandas merge); top 10 sorted in pandas",
          "q5": "broadcast joins; the 2-key supplier join carries c_nationkey = s_nationkey",
          "q10": "broadcast joins, distributed group-by on customer, top 20 in pandas",

@@ -40,6 +40,7 @@ def prepare(params: Params) -> dict[str, Any]:
 
     directory, rows = data.ensure_tpch(params["sf"])
     query = params["query"]
+    data.check_columns(directory, TABLES_READ[query])
     expected = data.official_answer(query, params["sf"])
     source = "published answer"
     if expected is None:  # scale factors without a published answer: DuckDB's own result is the reference
@@ -112,13 +113,12 @@ def _query_case(query: int, description: str) -> Case:
     )
 
 
-def _pipeline_case() -> Case:
+def _pipeline_case(name: str, description: str) -> Case:
     from workloads.etl import pipeline
 
     return Case(
-        name="pipeline",
-        description="Raw .tbl text with planted defects: parse, validate, join, aggregate per nation and month, "
-                    "write partitioned parquet (stages timed)",
+        name=name,
+        description=description,
         params={scale: {"sf": sf} for scale, sf in SCALE_FACTORS.items()},
         primary=Metric("seconds", "s", False),
         make_inputs=pipeline.prepare,
@@ -138,6 +138,9 @@ WORKLOAD = Workload(
         _query_case(5, "TPC-H Q5: six-way join (region to lineitem), group-by nation"),
         _query_case(6, "TPC-H Q6: selective filter on lineitem, one sum"),
         _query_case(10, "TPC-H Q10: four-way join, group-by on customer (high cardinality), top 20"),
-        _pipeline_case(),
+        _pipeline_case("pipeline", "Raw .tbl text with planted defects: parse, validate, join, aggregate per "
+                                   "nation and month, write partitioned parquet (stages timed)"),
+        _pipeline_case("spark-to-ray", "RayDP hand-off: Spark ingests and joins the raw tables, ray.data.from_spark "
+                                       "moves the lines to Ray, Ray Data aggregates (spark-on-ray only)"),
     ),
 )
