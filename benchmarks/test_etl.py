@@ -1,4 +1,4 @@
-"""The etl workload (TPC-H queries) as pytest-benchmark tests; ids `test_<query>[<engine>-<scale>]`."""
+"""The etl workload (queries, pipeline, spark-to-ray) as pytest-benchmark tests: `test_<case>[<engine>-<scale>]`."""
 
 from harness.bench import case_tests
 
