@@ -32,6 +32,9 @@ BROADCAST_ROWS = 5_000_000
 
 
 def _data_context() -> None:
+    import logging
+
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # per-operation INFO lines drown the console
     ctx = ray.data.DataContext.get_current()
     ctx.use_datasource_v2 = False
     ctx.shuffle_strategy = ray.data.context.ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
