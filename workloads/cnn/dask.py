@@ -4,19 +4,22 @@ Dask array.
 The uint8 rows become a Dask array chunked into one contiguous shard per rank (the shared shard
 rule), normalized with `map_blocks` and persisted on the cluster (timed as `load_s`). Ranks are
 the first `world` workers in address order (world size from the worker set and the budget); each
-gets one pinned task (`workers=[address]`, no stealing) holding its shard's future. The process
-group meets at the rank-0 worker's host (on a LocalCluster, the scheduler's host) on a port that
-worker found free; gloo on CPU, NCCL on GPU. Rank 0 returns the answer; every rank tears the group
-down so the next repetition can form a new one.
+gets one pinned task (`workers=[address]`, no stealing) holding its shard's future. Rendezvous goes
+through the scheduler: rank 0 opens torch's TCPStore on a port the OS assigns (no free-port race)
+and publishes host and port in a Dask `Variable`; the other ranks read it there and join. gloo on
+CPU, NCCL on GPU. Rank 0 returns the answer; every rank tears the group down so the next
+repetition can form a new one.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import dask.array as da
 import numpy as np
+from distributed import Variable
 
 from harness.engines.base import EngineContext
 from harness.spec import Params, cases_of
@@ -27,13 +30,22 @@ from workloads.cnn.spec import world_size
 RENDEZVOUS_TIMEOUT_S = 120
 
 
-def _free_port() -> int:
-    import socket
+def _rendezvous(name: str, rank: int, world: int, host: str) -> Any:
+    """A TCPStore for the process group: rank 0 serves it on an OS-assigned port and publishes the
+    address through the scheduler (a Dask Variable); the other ranks look it up and connect."""
+    from datetime import timedelta
 
-    with socket.socket() as s:
-        s.bind(("", 0))
-        port: int = s.getsockname()[1]
-        return port
+    import torch.distributed as dist
+    from distributed import Variable, get_client
+
+    timeout = timedelta(seconds=RENDEZVOUS_TIMEOUT_S)
+    address = Variable(name, client=get_client())
+    if rank == 0:
+        store = dist.TCPStore(host, 0, world, True, timeout, wait_for_workers=False)
+        address.set(f"{host}:{store.port}")
+        return store
+    master, port = str(address.get(timeout=RENDEZVOUS_TIMEOUT_S)).rsplit(":", 1)
+    return dist.TCPStore(master, int(port), world, False, timeout)
 
 
 def _has_gpu() -> bool:
@@ -46,7 +58,7 @@ def _normalize_flat(block: np.ndarray) -> np.ndarray:
     return normalize(block).reshape(len(block), -1)
 
 
-def _train_rank(rank: int, world: int, master: str, port: int, x_shard: np.ndarray, y_shard: np.ndarray,
+def _train_rank(rank: int, world: int, rendezvous: str, host: str, x_shard: np.ndarray, y_shard: np.ndarray,
                 test_x: np.ndarray, test_y: np.ndarray, recipe_d: dict[str, Any], n_train: int, threads: int,
                 use_gpu: bool, t0: float) -> dict[str, Any] | None:
     """Runs inside a Dask worker: join the process group, train with the shared loop, leave."""
@@ -61,7 +73,8 @@ def _train_rank(rank: int, world: int, master: str, port: int, x_shard: np.ndarr
     set_threads(threads)
     device = device_for(rank, use_gpu)
     backend = backend_for(device)
-    dist.init_process_group(backend, init_method=f"tcp://{master}:{port}", rank=rank, world_size=world,
+    store = _rendezvous(rendezvous, rank, world, host)
+    dist.init_process_group(backend, store=store, rank=rank, world_size=world,
                             timeout=timedelta(seconds=RENDEZVOUS_TIMEOUT_S))
     try:
         model = build_model(recipe).to(device)
@@ -101,15 +114,18 @@ def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
         f.result()  # wait: conversion is load time, not training time
     load_s = time.perf_counter() - t_load
 
-    master = ranks[0].split("://")[-1].rsplit(":", 1)[0]
-    port = client.run(_free_port, workers=[ranks[0]])[ranks[0]]
+    host = ranks[0].split("://")[-1].rsplit(":", 1)[0]
+    rendezvous = f"enginebench-cnn-{uuid.uuid4().hex}"
     test_x, test_y = client.scatter([inputs["test_x"], inputs["test_y"]], broadcast=True)
     futures = [
-        client.submit(_train_rank, r, world, master, port, shards[r], inputs["train_y"][lo:hi], test_x, test_y,
+        client.submit(_train_rank, r, world, rendezvous, host, shards[r], inputs["train_y"][lo:hi], test_x, test_y,
                       recipe.to_dict(), n, threads, gpu, t0, workers=[w], allow_other_workers=False, pure=False)
         for r, (w, (lo, hi)) in enumerate(zip(ranks, bounds, strict=True))
     ]
-    results = client.gather(futures)
+    try:
+        results = client.gather(futures)
+    finally:
+        Variable(rendezvous, client=client).delete()
     got = results[0]
     return answer({k: got[k] for k in ("history", "train_s", "images", "final_accuracy")}, engine=ctx.engine,
                   world=world, threads=threads, device=got["device"], backend=got["backend"], load_s=load_s,
@@ -118,4 +134,4 @@ def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
 
 CASES = cases_of(train)
 NOTES = {"train": "dask.array shards (map_blocks normalize, persisted) + one torch DDP group across the Dask "
-                  "workers, rendezvous at the rank-0 worker's host"}
+                  "workers, rendezvous through the scheduler (a Variable holding rank 0's TCPStore address)"}

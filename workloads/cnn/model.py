@@ -36,6 +36,8 @@ from torch import nn
 #: The CIFAR-10 channel mean and std (of the 50,000 training images, pixel values scaled to 0..1).
 MEAN = np.array([0.4914, 0.4822, 0.4465], dtype=np.float32)
 STD = np.array([0.2470, 0.2435, 0.2616], dtype=np.float32)
+#: Torch threads of the local loop (and of the check's reference run): one core, see local.py.
+LOCAL_THREADS = 1
 
 
 @dataclass(frozen=True)

@@ -84,12 +84,12 @@ def reference_accuracy(params: Params, inputs: dict[str, Any]) -> float:
         if key not in inputs["reference"]:
             import torch
 
-            from workloads.cnn.model import Recipe, normalize, run_local
+            from workloads.cnn.model import LOCAL_THREADS, Recipe, normalize, run_local
 
             threads = torch.get_num_threads()
             try:
                 result = run_local(normalize(inputs["train_x"]), inputs["train_y"], normalize(inputs["test_x"]),
-                                   inputs["test_y"], Recipe.from_params(params), threads,
+                                   inputs["test_y"], Recipe.from_params(params), LOCAL_THREADS,
                                    torch.cuda.is_available(), time.time())
             finally:
                 torch.set_num_threads(threads)
