@@ -205,11 +205,11 @@ def synthetic_arrays(n: int, seed: int, split: int) -> tuple[np.ndarray, np.ndar
     labels = rng.integers(0, 10, size=n)
     shift = rng.integers(-3, 4, size=(n, 2))
     gain = rng.uniform(0.6, 1.4, size=(n, 1, 1, 1))
-    x = np.empty((n, 3, 32, 32), dtype=np.float32)
+    signal = np.empty((n, 3, 32, 32), dtype=np.float32)
     for i in range(n):  # a per-image roll; cheap at the sizes the scales use
-        x[i] = np.roll(patterns[labels[i]], tuple(shift[i]), axis=(1, 2))
-    x = 128.0 + 32.0 * gain * x + rng.normal(0.0, 64.0, size=x.shape)
-    return np.clip(x, 0, 255).astype(np.uint8).reshape(n, IMAGE_BYTES), labels.astype(np.int64)
+        signal[i] = np.roll(patterns[labels[i]], tuple(shift[i]), axis=(1, 2))
+    pixels = 128.0 + 32.0 * gain * signal + rng.normal(0.0, 64.0, size=signal.shape)
+    return np.clip(pixels, 0, 255).astype(np.uint8).reshape(n, IMAGE_BYTES), labels.astype(np.int64)
 
 
 def _dump(obj: dict[bytes, Any], path: Path) -> None:
