@@ -104,6 +104,7 @@ def run_case(benchmark: Any, session: EngineSession, workload: Workload, case: C
     timed = [Timed(s, a) for s, a in zip(seconds, answers[warmup:], strict=True)]
     status, reason, metrics = "ok", "", {}
     series: dict[str, list[list[float]]] = {}
+    case_notes: dict[str, Any] = {}
     with Stopwatch() as sw:
         for i, answer in enumerate(answers):
             verdict = case.check(answer, params, inputs)
@@ -115,6 +116,7 @@ def run_case(benchmark: Any, session: EngineSession, workload: Workload, case: C
         try:
             metrics = case.summarize(params, inputs, timed, ctx.cpus)
             series = case.series(params, inputs, timed) if case.series else {}
+            case_notes = case.notes(params, inputs, timed) if case.notes else {}
         except Exception as exc:  # noqa: BLE001 - recorded, then the test fails
             status, reason = "error", f"summary: {type(exc).__name__}: {exc}"
     stats = describe(seconds)
@@ -122,8 +124,8 @@ def run_case(benchmark: Any, session: EngineSession, workload: Workload, case: C
     record = new_record(workload, case, session.name, scale, session.budget, warmup, rounds, status, reason,
                         warmup_s=(), timings_s=tuple(seconds), stats=stats, phases=phases,
                         metrics=metrics, resources=sampler.result(ctx.cpus), series=series,
-                        notes={"implementation": found.note, "harness": "pytest-benchmark"} if found.note
-                        else {"harness": "pytest-benchmark"},
+                        notes={**({"implementation": found.note} if found.note else {}),
+                               "harness": "pytest-benchmark", **case_notes},
                         )
     benchmark.extra_info.update({
         **{k: round(v, 6) for k, v in metrics.items()},

@@ -127,10 +127,28 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--fail-on-slower", action="store_true", help="exit 1 when any case got slower or broke")
 
     data = sub.add_parser("data", help="generate (or verify) a workload's data set")
-    data.add_argument("dataset", choices=("tpch",),
-                      help="tpch: TPC-H tables as parquet and as raw .tbl text (defects planted), via DuckDB's dbgen")
-    data.add_argument("--sf", type=_scale_factor, default=0.01, help="TPC-H scale factor (default 0.01)")
-    data.add_argument("--dir", help="data root (default $ENGINEBENCH_DATA or ./data)")
+    data.add_argument("dataset", choices=("tpch", "cifar10"),
+                      help="tpch: TPC-H tables as parquet and raw .tbl text (defects planted), via DuckDB's dbgen; "
+                           "cifar10: the CIFAR-10 python "
+                           "batches (imported and verified, or a synthetic set in the same format)")
+    data.add_argument("--sf", type=_scale_factor, help="tpch: TPC-H scale factor (default 0.01)")
+    data.add_argument("--dir", help="tpch: data root (default $ENGINEBENCH_DATA or ./data)")
+    source = data.add_mutually_exclusive_group()
+    source.add_argument("--path", metavar="DIR", help="cifar10: import a cifar-10-batches-py folder (or its parent)")
+    source.add_argument("--archive", metavar="FILE",
+                        help="cifar10: import the official cifar-10-python.tar.gz (md5 verified)")
+    source.add_argument("--download", action="store_true",
+                        help="cifar10: fetch the official archive (needs network), verify its md5, import it")
+    source.add_argument("--synthetic", action="store_true",
+                        help="cifar10: write a synthetic set in exactly the CIFAR-10 format (deterministic)")
+    data.add_argument("--out", metavar="DIR",
+                      help="cifar10: folder for cifar-10-batches-py/ (default under $ENGINEBENCH_DATA or ./data)")
+    data.add_argument("--seed", type=_int_in(0, 2**32 - 1, "seed"), help="cifar10 --synthetic: seed (default 0)")
+    data.add_argument("--train-images", type=_int_in(5, 10_000_000, "image count"),
+                      help="cifar10 --synthetic: training images (default 50000, as in CIFAR-10)")
+    data.add_argument("--test-images", type=_int_in(1, 10_000_000, "image count"),
+                      help="cifar10 --synthetic: test images (default 10000)")
+    data.add_argument("--md5", help="cifar10 --archive: expected md5 (default: the published one)")
 
     doctor = sub.add_parser("doctor", help="check Python, Java, engine packages, memory and /dev/shm")
     doctor.add_argument("--no-import", action="store_true", help="check installed versions without importing")
@@ -366,23 +384,90 @@ def execute(plan: Plan, out: Path, quiet: bool = False, report_dir: Path | None 
     return 0, writer.path
 
 
+_CIFAR_FLAGS = ("path", "archive", "download", "synthetic", "out", "seed", "train_images", "test_images", "md5")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     import time
 
+    if args.dataset == "cifar10":
+        return cmd_data_cifar10(args)
+    given = [_flag(f) for f in _CIFAR_FLAGS if getattr(args, f) not in (None, False)]
+    if given:
+        raise UsageError(f"{', '.join(given)}: for cifar10 only (accepted for tpch: --sf, --dir)")
     from workloads.etl import data
 
+    sf = args.sf if args.sf is not None else 0.01
     root = Path(args.dir).resolve() if args.dir else None
     t0 = time.perf_counter()
-    directory, rows = data.ensure_tpch(args.sf, root)
-    print(f"tpch sf={args.sf:g}: {directory} ({time.perf_counter() - t0:.1f} s)")
+    directory, rows = data.ensure_tpch(sf, root)
+    print(f"tpch sf={sf:g}: {directory} ({time.perf_counter() - t0:.1f} s)")
     for table, n in rows.items():
         print(f"  {table:<9} {n:>12,} rows")
     t0 = time.perf_counter()
-    raw, manifest = data.ensure_raw(args.sf, root)
+    raw, manifest = data.ensure_raw(sf, root)
     print(f"raw text for the pipeline: {raw} ({time.perf_counter() - t0:.1f} s)")
     for table, n in manifest["lines"].items():
         planted = ", ".join(f"{k} {v}" for k, v in manifest["planted"].get(table, {}).items())
         print(f"  {table:<9} {n:>12,} lines" + (f" (planted: {planted})" if planted else ""))
+    return 0
+
+
+def cmd_data_cifar10(args: argparse.Namespace) -> int:
+    """Import (verified) or synthesize CIFAR-10 in its python format; never overwrites a data set."""
+    import time
+
+    from workloads.cnn import data
+
+    given = [_flag(f) for f in ("sf", "dir") if getattr(args, f) is not None]
+    if given:
+        raise UsageError(f"{', '.join(given)}: for tpch only (accepted for cifar10: --path DIR | --archive FILE "
+                         "| --download | --synthetic, with --out DIR, --seed N)")
+    if not (args.path or args.archive or args.download or args.synthetic):
+        raise UsageError("cifar10 needs a source (accepted: --path DIR, --archive FILE, --download or --synthetic)")
+    synthetic_only = [_flag(f) for f in ("seed", "train_images", "test_images") if getattr(args, f) is not None]
+    if synthetic_only and not args.synthetic:
+        raise UsageError(f"{', '.join(synthetic_only)}: for --synthetic only")
+    if args.md5 is not None and not args.archive:
+        raise UsageError("--md5: for --archive only")
+    if args.md5 is not None and not (len(args.md5) == 32 and all(c in "0123456789abcdefABCDEF" for c in args.md5)):
+        raise UsageError(f"invalid --md5 {args.md5!r} (accepted: 32 hexadecimal digits)")
+    seed = args.seed if args.seed is not None else 0
+    n_train = args.train_images if args.train_images is not None else 50_000
+    n_test = args.test_images if args.test_images is not None else 10_000
+    if args.out:
+        dest = Path(args.out).resolve() / data.FOLDER
+    elif args.synthetic:
+        dest = data.synthetic_dir(n_train, n_test, seed)
+    else:
+        dest = data.real_dir()
+    if dest.parent.exists() and not dest.parent.is_dir():
+        raise UsageError(f"--out {dest.parent} is a file (accepted: a directory, created if missing)")
+    t0 = time.perf_counter()
+    if dest.exists():
+        ds = data.load(dest)  # an existing data set is verified, never overwritten
+        if args.synthetic and (len(ds.train_y), len(ds.test_y)) != (n_train, n_test):
+            raise UsageError(f"{dest} already holds {len(ds.train_y)}+{len(ds.test_y)} images; not overwriting it "
+                             "(accepted: another --out, or remove it)")
+        what = "already present, verified; not rewritten"
+    else:
+        if args.synthetic:
+            data.write_synthetic(dest, n_train, n_test, seed)
+            what = f"synthetic, seed {seed}"
+        elif args.path:
+            data.import_folder(Path(args.path).resolve(), dest)
+            what = f"imported from {args.path}"
+        else:
+            archive = Path(args.archive).resolve() if args.archive else data.download(dest.parent)
+            data.extract_archive(archive, dest.parent, args.md5 or data.PUBLISHED_MD5)
+            what = f"extracted from {archive.name}, md5 verified"
+        ds = data.load(dest)
+    print(f"cifar10: {dest} ({what}; {time.perf_counter() - t0:.1f} s)")
+    print(f"  {len(ds.train_y):,} training + {len(ds.test_y):,} test images, classes: {', '.join(ds.label_names)}")
     return 0
 
 

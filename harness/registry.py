@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 WORKLOADS: dict[str, str] = {
     "tasks": "workloads.tasks.spec",
     "etl": "workloads.etl.spec",
+    "cnn": "workloads.cnn.spec",
 }
 
 #: engine name -> "module:Class". Order is the display order.

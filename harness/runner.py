@@ -407,6 +407,8 @@ class Runner:
             outcome.stage = "summary"
             metrics = case.summarize(params, inputs, timed, ctx.cpus) if timed else {}
             series = case.series(params, inputs, timed) if case.series and timed else {}
+            if case.notes and timed:
+                notes.update(case.notes(params, inputs, timed))
             if plan.fault:
                 outcome.stage = f"fault injection ({plan.fault})"
                 fault = inject_kill_worker(engine, lambda: impl(ctx, params, inputs),

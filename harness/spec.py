@@ -80,6 +80,8 @@ class Case:
     summarize: (params, inputs, timed repetitions, cpus) -> derived metrics (throughput, percentiles).
     series: (params, inputs, timed repetitions) -> named curves, each a list of [x, y] points (e.g.
         test accuracy against training seconds); stored in the record and drawn by the report.
+    notes: (params, inputs, timed repetitions) -> facts about how the answers were produced (e.g. the
+        device and world size a training case ran with); merged into the record's notes.
     """
 
     name: str
@@ -95,6 +97,7 @@ class Case:
     #: The parameter that measures the amount of work; weak scaling multiplies it by the CPU count.
     weak_param: str | None = None
     series: Callable[[Params, Any, Sequence[Timed]], dict[str, list[list[float]]]] | None = None
+    notes: Callable[[Params, Any, Sequence[Timed]], dict[str, Any]] | None = None
 
     def params_for(self, scale: str, weak_cpus: int | None = None) -> Params:
         """Parameters at a scale; with weak_cpus, the work parameter grows with the CPU count."""

@@ -1,0 +1,223 @@
+"""The cnn workload: the CIFAR-10 loader on synthetic files in the real format (archives, md5,
+truncation), the data command, the shared recipe's rules, and training on every engine at tiny scale
+with the accuracy check."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import run_plan
+
+from harness import registry
+from harness.cli import main
+from harness.spec import Workload
+from workloads.cnn import data
+from workloads.cnn.spec import PARAMS, WORKLOAD, check, expected_images, world_size
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ENGINEBENCH_DATA", str(root))
+        yield root
+
+
+@pytest.fixture
+def small_set(tmp_path: Path) -> Path:
+    return data.write_synthetic(tmp_path / "src" / data.FOLDER, 50, 20, seed=7)
+
+
+def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+# -- the data set ----------------------------------------------------------------------------------
+def test_synthetic_set_has_the_exact_cifar10_file_format(small_set: Path) -> None:
+    assert sorted(p.name for p in small_set.iterdir()) == sorted(data.FILES)
+    with (small_set / "data_batch_2").open("rb") as f:
+        batch = pickle.load(f, encoding="bytes")
+    assert set(batch) == {b"batch_label", b"labels", b"data", b"filenames"}
+    assert batch[b"batch_label"] == b"training batch 2 of 5"
+    assert batch[b"data"].dtype == np.uint8 and batch[b"data"].shape == (10, 3072)
+    assert isinstance(batch[b"labels"], list) and all(isinstance(v, int) and 0 <= v <= 9 for v in batch[b"labels"])
+    assert len(batch[b"filenames"]) == 10 and isinstance(batch[b"filenames"][0], bytes)
+    with (small_set / "batches.meta").open("rb") as f:
+        assert pickle.load(f, encoding="bytes")[b"label_names"][0] == b"airplane"
+    ds = data.load(small_set.parent)  # the parent folder works too
+    assert ds.train_x.shape == (50, 3072) and ds.test_x.shape == (20, 3072) and ds.label_names[9] == "truck"
+    x, y = data.synthetic_arrays(50, 7, 0)
+    assert np.array_equal(ds.train_x, x) and np.array_equal(ds.train_y, y)  # deterministic from the seed
+    assert not np.array_equal(data.synthetic_arrays(50, 8, 0)[0], x)
+    assert not np.array_equal(data.synthetic_arrays(20, 7, 1)[0], x[:20])  # test split drawn apart
+
+
+def test_rows_are_channel_planes_normalized_with_the_cifar10_mean_and_std() -> None:
+    from workloads.cnn.model import MEAN, STD, normalize
+
+    row = np.zeros((1, 3072), dtype=np.uint8)
+    row[0, 1024:2048] = 255  # the green plane
+    x = normalize(row)
+    assert x.shape == (1, 3, 32, 32) and x.dtype == np.float32
+    assert np.allclose(x[0, 1], (1 - MEAN[1]) / STD[1]) and np.allclose(x[0, 0], -MEAN[0] / STD[0])
+
+
+def test_archive_is_extracted_only_with_the_right_md5(small_set: Path, tmp_path: Path) -> None:
+    archive = data.write_archive(small_set, tmp_path / data.ARCHIVE_NAME)
+    with pytest.raises(data.DataError, match=f"expected {data.PUBLISHED_MD5} \\(the published md5 of"):
+        data.extract_archive(archive, tmp_path / "out")
+    assert not (tmp_path / "out" / data.FOLDER).exists()
+    folder = data.extract_archive(archive, tmp_path / "out", data.md5sum(archive))
+    assert data.load(folder).train_x.shape == (50, 3072)
+    with pytest.raises(data.DataError, match="already exists; not overwriting"):
+        data.extract_archive(archive, tmp_path / "out", data.md5sum(archive))
+
+
+def test_truncated_files_give_a_clear_error(small_set: Path, tmp_path: Path) -> None:
+    archive = data.write_archive(small_set, tmp_path / "a.tar.gz")
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    with pytest.raises(data.DataError, match="md5 of .*cut.tar.gz is"):
+        data.extract_archive(cut, tmp_path / "x")
+    with pytest.raises(data.DataError, match="cut.tar.gz is truncated or corrupt"):
+        data.extract_archive(cut, tmp_path / "x", data.md5sum(cut))  # md5 of a bad mirror matches: still caught
+    batch = small_set / "data_batch_3"
+    batch.write_bytes(batch.read_bytes()[:500])
+    with pytest.raises(data.DataError, match="data_batch_3 is truncated or corrupt"):
+        data.load(small_set)
+    batch.unlink()
+    with pytest.raises(data.DataError, match="data_batch_3 is missing"):
+        data.load(small_set)
+
+
+def test_data_command_writes_imports_and_never_overwrites(tmp_path: Path, small_set: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "syn"
+    args = ["data", "cifar10", "--synthetic", "--train-images", "30", "--test-images", "10", "--seed", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert "30 training + 10 test images" in capsys.readouterr().out
+    stamp = (out / data.FOLDER / "data_batch_1").stat().st_mtime_ns
+    assert main([*args, "--out", str(out)]) == 0  # verified, not rewritten
+    assert "already present, verified; not rewritten" in capsys.readouterr().out
+    assert (out / data.FOLDER / "data_batch_1").stat().st_mtime_ns == stamp
+    assert main([*args[:3], "--train-images", "40", "--out", str(out)]) == 2  # a different set there: refused
+    assert "not overwriting" in _error_line(capsys)
+    assert main(["data", "cifar10", "--path", str(small_set), "--out", str(tmp_path / "imp")]) == 0
+    assert "50 training + 20 test images" in capsys.readouterr().out
+    archive = data.write_archive(small_set, tmp_path / data.ARCHIVE_NAME)
+    assert main(["data", "cifar10", "--archive", str(archive), "--out", str(tmp_path / "arc")]) == 2
+    assert "md5 of" in _error_line(capsys)
+    assert main(["data", "cifar10", "--archive", str(archive), "--md5", data.md5sum(archive),
+                 "--out", str(tmp_path / "arc")]) == 0
+    capsys.readouterr()
+    (small_set / "data_batch_1").write_bytes(b"\x80\x02}q")
+    assert main(["data", "cifar10", "--path", str(small_set), "--out", str(tmp_path / "bad")]) == 2
+    assert "data_batch_1 is truncated or corrupt" in _error_line(capsys)
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["data", "cifar10"],
+    ["data", "cifar10", "--path", "/nonexistent"],
+    ["data", "cifar10", "--seed", "3", "--download"],
+    ["data", "cifar10", "--sf", "1", "--synthetic"],
+    ["data", "tpch", "--synthetic"],
+    ["data", "cifar10", "--archive", "x.tar.gz", "--md5", "nothex"],
+])
+def test_bad_data_arguments_are_one_line_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    _error_line(capsys)
+
+
+@pytest.mark.parametrize("argv", [["data", "cifar10", "--synthetic", "--path", "x"],
+                                  ["data", "cifar10", "--synthetic", "--seed", "-1"]])
+def test_conflicting_data_flags_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    _error_line(capsys)
+
+
+# -- the recipe's rules ----------------------------------------------------------------------------
+def test_world_size_splits_the_global_batch_evenly() -> None:
+    p = PARAMS["tiny"]
+    assert world_size(p, cpus=2) == 2 and world_size(p, cpus=1) == 1 and world_size(p, cpus=3) == 2
+    assert world_size(p, cpus=16, gpus=1) == 1 and world_size({**p, "workers": 1}, cpus=2) == 1
+
+
+def test_shards_are_disjoint_equal_and_take_the_same_number_of_steps() -> None:
+    from workloads.cnn.model import Recipe, shard_rows
+
+    recipe = Recipe.from_params(PARAMS["tiny"])
+    a, b = shard_rows(2000, recipe, 0, 2), shard_rows(2000, recipe, 1, 2)
+    assert a == (0, 992) and b == (992, 1984)  # 31 steps x 32 images each; the remainder is dropped
+    assert shard_rows(2000, recipe, 0, 1) == (0, 1984)
+
+
+def _inputs(ref: float) -> dict[str, Any]:
+    import threading
+
+    key = tuple(sorted((k, str(v)) for k, v in PARAMS["tiny"].items()))
+    return {"train_y": np.zeros(2048), "reference": {key: ref}, "lock": threading.Lock()}
+
+
+def test_check_wants_all_images_the_target_and_local_within_3_points() -> None:
+    p = PARAMS["tiny"]
+    inputs = _inputs(0.95)
+    hist = [{"test_accuracy": 0.9, "elapsed_s": 1.0}] * p["epochs"]
+    good = {"history": hist, "images": expected_images(p, inputs), "final_accuracy": 0.93}
+    assert check(good, p, inputs).ok
+    far = check({**good, "final_accuracy": 0.90}, p, inputs)
+    assert not far.ok and "5.0 points from the local loop's 0.950" in far.reason
+    low = check({**good, "final_accuracy": 0.70}, p, _inputs(0.70))
+    assert not low.ok and "below the scale's target 0.8" in low.reason
+    short = check({**good, "images": good["images"] - 64}, p, inputs)
+    assert not short.ok and "trained on 6080 images, expected 6144" in short.reason
+
+
+# -- training on every engine ----------------------------------------------------------------------
+def test_a_zero_learning_rate_is_recorded_wrong(data_root: Path, tmp_path: Path) -> None:
+    case = WORKLOAD.case("train")
+    broken = dataclasses.replace(case, params={**case.params, "tiny": {**PARAMS["tiny"], "lr": 0.0, "epochs": 1}})
+    wl = Workload(WORKLOAD.name, WORKLOAD.title, WORKLOAD.category, WORKLOAD.package, (broken,))
+    runner, _ = run_plan(tmp_path, wl, ("local",), repeat=1, warmup=0)
+    (rec,) = runner.records
+    assert rec.status == "wrong" and "below the scale's target 0.8" in rec.reason, rec.reason
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("engine", tuple(registry.ENGINES))
+def test_every_engine_trains_to_the_target_and_agrees_with_local(engine: str, data_root: Path,
+                                                                 tmp_path: Path) -> None:
+    runner, _ = run_plan(tmp_path, "cnn", (engine,), repeat=1, warmup=0)
+    (rec,) = runner.records
+    assert rec.status == "ok", f"{engine}: {rec.status} {rec.reason}\n{rec.detail}"
+    m = rec.metrics
+    assert m["final_accuracy"] >= PARAMS["tiny"]["target_accuracy"]
+    assert abs(m["final_accuracy"] - m["reference_accuracy"]) <= 0.03
+    assert m["images_per_s"] > 0 and m["time_to_target_s"] > 0 and m["load_s"] >= 0 and m["epoch_s"] > 0
+    expected_world = 1 if engine == "local" else 2
+    assert m["world_size"] == expected_world and rec.notes["world_size"] == expected_world
+    assert rec.notes["device"] == "cpu" and rec.notes["backend"] == ("none" if engine == "local" else "gloo")
+    curve = rec.series["test_accuracy"]  # one point per epoch: the per-epoch reports arrived
+    assert len(curve) == PARAMS["tiny"]["epochs"] and curve[-1][1] == m["final_accuracy"]
+    assert all(t1 < t2 for (t1, _), (t2, _) in zip(curve, curve[1:], strict=False))
+    assert rec.resources["peak_rss_bytes"] > 0  # peak memory of the engine's process tree
+
+
+def test_archive_members_outside_the_folder_are_not_extracted(small_set: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(small_set, arcname=data.FOLDER)
+        tar.add(small_set / "batches.meta", arcname="../escaped")
+    data.extract_archive(archive, tmp_path / "dest", data.md5sum(archive))
+    assert not (tmp_path / "escaped").exists()

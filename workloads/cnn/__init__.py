@@ -1,0 +1,1 @@
+"""Distributed CNN training on CIFAR-10 (see spec.py)."""

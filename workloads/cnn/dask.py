@@ -1,0 +1,137 @@
+"""dask: one PyTorch DDP process group across the Dask workers, each training on its shard of a
+Dask array.
+
+The uint8 rows become a Dask array chunked into one contiguous shard per rank (the shared shard
+rule), normalized with `map_blocks` and persisted on the cluster (timed as `load_s`). Ranks are
+the first `world` workers in address order (world size from the worker set and the budget); each
+gets one pinned task (`workers=[address]`, no stealing) holding its shard's future. Rendezvous goes
+through the scheduler: rank 0 opens torch's TCPStore on a port the OS assigns (no free-port race)
+and publishes host and port in a Dask `Variable`; the other ranks read it there and join. gloo on
+CPU, NCCL on GPU. Rank 0 returns the answer; every rank tears the group down so the next
+repetition can form a new one.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import dask.array as da
+import numpy as np
+from distributed import Variable
+
+from harness.engines.base import EngineContext
+from harness.spec import Params, cases_of
+from workloads.cnn.model import Recipe, answer, normalize, shard_rows
+from workloads.cnn.spec import world_size
+
+#: How long ranks wait for each other when the process group forms.
+RENDEZVOUS_TIMEOUT_S = 120
+
+
+def _rendezvous(name: str, rank: int, world: int, host: str) -> Any:
+    """A TCPStore for the process group: rank 0 serves it on an OS-assigned port and publishes the
+    address through the scheduler (a Dask Variable); the other ranks look it up and connect."""
+    from datetime import timedelta
+
+    import torch.distributed as dist
+    from distributed import Variable, get_client
+
+    timeout = timedelta(seconds=RENDEZVOUS_TIMEOUT_S)
+    address = Variable(name, client=get_client())
+    if rank == 0:
+        store = dist.TCPStore(host, 0, world, True, timeout, wait_for_workers=False)
+        address.set(f"{host}:{store.port}")
+        return store
+    master, port = str(address.get(timeout=RENDEZVOUS_TIMEOUT_S)).rsplit(":", 1)
+    return dist.TCPStore(master, int(port), world, False, timeout)
+
+
+def _has_gpu() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def _normalize_flat(block: np.ndarray) -> np.ndarray:
+    return normalize(block).reshape(len(block), -1)
+
+
+def _train_rank(rank: int, world: int, rendezvous: str, host: str, x_shard: np.ndarray, y_shard: np.ndarray,
+                test_x: np.ndarray, test_y: np.ndarray, recipe_d: dict[str, Any], n_train: int, threads: int,
+                use_gpu: bool, t0: float) -> dict[str, Any] | None:
+    """Runs inside a Dask worker: join the process group, train with the shared loop, leave."""
+    from datetime import timedelta
+
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    from workloads.cnn.model import array_batches, backend_for, build_model, device_for, fit, set_threads, test_batches
+
+    recipe = Recipe(**recipe_d)
+    set_threads(threads)
+    device = device_for(rank, use_gpu)
+    backend = backend_for(device)
+    store = _rendezvous(rendezvous, rank, world, host)
+    dist.init_process_group(backend, store=store, rank=rank, world_size=world,
+                            timeout=timedelta(seconds=RENDEZVOUS_TIMEOUT_S))
+    try:
+        model = build_model(recipe).to(device)
+        if world > 1:
+            model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        x = x_shard.reshape(-1, 3, 32, 32)
+        xt = normalize(test_x[rank::world])
+        result = fit(model, recipe, n_train, rank, world, device,
+                     lambda epoch: array_batches(x, y_shard, recipe, epoch, rank, world, device),
+                     lambda: test_batches(xt, test_y[rank::world], 0, 1, 1024, device), t0)
+    finally:
+        dist.destroy_process_group()
+    return {**result, "device": device.type, "backend": backend} if rank == 0 else None
+
+
+def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    t0 = time.time()
+    client = ctx.handle
+    recipe = Recipe.from_params(params)
+    workers = sorted(client.scheduler_info()["workers"])
+    gpu = all(client.run(_has_gpu, workers=workers).values())
+    import torch
+
+    gpus = torch.cuda.device_count() if gpu else 0
+    world = world_size(params, min(ctx.cpus, len(workers)), gpus)
+    threads = max(1, ctx.cpus // world)
+    ranks = workers[:world]
+    n = len(inputs["train_y"])
+
+    t_load = time.perf_counter()
+    bounds = [shard_rows(n, recipe, r, world) for r in range(world)]
+    used = bounds[-1][1]
+    x = da.from_array(inputs["train_x"][:used], chunks=(used // world, inputs["train_x"].shape[1]))
+    x = client.persist(x.map_blocks(_normalize_flat, dtype=np.float32))
+    shards = [client.compute(block, workers=[w]) for block, w in zip(x.to_delayed().ravel(), ranks, strict=True)]
+    for f in shards:
+        f.result()  # wait: conversion is load time, not training time
+    load_s = time.perf_counter() - t_load
+
+    host = ranks[0].split("://")[-1].rsplit(":", 1)[0]
+    rendezvous = f"enginebench-cnn-{uuid.uuid4().hex}"
+    test_x, test_y = client.scatter([inputs["test_x"], inputs["test_y"]], broadcast=True)
+    futures = [
+        client.submit(_train_rank, r, world, rendezvous, host, shards[r], inputs["train_y"][lo:hi], test_x, test_y,
+                      recipe.to_dict(), n, threads, gpu, t0, workers=[w], allow_other_workers=False, pure=False)
+        for r, (w, (lo, hi)) in enumerate(zip(ranks, bounds, strict=True))
+    ]
+    try:
+        results = client.gather(futures)
+    finally:
+        Variable(rendezvous, client=client).delete()
+    got = results[0]
+    return answer({k: got[k] for k in ("history", "train_s", "images", "final_accuracy")}, engine=ctx.engine,
+                  world=world, threads=threads, device=got["device"], backend=got["backend"], load_s=load_s,
+                  recipe=recipe)
+
+
+CASES = cases_of(train)
+NOTES = {"train": "dask.array shards (map_blocks normalize, persisted) + one torch DDP group across the Dask "
+                  "workers, rendezvous through the scheduler (a Variable holding rank 0's TCPStore address)"}

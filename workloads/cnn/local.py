@@ -1,0 +1,41 @@
+"""local: the plain single-process PyTorch loop, the reference every engine is compared to.
+
+One process (the driver), one torch thread: what one core does without any engine. At a 1-CPU
+budget that is like-for-like with each engine's single worker (1 process x 1 thread): the
+engine-overhead comparison. At N CPUs an engine's ratio to local is its data-parallel speed-up
+over one core. Why not N intra-op threads: for this small net, batches of 32-64 images give each
+op too little work to split, and OpenMP's spinning threads collapsed when the cores were shared
+(2 threads ran 10-60x slower than 1 here under load), which would make the baseline a measure of
+contention. On a GPU it trains on cuda:0.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from harness.engines.base import EngineContext
+from harness.spec import Params, cases_of
+from workloads.cnn.model import LOCAL_THREADS, Recipe, answer, normalize, run_local
+
+
+def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    t0 = time.time()
+    recipe = Recipe.from_params(params)
+    t_load = time.perf_counter()
+    x_train, x_test = normalize(inputs["train_x"]), normalize(inputs["test_x"])
+    load_s = time.perf_counter() - t_load
+    use_gpu = torch.cuda.is_available()
+    threads_before = torch.get_num_threads()
+    try:
+        result = run_local(x_train, inputs["train_y"], x_test, inputs["test_y"], recipe, LOCAL_THREADS, use_gpu, t0)
+    finally:
+        torch.set_num_threads(threads_before)
+    return answer(result, engine=ctx.engine, world=1, threads=LOCAL_THREADS, device="cuda" if use_gpu else "cpu",
+                  backend="none", load_s=load_s, recipe=recipe)
+
+
+CASES = cases_of(train)
+NOTES = {"train": "one process, one torch thread (one core), numpy batches from the normalized arrays"}

@@ -1,0 +1,159 @@
+"""ray: Ray Data for the images, Ray Train (`TorchTrainer`, DDP) for the training.
+
+The uint8 rows become a Ray Dataset (Arrow tensor column, one block per worker and CPU), normalized
+with `map_batches` and materialized in the object store before `trainer.fit()`: on a small budget the
+training workers hold every CPU, and streaming preprocessing would have no CPU to run on (it would
+hang), so the conversion is done first and timed as `load_s`. Each worker calls `prepare_model`
+(DDP over gloo on CPU, NCCL on GPU), reads its shard with `get_dataset_shard` + `iter_torch_batches`
+(equal split, `drop_last`, a seeded local shuffle buffer per epoch; pinned memory on GPU), runs the
+shared `model.fit`, and reports metrics and a checkpoint (weights + history) every epoch.
+`Result.metrics` is not relied on (it came back None in this Ray version): the answer is read from
+the last checkpoint, which `fit_on_ray` checks is there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+import ray
+import ray.data
+
+from harness.engines.base import EngineContext
+from harness.spec import Params, cases_of
+from workloads.cnn.model import Recipe, answer, normalize
+from workloads.cnn.spec import world_size
+
+HISTORY_FILE = "history.json"
+
+
+def normalize_batch(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """map_batches UDF: uint8 rows -> normalized float32 (B, 3, 32, 32)."""
+    return {"image": normalize(np.stack(batch["image"]) if batch["image"].dtype == object else batch["image"]),
+            "label": batch["label"].astype(np.int64)}
+
+
+def images_dataset(x: np.ndarray, y: np.ndarray, blocks: int) -> ray.data.Dataset:
+    """uint8 rows + labels as a Ray Dataset of `blocks` Arrow blocks (tensor column `image`)."""
+    import pyarrow as pa
+    from ray.data.extensions import ArrowTensorArray
+
+    tables = [pa.table({"image": ArrowTensorArray.from_numpy(np.ascontiguousarray(xc)), "label": pa.array(yc)})
+              for xc, yc in zip(np.array_split(x, blocks), np.array_split(y, blocks), strict=True)]
+    return ray.data.from_arrow(tables)
+
+
+def cluster_gpus() -> int:
+    return int(ray.cluster_resources().get("GPU", 0))
+
+
+def _train_loop(config: dict[str, Any]) -> None:
+    """Runs on every Ray Train worker."""
+    import ray.train
+    import ray.train.torch
+    import torch
+
+    from workloads.cnn.model import build_model, fit, set_threads
+
+    recipe = Recipe(**config["recipe"])
+    set_threads(config["threads"])
+    tctx = ray.train.get_context()
+    rank, world = tctx.get_world_rank(), tctx.get_world_size()
+    device = ray.train.torch.get_device()
+    model = ray.train.torch.prepare_model(build_model(recipe))
+    train_shard = ray.train.get_dataset_shard("train")
+    test_shard = ray.train.get_dataset_shard("test")
+    local_batch = recipe.local_batch(world)
+    pin = device.type == "cuda"
+    dtypes = {"image": torch.float32, "label": torch.int64}
+
+    def batches(it: Any) -> Any:
+        for b in it:
+            yield b["image"], b["label"]
+
+    def train_batches(epoch: int) -> Any:
+        return batches(train_shard.iter_torch_batches(
+            batch_size=local_batch, drop_last=True, dtypes=dtypes, device=device, pin_memory=pin,
+            local_shuffle_buffer_size=local_batch * 8, local_shuffle_seed=recipe.seed * 100_003 + epoch * 101 + rank))
+
+    def eval_batches() -> Any:
+        return batches(test_shard.iter_torch_batches(batch_size=1024, dtypes=dtypes, device=device, pin_memory=pin))
+
+    history: list[dict[str, Any]] = []
+
+    def on_epoch(entry: dict[str, Any]) -> None:
+        history.append(entry)
+        metrics = {k: v for k, v in entry.items() if v is not None}
+        if rank != 0:
+            ray.train.report(metrics)
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            net = model.module if hasattr(model, "module") else model
+            torch.save(net.state_dict(), os.path.join(tmp, "model.pt"))
+            with open(os.path.join(tmp, HISTORY_FILE), "w") as f:
+                json.dump({"history": history, "device": device.type, "world": world,
+                           "backend": "nccl" if device.type == "cuda" else "gloo",
+                           "train_s": sum(h["epoch_train_s"] for h in history),
+                           "images": sum(h["images"] for h in history)}, f)
+            ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(tmp))
+
+    fit(model, recipe, config["n_train"], rank, world, device, train_batches, eval_batches, config["t0"], on_epoch)
+
+
+def fit_on_ray(ctx: EngineContext, params: Params, train_ds: ray.data.Dataset, test_ds: ray.data.Dataset,
+               n_train: int, t0: float, load_s: float) -> dict[str, Any]:
+    """Ray Train over prepared (normalized, materialized) datasets; shared by `ray` and `spark-on-ray`."""
+    from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    recipe = Recipe.from_params(params)
+    gpus = cluster_gpus()
+    world = world_size(params, ctx.cpus, gpus)
+    threads = max(1, ctx.cpus // world)
+    storage = tempfile.mkdtemp(prefix="enginebench-raytrain-")
+    try:
+        trainer = TorchTrainer(
+            _train_loop,
+            train_loop_config={"recipe": recipe.to_dict(), "threads": threads, "n_train": n_train, "t0": t0},
+            scaling_config=ScalingConfig(num_workers=world, use_gpu=gpus > 0,
+                                         resources_per_worker={"CPU": threads, **({"GPU": 1} if gpus else {})}),
+            datasets={"train": train_ds, "test": test_ds},
+            run_config=RunConfig(name=f"cnn-{int(t0 * 1000)}", storage_path=storage,
+                                 checkpoint_config=CheckpointConfig(num_to_keep=1)),
+        )
+        result = trainer.fit()
+        if result.error is not None:
+            raise result.error
+        if result.checkpoint is None:
+            raise RuntimeError("Ray Train returned no checkpoint: the workers' epoch reports did not arrive")
+        with result.checkpoint.as_directory() as d, open(os.path.join(d, HISTORY_FILE)) as f:
+            got = json.load(f)
+    finally:
+        shutil.rmtree(storage, ignore_errors=True)
+    history = got["history"]
+    out = {"history": history, "train_s": got["train_s"], "images": got["images"],
+           "final_accuracy": history[-1]["test_accuracy"] if history else 0.0}
+    return answer(out, engine=ctx.engine, world=got["world"], threads=threads, device=got["device"],
+                  backend=got["backend"], load_s=load_s, recipe=recipe)
+
+
+def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    t0 = time.time()
+    t_load = time.perf_counter()
+    blocks = max(2, ctx.cpus * 2)
+    train_ds = images_dataset(inputs["train_x"], inputs["train_y"], blocks).map_batches(
+        normalize_batch, batch_format="numpy").materialize()
+    test_ds = images_dataset(inputs["test_x"], inputs["test_y"], blocks).map_batches(
+        normalize_batch, batch_format="numpy").materialize()
+    load_s = time.perf_counter() - t_load
+    return fit_on_ray(ctx, params, train_ds, test_ds, len(inputs["train_y"]), t0, load_s)
+
+
+CASES = cases_of(train)
+NOTES = {"train": "Ray Data (from_arrow, map_batches normalize, materialize) + Ray Train TorchTrainer "
+                  "(prepare_model, get_dataset_shard, iter_torch_batches); checkpoint per epoch"}

@@ -1,0 +1,92 @@
+"""spark: PySpark's `TorchDistributor` on plain Spark (`local_mode=False`: one barrier Spark task per
+rank, each launching torchrun, which forms the process group and runs the training function).
+
+`num_processes` = the world size (one per task slot of `local[N]`, or per executor GPU slot when
+`spark.task.resource.gpu.amount` is set). The uint8 rows travel as arguments of the training
+function (TorchDistributor pickles them once for all ranks); each rank normalizes its own shard
+and the test slice it evaluates (its `load_s`), then runs the shared loop over gloo (NCCL on GPU).
+Rank 0's return value is the answer.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from harness.engines.base import EngineContext
+from harness.spec import Params, cases_of
+from workloads.cnn.model import Recipe, answer
+from workloads.cnn.spec import world_size
+
+
+def _train_fn(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
+              recipe_d: dict[str, Any], threads: int, use_gpu: bool, t0: float) -> dict[str, Any] | None:
+    """Runs in each torchrun process that TorchDistributor starts (RANK, WORLD_SIZE, MASTER_* set)."""
+    import os
+
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    from workloads.cnn.model import (
+        array_batches,
+        backend_for,
+        build_model,
+        device_for,
+        fit,
+        normalize,
+        set_threads,
+        shard_rows,
+        test_batches,
+    )
+
+    recipe = Recipe(**recipe_d)
+    set_threads(threads)
+    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    device = device_for(int(os.environ.get("LOCAL_RANK", "0")), use_gpu)
+    backend = backend_for(device)
+    dist.init_process_group(backend)
+    try:
+        t_load = time.perf_counter()
+        lo, hi = shard_rows(len(train_y), recipe, rank, world)
+        x, y = normalize(train_x[lo:hi]), train_y[lo:hi]
+        xt, yt = normalize(test_x[rank::world]), test_y[rank::world]
+        load_s = time.perf_counter() - t_load
+        model = build_model(recipe).to(device)
+        if world > 1:
+            model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        result = fit(model, recipe, len(train_y), rank, world, device,
+                     lambda epoch: array_batches(x, y, recipe, epoch, rank, world, device),
+                     lambda: test_batches(xt, yt, 0, 1, 1024, device), t0)
+    finally:
+        dist.destroy_process_group()
+    return {**result, "device": device.type, "backend": backend, "world": world, "load_s": load_s} \
+        if rank == 0 else None
+
+
+def spark_gpus(spark: Any) -> int:
+    """GPU task slots Spark was configured with (0: train on CPU)."""
+    conf = spark.sparkContext.getConf()
+    return int(float(conf.get("spark.task.resource.gpu.amount", "0") or 0))
+
+
+def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    from pyspark.ml.torch.distributor import TorchDistributor
+
+    t0 = time.time()
+    recipe = Recipe.from_params(params)
+    use_gpu = spark_gpus(ctx.handle) > 0
+    world = world_size(params, ctx.cpus, 1 if use_gpu else 0)
+    threads = max(1, ctx.cpus // world)
+    got = TorchDistributor(num_processes=world, local_mode=False, use_gpu=use_gpu).run(
+        _train_fn, inputs["train_x"], inputs["train_y"], inputs["test_x"], inputs["test_y"], recipe.to_dict(),
+        threads, use_gpu, t0)
+    return answer({k: got[k] for k in ("history", "train_s", "images", "final_accuracy")}, engine=ctx.engine,
+                  world=got["world"], threads=threads, device=got["device"], backend=got["backend"],
+                  load_s=got["load_s"], recipe=recipe)
+
+
+CASES = cases_of(train)
+NOTES = {"train": "pyspark.ml.torch.distributor.TorchDistributor(local_mode=False): barrier tasks + torchrun; "
+                  "each rank normalizes its shard"}

@@ -1,0 +1,66 @@
+"""spark-on-ray: the RayDP estimator idiom. Spark prepares the image table (decodes each 3072-byte
+row and normalizes it, in a `mapInPandas` over the Spark DataFrame), `ray.data.from_spark` hands the
+table to Ray's object store, and Ray Train trains exactly as the `ray` engine does
+(`workloads.cnn.ray.fit_on_ray`). RayDP's executors reserve no Ray CPU on this node (see the engine),
+so the Ray Train workers get the budget's CPUs. Spark preparation and the hand-off are `load_s`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.engines.base import EngineContext
+from harness.spec import Params, cases_of
+from workloads.cnn.model import normalize
+
+#: The table Spark produces: one row per image, the normalized pixels as 3072 floats.
+SCHEMA = "image array<float>, label long"
+
+
+def decode_normalize(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """mapInPandas UDF: raw CIFAR-10 rows (bytes) -> normalized float pixels."""
+    for pdf in batches:
+        rows = np.frombuffer(b"".join(pdf["raw"]), dtype=np.uint8).reshape(len(pdf), -1)
+        pixels = normalize(rows).reshape(len(pdf), -1)
+        yield pd.DataFrame({"image": list(pixels), "label": pdf["label"].astype("int64")})
+
+
+def image_table(spark: Any, x: np.ndarray, y: np.ndarray, partitions: int) -> Any:
+    """The raw images as a Spark DataFrame (binary row + label), decoded and normalized in Spark."""
+    raw = pd.DataFrame({"raw": [bytes(r) for r in x], "label": y.astype("int64")})
+    df = spark.createDataFrame(raw, schema="raw binary, label long").repartition(partitions)
+    return df.mapInPandas(decode_normalize, schema=SCHEMA)
+
+
+def to_tensor_batch(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Spark's array<float> column -> the (B, 3, 32, 32) float32 tensor the training loop reads."""
+    return {"image": np.stack(list(batch["image"])).astype(np.float32).reshape(-1, 3, 32, 32),
+            "label": batch["label"].astype(np.int64)}
+
+
+def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    import ray.data
+
+    from workloads.cnn.ray import fit_on_ray
+
+    t0 = time.time()
+    spark = ctx.handle
+    spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+    t_load = time.perf_counter()
+    parts = max(2, ctx.cpus * 2)
+    datasets = []
+    for x, y in ((inputs["train_x"], inputs["train_y"]), (inputs["test_x"], inputs["test_y"])):
+        ds = ray.data.from_spark(image_table(spark, x, y, parts))
+        datasets.append(ds.map_batches(to_tensor_batch, batch_format="numpy").materialize())
+    load_s = time.perf_counter() - t_load
+    return fit_on_ray(ctx, params, datasets[0], datasets[1], len(inputs["train_y"]), t0, load_s)
+
+
+CASES = cases_of(train)
+NOTES = {"train": "Spark mapInPandas decode + normalize -> ray.data.from_spark -> Ray Train TorchTrainer "
+                  "(same loop as ray)"}
