@@ -45,7 +45,7 @@ def test_help_does_not_import_engines() -> None:
         (["run", "--engines", "ray,flink"], "unknown engine 'flink' (accepted: ray, dask, spark-on-ray, spark, local)"),
         (["run", "--cases", "noop,sleep"], "unknown case of workload 'tasks' 'sleep' (accepted: noop, fanout,"),
         (["run", "--scale", "huge"], "unknown scale 'huge' (accepted: tiny, small, medium, large)"),
-        (["run", "--workload", "graphs"], "unknown workload 'graphs' (accepted: tasks, etl)"),
+        (["run", "--workload", "graphs"], "unknown workload 'graphs' (accepted: tasks, etl, cnn)"),
         (["run", "--cpus", "0"], "invalid CPU count 0 (accepted: an integer from 1 to 4096)"),
         (["run", "--cpus", "many"], "invalid CPU count 'many'"),
         (["run", "--repeat", "-1"], "invalid repeat count -1"),
