@@ -29,16 +29,23 @@ from workloads.etl import data
 from workloads.etl.spec import WORKLOAD, check_answer, prepare, records, table_path
 
 
-def _time(fn: Callable[[], Any], inputs: dict[str, Any], repeat: int) -> tuple[float, str]:
-    fn()  # warm-up
-    seconds, verdicts = [], []
+def _time_interleaved(variants: dict[str, Callable[[], Any]], inputs: dict[int, dict[str, Any]],
+                      repeat: int) -> dict[str, tuple[float, str]]:
+    """One warm-up each, then `repeat` rounds that run every variant once (round-robin, so JIT
+    warm-up and background noise do not favour whichever variant runs last); median per variant."""
+    for fn in variants.values():
+        fn()
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    verdicts: dict[str, str] = {name: "ok" for name in variants}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        answer = fn()
-        seconds.append(time.perf_counter() - t0)
-        verdicts.append(check_answer(answer, {}, inputs))
-    bad = [v.reason for v in verdicts if not v.ok]
-    return statistics.median(seconds), bad[0] if bad else "ok"
+        for name, fn in variants.items():
+            t0 = time.perf_counter()
+            answer = fn()
+            seconds[name].append(time.perf_counter() - t0)
+            verdict = check_answer(answer, {}, inputs[int(name.split()[0][1:])])
+            if not verdict.ok:
+                verdicts[name] = verdict.reason
+    return {name: (statistics.median(s), verdicts[name]) for name, s in seconds.items()}
 
 
 def dask_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dict[str, Callable[[], Any]]:
@@ -145,8 +152,7 @@ def main() -> None:
     ctx = engine.start()
     try:
         make = dask_variants if args.engine == "dask" else spark_variants
-        results = {name: _time(fn, inputs[int(name.split()[0][1:])], args.repeat)
-                   for name, fn in make(ctx, inputs).items()}
+        results = _time_interleaved(make(ctx, inputs), inputs, args.repeat)
     finally:
         engine.stop()
     by_query: dict[str, float] = {}
