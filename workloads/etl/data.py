@@ -8,6 +8,7 @@ import json
 import math
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,29 +70,50 @@ def ensure_tpch(sf: float, root: Path | None = None) -> tuple[Path, dict[str, in
     rows = _verify(directory)
     if rows is not None:
         return directory, rows
+    rows = {}
+
+    def build(tmp: Path) -> None:
+        con = connect()
+        try:
+            con.execute(f"CALL dbgen(sf={sf})")
+            for table in TABLES:
+                cols = con.execute(f"DESCRIBE {table}").fetchall()
+                select = ", ".join(f"CAST({c[0]} AS DOUBLE) AS {c[0]}" if str(c[1]).startswith("DECIMAL") else c[0]
+                                   for c in cols)
+                rows[table] = _write_split(con, f"SELECT {select} FROM {table}", tmp / table, "parquet",
+                                           "FORMAT parquet")
+        finally:
+            con.close()
+        (tmp / "manifest.json").write_text(json.dumps({"sf": sf, "rows": rows,
+                                                       "generator": f"duckdb {DUCKDB_VERSION}"}))
+
+    _replace_atomically(directory, build)
+    return directory, rows
+
+
+def _write_split(con: Any, select: str, target: Path, suffix: str, options: str) -> int:
+    """Write a query's rows into `target`/part-NNN.<suffix>, split into several files for a big table
+    (so engines read in parallel); returns the row count. `select` must have a stable row order
+    (a table scan), since each file is one LIMIT/OFFSET slice of it."""
+    n = int(con.execute(f"SELECT count(*) FROM ({select})").fetchone()[0])
+    files = max(MIN_FILES_BIG_TABLE, math.ceil(n / ROWS_PER_FILE)) if n > ROWS_PER_FILE // 10 else 1
+    target.mkdir()
+    per = math.ceil(n / files)
+    for i in range(files):
+        con.execute(f"COPY ({select} LIMIT {per} OFFSET {i * per}) TO '{target / f'part-{i:03d}.{suffix}'}' "
+                    f"({options})")
+    return n
+
+
+def _replace_atomically(directory: Path, build: Callable[[Path], None]) -> None:
+    """Run `build(tmp)` in a fresh sibling folder, then swap it in for `directory`: a crash never
+    leaves a half-written data set that looks complete."""
     tmp = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    con = connect()
-    con.execute(f"CALL dbgen(sf={sf})")
-    rows = {}
-    for table in TABLES:
-        cols = con.execute(f"DESCRIBE {table}").fetchall()
-        select = ", ".join(f"CAST({c[0]} AS DOUBLE) AS {c[0]}" if str(c[1]).startswith("DECIMAL") else c[0]
-                           for c in cols)
-        n = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-        files = max(MIN_FILES_BIG_TABLE, math.ceil(n / ROWS_PER_FILE)) if n > ROWS_PER_FILE // 10 else 1
-        (tmp / table).mkdir()
-        per = math.ceil(n / files)
-        for i in range(files):
-            con.execute(f"COPY (SELECT {select} FROM {table} LIMIT {per} OFFSET {i * per}) "
-                        f"TO '{tmp / table / f'part-{i:03d}.parquet'}' (FORMAT parquet)")
-        rows[table] = n
-    (tmp / "manifest.json").write_text(json.dumps({"sf": sf, "rows": rows, "generator": f"duckdb {DUCKDB_VERSION}"}))
-    con.close()
+    build(tmp)
     shutil.rmtree(directory, ignore_errors=True)
     tmp.rename(directory)
-    return directory, rows
 
 
 def check_columns(directory: Path, tables: tuple[str, ...]) -> None:
@@ -209,34 +231,27 @@ def ensure_raw(sf: float, root: Path | None = None) -> tuple[Path, dict[str, Any
     manifest = _verify_raw(directory)
     if manifest is not None:
         return directory, manifest
-    tmp = directory.with_name(directory.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    con = connect()
-    lines: dict[str, int] = {}
-    planted: dict[str, dict[str, int]] = {}
-    for table in RAW_TABLES:
-        source = f"read_parquet('{parquet / table}/*.parquet')"
-        # Materialized once: LIMIT/OFFSET slices of a table scan keep insertion order (no row
-        # lands in two files or none), which slices of a UNION ALL query would not promise.
-        con.execute(f"CREATE OR REPLACE TABLE raw AS {_raw_select(con, table, source)}")
-        n = int(con.execute("SELECT count(*) FROM raw").fetchone()[0])
-        files = max(MIN_FILES_BIG_TABLE, math.ceil(n / ROWS_PER_FILE)) if n > ROWS_PER_FILE // 10 else 1
-        (tmp / table).mkdir()
-        per = math.ceil(n / files)
-        for i in range(files):
-            target = tmp / table / f"part-{i:03d}.tbl"
-            con.execute(f"COPY (SELECT line FROM raw LIMIT {per} OFFSET {i * per}) TO '{target}' "
-                        "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\t')")
-        lines[table] = n
-        for kind, predicate in planted_filters().get(table, {}).items():
-            planted.setdefault(table, {})[kind] = int(
-                con.execute(f"SELECT count(*) FROM {source} WHERE {predicate}").fetchone()[0])
-    con.close()
-    manifest = {"sf": sf, "lines": lines, "planted": planted, "generator": f"duckdb {DUCKDB_VERSION}"}
-    (tmp / "manifest.json").write_text(json.dumps(manifest))
-    shutil.rmtree(directory, ignore_errors=True)
-    tmp.rename(directory)
+    manifest = {"sf": sf, "lines": {}, "planted": {}, "generator": f"duckdb {DUCKDB_VERSION}"}
+
+    def build(tmp: Path) -> None:
+        con = connect()
+        try:
+            for table in RAW_TABLES:
+                source = f"read_parquet('{parquet / table}/*.parquet')"
+                # Materialized once: LIMIT/OFFSET slices of a table scan keep insertion order (no row
+                # lands in two files or none), which slices of a UNION ALL query would not promise.
+                con.execute(f"CREATE OR REPLACE TABLE raw AS {_raw_select(con, table, source)}")
+                manifest["lines"][table] = _write_split(
+                    con, "SELECT line FROM raw", tmp / table, "tbl",
+                    "FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\t'")
+                for kind, predicate in planted_filters().get(table, {}).items():
+                    manifest["planted"].setdefault(table, {})[kind] = int(
+                        con.execute(f"SELECT count(*) FROM {source} WHERE {predicate}").fetchone()[0])
+        finally:
+            con.close()
+        (tmp / "manifest.json").write_text(json.dumps(manifest))
+
+    _replace_atomically(directory, build)
     return directory, manifest
 
 
