@@ -3,7 +3,6 @@ files, and the pipeline as SQL over read_csv with TRY_CAST validation and COPY .
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from harness.engines.base import EngineContext
@@ -35,10 +34,9 @@ def _sql(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]
 
 def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     con = _connect(ctx)
-    stages: dict[str, float] = {}
     malformed: dict[str, int] = {}
     try:
-        t0 = time.perf_counter()
+        clock = pipeline.StageClock()
         for table, keep in pipeline.KEEP.items():
             columns = {c: "VARCHAR" for c in (*pipeline.RAW_COLUMNS[table], "trailing")}
             typed = ", ".join(_CAST[t].format(c=c) + f" AS {c}" for c, t in keep.items())
@@ -51,8 +49,7 @@ def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]
             dropped = con.execute(f"SELECT (SELECT count(*) FROM typed_{table}) - (SELECT count(*) FROM {table})")
             if table in ("lineitem", "orders"):
                 malformed[table] = int(dropped.fetchone()[0])
-        stages["ingest"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        clock.lap("ingest")
         con.execute("""
             CREATE TABLE agg AS
             SELECT n_name, strftime(l_shipdate, '%Y-%m') AS month, count(*) AS lines,
@@ -61,14 +58,13 @@ def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]
             FROM lineitem JOIN orders ON l_orderkey = o_orderkey JOIN customer ON o_custkey = c_custkey
                  JOIN nation ON c_nationkey = n_nationkey
             GROUP BY n_name, month""")
-        stages["transform"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        clock.lap("transform")
         out = pipeline.output_dir(inputs, ctx.engine)
         con.execute(f"COPY agg TO '{out}' (FORMAT parquet, PARTITION_BY (n_name))")
-        stages["write"] = time.perf_counter() - t0
+        clock.lap("write")
     finally:
         con.close()
-    return {"out": out, "malformed": malformed, "stages": stages}
+    return {"out": out, "malformed": malformed, "stages": clock.stages}
 
 
 CASES: dict[str, Implementation] = {**{f"q{q}": _sql for q in QUERIES}, "pipeline": pipeline_}

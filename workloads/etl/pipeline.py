@@ -28,6 +28,7 @@ import atexit
 import hashlib
 import shutil
 import statistics
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +57,19 @@ KEEP: dict[str, dict[str, str]] = {
 }
 STAGES = ("ingest", "transform", "write")
 OUTPUT_COLUMNS = ("n_name", "month", "lines", "quantity", "revenue")
+
+
+class StageClock:
+    """Wall seconds per stage: `lap(name)` records the time since the previous lap (or creation)."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {}
+        self._t0 = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.stages[name] = now - self._t0
+        self._t0 = now
 
 
 def raw_files(inputs: Any, table: str) -> list[str]:

@@ -15,7 +15,6 @@ against 0.5 s broadcast. Bigger build sides fall back to Dataset.join.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
 import pandas as pd
@@ -196,8 +195,7 @@ def _read_raw(inputs: Any, table: str) -> ray.data.Dataset:
 def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     _data_context()
     n = ctx.cpus
-    stages: dict[str, float] = {}
-    t0 = time.perf_counter()
+    clock = pipeline.StageClock()
     marked = {t: _read_raw(inputs, t).materialize() for t in pipeline.KEEP}
     malformed = {t: int(marked[t].map_batches(_bad_rows, batch_format="pandas").sum("bad"))
                  for t in ("lineitem", "orders")}
@@ -209,9 +207,8 @@ def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]
     malformed["orders"] += int(keys.isin(dups).sum())
     clean["orders"] = clean["orders"].map_batches(_drop_keys, batch_format="pandas", fn_kwargs={"keys": dups})
     clean = {t: ds.materialize() for t, ds in clean.items()}
-    stages["ingest"] = time.perf_counter() - t0
+    clock.lap("ingest")
 
-    t0 = time.perf_counter()
     customers = _join(clean["customer"], clean["nation"], ("c_nationkey",), ("n_nationkey",), n)
     joined = _join(_join(clean["lineitem"], clean["orders"], ("l_orderkey",), ("o_orderkey",), n),
                    customers, ("o_custkey",), ("c_custkey",), n)
@@ -220,13 +217,12 @@ def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]
            .aggregate(Count(alias_name="lines"), Sum("l_quantity", alias_name="quantity"),
                       Sum("revenue_e4", alias_name="revenue_e4"))
            .map_batches(pipeline.finish_pandas, batch_format="pandas").materialize())
-    stages["transform"] = time.perf_counter() - t0
+    clock.lap("transform")
 
-    t0 = time.perf_counter()
     out = pipeline.output_dir(inputs, ctx.engine)
     agg.write_parquet(out, partition_cols=["n_name"])
-    stages["write"] = time.perf_counter() - t0
-    return {"out": out, "malformed": malformed, "stages": stages}
+    clock.lap("write")
+    return {"out": out, "malformed": malformed, "stages": clock.stages}
 
 
 def _drop_keys(batch: pd.DataFrame, keys: Any) -> pd.DataFrame:

@@ -4,7 +4,6 @@ persist at the stage boundaries, partitionBy write)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from harness.engines.base import EngineContext
@@ -71,25 +70,22 @@ def aggregate(tables: dict[str, Any]) -> Any:
 
 def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     spark = ctx.handle
-    stages: dict[str, float] = {}
-    t0 = time.perf_counter()
+    clock = pipeline.StageClock()
     tables, malformed, cached = clean_tables(spark, inputs)
     try:
-        stages["ingest"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        clock.lap("ingest")
         agg = aggregate(tables).persist()
         cached.append(agg)
         agg.count()
-        stages["transform"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        clock.lap("transform")
         out = pipeline.output_dir(inputs, ctx.engine)
         # One file per nation: repartition by the partition column before partitionBy.
         agg.repartition("n_name").write.mode("overwrite").partitionBy("n_name").parquet(out)
-        stages["write"] = time.perf_counter() - t0
+        clock.lap("write")
     finally:
         for df in cached:
             df.unpersist()
-    return {"out": out, "malformed": malformed, "stages": stages}
+    return {"out": out, "malformed": malformed, "stages": clock.stages}
 
 
 CASES: dict[str, Implementation] = {**{f"q{q}": _sql for q in QUERIES}, "pipeline": pipeline_}

@@ -4,7 +4,6 @@ through `spark.py` like plain Spark."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from harness.engines.base import EngineContext
@@ -21,8 +20,7 @@ def spark_to_ray(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, A
     from workloads.etl.ray import _data_context
 
     _data_context()
-    stages: dict[str, float] = {}
-    t0 = time.perf_counter()
+    clock = pipeline.StageClock()
     tables, malformed, cached = spark_impl.clean_tables(ctx.handle, inputs)
     try:
         lines = spark_impl.joined_lines(tables).select(
@@ -31,20 +29,18 @@ def spark_to_ray(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, A
         lines = lines.persist()
         cached.append(lines)
         lines.count()
-        stages["spark"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        clock.lap("spark")
         ds = ray.data.from_spark(lines).materialize()
-        stages["handoff"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        clock.lap("handoff")
         agg = (ds.groupby(["n_name", "month"], num_partitions=ctx.cpus)
                .aggregate(Count(alias_name="lines"), Sum("l_quantity", alias_name="quantity"),
                           Sum("revenue_e4", alias_name="revenue_e4"))
                .map_batches(pipeline.finish_pandas, batch_format="pandas").to_pandas())
-        stages["ray"] = time.perf_counter() - t0
+        clock.lap("ray")
     finally:
         for df in cached:
             df.unpersist()
-    return {"rows": agg.to_dict("records"), "handed_rows": ds.count(), "malformed": malformed, "stages": stages}
+    return {"rows": agg.to_dict("records"), "handed_rows": ds.count(), "malformed": malformed, "stages": clock.stages}
 
 
 CASES: dict[str, Implementation] = {"spark-to-ray": spark_to_ray}
