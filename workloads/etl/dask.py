@@ -105,19 +105,17 @@ def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]
     from dask.distributed import wait
 
     clock = pipeline.StageClock()
-    marked = {t: _raw(inputs, t).map_partitions(pipeline.parse_pandas, t) for t in pipeline.KEEP}
+    marked = {t: _raw(inputs, t).map_partitions(pipeline.parse_pandas, t).persist() for t in pipeline.KEEP}
     orders = marked["orders"]
-    valid_keys = orders.o_orderkey[orders.ok].value_counts()
-    # Duplicated keys are few: compute them, then drop their rows partition-locally (no shuffle).
-    dup_keys = valid_keys[valid_keys > 1].index
-    marked = {t: df.persist() for t, df in marked.items()}
-    bad = {t: (~marked[t].ok).sum() for t in ("lineitem", "orders")}
-    bad, dups = dask.compute(bad, dup_keys)
-    orders = marked["orders"]
-    n_dup = int(orders.o_orderkey.isin(list(dups)).sum().compute())
+    key_counts = orders.o_orderkey[orders.ok].value_counts()
+    # Duplicated keys are few: computed with their row counts in the same pass as the malformed
+    # counts, then their rows dropped partition-locally (no shuffle).
+    bad, dup_counts = dask.compute({t: (~marked[t].ok).sum() for t in ("lineitem", "orders")},
+                                   key_counts[key_counts > 1])
+    dups = list(dup_counts.index)
     clean = {t: df[df.ok].drop(columns="ok") for t, df in marked.items()}
-    clean["orders"] = clean["orders"][~clean["orders"].o_orderkey.isin(list(dups))]
-    malformed = {"lineitem": int(bad["lineitem"]), "orders": int(bad["orders"]) + n_dup}
+    clean["orders"] = clean["orders"][~clean["orders"].o_orderkey.isin(dups)]
+    malformed = {"lineitem": int(bad["lineitem"]), "orders": int(bad["orders"]) + int(dup_counts.sum())}
     clock.lap("ingest")
 
     j = (clean["lineitem"].merge(clean["orders"], left_on="l_orderkey", right_on="o_orderkey")
