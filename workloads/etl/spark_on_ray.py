@@ -17,9 +17,9 @@ def spark_to_ray(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, A
     from pyspark.sql import functions as F
     from ray.data.aggregate import Count, Sum
 
-    from workloads.etl.ray import _data_context
+    from workloads.etl.ray import tune_data_context
 
-    _data_context()
+    tune_data_context()
     clock = pipeline.StageClock()
     tables, malformed, cached = spark_impl.clean_tables(ctx.handle, inputs)
     try:
