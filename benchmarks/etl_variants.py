@@ -17,7 +17,6 @@ while writing workloads/etl/ray.py; its docstring and the README have the figure
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import statistics
 import time
 from collections.abc import Callable
@@ -50,7 +49,6 @@ def _time_interleaved(variants: dict[str, Callable[[], Any]], inputs: dict[int, 
 
 def dask_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dict[str, Callable[[], Any]]:
     import dask
-    import dask.dataframe as dd
 
     from workloads.etl import dask as impl
 
@@ -60,24 +58,8 @@ def dask_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dict
                 return impl.CASES[f"q{query}"](ctx, {}, inputs[query])
         return run
 
-    def q10_split_out() -> Any:  # workloads/etl/dask.py q10 with split_out=cpus on the group-by
-        i = inputs[10]
-        c = dd.read_parquet(table_path(i, "customer"), columns=["c_custkey", "c_name", "c_acctbal", "c_phone",
-                                                                "c_nationkey", "c_address", "c_comment"])
-        o = dd.read_parquet(table_path(i, "orders"), columns=["o_orderkey", "o_custkey", "o_orderdate"])
-        li = dd.read_parquet(table_path(i, "lineitem"),
-                             columns=["l_orderkey", "l_extendedprice", "l_discount", "l_returnflag"])
-        n = dd.read_parquet(table_path(i, "nation"), columns=["n_nationkey", "n_name"])
-        o = o[(o.o_orderdate >= dt.date(1993, 10, 1)) & (o.o_orderdate < dt.date(1994, 1, 1))]
-        j = (li[li.l_returnflag == "R"].merge(o, left_on="l_orderkey", right_on="o_orderkey")
-             .merge(c, left_on="o_custkey", right_on="c_custkey")
-             .merge(n, left_on="c_nationkey", right_on="n_nationkey"))
-        j = j.assign(revenue=j.l_extendedprice * (1 - j.l_discount))
-        keys = ["c_custkey", "c_name", "c_acctbal", "c_phone", "n_name", "c_address", "c_comment"]
-        g = j.groupby(keys).revenue.sum(split_out=ctx.cpus).reset_index()
-        top = g.nlargest(20, "revenue").compute()
-        return records(top[["c_custkey", "c_name", "revenue", "c_acctbal", "n_name", "c_address", "c_phone",
-                            "c_comment"]])
+    def q10_split_out() -> Any:
+        return impl.q10(ctx, {}, inputs[10], split_out=ctx.cpus)
 
     variants = {f"q{q} shuffle={m}": with_method(m, q) for q in (3, 5, 10) for m in ("p2p", "tasks")}
     variants["q10 split_out=cpus (p2p)"] = q10_split_out
