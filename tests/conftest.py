@@ -19,6 +19,15 @@ from harness.runner import Plan, Runner, make_header
 _NOT_ENGINES = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
 
 
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh data directory (ENGINEBENCH_DATA) per test module: generated data sets stay apart."""
+    root = tmp_path_factory.mktemp("data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ENGINEBENCH_DATA", str(root))
+        yield root
+
+
 def engine_processes() -> list[psutil.Process]:
     """Live descendants of this test process, other than Python's own helper processes."""
     out = []

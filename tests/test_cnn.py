@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import pickle
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,6 @@ from harness.cli import main
 from harness.spec import Workload
 from workloads.cnn import data
 from workloads.cnn.spec import PARAMS, WORKLOAD, check, expected_images, world_size
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("data")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ENGINEBENCH_DATA", str(root))
-        yield root
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,6 @@ from harness import registry
 from harness.cli import main
 from workloads.etl import data
 from workloads.etl.spec import check_answer
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("data")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ENGINEBENCH_DATA", str(root))
-        yield root
 
 
 def test_tpch_is_generated_split_cached_and_regenerated_when_corrupt(data_root: Path) -> None:
