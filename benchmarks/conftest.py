@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness import registry
-from harness.bench import EngineSession
+from harness.attempt import CaseInputs, Session
 from harness.budget import Budget
 from harness.errors import UsageError
 from harness.spec import SCALES
@@ -82,11 +82,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def engine_session(request: pytest.FixtureRequest) -> Iterator[EngineSession]:
+def engine_session(request: pytest.FixtureRequest) -> Iterator[Session]:
     """One started engine for all its benchmarks; start-up is measured here, never in a round."""
-    cpus = request.config.getoption("cpus")
-    session = EngineSession(request.param, Budget.default(cpus)).start()
+    session = Session(request.param, Budget.default(request.config.getoption("cpus")))
     try:
+        if session.available():
+            session.start()
         yield session
     finally:
         session.stop()
+
+
+@pytest.fixture(scope="session")
+def case_inputs() -> Iterator[CaseInputs]:
+    """Inputs and references made once per session and shared by every engine; torn down at the end."""
+    with CaseInputs() as inputs:
+        yield inputs

@@ -24,7 +24,7 @@ from typing import Any
 
 from harness.budget import Budget
 from harness.engines.base import Endpoints, EngineContext
-from workloads.etl import data
+from workloads.etl import data, tpch
 from workloads.etl.spec import WORKLOAD, check_answer, prepare, records, table_path
 
 
@@ -86,27 +86,27 @@ def spark_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dic
     def q1_dataframe() -> Any:
         li = spark.read.parquet(table_path(inputs[1], "lineitem"))
         disc = F.col("l_extendedprice") * (1 - F.col("l_discount"))
-        out = (li.filter(F.col("l_shipdate") <= F.lit("1998-09-02").cast("date"))
-               .groupBy("l_returnflag", "l_linestatus")
+        out = (li.filter(F.col("l_shipdate") <= F.lit(tpch.Q1_SHIPDATE_MAX))
+               .groupBy(*tpch.Q1_KEYS)
                .agg(F.sum("l_quantity").alias("sum_qty"), F.sum("l_extendedprice").alias("sum_base_price"),
                     F.sum(disc).alias("sum_disc_price"), F.sum(disc * (1 + F.col("l_tax"))).alias("sum_charge"),
                     F.avg("l_quantity").alias("avg_qty"), F.avg("l_extendedprice").alias("avg_price"),
                     F.avg("l_discount").alias("avg_disc"), F.count(F.lit(1)).alias("count_order"))
-               .orderBy("l_returnflag", "l_linestatus"))
+               .orderBy(*tpch.Q1_KEYS).select(*tpch.Q1_COLUMNS))
         return records(out.toPandas())
 
     def q3_dataframe() -> Any:
         def read(t: str) -> Any:
             return spark.read.parquet(table_path(inputs[3], t))
-        cut = F.lit("1995-03-15").cast("date")
-        c = read("customer").filter(F.col("c_mktsegment") == "BUILDING")
+        cut = F.lit(tpch.Q3_DATE)
+        c = read("customer").filter(F.col("c_mktsegment") == tpch.Q3_SEGMENT)
         o = read("orders").filter(F.col("o_orderdate") < cut)
         li = read("lineitem").filter(F.col("l_shipdate") > cut)
         out = (c.join(o, F.col("c_custkey") == F.col("o_custkey")).join(li, F.col("l_orderkey") == F.col("o_orderkey"))
-               .groupBy("l_orderkey", "o_orderdate", "o_shippriority")
+               .groupBy(*tpch.Q3_KEYS)
                .agg(F.sum(F.col("l_extendedprice") * (1 - F.col("l_discount"))).alias("revenue"))
-               .orderBy(F.col("revenue").desc(), "o_orderdate").limit(10)
-               .select("l_orderkey", "revenue", "o_orderdate", "o_shippriority"))
+               .orderBy(*tpch.Q3_SORT_BY, ascending=list(tpch.Q3_ASCENDING)).limit(tpch.Q3_LIMIT)
+               .select(*tpch.Q3_COLUMNS))
         return records(out.toPandas())
 
     variants: dict[str, Callable[[], Any]] = {}

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from harness import registry
+from harness.commands import float_in, int_in
 from harness.errors import UsageError
 from harness.runner import FAULTS
 from harness.spec import SCALES
 
 if TYPE_CHECKING:
-    from harness.records import ResultsWriter
-    from harness.runner import Plan
+    from harness.engines.base import Endpoint
+    from harness.records import Plan, ResultsWriter
 
 EXIT_USAGE = 2
 EXIT_FAILED_CASES = 1
@@ -34,48 +35,15 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _int_in(lo: int, hi: int, what: str) -> type[int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"invalid {what} {text!r} (accepted: an integer from {lo} to {hi})"
-            ) from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"invalid {what} {value} (accepted: an integer from {lo} to {hi})")
-        return value
-
-    parse.__name__ = what
-    return parse  # type: ignore[return-value]
-
-
 def _cpu_list(text: str) -> tuple[int, ...]:
-    parse = _int_in(1, 4096, "CPU count")
+    parse = int_in(1, 4096, "CPU count")
     values = tuple(parse(part.strip()) for part in text.split(","))
     if len(set(values)) != len(values):
         raise argparse.ArgumentTypeError(f"invalid CPU list {text!r} (accepted: distinct counts such as 1,2,4)")
     return values
 
 
-def _float_in(lo: float, hi: float, what: str, accepted: str) -> type[float]:
-    """An argparse type: a float in (lo, hi], with a one-line error naming what is accepted."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = lo
-        if not lo < value <= hi:
-            raise argparse.ArgumentTypeError(f"invalid {what} {text!r} (accepted: {accepted})")
-        return value
-
-    parse.__name__ = what
-    return parse  # type: ignore[return-value]
-
-
-_scale_factor = _float_in(0, 10_000, "scale factor", "a number above 0, e.g. 0.01, 1, 10")
-_positive_seconds = _float_in(0, 7 * 24 * 3600, "timeout", "seconds, more than 0, at most a week")
+_positive_seconds = float_in(0, 7 * 24 * 3600, "timeout", "seconds, more than 0, at most a week")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,14 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cpus", type=_cpu_list,
                      help="CPUs per engine (default: all); a list such as 1,2 runs the plan once per budget")
     run.add_argument("--memory", help="memory per engine, e.g. 8g (default: half the RAM)")
-    run.add_argument("--repeat", type=_int_in(1, 1000, "repeat count"), help="timed repetitions (default 3)")
-    run.add_argument("--warmup", type=_int_in(0, 100, "warm-up count"), help="untimed warm-up rounds (default 1)")
+    run.add_argument("--repeat", type=int_in(1, 1000, "repeat count"), help="timed repetitions (default 3)")
+    run.add_argument("--warmup", type=int_in(0, 100, "warm-up count"), help="untimed warm-up rounds (default 1)")
     run.add_argument("--timeout", type=_positive_seconds,
                      help="per-case timeout in seconds (default: per case and scale)")
     run.add_argument("--out", default="results", help="directory for the results file (default results/)")
-    run.add_argument("--ray-address", help="use an existing Ray cluster (ray and spark-on-ray)")
-    run.add_argument("--dask-scheduler", help="use an existing Dask scheduler, e.g. tcp://host:8786")
-    run.add_argument("--spark-master", help="use an existing Spark master, e.g. spark://host:7077")
+    for endpoint in _endpoints().values():
+        run.add_argument(endpoint.flag, dest=endpoint.key, help=endpoint.help)
     run.add_argument("--scaling", choices=("strong", "weak"),
                      help="with several --cpus: strong keeps the work fixed (default), weak grows it with the CPUs")
     run.add_argument("--inject-fault", choices=FAULTS,
@@ -127,30 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--fail-on-slower", action="store_true", help="exit 1 when any case got slower or broke")
 
     data = sub.add_parser("data", help="generate (or verify) a workload's data set")
-    data.add_argument("dataset", choices=("tpch", "cifar10"),
-                      help="tpch: TPC-H tables as parquet and raw .tbl text (defects planted), via DuckDB's dbgen; "
-                           "cifar10: the CIFAR-10 python "
-                           "batches (imported and verified, or a synthetic set in the same format)")
-    data.add_argument("--sf", type=_scale_factor, help="tpch: TPC-H scale factor (default 0.01)")
-    data.add_argument("--dir", help="tpch: data root (default $ENGINEBENCH_DATA or ./data)")
-    source = data.add_mutually_exclusive_group()
-    source.add_argument("--path", metavar="DIR", help="cifar10: import a cifar-10-batches-py folder (or its parent)")
-    source.add_argument("--archive", metavar="FILE",
-                        help="cifar10: import the official cifar-10-python.tar.gz (md5 verified)")
-    source.add_argument("--download", action="store_true",
-                        help="cifar10: fetch the official archive (needs network), verify its md5, import it")
-    source.add_argument("--synthetic", action="store_true",
-                        help="cifar10: write a synthetic set in exactly the CIFAR-10 format (deterministic)")
-    data.add_argument("--out", metavar="DIR",
-                      help="cifar10: folder for cifar-10-batches-py/ (default under $ENGINEBENCH_DATA or ./data)")
-    data.add_argument("--seed", type=_int_in(0, 2**32 - 1, "seed"), help="cifar10 --synthetic: seed (default 0)")
-    data.add_argument("--train-images", type=_int_in(5, 10_000_000, "image count"),
-                      help="cifar10 --synthetic: training images (default 50000, as in CIFAR-10)")
-    data.add_argument("--test-images", type=_int_in(1, 10_000_000, "image count"),
-                      help="cifar10 --synthetic: test images (default 10000)")
-    data.add_argument("--md5", help="cifar10 --archive: expected md5 (default: the published one)")
+    datasets = data.add_subparsers(dest="dataset", required=True, parser_class=_Parser)
+    for command in registry.data_commands().values():
+        command.add_arguments(datasets.add_parser(command.name, help=command.help))
 
-    doctor = sub.add_parser("doctor", help="check Python, Java, engine packages, memory and /dev/shm")
+    doctor = sub.add_parser("doctor", help="check Python, every engine's packages and needs, memory and /dev/shm")
     doctor.add_argument("--no-import", action="store_true", help="check installed versions without importing")
     return parser
 
@@ -183,13 +131,18 @@ def cmd_list() -> int:
 
 
 PLAN_OPTIONS = ("workload", "cases", "engines", "scale", "cpus", "memory", "repeat", "warmup", "timeout",
-                "ray_address", "dask_scheduler", "spark_master", "inject_fault", "scaling")
+                "inject_fault", "scaling")
+
+
+def _endpoints() -> dict[str, Endpoint]:
+    """Each engine's option for an existing cluster, once per key (ray and spark-on-ray share one)."""
+    return {cls.endpoint.key: cls.endpoint for cls in registry.engine_classes() if cls.endpoint}
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.budget import Budget, parse_memory
     from harness.engines.base import Endpoints
-    from harness.runner import Plan
+    from harness.records import Plan
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -198,7 +151,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
         raise UsageError(f"--report-dir {report_dir} is a file (accepted: a directory, created if missing)")
     if args.resume:
-        given = [f"--{o.replace('_', '-')}" for o in PLAN_OPTIONS if getattr(args, o) is not None]
+        given = [f"--{o.replace('_', '-')}" for o in (*PLAN_OPTIONS, *_endpoints()) if getattr(args, o) is not None]
         if given:
             raise UsageError(f"--resume takes its plan from the results file; drop {', '.join(given)}")
         return resume(args.resume, out, quiet=args.quiet, report_dir=report_dir)
@@ -210,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     memory = parse_memory(args.memory) if args.memory else None
     budgets = [Budget.default(c, memory) for c in (args.cpus or (None,))]
     plans = [Plan(
-        workload=workload,
+        workload=workload.name,
         cases=registry.parse_names(args.cases, f"case of workload {workload.name!r}", workload.case_names),
         engines=registry.parse_names(args.engines, "engine", tuple(registry.ENGINES)),
         scale=scale,
@@ -218,7 +171,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         repeat=args.repeat or 3,
         warmup=1 if args.warmup is None else args.warmup,
         timeout_s=args.timeout,
-        endpoints=Endpoints(args.ray_address, args.dask_scheduler, args.spark_master),
+        endpoints=Endpoints(**{key: getattr(args, key) for key in _endpoints()}).to_dict(),
         fault=args.inject_fault,
         scaling=args.scaling or "strong",
     ) for budget in budgets]
@@ -244,10 +197,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def resume(run_id: str, out: Path, quiet: bool, report_dir: Path | None) -> int:
     """Finish an interrupted run in place: same plan, finished cases kept, the rest run."""
-    from harness.budget import Budget
-    from harness.engines.base import Endpoints
     from harness.records import ResultsWriter
-    from harness.runner import Plan
 
     path = Path(run_id) if run_id.endswith(".json") else out / f"{run_id}.json"
     if not path.exists():
@@ -255,16 +205,8 @@ def resume(run_id: str, out: Path, quiet: bool, report_dir: Path | None) -> int:
         raise UsageError(f"no results file {path} to resume (accepted: a run id in {out}/, e.g. "
                          f"{', '.join(known) or 'none there yet'})")
     writer = ResultsWriter.resume(path)
-    p = writer.run.header.get("plan", {})
-    try:
-        workload = registry.workload(p["workload"])
-        plan = Plan(workload=workload, cases=tuple(p["cases"]), engines=tuple(p["engines"]), scale=p["scale"],
-                    budget=Budget.from_dict(writer.run.header["budget"]), repeat=int(p["repeat"]),
-                    warmup=int(p["warmup"]), timeout_s=p.get("timeout_s"),
-                    endpoints=Endpoints(**p.get("endpoints", {})), fault=p.get("fault"),
-                    scaling=p.get("scaling", "strong"))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(f"{path} has no usable plan to resume ({exc})") from None
+    plan = writer.run.header.plan
+    registry.workload(plan.workload)  # still known?
     done = len(writer.run.records)
     print(f"resuming {writer.run.run_id}: {done} of {len(plan.cases) * len(plan.engines)} attempts already done")
     return execute(plan, out, quiet=quiet, report_dir=report_dir, writer=writer)[0]
@@ -332,7 +274,7 @@ def execute(plan: Plan, out: Path, quiet: bool = False, report_dir: Path | None 
     import signal
 
     from harness.console import LiveProgress, make_console, summary_table
-    from harness.records import ResultsWriter
+    from harness.records import FAILED, ResultsWriter
     from harness.runner import Runner, make_header, new_run_id
 
     console = make_console()
@@ -341,7 +283,7 @@ def execute(plan: Plan, out: Path, quiet: bool = False, report_dir: Path | None 
         writer = ResultsWriter(out / f"{run_id}.json", make_header(plan, run_id))
     run_id = writer.run.run_id
     b = plan.budget
-    console.print(f"enginebench run {run_id}: workload {plan.workload.name}, scale {plan.scale}, "
+    console.print(f"enginebench run {run_id}: workload {plan.workload}, scale {plan.scale}, "
                   f"{len(plan.cases)} cases x {len(plan.engines)} engines, {b.cpus} CPUs, "
                   f"{b.memory_bytes / 2**30:.1f} GiB per engine, warm-up {plan.warmup}, repeat {plan.repeat}")
     observer = LiveProgress(console, len(plan.cases) * len(plan.engines))
@@ -364,8 +306,8 @@ def execute(plan: Plan, out: Path, quiet: bool = False, report_dir: Path | None 
     finally:
         signal.signal(signal.SIGTERM, previous)
     records = writer.run.records
-    console.print(summary_table(records, writer.run.header.get("engines", {})))
-    failed = [r for r in records if r.status in ("wrong", "error", "timeout")]
+    console.print(summary_table(records, writer.run.header.engines))
+    failed = [r for r in records if r.status in FAILED]
     console.print(f"results: {writer.path}")
     if report_dir is not None:
         from harness.records import load_run
@@ -382,93 +324,6 @@ def execute(plan: Plan, out: Path, quiet: bool = False, report_dir: Path | None 
                       + "; ".join(f"{r.engine}/{r.case} {r.status}" for r in failed[:8]))
         return EXIT_FAILED_CASES, writer.path
     return 0, writer.path
-
-
-_CIFAR_FLAGS = ("path", "archive", "download", "synthetic", "out", "seed", "train_images", "test_images", "md5")
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def cmd_data(args: argparse.Namespace) -> int:
-    import time
-
-    if args.dataset == "cifar10":
-        return cmd_data_cifar10(args)
-    given = [_flag(f) for f in _CIFAR_FLAGS if getattr(args, f) not in (None, False)]
-    if given:
-        raise UsageError(f"{', '.join(given)}: for cifar10 only (accepted for tpch: --sf, --dir)")
-    from workloads.etl import data
-
-    sf = args.sf if args.sf is not None else 0.01
-    root = Path(args.dir).resolve() if args.dir else None
-    t0 = time.perf_counter()
-    directory, rows = data.ensure_tpch(sf, root)
-    print(f"tpch sf={sf:g}: {directory} ({time.perf_counter() - t0:.1f} s)")
-    for table, n in rows.items():
-        print(f"  {table:<9} {n:>12,} rows")
-    t0 = time.perf_counter()
-    raw, manifest = data.ensure_raw(sf, root)
-    print(f"raw text for the pipeline: {raw} ({time.perf_counter() - t0:.1f} s)")
-    for table, n in manifest["lines"].items():
-        planted = ", ".join(f"{k} {v}" for k, v in manifest["planted"].get(table, {}).items())
-        print(f"  {table:<9} {n:>12,} lines" + (f" (planted: {planted})" if planted else ""))
-    return 0
-
-
-def cmd_data_cifar10(args: argparse.Namespace) -> int:
-    """Import (verified) or synthesize CIFAR-10 in its python format; never overwrites a data set."""
-    import time
-
-    from workloads.cnn import data
-
-    given = [_flag(f) for f in ("sf", "dir") if getattr(args, f) is not None]
-    if given:
-        raise UsageError(f"{', '.join(given)}: for tpch only (accepted for cifar10: --path DIR | --archive FILE "
-                         "| --download | --synthetic, with --out DIR, --seed N)")
-    if not (args.path or args.archive or args.download or args.synthetic):
-        raise UsageError("cifar10 needs a source (accepted: --path DIR, --archive FILE, --download or --synthetic)")
-    synthetic_only = [_flag(f) for f in ("seed", "train_images", "test_images") if getattr(args, f) is not None]
-    if synthetic_only and not args.synthetic:
-        raise UsageError(f"{', '.join(synthetic_only)}: for --synthetic only")
-    if args.md5 is not None and not args.archive:
-        raise UsageError("--md5: for --archive only")
-    if args.md5 is not None and not (len(args.md5) == 32 and all(c in "0123456789abcdefABCDEF" for c in args.md5)):
-        raise UsageError(f"invalid --md5 {args.md5!r} (accepted: 32 hexadecimal digits)")
-    seed = args.seed if args.seed is not None else 0
-    n_train = args.train_images if args.train_images is not None else 50_000
-    n_test = args.test_images if args.test_images is not None else 10_000
-    if args.out:
-        dest = Path(args.out).resolve() / data.FOLDER
-    elif args.synthetic:
-        dest = data.synthetic_dir(n_train, n_test, seed)
-    else:
-        dest = data.real_dir()
-    if dest.parent.exists() and not dest.parent.is_dir():
-        raise UsageError(f"--out {dest.parent} is a file (accepted: a directory, created if missing)")
-    t0 = time.perf_counter()
-    if dest.exists():
-        ds = data.load(dest)  # an existing data set is verified, never overwritten
-        if args.synthetic and (len(ds.train_y), len(ds.test_y)) != (n_train, n_test):
-            raise UsageError(f"{dest} already holds {len(ds.train_y)}+{len(ds.test_y)} images; not overwriting it "
-                             "(accepted: another --out, or remove it)")
-        what = "already present, verified; not rewritten"
-    else:
-        if args.synthetic:
-            data.write_synthetic(dest, n_train, n_test, seed)
-            what = f"synthetic, seed {seed}"
-        elif args.path:
-            data.import_folder(Path(args.path).resolve(), dest)
-            what = f"imported from {args.path}"
-        else:
-            archive = Path(args.archive).resolve() if args.archive else data.download(dest.parent)
-            data.extract_archive(archive, dest.parent, args.md5 or data.PUBLISHED_MD5)
-            what = f"extracted from {archive.name}, md5 verified"
-        ds = data.load(dest)
-    print(f"cifar10: {dest} ({what}; {time.perf_counter() - t0:.1f} s)")
-    print(f"  {len(ds.train_y):,} training + {len(ds.test_y):,} test images, classes: {', '.join(ds.label_names)}")
-    return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -499,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "doctor":
             return cmd_doctor(args)
         if args.command == "data":
-            return cmd_data(args)
+            return registry.data_commands()[args.dataset].run(args)
         if args.command == "report":
             return cmd_report(args)
         if args.command == "compare":

@@ -5,17 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from harness.attempt import Observer
 from harness.budget import format_bytes
 from harness.fmt import format_metric
-from harness.records import Record
-from harness.runner import Observer
+from harness.records import EngineSession, Record
 
 STATUS_STYLE = {"ok": "green", "wrong": "bold red", "error": "red", "timeout": "yellow",
                 "unsupported": "dim", "skipped": "dim"}
@@ -85,7 +84,7 @@ class LiveProgress(Observer):
         self.live.update(self._render())
 
 
-def summary_table(records: Sequence[Record], engines: dict[str, Any]) -> Table:
+def summary_table(records: Sequence[Record], engines: dict[str, EngineSession]) -> Table:
     """Cases as rows, engines as columns, the headline figure (or status) in each cell."""
     engine_names = list(dict.fromkeys(r.engine for r in records))
     table = Table(title="enginebench summary", show_lines=False)
@@ -104,8 +103,8 @@ def summary_table(records: Sequence[Record], engines: dict[str, Any]) -> Table:
         table.add_row(*cells)
     start_row: list[Text | str] = ["engine start"]
     for e in engine_names:
-        s = engines.get(e, {}).get("start_s")
-        start_row.append(f"{s:.2f} s" if isinstance(s, float) else "-")
+        s = engines[e].start_s if e in engines else None
+        start_row.append(f"{s:.2f} s" if s is not None else "-")
     table.add_row(*start_row, style="dim")
     peak_row: list[Text | str] = ["peak memory"]
     for e in engine_names:

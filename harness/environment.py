@@ -112,9 +112,11 @@ def software() -> dict[str, Any]:
     """Python and every engine package's installed version, read from metadata (no imports)."""
     import importlib.metadata
 
+    from harness import registry
+
+    engine_packages = [pkg for cls in registry.engine_classes() for pkg in cls.packages]
     versions: dict[str, str] = {}
-    for pkg in ("enginebench", "ray", "dask", "distributed", "pyspark", "raydp", "numpy", "pandas",
-                "pyarrow", "torch", "duckdb"):
+    for pkg in dict.fromkeys(("enginebench", *engine_packages, "numpy", "pandas", "pyarrow", "torch", "duckdb")):
         try:
             versions[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:

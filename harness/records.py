@@ -1,8 +1,9 @@
-"""Versioned, frozen result records and the results file that holds them.
+"""The typed results schema: records, engine sessions, the plan and the header, with a JSON round trip.
 
-One JSON file per run: a header (schema version, run id, time, git, machine, software, budget,
-plan, engine sessions) and one record per attempt. The file is rewritten atomically (temp file +
-rename) after every record, so an interrupted run keeps everything that finished.
+One JSON file per run: a header (schema version, run id, time, git, machine, software, plan, engine
+sessions) and one record per attempt. The file is rewritten atomically (temp file + rename) after
+every record, so an interrupted run keeps everything that finished. Older schema versions are
+migrated on load; a pytest-benchmark JSON with enginebench records reads as a run too.
 """
 
 from __future__ import annotations
@@ -10,31 +11,63 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
-import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from harness.budget import Budget
 from harness.errors import UsageError
+from harness.files import atomic_write_text
 
-SCHEMA_VERSION = 1
-STATUSES: tuple[str, ...] = ("ok", "wrong", "error", "timeout", "unsupported", "skipped")
+if TYPE_CHECKING:
+    from harness.engines.base import Endpoints
+    from harness.spec import Case, Params
 
-#: schema version N -> function upgrading a version-N document to N+1. Empty while only v1 exists.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+SCHEMA_VERSION = 2
+
+
+class Status(StrEnum):
+    """How an attempt ended. Only `ok` carries figures."""
+
+    OK = "ok"
+    WRONG = "wrong"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    UNSUPPORTED = "unsupported"
+    SKIPPED = "skipped"
+
+
+STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
+FAILED: tuple[Status, ...] = (Status.WRONG, Status.ERROR, Status.TIMEOUT)
+
+#: The phase vocabulary of records, console and report, in the order they happen. engine_start and
+#: engine_stop are once per engine per run; inputs and reference once per case per run (shared by
+#: every engine); setup once per attempt (engine-side, untimed by the case's clock); run is the
+#: median timed repetition; check sums the checks of every answer (warm-ups included).
+PHASES: dict[str, str] = {
+    "engine_start": "engine start",
+    "inputs": "inputs",
+    "reference": "reference",
+    "setup": "setup",
+    "run": "run (median)",
+    "check": "checks",
+    "engine_stop": "engine stop",
+}
+
+#: Categories of the workloads that existed when files were schema version 1 (which did not store them).
+_V1_CATEGORIES = {"tasks": "task parallelism", "etl": "structured ETL", "cnn": "deep learning"}
 
 
 @dataclass(frozen=True)
 class Record:
     """One attempt at one case on one engine: a status and, when it ran, its figures.
 
-    timings_s are the timed repetitions (warm-up excluded); stats describe them; phases hold the
-    seconds of engine start (once per engine per run), input preparation, the median run, the
-    checks and engine stop; metrics are the case's derived figures (tasks/s, percentiles, GB/s),
-    present only when status is ok.
+    warmup_s are the untimed warm-up repetitions (the first is the cold run); timings_s the timed
+    ones; stats describe timings_s; phases use the PHASES vocabulary; metrics are the case's derived
+    figures, present only when status is ok; checks counts the answers verified (one per repetition).
     """
 
     workload: str
@@ -42,14 +75,16 @@ class Record:
     engine: str
     api: str
     scale: str
-    status: str
+    status: Status
     reason: str = ""
+    category: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     budget: dict[str, Any] = field(default_factory=dict)
     warmup: int = 0
     repeat: int = 0
     warmup_s: tuple[float, ...] = ()
     timings_s: tuple[float, ...] = ()
+    checks: int = 0
     stats: dict[str, float] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
@@ -64,40 +99,141 @@ class Record:
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"invalid status {self.status!r} (accepted: {', '.join(STATUSES)})")
+        object.__setattr__(self, "status", Status(self.status))
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
+        d["status"] = self.status.value
         d["warmup_s"] = list(self.warmup_s)
         d["timings_s"] = list(self.timings_s)
         return d
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Record:
-        names = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in names}
-        kwargs["warmup_s"] = tuple(kwargs.get("warmup_s", ()))
-        kwargs["timings_s"] = tuple(kwargs.get("timings_s", ()))
-        return cls(**kwargs)
+    def from_dict(cls, data: Mapping[str, Any]) -> Record:
+        return cls(**_known(cls, data, warmup_s=tuple(data.get("warmup_s", ())),
+                            timings_s=tuple(data.get("timings_s", ()))))
 
     @property
     def key(self) -> tuple[str, str, str, str]:
         return (self.workload, self.case, self.engine, self.scale)
 
 
+def _known(cls: type, data: Mapping[str, Any], **overrides: Any) -> dict[str, Any]:
+    """The keys of `data` that are fields of dataclass `cls` (newer files may carry more)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {**{k: v for k, v in data.items() if k in names}, **overrides}
+
+
+@dataclass
+class EngineSession:
+    """One engine's life during a run: how it started, what it was configured as, how it stopped."""
+
+    api: str
+    baseline: bool = False
+    versions: dict[str, str] = field(default_factory=dict)
+    #: not started | ok | error (failed to start) | unavailable (not installed) | not needed
+    status: str = "not started"
+    reason: str = ""
+    detail: str = ""
+    start_s: float | None = None
+    stop_s: float | None = None
+    stop_error: str = ""
+    restarts: int = 0
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EngineSession:
+        return cls(**_known(cls, data, api=str(data.get("api", ""))))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to run: cases x engines at one scale, with warm-up and repetitions, under one budget."""
+
+    workload: str
+    cases: tuple[str, ...]
+    engines: tuple[str, ...]
+    scale: str
+    budget: Budget
+    repeat: int = 3
+    warmup: int = 1
+    timeout_s: float | None = None  # None: each case's own timeout for the scale
+    endpoints: dict[str, str] = field(default_factory=dict)  # endpoint key -> address of an existing cluster
+    fault: str | None = None  # "kill-worker": one extra repetition during which a worker is killed
+    scaling: str = "strong"  # "weak": each case's work parameter is multiplied by the budget's CPUs
+
+    def params(self, case: Case) -> Params:
+        return case.params_for(self.scale, self.budget.cpus if self.scaling == "weak" else None)
+
+    def case_timeout(self, case: Case) -> float:
+        return self.timeout_s if self.timeout_s is not None else float(case.timeout_s[self.scale])
+
+    def endpoints_(self) -> Endpoints:
+        from harness.engines.base import Endpoints
+
+        return Endpoints.from_dict(self.endpoints)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d.update(cases=list(self.cases), engines=list(self.engines), budget=self.budget.to_dict())
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        return cls(**_known(cls, data, cases=tuple(data["cases"]), engines=tuple(data["engines"]),
+                            budget=Budget.from_dict(data["budget"]), repeat=int(data.get("repeat", 3)),
+                            warmup=int(data.get("warmup", 1)), endpoints=dict(data.get("endpoints") or {})))
+
+
+@dataclass
+class Header:
+    """Everything that makes a run comparable: machine, software, plan, git commit, engine sessions."""
+
+    run_id: str
+    plan: Plan
+    created_utc: str = ""
+    finished_utc: str | None = None
+    resumed_utc: str | None = None
+    status: str = "running"  # running | complete | interrupted
+    source: str = "enginebench run"  # or "pytest-benchmark"
+    git: dict[str, Any] = field(default_factory=dict)
+    machine: dict[str, Any] = field(default_factory=dict)
+    software: dict[str, Any] = field(default_factory=dict)
+    engines: dict[str, EngineSession] = field(default_factory=dict)
+
+    @property
+    def budget(self) -> Budget:
+        return self.plan.budget
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d.update(schema_version=SCHEMA_VERSION, plan=self.plan.to_dict(),
+                 engines={name: s.to_dict() for name, s in self.engines.items()})
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Header:
+        engines = {name: EngineSession.from_dict(s) for name, s in (data.get("engines") or {}).items()}
+        return cls(**_known(cls, data, run_id=str(data["run_id"]), plan=Plan.from_dict(data["plan"]),
+                            engines=engines))
+
+
 @dataclass
 class Run:
-    """A results file in memory: header fields plus records."""
+    """A results file in memory: the header plus records."""
 
-    header: dict[str, Any]
+    header: Header
     records: list[Record] = field(default_factory=list)
 
     @property
     def run_id(self) -> str:
-        return str(self.header.get("run_id", ""))
+        return self.header.run_id
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.header, "schema_version": SCHEMA_VERSION,
-                "records": [r.to_dict() for r in self.records]}
+        return {**self.header.to_dict(), "records": [r.to_dict() for r in self.records]}
 
 
 def utc_now() -> str:
@@ -105,37 +241,15 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file in the same directory and rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; results are ordinary files
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_write_json(path: Path, doc: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(doc, indent=1, default=str))
-
-
 class ResultsWriter:
     """Owns one results file: creates it (never overwriting), then rewrites it atomically."""
 
-    def __init__(self, path: Path, header: dict[str, Any], records: list[Record] | None = None,
+    def __init__(self, path: Path, header: Header, records: list[Record] | None = None,
                  resuming: bool = False) -> None:
         if path.exists() and not resuming:
             raise UsageError(f"results file {path} already exists (accepted: a new path; nothing was overwritten)")
         self.path = path
-        self.run = Run(header=dict(header), records=list(records or []))
+        self.run = Run(header=header, records=list(records or []))
         self._lock = threading.Lock()
         self.flush()
 
@@ -143,23 +257,52 @@ class ResultsWriter:
     def resume(cls, path: Path) -> ResultsWriter:
         """Reopen an interrupted run's file: finished records stay, skipped ones will be redone."""
         run = load_run(path)
-        if run.header.get("source") == "pytest-benchmark":
+        if run.header.source == "pytest-benchmark":
             raise UsageError(f"{path} is a pytest-benchmark file; only enginebench run files can be resumed")
-        header = {**run.header, "status": "running", "finished_utc": None, "resumed_utc": utc_now()}
-        return cls(path, header, [r for r in run.records if r.status != "skipped"], resuming=True)
+        header = dataclasses.replace(run.header, status="running", finished_utc=None, resumed_utc=utc_now())
+        return cls(path, header, [r for r in run.records if r.status != Status.SKIPPED], resuming=True)
 
     def add(self, record: Record) -> None:
         with self._lock:
             self.run.records.append(record)
             self.flush()
 
-    def update_header(self, **fields: Any) -> None:
+    def set_session(self, engine: str, session: EngineSession) -> None:
         with self._lock:
-            self.run.header.update(fields)
+            self.run.header.engines[engine] = session
+            self.flush()
+
+    def finish(self, status: str) -> None:
+        with self._lock:
+            self.run.header.status = status
+            self.run.header.finished_utc = utc_now()
             self.flush()
 
     def flush(self) -> None:
-        _atomic_write_json(self.path, self.run.to_dict())
+        atomic_write_text(self.path, json.dumps(self.run.to_dict(), indent=1, default=str))
+
+
+# -- reading ----------------------------------------------------------------------------------------
+
+def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """v2 moved the budget into the plan, typed the engine sessions and stored each record's category."""
+    plan = dict(doc.get("plan") or {})
+    plan.setdefault("budget", doc.pop("budget", None) or (doc["records"][0]["budget"] if doc["records"] else {}))
+    plan.setdefault("cases", list(dict.fromkeys(r["case"] for r in doc["records"])))
+    plan.setdefault("engines", list(dict.fromkeys(r["engine"] for r in doc["records"])))
+    plan.setdefault("workload", doc["records"][0]["workload"] if doc["records"] else "")
+    plan.setdefault("scale", doc["records"][0]["scale"] if doc["records"] else "tiny")
+    for rec in doc["records"]:
+        rec.setdefault("category", _V1_CATEGORIES.get(rec.get("workload", ""), rec.get("workload", "")))
+        rec.setdefault("checks", 0)
+    return {**doc, "plan": plan, "schema_version": 2}
+
+
+#: schema version N -> function upgrading a version-N document to N+1.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+#: Where an enginebench record sits inside a pytest-benchmark JSON's benchmark entry (extra_info).
+PYTEST_BENCHMARK_KEY = "enginebench"
 
 
 def load_run(path: Path | str) -> Run:
@@ -175,9 +318,7 @@ def load_run(path: Path | str) -> Run:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UsageError(f"results file {path} is not readable JSON ({exc.__class__.__name__}: {exc})") from None
     if isinstance(doc, dict) and "benchmarks" in doc and "machine_info" in doc:
-        from harness.bench import run_from_pytest_benchmark
-
-        return run_from_pytest_benchmark(doc, str(path))
+        doc = _from_pytest_benchmark(doc, str(path))
     if not isinstance(doc, dict) or "schema_version" not in doc or "records" not in doc:
         raise UsageError(f"results file {path} is not an enginebench results file (no schema_version/records)")
     version = doc["schema_version"]
@@ -185,12 +326,44 @@ def load_run(path: Path | str) -> Run:
         raise UsageError(
             f"results file {path} has schema version {version!r}; this enginebench reads 1..{SCHEMA_VERSION}"
         )
-    while version < SCHEMA_VERSION:
-        doc = MIGRATIONS[version](doc)
-        version += 1
     try:
+        while version < SCHEMA_VERSION:
+            doc = MIGRATIONS[version](doc)
+            version += 1
         records = [Record.from_dict(r) for r in doc.pop("records")]
-    except (TypeError, ValueError, KeyError) as exc:
-        raise UsageError(f"results file {path} has a malformed record ({exc})") from None
-    doc["schema_version"] = SCHEMA_VERSION
-    return Run(header=doc, records=records)
+        header = Header.from_dict(doc)
+    except (TypeError, ValueError, KeyError, UsageError) as exc:
+        raise UsageError(f"results file {path} has a malformed header or record ({exc})") from None
+    return Run(header=header, records=records)
+
+
+def _from_pytest_benchmark(doc: dict[str, Any], source: str) -> dict[str, Any]:
+    """A `--benchmark-json` document as a results document (records from each benchmark's extra_info)."""
+    records: list[dict[str, Any]] = []
+    engines: dict[str, Any] = {}
+    for bench in doc.get("benchmarks", []):
+        extra = bench.get("extra_info", {}).get(PYTEST_BENCHMARK_KEY)
+        if not extra:
+            continue
+        records.append(extra["record"])
+        engines.setdefault(extra["record"]["engine"], extra.get("engine", {}))
+    if not records:
+        raise UsageError(f"{source} is a pytest-benchmark file without enginebench records "
+                         "(accepted: JSON written by pytest benchmarks/ --benchmark-json=FILE)")
+    mi, ci = doc.get("machine_info", {}), doc.get("commit_info", {})
+    created = str(doc.get("datetime") or "")
+    first = records[0]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": f"pytest-benchmark-{created[:19].replace(':', '').replace('-', '')}",
+        "created_utc": created, "status": "complete", "source": "pytest-benchmark",
+        "git": {"commit": ci.get("id"), "dirty": ci.get("dirty")},
+        "machine": {"hostname": mi.get("node"), "cpu_model": (mi.get("cpu") or {}).get("brand_raw"),
+                    "logical_cpus": (mi.get("cpu") or {}).get("count"), "os": mi.get("system")},
+        "software": {"python": mi.get("python_version")},
+        "plan": {"workload": first["workload"], "engines": list(engines), "scale": first["scale"],
+                 "cases": list(dict.fromkeys(r["case"] for r in records)), "repeat": first["repeat"],
+                 "warmup": first["warmup"], "budget": first["budget"]},
+        "engines": engines,
+        "records": records,
+    }

@@ -7,12 +7,14 @@ Adding an engine is one entry here plus one lifecycle module; adding a workload 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING
 
 from harness.errors import unknown
 from harness.spec import Workload
 
 if TYPE_CHECKING:
+    from harness.commands import DataCommand
     from harness.engines.base import Engine
 
 WORKLOADS: dict[str, str] = {
@@ -46,6 +48,26 @@ def engine_class(name: str) -> type[Engine]:
     module_name, _, cls_name = ENGINES[name].partition(":")
     cls: type[Engine] = getattr(importlib.import_module(module_name), cls_name)
     return cls
+
+
+def engine_classes() -> list[type[Engine]]:
+    """Every registered engine's lifecycle class, in display order."""
+    return [engine_class(name) for name in ENGINES]
+
+
+def data_commands() -> dict[str, DataCommand]:
+    """Every workload's `enginebench data` subcommands, by name: `DATA_COMMANDS` of the optional
+    `commands` module beside each workload's spec module (none there: the workload has none)."""
+    out: dict[str, DataCommand] = {}
+    for spec_module in WORKLOADS.values():
+        module_name = spec_module.rpartition(".")[0] + ".commands"
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        for command in importlib.import_module(module_name).DATA_COMMANDS:
+            if command.name in out:
+                raise ValueError(f"data command {command.name!r} declared twice (again in {module_name})")
+            out[command.name] = command
+    return out
 
 
 def parse_names(text: str | None, kind: str, accepted: tuple[str, ...]) -> tuple[str, ...]:

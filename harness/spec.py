@@ -1,9 +1,10 @@
 """The vocabulary of a workload: scales, cases, verdicts. Engine-neutral and import-light.
 
 A workload package (`workloads/<name>/`) has a `spec.py` exposing `WORKLOAD`, plus one module per
-engine API (`ray.py`, `dask.py`, `spark.py`, `local.py`) exposing `CASES: dict[str, Implementation]`,
-optionally `UNSUPPORTED: dict[str, str]` (case -> why this API cannot express it) and
+engine API (`ray.py`, `dask.py`, `spark.py`, `local.py`) exposing `CASES: dict[str, Implementation |
+Staged]`, optionally `UNSUPPORTED: dict[str, str]` (case -> why this API cannot express it) and
 `NOTES: dict[str, str]` (case -> how this implementation differs, copied into every record).
+A case that only some engines can run says so once, on the case (`Case.only`).
 An engine that shares an API with another (spark-on-ray speaks `spark`) may have its own module named
 after the engine (`spark_on_ray.py`) for the cases it does differently or alone; the others fall back
 to the API module.
@@ -32,6 +33,19 @@ SCALE_NOTES: Mapping[str, str] = {
 Params = Mapping[str, Any]
 #: An engine's implementation of a case: (engine context, params, inputs) -> answer.
 Implementation = Callable[["EngineContext", Params, Any], Any]
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An implementation whose idiom splits engine-side preparation from the measured work.
+
+    setup: (ctx, params, inputs) -> engine inputs (e.g. data loaded into the engine); run once per
+    attempt, before the warm-ups, and timed as the `setup` phase. run: (ctx, params, engine inputs)
+    -> answer; the timed repetitions. What setup returns is dropped when the attempt ends.
+    """
+
+    setup: Callable[[EngineContext, Params, Any], Any]
+    run: Implementation
 
 
 @dataclass(frozen=True)
@@ -76,7 +90,12 @@ class Case:
     """One measured problem with identical inputs and one check for every engine.
 
     make_inputs: params -> inputs, built once per run and shared by all engines (timed as `inputs`).
-    check: (answer, params, inputs) -> Verdict, engine-neutral.
+    teardown: inputs -> None, called once when the run ends (scratch folders, temporary files).
+    reference: (params, inputs) -> the reference answer, computed once per run right after the
+        inputs (timed as `reference`), outside every engine's timers, timeouts and sampling; a
+        number or text is also stored in each record's notes.
+    check: (answer, params, inputs, reference) -> Verdict, engine-neutral; reference is None for
+        cases without one.
     summarize: (params, inputs, timed repetitions, cpus) -> derived metrics (throughput, percentiles).
     series: (params, inputs, timed repetitions) -> named curves, each a list of [x, y] points (e.g.
         test accuracy against training seconds); stored in the record and drawn by the report.
@@ -89,7 +108,7 @@ class Case:
     params: Mapping[str, Params]
     primary: Metric
     make_inputs: Callable[[Params], Any]
-    check: Callable[[Any, Params, Any], Verdict]
+    check: Callable[[Any, Params, Any, Any], Verdict]
     summarize: Callable[[Params, Any, Sequence[Timed], int], dict[str, float]]
     timeout_s: Mapping[str, float] = field(
         default_factory=lambda: {"tiny": 120, "small": 600, "medium": 1800, "large": 3600}
@@ -98,6 +117,11 @@ class Case:
     weak_param: str | None = None
     series: Callable[[Params, Any, Sequence[Timed]], dict[str, list[list[float]]]] | None = None
     notes: Callable[[Params, Any, Sequence[Timed]], dict[str, Any]] | None = None
+    teardown: Callable[[Any], None] | None = None
+    reference: Callable[[Params, Any], Any] | None = None
+    #: The engines that can run this case at all (None: every engine), and why the others cannot.
+    only: tuple[str, ...] | None = None
+    only_reason: str = ""
 
     def params_for(self, scale: str, weak_cpus: int | None = None) -> Params:
         """Parameters at a scale; with weak_cpus, the work parameter grows with the CPU count."""
@@ -119,7 +143,7 @@ def cases_of(*functions: Implementation) -> dict[str, Implementation]:
 class Resolved:
     """An implementation found for (workload, API, case), or the reason there is none."""
 
-    implementation: Implementation | None
+    implementation: Implementation | Staged | None
     reason: str = ""
     note: str = ""
 
@@ -152,6 +176,9 @@ class Workload:
         A module that does not exist, or lacks the case, yields `unsupported` with a reason; an
         ImportError from inside the module (a missing engine package) propagates to the caller.
         """
+        limited = self.case(case).only if case in self.case_names else None
+        if engine and limited is not None and engine not in limited:
+            return Resolved(None, self.case(case).only_reason or f"{case} runs only on {', '.join(limited)}")
         own = engine.replace("-", "_") if engine else api
         if own != api:
             module = self._module(own)

@@ -10,10 +10,14 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness import registry
 from harness.budget import Budget
 from harness.engines.base import Endpoints
-from harness.records import ResultsWriter
-from harness.runner import Plan, Runner, make_header
+from harness.records import Plan, ResultsWriter
+from harness.runner import Runner, make_header
+
+#: The runner's own test workload (tests/sample_workload), known to the registry while tests run.
+registry.WORKLOADS.setdefault("sample", "sample_workload.spec")
 
 #: Helper processes that belong to Python itself, not to an engine, and end with the interpreter.
 _NOT_ENGINES = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
@@ -71,13 +75,12 @@ def run_plan(tmp_path: Path, workload: object, engines: tuple[str, ...], cases: 
              scale: str = "tiny", repeat: int = 2, warmup: int = 1, timeout_s: float | None = None,
              cpus: int = 2, endpoints: Endpoints | None = None) -> tuple[Runner, Path]:
     """Run a real plan into a fresh results file; returns the runner (records) and the file."""
-    from harness import registry
     from harness.spec import Workload
 
     wl = workload if isinstance(workload, Workload) else registry.workload(str(workload))
-    plan = Plan(workload=wl, cases=cases or wl.case_names, engines=engines, scale=scale,
+    plan = Plan(workload=wl.name, cases=cases or wl.case_names, engines=engines, scale=scale,
                 budget=Budget(cpus=cpus, memory_bytes=4 * 2**30), repeat=repeat, warmup=warmup, timeout_s=timeout_s,
-                endpoints=endpoints or Endpoints())
+                endpoints=(endpoints or Endpoints()).to_dict())
     path = tmp_path / "run.json"
     runner = Runner(plan, ResultsWriter(path, make_header(plan, "test-run")), sample_interval_s=0.05)
     runner.run()

@@ -69,7 +69,7 @@ def test_every_engine_runs_every_case_and_the_json_becomes_a_report(tmp_path: Pa
     assert seen == expected
     assert "2 skipped" in out.stdout  # Spark's actors: unsupported, with the reason
     run = load_run(bench_json)
-    assert len(run.records) == len(expected) and run.header["source"] == "pytest-benchmark"
+    assert len(run.records) == len(expected) and run.header.source == "pytest-benchmark"
     html = tmp_path / "report.html"
     assert main(["report", str(bench_json), "-o", str(html)]) == 0
     assert "Task parallelism:" in html.read_text()

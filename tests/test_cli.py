@@ -1,4 +1,5 @@
-"""The command line: light `list`, one-line errors with exit code 2, a full local run, doctor."""
+"""The command line: light `list`, one-line errors with exit code 2, a full local run, doctor, and the
+options and subcommands that engines and workloads declare for themselves."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import registry
 from harness.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,12 +33,30 @@ def test_list_shows_cases_engines_and_scale_parameters_without_importing_engines
         assert word in out.stdout
 
 
-def test_help_does_not_import_engines() -> None:
+def test_help_does_not_import_engines_and_offers_each_engines_endpoint_option() -> None:
     code = ("import sys\nfrom harness.cli import main\n"
             "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
             "print('HEAVY', [m for m in ('ray', 'pyspark', 'torch', 'dask') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert "HEAVY []" in out.stdout and "--engines" in out.stdout
+    flags = {cls.endpoint.flag for cls in registry.engine_classes() if cls.endpoint}
+    assert flags == {"--ray-address", "--dask-scheduler", "--spark-master"}  # spark-on-ray shares --ray-address
+    for flag in flags:
+        assert f"{flag} {flag[2:].replace('-', '_').upper()}" in out.stdout
+
+
+def test_data_commands_are_found_beside_each_workloads_spec(monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delitem(registry.WORKLOADS, "sample", raising=False)  # conftest registers it for every test
+    assert list(registry.data_commands()) == ["tpch", "cifar10"]  # etl and cnn declare one each, tasks none
+    monkeypatch.setitem(registry.WORKLOADS, "sample", "sample_workload.spec")
+    assert main(["data", "sample", "--rows", "3"]) == 0
+    assert capsys.readouterr().out == "sample data: 3 rows\n"
+    with pytest.raises(SystemExit) as info:
+        main(["data", "sample", "--sf", "1"])  # another data set's flag: argparse's one-line error
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unrecognized arguments: --sf 1" in err
 
 
 @pytest.mark.parametrize(
@@ -92,3 +112,26 @@ def test_doctor_reports_every_engine_package_and_java() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     for word in ("python", "java", "ray", "dask", "distributed", "pyspark", "raydp", "/dev/shm", "memory"):
         assert word in out.stdout
+
+
+def test_doctor_asks_every_engine_for_its_checks_and_reports_each_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import doctor
+    from harness.engines.base import Finding
+    from harness.engines.local import LocalEngine
+
+    class Missing(LocalEngine):
+        packages = ("enginebench_no_such_package", "numpy")
+
+    class Gadget(Missing):
+        @classmethod
+        def doctor_checks(cls, import_packages: bool = True) -> list[Finding]:
+            return [*super().doctor_checks(import_packages), Finding("warn", "gadget", "older than tested")]
+
+    monkeypatch.setattr(doctor.registry, "engine_classes", lambda: [Missing, Gadget])
+    findings = doctor.diagnose(import_engines=False)
+    whats = [f.what for f in findings]
+    assert whats[0] == "python" and whats[1:4] == ["enginebench_no_such_package", "numpy", "gadget"]
+    assert whats[4] == "memory" and whats[-1] == "disk"
+    missing = findings[1]
+    assert missing.level == "fail" and missing.detail == "not installed: pip install 'enginebench_no_such_package'"
+    assert findings[3] == Finding("warn", "gadget", "older than tested")

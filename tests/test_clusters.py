@@ -73,11 +73,11 @@ def test_ray_and_spark_on_ray_run_on_an_existing_two_node_cluster(tmp_path: Path
     runner, path = run_plan(tmp_path, "tasks", ("ray", "spark-on-ray"), ("noop", "fanout"), repeat=1, warmup=0,
                             endpoints=Endpoints(ray_address=two_node_ray))
     assert [r.status for r in runner.records] == ["ok"] * 4, [r.reason for r in runner.records]
-    engines = load_run(path).header["engines"]
-    assert engines["ray"]["config"]["nodes"] == 2 and engines["ray"]["config"]["cpus"] == 2
-    assert engines["ray"]["config"]["mode"] == "existing cluster"
-    assert engines["spark-on-ray"]["config"]["executors"] == 2  # one 1-core executor per 1-CPU node
-    assert engines["spark-on-ray"]["config"]["ray"]["nodes"] == 2
+    engines = load_run(path).header.engines
+    assert engines["ray"].config["nodes"] == 2 and engines["ray"].config["cpus"] == 2
+    assert engines["ray"].config["mode"] == "existing cluster"
+    assert engines["spark-on-ray"].config["executors"] == 2  # one 1-core executor per 1-CPU node
+    assert engines["spark-on-ray"].config["ray"]["nodes"] == 2
 
 
 @pytest.mark.engine
@@ -86,6 +86,6 @@ def test_dask_runs_on_an_existing_scheduler_with_separate_workers(tmp_path: Path
     runner, path = run_plan(tmp_path, "tasks", ("dask",), ("noop", "actors"), repeat=1, warmup=0,
                             endpoints=Endpoints(dask_scheduler=dask_scheduler_with_two_workers))
     assert [r.status for r in runner.records] == ["ok", "ok"], [r.reason for r in runner.records]
-    config = load_run(path).header["engines"]["dask"]["config"]
+    config = load_run(path).header.engines["dask"].config
     assert config["mode"] == "existing scheduler" and config["workers"] == 2
     assert config["scheduler"] == dask_scheduler_with_two_workers

@@ -97,8 +97,8 @@ def test_data_command_writes_imports_and_never_overwrites(tmp_path: Path, small_
     assert main([*args, "--out", str(out)]) == 0
     assert "30 training + 10 test images" in capsys.readouterr().out
     stamp = (out / data.FOLDER / "data_batch_1").stat().st_mtime_ns
-    assert main([*args, "--out", str(out)]) == 0  # verified, not rewritten
-    assert "already present, verified; not rewritten" in capsys.readouterr().out
+    assert main([*args, "--out", str(out)]) == 0  # the same set: kept, not rewritten
+    assert "already present, identical; not rewritten" in capsys.readouterr().out
     assert (out / data.FOLDER / "data_batch_1").stat().st_mtime_ns == stamp
     assert main([*args[:3], "--train-images", "40", "--out", str(out)]) == 2  # a different set there: refused
     assert "not overwriting" in _error_line(capsys)
@@ -116,12 +116,27 @@ def test_data_command_writes_imports_and_never_overwrites(tmp_path: Path, small_
     assert not (tmp_path / "bad").exists()
 
 
+def test_data_command_refuses_a_path_that_differs_from_the_set_already_there(
+        tmp_path: Path, small_set: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["data", "cifar10", "--path", str(small_set), "--out", str(out)]) == 0
+    assert main(["data", "cifar10", "--path", str(small_set), "--out", str(out)]) == 0
+    assert "already present, identical" in capsys.readouterr().out
+    other = data.write_synthetic(tmp_path / "other" / data.FOLDER, 50, 20, seed=8)  # same shape, other images
+    kept = {f: data.md5sum(out / data.FOLDER / f) for f in data.FILES}
+    assert main(["data", "cifar10", "--path", str(other), "--out", str(out)]) == 2
+    assert "already holds a different data set" in _error_line(capsys)
+    (other / "test_batch").write_bytes(b"\x80\x02}q")  # a broken source is reported, never taken for the set there
+    assert main(["data", "cifar10", "--path", str(other), "--out", str(out)]) == 2
+    assert "test_batch is truncated or corrupt" in _error_line(capsys)
+    assert {f: data.md5sum(out / data.FOLDER / f) for f in data.FILES} == kept
+    assert [p.name for p in out.iterdir()] == [data.FOLDER]  # nothing left beside it
+
+
 @pytest.mark.parametrize("argv", [
     ["data", "cifar10"],
     ["data", "cifar10", "--path", "/nonexistent"],
     ["data", "cifar10", "--seed", "3", "--download"],
-    ["data", "cifar10", "--sf", "1", "--synthetic"],
-    ["data", "tpch", "--synthetic"],
     ["data", "cifar10", "--archive", "x.tar.gz", "--md5", "nothex"],
 ])
 def test_bad_data_arguments_are_one_line_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -130,7 +145,9 @@ def test_bad_data_arguments_are_one_line_errors(argv: list[str], capsys: pytest.
 
 
 @pytest.mark.parametrize("argv", [["data", "cifar10", "--synthetic", "--path", "x"],
-                                  ["data", "cifar10", "--synthetic", "--seed", "-1"]])
+                                  ["data", "cifar10", "--synthetic", "--seed", "-1"],
+                                  ["data", "cifar10", "--sf", "1", "--synthetic"],
+                                  ["data", "tpch", "--synthetic"]])
 def test_conflicting_data_flags_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(argv)
@@ -212,3 +229,28 @@ def test_archive_members_outside_the_folder_are_not_extracted(small_set: Path, t
         tar.add(small_set / "batches.meta", arcname="../escaped")
     data.extract_archive(archive, tmp_path / "dest", data.md5sum(archive))
     assert not (tmp_path / "escaped").exists()
+
+
+def test_a_synthetic_set_is_written_whole_or_not_at_all_and_a_lost_race_keeps_the_winner(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    dest = data.synthetic_dir(10, 5, 1, tmp_path)
+    write = data._write_batches
+
+    def crash(tmp: Path, *args: Any) -> None:
+        write(tmp, *args)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(data, "_write_batches", crash)
+    with pytest.raises(OSError, match="disk full"):
+        data.write_synthetic(dest, 10, 5, 1)
+    assert list(dest.parent.iterdir()) == []  # neither a half-written set nor its temporary folder
+
+    def another_process_finishes_first(tmp: Path, *args: Any) -> None:
+        write(tmp, *args)
+        shutil.copytree(tmp, dest)
+
+    monkeypatch.setattr(data, "_write_batches", another_process_finishes_first)
+    ds = data.ensure_synthetic(10, 5, 1, tmp_path)
+    assert (len(ds.train_y), len(ds.test_y)) == (10, 5) and [p.name for p in dest.parent.iterdir()] == [data.FOLDER]

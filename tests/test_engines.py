@@ -1,4 +1,5 @@
-"""Every tasks case on every real engine at tiny scale: answers checked, records complete, no leftovers."""
+"""Every tasks case on every real engine at tiny scale: answers checked, records complete, no leftovers;
+and which existing cluster each engine connects to."""
 
 from __future__ import annotations
 
@@ -8,9 +9,21 @@ import pytest
 from conftest import engine_processes, run_plan, wait_for_no_engine_processes
 
 from harness import registry
+from harness.budget import Budget
+from harness.engines.base import Endpoints
 from harness.records import load_run
 
 ENGINES = tuple(registry.ENGINES)
+
+
+def test_each_engine_reads_its_own_endpoint_and_endpoints_round_trip() -> None:
+    endpoints = Endpoints(ray_address="10.0.0.5:6379", dask_scheduler=None, spark_master="")
+    assert endpoints.to_dict() == {"ray_address": "10.0.0.5:6379"} and endpoints.get("dask_scheduler") is None
+    assert Endpoints.from_dict(endpoints.to_dict()) == endpoints and not Endpoints()
+    budget = Budget(cpus=1, memory_bytes=2**30)
+    remote = {name: registry.engine_class(name)(budget, endpoints).remote_address() for name in ENGINES}
+    assert remote == {"ray": "10.0.0.5:6379", "dask": None, "spark-on-ray": "10.0.0.5:6379", "spark": None,
+                      "local": None}
 
 
 @pytest.mark.engine
@@ -31,10 +44,10 @@ def test_every_tasks_case_runs_checked_and_complete(engine: str, tmp_path: Path)
         assert {"engine_start", "inputs", "run", "check"} <= set(rec.phases)
         assert rec.resources["peak_rss_bytes"] > 0
         assert rec.budget == {"cpus": 2, "memory_bytes": 4 * 2**30}
-    session = run.header["engines"][engine]
-    assert session["status"] == "ok" and session["start_s"] > 0 and "stop_error" not in session
-    assert session["config"], "the engine's effective config is recorded"
-    assert all(v != "not installed" for v in session["versions"].values())
+    session = run.header.engines[engine]
+    assert session.status == "ok" and session.start_s > 0 and not session.stop_error
+    assert session.config, "the engine's effective config is recorded"
+    assert all(v != "not installed" for v in session.versions.values())
     # Everything the engine started is gone once it is stopped.
     left = wait_for_no_engine_processes()
     assert not left, f"{engine} left processes behind: {left}"
@@ -54,7 +67,7 @@ def test_fanout_efficiency_and_latency_percentiles_are_consistent(tmp_path: Path
 @pytest.mark.engine
 def test_local_engines_listen_on_loopback_only(tmp_path: Path) -> None:
     _, path = run_plan(tmp_path, "tasks", ("ray", "dask"), ("noop",), repeat=1, warmup=0)
-    engines = load_run(path).header["engines"]
-    assert engines["ray"]["config"]["address"].startswith("127.0.0.1:")
-    assert engines["dask"]["config"]["scheduler"].startswith("tcp://127.0.0.1:")
-    assert engines["dask"]["config"]["workers"] == 2 and engines["dask"]["config"]["threads_per_worker"] == [1]
+    engines = load_run(path).header.engines
+    assert engines["ray"].config["address"].startswith("127.0.0.1:")
+    assert engines["dask"].config["scheduler"].startswith("tcp://127.0.0.1:")
+    assert engines["dask"].config["workers"] == 2 and engines["dask"].config["threads_per_worker"] == [1]

@@ -28,6 +28,23 @@ def test_tpch_is_generated_split_cached_and_regenerated_when_corrupt(data_root: 
     assert sum(pq.ParquetFile(p).metadata.num_rows for p in (again / "lineitem").glob("*.parquet")) == 60_175
 
 
+def test_a_failed_generation_keeps_the_old_set_and_leaves_no_temporary_folder(data_root: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    directory, rows = data.ensure_tpch(0.01)
+    directory.with_name(".parquet.999999999-0badc0de.tmp").mkdir()  # left by a process that died mid-build
+    (directory / "manifest.json").unlink()  # unverifiable: regenerated on the next call
+
+    def disk_full(*args: object) -> int:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(data, "_write_split", disk_full)
+    with pytest.raises(OSError, match="disk full"):
+        data.ensure_tpch(0.01)
+    assert (directory / "lineitem").is_dir() and not list(directory.parent.glob(".*"))
+    monkeypatch.undo()
+    assert data.ensure_tpch(0.01) == (directory, rows)
+
+
 def test_raw_tables_have_the_planted_defects_and_are_regenerated_when_truncated(data_root: Path) -> None:
     directory, manifest = data.ensure_raw(0.01)
     assert manifest["planted"] == {"lineitem": {"bad_date": 56, "bad_number": 61},

@@ -9,7 +9,8 @@ import pytest
 
 from harness.errors import UsageError
 from harness.metrics import describe, percentile
-from harness.records import SCHEMA_VERSION, Record, ResultsWriter, load_run
+from harness.budget import Budget
+from harness.records import SCHEMA_VERSION, Header, Plan, Record, ResultsWriter, load_run
 
 
 def make_record(**overrides: object) -> Record:
@@ -21,6 +22,12 @@ def make_record(**overrides: object) -> Record:
                         resources={"peak_rss_bytes": 123}, started_utc="2026-11-21T00:00:00Z")
     fields.update(overrides)
     return Record(**fields)
+
+
+def header(run_id: str = "x") -> Header:
+    plan = Plan(workload="tasks", cases=("noop",), engines=("ray",), scale="tiny",
+                budget=Budget(cpus=2, memory_bytes=2**30))
+    return Header(run_id=run_id, plan=plan)
 
 
 def test_describe_gives_median_quartiles_and_iqr() -> None:
@@ -43,16 +50,16 @@ def test_percentile_interpolates_like_numpy() -> None:
 def test_record_round_trips_through_json(tmp_path: Path) -> None:
     rec = make_record()
     path = tmp_path / "r.json"
-    writer = ResultsWriter(path, {"run_id": "x"})
+    writer = ResultsWriter(path, header())
     writer.add(rec)
     loaded = load_run(path)
     assert loaded.records == [rec]
-    assert loaded.header["run_id"] == "x" and loaded.header["schema_version"] == SCHEMA_VERSION
+    assert loaded.header == header() and json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION
 
 
 def test_results_file_is_valid_after_every_record(tmp_path: Path) -> None:
     path = tmp_path / "r.json"
-    writer = ResultsWriter(path, {"run_id": "x"})
+    writer = ResultsWriter(path, header())
     assert load_run(path).records == []
     for i in range(3):
         writer.add(make_record(case=f"c{i}"))
@@ -64,7 +71,7 @@ def test_writer_never_overwrites_an_existing_file(tmp_path: Path) -> None:
     path = tmp_path / "r.json"
     path.write_text("precious")
     with pytest.raises(UsageError, match="already exists"):
-        ResultsWriter(path, {"run_id": "x"})
+        ResultsWriter(path, header())
     assert path.read_text() == "precious"
 
 
@@ -79,7 +86,7 @@ def test_invalid_status_is_refused() -> None:
         ("{not json", "is not readable JSON"),
         ('{"hello": 1}', "is not an enginebench results file"),
         (json.dumps({"schema_version": 99, "records": []}), "has schema version 99"),
-        (json.dumps({"schema_version": 1, "records": [{"case": "x"}]}), "has a malformed record"),
+        (json.dumps({"schema_version": 1, "records": [{"case": "x"}]}), "has a malformed header or record"),
     ],
 )
 def test_bad_results_files_give_one_line_errors(tmp_path: Path, content: str, message: str) -> None:

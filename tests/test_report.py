@@ -14,7 +14,8 @@ import pytest
 from harness.cli import main
 from harness.errors import UsageError
 from harness.metrics import describe
-from harness.records import Record, Run, load_run
+from harness.budget import Budget
+from harness.records import EngineSession, Header, Plan, Record, Run, load_run
 from harness.report.compare import compare
 from harness.report.html import render
 from harness.report.model import build_model
@@ -63,7 +64,7 @@ def rec(engine: str, case: str = "noop", status: str = "ok", seconds: tuple[floa
         n: int = 100, reason: str = "") -> Record:
     stats = describe(seconds)
     return Record(workload="tasks", case=case, engine=engine, api=engine, scale="tiny", status=status,
-                  reason=reason, params={"n": n}, budget={"cpus": 2, "memory_bytes": 2**30}, warmup=1,
+                  reason=reason, category="task parallelism", params={"n": n}, budget={"cpus": 2, "memory_bytes": 2**30}, warmup=1,
                   repeat=len(seconds), timings_s=seconds, stats=stats,
                   phases={"engine_start": 1.0, "inputs": 0.0, "run": stats["median"], "check": 0.01},
                   metrics={"tasks_per_s": n / stats["median"]},
@@ -73,11 +74,12 @@ def rec(engine: str, case: str = "noop", status: str = "ok", seconds: tuple[floa
 
 def run_of(records: list[Record], run_id: str = "r1", hostname: str = "host") -> Run:
     engines = sorted({r.engine for r in records})
-    return Run(header={"schema_version": 1, "run_id": run_id, "created_utc": "2026-11-21T00:00:00Z",
-                       "status": "complete", "machine": {"hostname": hostname, "cpu_model": "cpu"},
-                       "software": {"python": "3.11"}, "budget": {"cpus": 2, "memory_bytes": 2**30},
-                       "plan": {"workload": "tasks", "engines": engines, "scale": "tiny"}, "git": {},
-                       "engines": {e: {"status": "ok", "start_s": 1.5, "baseline": e == "local"} for e in engines}},
+    plan = Plan(workload="tasks", cases=tuple(dict.fromkeys(r.case for r in records)), engines=tuple(engines),
+                scale="tiny", budget=Budget(cpus=2, memory_bytes=2**30))
+    return Run(header=Header(run_id=run_id, plan=plan, created_utc="2026-11-21T00:00:00Z", status="complete",
+                             machine={"hostname": hostname, "cpu_model": "cpu"}, software={"python": "3.11"},
+                             engines={e: EngineSession(api=e, status="ok", start_s=1.5, baseline=e == "local")
+                                      for e in engines}),
                records=records)
 
 
@@ -99,7 +101,7 @@ def test_report_from_a_recorded_run_is_self_contained_html_with_every_figure() -
 def test_matrix_declares_the_winner_and_the_ratio_from_the_numbers() -> None:
     run = run_of([rec("ray", seconds=(1.0, 1.1, 1.2)), rec("dask", seconds=(2.0, 2.1, 2.2)),
                   rec("local", seconds=(0.01, 0.01, 0.01))])
-    model = build_model([run], {"tasks": "task parallelism"})
+    model = build_model([run])
     (row,) = model.rows
     cells = {c.engine: c for c in row.cells}
     assert cells["ray"].best and not cells["dask"].best and not cells["dask"].tied_with_best
@@ -111,7 +113,7 @@ def test_matrix_declares_the_winner_and_the_ratio_from_the_numbers() -> None:
 
 def test_overlapping_ranges_are_called_a_tie() -> None:
     run = run_of([rec("ray", seconds=(1.0, 1.1, 1.5)), rec("dask", seconds=(1.4, 1.6, 1.7))])
-    model = build_model([run], {"tasks": "task parallelism"})
+    model = build_model([run])
     cells = {c.engine: c for c in model.rows[0].cells}
     assert cells["ray"].best and cells["dask"].tied_with_best
     assert "too close to call: noop: ray, dask tied" in model.verdicts["task parallelism"]
@@ -128,7 +130,7 @@ def test_wrong_or_failed_record_never_appears_as_a_number() -> None:
     assert "810" not in text and "123 ms" not in text  # neither its throughput nor its time is shown
     failures = html.split('id="failures"')[1]
     assert "task results: got [1], expected [0]" in failures and "exceeded the 120 s case timeout" in failures
-    assert "wrong" not in build_model([run]).verdicts["tasks"]
+    assert "wrong" not in build_model([run]).verdicts["task parallelism"]
 
 
 def test_strings_from_records_are_html_escaped() -> None:

@@ -59,8 +59,8 @@ def test_timeout_is_recorded_and_next_case_runs_on_a_restarted_engine(tmp_path: 
     assert recs["sleepy"].status == "timeout"
     assert recs["sleepy"].reason == "exceeded the 1 s case timeout during warm-up 1/1"
     assert recs["good"].status == "ok"
-    session = load_run(path).header["engines"]["local"]
-    assert session["restarts"] == 1 and session["status"] == "ok"
+    session = load_run(path).header.engines["local"]
+    assert session.restarts == 1 and session.status == "ok"
 
 
 def test_plan_timeout_overrides_the_case_timeout(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_unsupported_cases_carry_a_reason_and_start_no_engine(tmp_path: Path) ->
     assert recs["missing"].reason == "local cannot express this case"
     assert recs["absent"].status == "unsupported"
     assert "no implementation of 'absent'" in recs["absent"].reason
-    assert load_run(path).header["engines"]["local"]["status"] == "not needed"
+    assert load_run(path).header.engines["local"].status == "not needed"
 
 
 class BrokenEngine(Engine):
@@ -122,8 +122,8 @@ def test_engine_that_fails_to_start_is_stopped_recorded_and_the_plan_goes_on(
     assert BrokenEngine.stopped
     assert recs[("local", "good")].status == "ok"
     header = load_run(path).header
-    assert header["engines"]["broken"]["status"] == "error"
-    assert header["status"] == "complete"
+    assert header.engines["broken"].status == "error"
+    assert header.status == "complete"
 
 
 def test_missing_engine_package_gives_an_install_hint(tmp_path: Path, extra_engines: None) -> None:
@@ -137,10 +137,10 @@ def test_missing_engine_package_gives_an_install_hint(tmp_path: Path, extra_engi
 def test_results_file_is_complete_json_with_machine_software_budget_and_plan(tmp_path: Path) -> None:
     runner, path = run_plan(tmp_path, SAMPLE, ("local",), ("good", "wrong"))
     doc = json.loads(path.read_text())
-    assert doc["schema_version"] == 1 and doc["run_id"] == "test-run" and doc["status"] == "complete"
+    assert doc["schema_version"] == 2 and doc["run_id"] == "test-run" and doc["status"] == "complete"
     assert doc["machine"]["logical_cpus"] >= 1 and doc["machine"]["memory_bytes"] > 0
     assert doc["software"]["python"].startswith("3.")
-    assert doc["budget"] == {"cpus": 2, "memory_bytes": 4 * 2**30}
+    assert doc["plan"]["budget"] == {"cpus": 2, "memory_bytes": 4 * 2**30}
     assert doc["plan"]["cases"] == ["good", "wrong"] and doc["plan"]["engines"] == ["local"]
     assert doc["engines"]["local"]["start_s"] > 0 and doc["engines"]["local"]["stop_s"] >= 0
     assert [r["status"] for r in doc["records"]] == ["ok", "wrong"]

@@ -7,6 +7,7 @@ import importlib.util
 import re
 import socket
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -50,12 +51,55 @@ def check_reachable(engine: str, address: str, timeout_s: float = CONNECT_TIMEOU
 
 
 @dataclass(frozen=True)
-class Endpoints:
-    """Existing clusters to use instead of starting local ones (None: start one on this machine)."""
+class Endpoint:
+    """An engine's option naming an existing cluster to use instead of starting one (`key`: the
+    Endpoints key and the argparse dest, e.g. "ray_address" for --ray-address)."""
 
-    ray_address: str | None = None
-    dask_scheduler: str | None = None
-    spark_master: str | None = None
+    key: str
+    help: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.key.replace("_", "-")
+
+
+class Endpoints(Mapping[str, str]):
+    """Existing clusters to use instead of starting local ones: endpoint key -> address, frozen.
+    A key not given (or None): the engine starts one on this machine."""
+
+    def __init__(self, **addresses: str | None) -> None:
+        self._addresses = {key: address for key, address in addresses.items() if address}
+
+    def __getitem__(self, key: str) -> str:
+        return self._addresses[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._addresses)
+
+    def __len__(self) -> int:
+        return len(self._addresses)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._addresses.items()))
+
+    def __repr__(self) -> str:
+        return f"Endpoints({', '.join(f'{k}={v!r}' for k, v in self._addresses.items())})"
+
+    def to_dict(self) -> dict[str, str]:
+        return dict(self._addresses)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str | None]) -> Endpoints:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of `enginebench doctor`: ok, warn (runs, but note it) or fail (must be fixed)."""
+
+    level: str
+    what: str
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -80,7 +124,8 @@ class Engine(ABC):
     """A lifecycle only: start with a budget, hand over a handle, stop what was started.
 
     Subclasses set `name`, `api` (which `workloads/*/<api>.py` implements its cases), and
-    `packages` (import names it needs, checked before start so a missing one gives an install hint).
+    `packages` (import names it needs, checked before start so a missing one gives an install hint),
+    and `endpoint` (its option for an existing cluster, if it can use one).
     """
 
     name: ClassVar[str]
@@ -88,6 +133,7 @@ class Engine(ABC):
     description: ClassVar[str]
     packages: ClassVar[tuple[str, ...]] = ()
     needs_java: ClassVar[bool] = False
+    endpoint: ClassVar[Endpoint | None] = None
     #: A baseline (no engine) is shown beside the engines but never ranked among them.
     baseline: ClassVar[bool] = False
 
@@ -125,7 +171,7 @@ class Engine(ABC):
 
     def remote_address(self) -> str | None:
         """The existing cluster this engine connects to, if any (checked for reachability first)."""
-        return None
+        return self.endpoints.get(self.endpoint.key) if self.endpoint else None
 
     def worker_pid(self) -> int | None:
         """PID of one process that executes this engine's tasks (for fault injection), or None."""
@@ -156,6 +202,31 @@ class Engine(ABC):
                     f"engine {cls.name!r} needs Java {MIN_JAVA_MAJOR} or newer (Spark 3.5), found {version}: "
                     "install a JDK 17 and point JAVA_HOME at it"
                 )
+
+    @classmethod
+    def doctor_checks(cls, import_packages: bool = True) -> list[Finding]:
+        """`enginebench doctor`'s lines for this engine: each package installed, importable (unless
+        import_packages is False) and at enginebench's known-good pin."""
+        from harness.environment import install_hint, pinned_requirements
+
+        out: list[Finding] = []
+        for pkg in cls.packages:
+            try:
+                version = importlib.metadata.version(pkg)
+            except importlib.metadata.PackageNotFoundError:
+                out.append(Finding("fail", pkg, f"not installed: {install_hint(pkg)}"))
+                continue
+            if import_packages:
+                try:
+                    importlib.import_module(pkg)
+                except Exception as exc:  # noqa: BLE001 - any import failure is a finding
+                    failure = f"{type(exc).__name__}: {exc}"
+                    out.append(Finding("fail", pkg, f"{version} installed but import fails: {failure}"))
+                    continue
+            pin = pinned_requirements().get(pkg, "").partition("==")[2]
+            out.append(Finding("warn", pkg, f"{version} (known-good pin: {pin})") if pin and pin != version
+                       else Finding("ok", pkg, version))
+        return out
 
     @classmethod
     def versions(cls) -> dict[str, str]:

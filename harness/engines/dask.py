@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from harness.engines.base import Engine
+from harness.engines.base import Endpoint, Engine
 
 
 class DaskEngine(Engine):
@@ -14,6 +14,7 @@ class DaskEngine(Engine):
     api = "dask"
     description = "dask.distributed: LocalCluster of worker processes (or --dask-scheduler)"
     packages = ("dask", "distributed")
+    endpoint = Endpoint("dask_scheduler", "use an existing Dask scheduler, e.g. tcp://host:8786")
 
     #: One single-threaded worker process per CPU: like Ray's one worker process per CPU, and the
     #: layout Dask recommends for GIL-holding Python tasks.
@@ -26,8 +27,9 @@ class DaskEngine(Engine):
     def _start(self) -> Any:
         from distributed import Client, LocalCluster
 
-        if self.endpoints.dask_scheduler:
-            client = Client(self.endpoints.dask_scheduler, timeout="10s")
+        address = self.remote_address()
+        if address:
+            client = Client(address, timeout="10s")
             try:
                 client.wait_for_workers(1, timeout=30)  # a scheduler without workers is an error, not a hang
             except Exception:
@@ -60,9 +62,6 @@ class DaskEngine(Engine):
                 self._cluster.close()
                 self._cluster = None
 
-    def remote_address(self) -> str | None:
-        return self.endpoints.dask_scheduler
-
     def worker_pid(self) -> int | None:
         import os
 
@@ -74,7 +73,7 @@ class DaskEngine(Engine):
             return {}
         nthreads: dict[str, int] = self._handle.nthreads()
         return {
-            "mode": "existing scheduler" if self.endpoints.dask_scheduler else "LocalCluster",
+            "mode": "existing scheduler" if self.remote_address() else "LocalCluster",
             "scheduler": self._handle.scheduler.address,
             "workers": len(nthreads),
             "threads_per_worker": sorted(set(nthreads.values())),

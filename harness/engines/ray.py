@@ -7,16 +7,17 @@ import os
 from typing import Any
 
 from harness.budget import Budget
-from harness.engines.base import Endpoints, Engine
+from harness.engines.base import Endpoint, Engine
 
 #: Share of the memory budget given to Ray's object store (Ray's own default is 30% of RAM).
 OBJECT_STORE_SHARE = 0.3
 
 
-def ray_init(budget: Budget, endpoints: Endpoints) -> Any:
-    """Start (or connect to) Ray the way both `ray` and `spark-on-ray` need it; returns the context."""
+def ray_init(budget: Budget, address: str | None) -> Any:
+    """Start Ray (or connect to the cluster at `address`) the way both `ray` and `spark-on-ray` need
+    it; returns the context."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if not endpoints.ray_address:
+    if not address:
         # Loopback only: Ray's single-machine mode (its default on macOS/Windows) binds GCS, raylet
         # and workers to 127.0.0.1 instead of the machine's network address. Read at import time
         # by Ray and inherited by its daemons, hence the environment plus the constant.
@@ -26,7 +27,7 @@ def ray_init(budget: Budget, endpoints: Endpoints) -> Any:
     import ray
     from ray._private import ray_constants
 
-    if not endpoints.ray_address:
+    if not address:
         ray_constants.ENABLE_RAY_CLUSTER = False
 
     common: dict[str, Any] = {
@@ -35,8 +36,8 @@ def ray_init(budget: Budget, endpoints: Endpoints) -> Any:
         "logging_level": logging.WARNING,
         "configure_logging": True,
     }
-    if endpoints.ray_address:
-        return ray.init(address=endpoints.ray_address, **common)
+    if address:
+        return ray.init(address=address, **common)
     # address="local": always a new instance of our own, never a cluster some other program left
     # running on this machine (plain ray.init() would attach to it and ignore the budget).
     return ray.init(
@@ -74,9 +75,10 @@ class RayEngine(Engine):
     api = "ray"
     description = "Ray Core tasks and actors (ray.init on this machine, or --ray-address)"
     packages = ("ray",)
+    endpoint = Endpoint("ray_address", "use an existing Ray cluster (ray and spark-on-ray)")
 
     def _start(self) -> Any:
-        return ray_init(self.budget, self.endpoints)
+        return ray_init(self.budget, self.remote_address())
 
     def _stop(self) -> None:
         import ray
@@ -85,10 +87,7 @@ class RayEngine(Engine):
             ray.shutdown()
 
     def config(self) -> dict[str, Any]:
-        return {**ray_config(), "mode": "existing cluster" if self.endpoints.ray_address else "local"}
-
-    def remote_address(self) -> str | None:
-        return self.endpoints.ray_address
+        return {**ray_config(), "mode": "existing cluster" if self.remote_address() else "local"}
 
     def worker_pid(self) -> int | None:
         import ray

@@ -6,12 +6,13 @@ from typing import Any
 
 from harness.engines._spark_common import (
     common_configs,
+    java_finding,
     prepare_environment,
     python_worker_pid,
     shutdown_gateway,
     spark_config_summary,
 )
-from harness.engines.base import Engine
+from harness.engines.base import Endpoint, Engine, Finding
 
 #: Share of the memory budget given to the JVM heap (the rest is Python workers and off-heap).
 HEAP_SHARE = 0.6
@@ -23,17 +24,23 @@ class SparkEngine(Engine):
     description = "plain PySpark: local[N] on this machine (or --spark-master)"
     packages = ("pyspark",)
     needs_java = True
+    endpoint = Endpoint("spark_master", "use an existing Spark master, e.g. spark://host:7077")
+
+    @classmethod
+    def doctor_checks(cls, import_packages: bool = True) -> list[Finding]:
+        return [*super().doctor_checks(import_packages), java_finding()]
 
     def _start(self) -> Any:
-        prepare_environment(local=not self.endpoints.spark_master)
+        address = self.remote_address()
+        prepare_environment(local=not address)
         from pyspark.sql import SparkSession
 
         cpus = self.budget.cpus
-        master = self.endpoints.spark_master or f"local[{cpus}]"
+        master = address or f"local[{cpus}]"
         heap_mb = int(self.budget.memory_bytes * HEAP_SHARE) // 2**20
         builder = SparkSession.builder.master(master).appName("enginebench")
         configs = common_configs(cpus)
-        if self.endpoints.spark_master:
+        if address:
             configs["spark.executor.memory"] = f"{heap_mb}m"
             configs.pop("spark.driver.host")
             configs.pop("spark.driver.bindAddress")
@@ -55,9 +62,6 @@ class SparkEngine(Engine):
 
     def worker_pid(self) -> int | None:
         return python_worker_pid(self._handle)
-
-    def remote_address(self) -> str | None:
-        return self.endpoints.spark_master
 
     def config(self) -> dict[str, Any]:
         if self._handle is None:

@@ -6,14 +6,15 @@ from typing import Any
 
 from harness.engines._spark_common import (
     common_configs,
+    java_finding,
     java_options,
     prepare_environment,
     python_worker_pid,
     shutdown_gateway,
     spark_config_summary,
 )
-from harness.engines.base import Engine
-from harness.engines.ray import OBJECT_STORE_SHARE, ray_config, ray_init
+from harness.engines.base import Engine, Finding
+from harness.engines.ray import OBJECT_STORE_SHARE, RayEngine, ray_config, ray_init
 
 #: Cores per executor: RayDP runs one JVM actor per executor, so a few cores each keeps JVM count
 #: (and memory) low while leaving more than one executor on larger budgets.
@@ -36,6 +37,11 @@ class SparkOnRayEngine(Engine):
     description = "Spark on a Ray cluster through RayDP (raydp.init_spark)"
     packages = ("ray", "raydp", "pyspark")
     needs_java = True
+    endpoint = RayEngine.endpoint
+
+    @classmethod
+    def doctor_checks(cls, import_packages: bool = True) -> list[Finding]:
+        return [*super().doctor_checks(import_packages), java_finding()]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -43,14 +49,15 @@ class SparkOnRayEngine(Engine):
         self.layout = executor_layout(self.budget.cpus)
 
     def _start(self) -> Any:
-        prepare_environment(local=not self.endpoints.ray_address)
+        address = self.remote_address()
+        prepare_environment(local=not address)
         assert HEAP_SHARE + OBJECT_STORE_SHARE < 1
-        ray_init(self.budget, self.endpoints)
+        ray_init(self.budget, address)
         self._ray_started = True
         import ray
         import raydp
 
-        if self.endpoints.ray_address:
+        if address:
             # An executor is one Ray actor and must fit on one node: size them to the smallest node.
             smallest = min(int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive"))
             self.layout = executor_layout(self.budget.cpus, min(MAX_EXECUTOR_CORES, smallest))
@@ -58,14 +65,14 @@ class SparkOnRayEngine(Engine):
         heap_mb = int(self.budget.memory_bytes * HEAP_SHARE) // num_executors // 2**20
         configs = common_configs(self.budget.cpus)
         configs["spark.ray.raydp_app_master.extraJavaOptions"] = java_options()
-        if not self.endpoints.ray_address:
+        if not address:
             # On our own node, executors keep their Spark task slots (executor_cores) but reserve no
             # Ray CPU: a RayDP job alternates Spark stages with Ray steps (ray.data.from_spark, Ray
             # Data, Ray Train), and idle executors holding every budgeted Ray CPU leave those steps
             # unschedulable (they hang). On an existing cluster the reservation stays, so Ray keeps
             # spreading executors over nodes; the cluster is expected to have CPUs beyond the budget.
             configs["spark.ray.raydp_spark_executor.actor.resource.cpu"] = "0"
-        if self.endpoints.ray_address:
+        if address:
             configs.pop("spark.driver.host")
             configs.pop("spark.driver.bindAddress")
         spark = raydp.init_spark(
@@ -96,9 +103,6 @@ class SparkOnRayEngine(Engine):
 
     def worker_pid(self) -> int | None:
         return python_worker_pid(self._handle)
-
-    def remote_address(self) -> str | None:
-        return self.endpoints.ray_address
 
     def config(self) -> dict[str, Any]:
         if self._handle is None:

@@ -8,7 +8,6 @@ tracking exactly those is what comparing runs is for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from harness.errors import UsageError
 from harness.records import Record, Run
@@ -45,14 +44,13 @@ def _verdict(base: Record, new: Record) -> tuple[float | None, str]:
 def differences(base: Run, new: Run) -> list[str]:
     """What differs between the runs' setups (machine, budget, versions): shown next to the table."""
     notes = []
-    for label, path in (("machine", ("machine", "cpu_model")), ("CPUs", ("machine", "logical_cpus")),
-                        ("budget", ("budget",)), ("software", ("software", "packages"))):
-        a: Any = base.header
-        b: Any = new.header
-        for key in path:
-            a, b = (a or {}).get(key), (b or {}).get(key)
-        if a != b:
-            notes.append(f"{label} differs: base {a}, new {b}")
+    a, b = base.header, new.header
+    for label, x, y in (("machine", a.machine.get("cpu_model"), b.machine.get("cpu_model")),
+                        ("CPUs", a.machine.get("logical_cpus"), b.machine.get("logical_cpus")),
+                        ("budget", a.budget.to_dict(), b.budget.to_dict()),
+                        ("software", a.software.get("packages"), b.software.get("packages"))):
+        if x != y:
+            notes.append(f"{label} differs: base {x}, new {y}")
     return notes
 
 

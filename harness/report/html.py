@@ -18,18 +18,6 @@ BADGES = {"ok": "checked", "wrong": "WRONG", "error": "error", "timeout": "timeo
           "unsupported": "n/a", "skipped": "skipped", "absent": "not run"}
 
 
-def workload_categories(runs: Sequence[Run]) -> dict[str, str]:
-    """workload -> category, from the workload registry when the workload is known."""
-    from harness import registry
-
-    out: dict[str, str] = {}
-    for run in runs:
-        name = run.header.get("plan", {}).get("workload")
-        if name and name in registry.WORKLOADS and name not in out:
-            out[name] = registry.workload(name).category
-    return out
-
-
 def _templates() -> Any:
     """A jinja2 environment over our templates: every string autoescaped, unknown names an error."""
     import jinja2
@@ -45,7 +33,7 @@ def _templates() -> Any:
 
 def render(runs: Sequence[Run], title: str = "enginebench report") -> str:
     """The HTML text of a report over `runs` (pure: reads nothing, writes nothing)."""
-    model = build_model(runs, workload_categories(runs))
+    model = build_model(runs)
     env = _templates()
     workloads = list(dict.fromkeys(r.workload for r in model.rows))
     charts: dict[str, str] = {}
@@ -80,18 +68,14 @@ def _metric_names(model: ReportModel) -> dict[tuple[str, str], list[str]]:
 def _environment(runs: Sequence[Run]) -> list[dict[str, Any]]:
     out = []
     for run in runs:
-        h = run.header
-        out.append({
-            "run_id": h.get("run_id", "?"), "created": h.get("created_utc", "?"), "status": h.get("status", "?"),
-            "machine": h.get("machine", {}), "software": h.get("software", {}), "budget": h.get("budget", {}),
-            "git": h.get("git", {}), "plan": h.get("plan", {}), "engines": h.get("engines", {}),
-        })
+        h = run.header.to_dict()
+        out.append({**h, "created": h["created_utc"], "budget": h["plan"]["budget"]})
     return out
 
 
 def write_report(runs: Sequence[Run], path: Path, title: str = "enginebench report") -> Path:
     """Render and write atomically; the parent directory is created."""
-    from harness.records import atomic_write_text
+    from harness.files import atomic_write_text
 
     atomic_write_text(path, render(runs, title))
     return path

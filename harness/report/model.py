@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.records import Record, Run
+from harness.records import PHASES, Header, Record, Run
 
 FAILED = ("wrong", "error", "timeout")
 
@@ -56,7 +56,7 @@ class ReportModel:
     verdicts: dict[str, str]
     failures: list[Record]
     records: list[Record]
-    runs: list[dict[str, Any]]
+    runs: list[Header]
     phases: dict[str, dict[str, float]] = field(default_factory=dict)  # engine -> phase -> seconds
     baselines: set[str] = field(default_factory=set)
     #: (workload, case, scale) -> engine -> [(cpus, headline value)], for cases run at several budgets
@@ -179,20 +179,22 @@ def verdict(category: str, rows: Sequence[Row]) -> str:
 
 
 def phase_totals(records: Iterable[Record], runs: Sequence[Run]) -> dict[str, dict[str, float]]:
-    """Per engine: engine start (once per run), inputs, run (median x repetitions) and check seconds."""
+    """Per engine, seconds by phase label: engine start (once per run), inputs and reference (shared,
+    made once per run), setup, run (all repetitions, warm-ups included) and checks."""
     out: dict[str, dict[str, float]] = {}
     for run in runs:
-        for engine, session in run.header.get("engines", {}).items():
-            if isinstance(session.get("start_s"), (int, float)):
-                out.setdefault(engine, {}).setdefault("engine start", 0.0)
-                out[engine]["engine start"] += float(session["start_s"])
+        for engine, session in run.header.engines.items():
+            if session.start_s is not None:
+                p = out.setdefault(engine, {})
+                p[PHASES["engine_start"]] = p.get(PHASES["engine_start"], 0.0) + session.start_s
     for rec in records:
         if rec.status != "ok":
             continue
         p = out.setdefault(rec.engine, {})
-        p["inputs"] = p.get("inputs", 0.0) + rec.phases.get("inputs", 0.0)
-        p["run"] = p.get("run", 0.0) + sum(rec.timings_s)
-        p["check"] = p.get("check", 0.0) + rec.phases.get("check", 0.0)
+        for phase in ("inputs", "reference", "setup", "check"):
+            if phase in rec.phases:
+                p[PHASES[phase]] = p.get(PHASES[phase], 0.0) + rec.phases[phase]
+        p["run"] = p.get("run", 0.0) + sum(rec.timings_s) + sum(rec.warmup_s)
     return out
 
 
@@ -211,12 +213,12 @@ def scaling_series(rows: Sequence[Row]) -> dict[tuple[str, str, str], dict[str, 
             if len({c for pts in by_engine.values() for c, _ in pts}) >= 2}
 
 
-def build_model(runs: Sequence[Run], categories: dict[str, str] | None = None) -> ReportModel:
-    """The whole report's content. `categories` maps workload -> category (default: workload name)."""
+def build_model(runs: Sequence[Run]) -> ReportModel:
+    """The whole report's content, from the records alone (each record names its category)."""
     records = latest_records(runs)
     engines: list[str] = []
     for run in runs:
-        for e in run.header.get("plan", {}).get("engines", []):
+        for e in run.header.plan.engines:
             if e not in engines:
                 engines.append(e)
     for r in records:
@@ -225,9 +227,8 @@ def build_model(runs: Sequence[Run], categories: dict[str, str] | None = None) -
     groups: dict[tuple[str, str, str, Any], list[Record]] = {}
     for r in records:
         groups.setdefault((r.workload, r.case, r.scale, r.budget.get("cpus")), []).append(r)
-    cats = categories or {}
-    baselines = {e for run in runs for e, s in run.header.get("engines", {}).items() if s.get("baseline")}
-    rows = [build_row(recs, engines, cats.get(key[0], key[0]), baselines) for key, recs in groups.items()]
+    baselines = {e for run in runs for e, s in run.header.engines.items() if s.baseline}
+    rows = [build_row(recs, engines, recs[0].category or recs[0].workload, baselines) for recs in groups.values()]
     verdicts = {cat: verdict(cat, [r for r in rows if r.category == cat])
                 for cat in dict.fromkeys(r.category for r in rows)}
     failures = [r for r in records if r.status not in ("ok",)]

@@ -2,7 +2,8 @@
 Dask array.
 
 The uint8 rows become a Dask array chunked into one contiguous shard per rank (the shared shard
-rule), normalized with `map_blocks` and persisted on the cluster (timed as `load_s`). Ranks are
+rule), normalized with `map_blocks` and persisted on the cluster, and the test set is scattered to
+every worker: the attempt's setup (`load`, timed as its own phase, once before the runs). Ranks are
 the first `world` workers in address order (world size from the worker set and the budget); each
 gets one pinned task (`workers=[address]`, no stealing) holding its shard's future. Rendezvous goes
 through the scheduler: rank 0 opens torch's TCPStore on a port the OS assigns (no free-port race)
@@ -22,9 +23,9 @@ import numpy as np
 from distributed import Variable
 
 from harness.engines.base import EngineContext
-from harness.spec import Params, cases_of
+from harness.spec import Params, Staged
 from workloads.cnn.model import Recipe, answer, normalize, shard_rows
-from workloads.cnn.spec import world_size
+from workloads.cnn.spec import layout
 
 #: How long ranks wait for each other when the process group forms.
 RENDEZVOUS_TIMEOUT_S = 120
@@ -65,9 +66,8 @@ def _train_rank(rank: int, world: int, rendezvous: str, host: str, x_shard: np.n
     from datetime import timedelta
 
     import torch.distributed as dist
-    from torch.nn.parallel import DistributedDataParallel
 
-    from workloads.cnn.model import array_batches, backend_for, build_model, device_for, fit, set_threads, test_batches
+    from workloads.cnn.model import backend_for, device_for, set_threads, train_shard
 
     recipe = Recipe(**recipe_d)
     set_threads(threads)
@@ -77,61 +77,59 @@ def _train_rank(rank: int, world: int, rendezvous: str, host: str, x_shard: np.n
     dist.init_process_group(backend, store=store, rank=rank, world_size=world,
                             timeout=timedelta(seconds=RENDEZVOUS_TIMEOUT_S))
     try:
-        model = build_model(recipe).to(device)
-        if world > 1:
-            model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-        x = x_shard.reshape(-1, 3, 32, 32)
-        xt = normalize(test_x[rank::world])
-        result = fit(model, recipe, n_train, rank, world, device,
-                     lambda epoch: array_batches(x, y_shard, recipe, epoch, rank, world, device),
-                     lambda: test_batches(xt, test_y[rank::world], 0, 1, 1024, device), t0)
+        result = train_shard(recipe, rank, world, device, x_shard.reshape(-1, 3, 32, 32), y_shard,
+                             normalize(test_x[rank::world]), test_y[rank::world], n_train, t0)
     finally:
         dist.destroy_process_group()
     return {**result, "device": device.type, "backend": backend} if rank == 0 else None
 
 
-def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
-    t0 = time.time()
+def load(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    """Setup: each rank's normalized shard persisted on its worker; the test set on every worker."""
     client = ctx.handle
     recipe = Recipe.from_params(params)
     workers = sorted(client.scheduler_info()["workers"])
     gpu = all(client.run(_has_gpu, workers=workers).values())
     import torch
 
-    gpus = torch.cuda.device_count() if gpu else 0
-    world = world_size(params, min(ctx.cpus, len(workers)), gpus)
-    threads = max(1, ctx.cpus // world)
+    world, threads = layout(params, min(ctx.cpus, len(workers)), torch.cuda.device_count() if gpu else 0)
     ranks = workers[:world]
     n = len(inputs["train_y"])
-
-    t_load = time.perf_counter()
     bounds = [shard_rows(n, recipe, r, world) for r in range(world)]
     used = bounds[-1][1]
     x = da.from_array(inputs["train_x"][:used], chunks=(used // world, inputs["train_x"].shape[1]))
     x = client.persist(x.map_blocks(_normalize_flat, dtype=np.float32))
     shards = [client.compute(block, workers=[w]) for block, w in zip(x.to_delayed().ravel(), ranks, strict=True)]
     for f in shards:
-        f.result()  # wait: conversion is load time, not training time
-    load_s = time.perf_counter() - t_load
+        f.result()  # the conversion belongs to setup, not to the first run
+    test_x, test_y = client.scatter([inputs["test_x"], inputs["test_y"]], broadcast=True)
+    return {"ranks": ranks, "shards": shards, "labels": [inputs["train_y"][lo:hi] for lo, hi in bounds],
+            "test": (test_x, test_y), "n_train": n, "world": world, "threads": threads, "gpu": gpu}
 
+
+def train(ctx: EngineContext, params: Params, data: dict[str, Any]) -> dict[str, Any]:
+    t0 = time.time()
+    client = ctx.handle
+    recipe = Recipe.from_params(params)
+    ranks, world, threads = data["ranks"], data["world"], data["threads"]
     host = ranks[0].split("://")[-1].rsplit(":", 1)[0]
     rendezvous = f"enginebench-cnn-{uuid.uuid4().hex}"
-    test_x, test_y = client.scatter([inputs["test_x"], inputs["test_y"]], broadcast=True)
+    test_x, test_y = data["test"]
     futures = [
-        client.submit(_train_rank, r, world, rendezvous, host, shards[r], inputs["train_y"][lo:hi], test_x, test_y,
-                      recipe.to_dict(), n, threads, gpu, t0, workers=[w], allow_other_workers=False, pure=False)
-        for r, (w, (lo, hi)) in enumerate(zip(ranks, bounds, strict=True))
+        client.submit(_train_rank, r, world, rendezvous, host, data["shards"][r], data["labels"][r], test_x, test_y,
+                      recipe.to_dict(), data["n_train"], threads, data["gpu"], t0, workers=[w],
+                      allow_other_workers=False, pure=False)
+        for r, w in enumerate(ranks)
     ]
     try:
         results = client.gather(futures)
     finally:
         Variable(rendezvous, client=client).delete()
     got = results[0]
-    return answer({k: got[k] for k in ("history", "train_s", "images", "final_accuracy")}, engine=ctx.engine,
-                  world=world, threads=threads, device=got["device"], backend=got["backend"], load_s=load_s,
-                  recipe=recipe)
+    return answer(got, engine=ctx.engine, world=world, threads=threads, device=got["device"],
+                  backend=got["backend"], recipe=recipe)
 
 
-CASES = cases_of(train)
+CASES = {"train": Staged(load, train)}
 NOTES = {"train": "dask.array shards (map_blocks normalize, persisted) + one torch DDP group across the Dask "
                   "workers, rendezvous through the scheduler (a Variable holding rank 0's TCPStore address)"}

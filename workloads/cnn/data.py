@@ -12,7 +12,6 @@ and every run exercise. Only numpy is imported here (no torch): `enginebench dat
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import shutil
 import tarfile
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import UsageError
+from harness.files import data_root, replace_dir_atomically
 
 #: The official archive and its published md5 (https://www.cs.toronto.edu/~kriz/cifar.html).
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -53,11 +53,6 @@ class Cifar10:
     test_y: np.ndarray
     label_names: tuple[str, ...]
     source: str
-
-
-def data_root() -> Path:
-    """ENGINEBENCH_DATA, or ./data (git-ignored); the same root as the etl data sets."""
-    return Path(os.environ.get("ENGINEBENCH_DATA", "data")).resolve()
 
 
 def real_dir(root: Path | None = None) -> Path:
@@ -183,13 +178,12 @@ def import_folder(source: Path, dest: Path) -> Path:
     load(folder)
     if dest.exists():
         raise DataError(f"{dest} already exists; not overwriting it (remove it or choose another --out)")
-    tmp = dest.with_name(dest.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name in FILES:
-        shutil.copy2(folder / name, tmp / name)
-    tmp.rename(dest)
-    return dest
+
+    def copy(tmp: Path) -> None:
+        for name in FILES:
+            shutil.copy2(folder / name, tmp / name)
+
+    return replace_dir_atomically(dest, copy, overwrite=False)
 
 
 # -- writing (synthetic) -----------------------------------------------------------------------------
@@ -224,9 +218,10 @@ def write_synthetic(dest: Path, n_train: int, n_test: int, seed: int) -> Path:
         raise DataError(f"synthetic CIFAR-10 needs at least 5 training and 1 test image, got {n_train}, {n_test}")
     if dest.exists():
         raise DataError(f"{dest} already exists; not overwriting it (remove it or choose another --out)")
-    tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    return replace_dir_atomically(dest, lambda tmp: _write_batches(tmp, n_train, n_test, seed), overwrite=False)
+
+
+def _write_batches(tmp: Path, n_train: int, n_test: int, seed: int) -> None:
     train_x, train_y = synthetic_arrays(n_train, seed, 0)
     bounds = np.linspace(0, n_train, len(TRAIN_FILES) + 1).astype(int)
     for i, name in enumerate(TRAIN_FILES):
@@ -239,8 +234,6 @@ def write_synthetic(dest: Path, n_train: int, n_test: int, seed: int) -> Path:
            b"filenames": [f"synthetic_test_{j:06d}.png".encode() for j in range(n_test)]}, tmp / TEST_FILE)
     _dump({b"num_cases_per_batch": int(bounds[1]), b"label_names": [n.encode() for n in LABEL_NAMES],
            b"num_vis": IMAGE_BYTES}, tmp / META_FILE)
-    tmp.rename(dest)
-    return dest
 
 
 def write_archive(folder: Path, archive: Path) -> Path:

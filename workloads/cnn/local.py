@@ -17,25 +17,29 @@ from typing import Any
 import torch
 
 from harness.engines.base import EngineContext
-from harness.spec import Params, cases_of
+from harness.spec import Params, Staged
 from workloads.cnn.model import LOCAL_THREADS, Recipe, answer, normalize, run_local
 
 
-def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+def load(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    """Setup: the uint8 rows normalized in this process."""
+    return {"train_x": normalize(inputs["train_x"]), "train_y": inputs["train_y"],
+            "test_x": normalize(inputs["test_x"]), "test_y": inputs["test_y"]}
+
+
+def train(ctx: EngineContext, params: Params, data: dict[str, Any]) -> dict[str, Any]:
     t0 = time.time()
     recipe = Recipe.from_params(params)
-    t_load = time.perf_counter()
-    x_train, x_test = normalize(inputs["train_x"]), normalize(inputs["test_x"])
-    load_s = time.perf_counter() - t_load
     use_gpu = torch.cuda.is_available()
     threads_before = torch.get_num_threads()
     try:
-        result = run_local(x_train, inputs["train_y"], x_test, inputs["test_y"], recipe, LOCAL_THREADS, use_gpu, t0)
+        result = run_local(data["train_x"], data["train_y"], data["test_x"], data["test_y"], recipe, LOCAL_THREADS,
+                           use_gpu, t0)
     finally:
         torch.set_num_threads(threads_before)
     return answer(result, engine=ctx.engine, world=1, threads=LOCAL_THREADS, device="cuda" if use_gpu else "cpu",
-                  backend="none", load_s=load_s, recipe=recipe)
+                  backend="none", recipe=recipe)
 
 
-CASES = cases_of(train)
+CASES = {"train": Staged(load, train)}
 NOTES = {"train": "one process, one torch thread (one core), numpy batches from the normalized arrays"}

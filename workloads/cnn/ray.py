@@ -3,7 +3,8 @@
 The uint8 rows become a Ray Dataset (Arrow tensor column, one block per worker and CPU), normalized
 with `map_batches` and materialized in the object store before `trainer.fit()`: on a small budget the
 training workers hold every CPU, and streaming preprocessing would have no CPU to run on (it would
-hang), so the conversion is done first and timed as `load_s`. Each worker calls `prepare_model`
+hang), so the conversion is the attempt's setup (`load`, timed as its own phase, once before the
+runs). Each worker calls `prepare_model`
 (DDP over gloo on CPU, NCCL on GPU), reads its shard with `get_dataset_shard` + `iter_torch_batches`
 (equal split, `drop_last`, a seeded local shuffle buffer per epoch; pinned memory on GPU), runs the
 shared `model.fit`, and reports metrics and a checkpoint (weights + history) every epoch.
@@ -25,9 +26,9 @@ import ray
 import ray.data
 
 from harness.engines.base import EngineContext
-from harness.spec import Params, cases_of
+from harness.spec import Params, Staged
 from workloads.cnn.model import Recipe, answer, normalize
-from workloads.cnn.spec import world_size
+from workloads.cnn.spec import layout
 
 HISTORY_FILE = "history.json"
 
@@ -105,24 +106,23 @@ def _train_loop(config: dict[str, Any]) -> None:
     fit(model, recipe, config["n_train"], rank, world, device, train_batches, eval_batches, config["t0"], on_epoch)
 
 
-def fit_on_ray(ctx: EngineContext, params: Params, train_ds: ray.data.Dataset, test_ds: ray.data.Dataset,
-               n_train: int, t0: float, load_s: float) -> dict[str, Any]:
+def fit_on_ray(ctx: EngineContext, params: Params, data: dict[str, Any]) -> dict[str, Any]:
     """Ray Train over prepared (normalized, materialized) datasets; shared by `ray` and `spark-on-ray`."""
     from ray.train import CheckpointConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
+    t0 = time.time()
     recipe = Recipe.from_params(params)
     gpus = cluster_gpus()
-    world = world_size(params, ctx.cpus, gpus)
-    threads = max(1, ctx.cpus // world)
+    world, threads = layout(params, ctx.cpus, gpus)
     storage = tempfile.mkdtemp(prefix="enginebench-raytrain-")
     try:
         trainer = TorchTrainer(
             _train_loop,
-            train_loop_config={"recipe": recipe.to_dict(), "threads": threads, "n_train": n_train, "t0": t0},
+            train_loop_config={"recipe": recipe.to_dict(), "threads": threads, "n_train": data["n_train"], "t0": t0},
             scaling_config=ScalingConfig(num_workers=world, use_gpu=gpus > 0,
                                          resources_per_worker={"CPU": threads, **({"GPU": 1} if gpus else {})}),
-            datasets={"train": train_ds, "test": test_ds},
+            datasets={"train": data["train"], "test": data["test"]},
             run_config=RunConfig(name=f"cnn-{int(t0 * 1000)}", storage_path=storage,
                                  checkpoint_config=CheckpointConfig(num_to_keep=1)),
         )
@@ -139,21 +139,19 @@ def fit_on_ray(ctx: EngineContext, params: Params, train_ds: ray.data.Dataset, t
     out = {"history": history, "train_s": got["train_s"], "images": got["images"],
            "final_accuracy": history[-1]["test_accuracy"] if history else 0.0}
     return answer(out, engine=ctx.engine, world=got["world"], threads=threads, device=got["device"],
-                  backend=got["backend"], load_s=load_s, recipe=recipe)
+                  backend=got["backend"], recipe=recipe)
 
 
-def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
-    t0 = time.time()
-    t_load = time.perf_counter()
+def load(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    """Setup: the images into Ray's object store, normalized by Ray Data and materialized."""
     blocks = max(2, ctx.cpus * 2)
     train_ds = images_dataset(inputs["train_x"], inputs["train_y"], blocks).map_batches(
         normalize_batch, batch_format="numpy").materialize()
     test_ds = images_dataset(inputs["test_x"], inputs["test_y"], blocks).map_batches(
         normalize_batch, batch_format="numpy").materialize()
-    load_s = time.perf_counter() - t_load
-    return fit_on_ray(ctx, params, train_ds, test_ds, len(inputs["train_y"]), t0, load_s)
+    return {"train": train_ds, "test": test_ds, "n_train": len(inputs["train_y"])}
 
 
-CASES = cases_of(train)
+CASES = {"train": Staged(load, fit_on_ray)}
 NOTES = {"train": "Ray Data (from_arrow, map_batches normalize, materialize) + Ray Train TorchTrainer "
                   "(prepare_model, get_dataset_shard, iter_torch_batches); checkpoint per epoch"}

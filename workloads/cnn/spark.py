@@ -4,7 +4,8 @@ rank, each launching torchrun, which forms the process group and runs the traini
 `num_processes` = the world size (one per task slot of `local[N]`, or per executor GPU slot when
 `spark.task.resource.gpu.amount` is set). The uint8 rows travel as arguments of the training
 function (TorchDistributor pickles them once for all ranks); each rank normalizes its own shard
-and the test slice it evaluates (its `load_s`), then runs the shared loop over gloo (NCCL on GPU).
+and the test slice it evaluates (inside the timed run: the Spark idiom hands ranks their data as
+arguments, so there is no separate load), then runs the shared loop over gloo (NCCL on GPU).
 Rank 0's return value is the answer.
 """
 
@@ -18,7 +19,7 @@ import numpy as np
 from harness.engines.base import EngineContext
 from harness.spec import Params, cases_of
 from workloads.cnn.model import Recipe, answer
-from workloads.cnn.spec import world_size
+from workloads.cnn.spec import layout
 
 
 def _train_fn(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
@@ -27,19 +28,8 @@ def _train_fn(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test
     import os
 
     import torch.distributed as dist
-    from torch.nn.parallel import DistributedDataParallel
 
-    from workloads.cnn.model import (
-        array_batches,
-        backend_for,
-        build_model,
-        device_for,
-        fit,
-        normalize,
-        set_threads,
-        shard_rows,
-        test_batches,
-    )
+    from workloads.cnn.model import backend_for, device_for, normalize, set_threads, shard_rows, train_shard
 
     recipe = Recipe(**recipe_d)
     set_threads(threads)
@@ -48,21 +38,12 @@ def _train_fn(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test
     backend = backend_for(device)
     dist.init_process_group(backend)
     try:
-        t_load = time.perf_counter()
         lo, hi = shard_rows(len(train_y), recipe, rank, world)
-        x, y = normalize(train_x[lo:hi]), train_y[lo:hi]
-        xt, yt = normalize(test_x[rank::world]), test_y[rank::world]
-        load_s = time.perf_counter() - t_load
-        model = build_model(recipe).to(device)
-        if world > 1:
-            model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-        result = fit(model, recipe, len(train_y), rank, world, device,
-                     lambda epoch: array_batches(x, y, recipe, epoch, rank, world, device),
-                     lambda: test_batches(xt, yt, 0, 1, 1024, device), t0)
+        result = train_shard(recipe, rank, world, device, normalize(train_x[lo:hi]), train_y[lo:hi],
+                             normalize(test_x[rank::world]), test_y[rank::world], len(train_y), t0)
     finally:
         dist.destroy_process_group()
-    return {**result, "device": device.type, "backend": backend, "world": world, "load_s": load_s} \
-        if rank == 0 else None
+    return {**result, "device": device.type, "backend": backend, "world": world} if rank == 0 else None
 
 
 def spark_gpus(spark: Any) -> int:
@@ -77,14 +58,12 @@ def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     t0 = time.time()
     recipe = Recipe.from_params(params)
     use_gpu = spark_gpus(ctx.handle) > 0
-    world = world_size(params, ctx.cpus, 1 if use_gpu else 0)
-    threads = max(1, ctx.cpus // world)
+    world, threads = layout(params, ctx.cpus, 1 if use_gpu else 0)
     got = TorchDistributor(num_processes=world, local_mode=False, use_gpu=use_gpu).run(
         _train_fn, inputs["train_x"], inputs["train_y"], inputs["test_x"], inputs["test_y"], recipe.to_dict(),
         threads, use_gpu, t0)
-    return answer({k: got[k] for k in ("history", "train_s", "images", "final_accuracy")}, engine=ctx.engine,
-                  world=got["world"], threads=threads, device=got["device"], backend=got["backend"],
-                  load_s=got["load_s"], recipe=recipe)
+    return answer(got, engine=ctx.engine, world=got["world"], threads=threads, device=got["device"],
+                  backend=got["backend"], recipe=recipe)
 
 
 CASES = cases_of(train)

@@ -11,18 +11,16 @@ and cached, see data.py); medium and large need the real data set (`enginebench 
 The check, and why it looks like this: an answer is right when (1) it trained on every image of
 every epoch (images = epochs x steps x global batch; a rank that silently dropped out shows here),
 (2) its final test accuracy reaches the scale's target, and (3) it is within 3 points of the
-*reference*: the plain local loop (model.run_local) under the same recipe, computed once per run,
-lazily at the first check, and cached in the inputs (so it is paid once, outside every timer, and
-is the same reference for every engine whatever order they run in). A fixed target alone would
-pass an engine that trains a different (e.g. wrongly sharded) model well enough; a comparison with
-the `local` engine's *record* is impossible inside a check (checks see answer, params and inputs
-only, and `local` runs last). This module imports neither torch nor numpy at import time.
+*reference*: the plain local loop (model.run_local) under the same recipe, trained once per run in
+the inputs phase (`Case.reference`), so it is paid once, outside every engine's timers, timeouts
+and resource samples, and is the same reference for every engine whatever order they run in. A
+fixed target alone would pass an engine that trains a different (e.g. wrongly sharded) model well
+enough. This module imports neither torch nor numpy at import time.
 """
 
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -49,7 +47,7 @@ PARAMS: dict[str, dict[str, Any]] = {
 
 def prepare(params: Params) -> dict[str, Any]:
     """The data set as uint8 rows (read by the CIFAR-10 loader), the training rows in the one seeded
-    order every engine shards from; plus a slot for the lazily computed reference accuracy."""
+    order every engine shards from."""
     import numpy as np
 
     from workloads.cnn import data
@@ -63,8 +61,7 @@ def prepare(params: Params) -> dict[str, Any]:
     order = permutation(len(ds.train_y), params["seed"])[:n]
     nt = min(params["n_test"], len(ds.test_y))
     return {"train_x": np.ascontiguousarray(ds.train_x[order]), "train_y": ds.train_y[order],
-            "test_x": ds.test_x[:nt], "test_y": ds.test_y[:nt], "source": ds.source,
-            "reference": {}, "lock": threading.Lock()}
+            "test_x": ds.test_x[:nt], "test_y": ds.test_y[:nt], "source": ds.source}
 
 
 def world_size(params: Params, cpus: int, gpus: int = 0) -> int:
@@ -77,25 +74,26 @@ def world_size(params: Params, cpus: int, gpus: int = 0) -> int:
     return want
 
 
+def layout(params: Params, cpus: int, gpus: int = 0) -> tuple[int, int]:
+    """(world, torch threads per worker) for a budget: workers x threads = the budget's CPUs."""
+    world = world_size(params, cpus, gpus)
+    return world, max(1, cpus // world)
+
+
 def reference_accuracy(params: Params, inputs: dict[str, Any]) -> float:
-    """Final accuracy of the plain local loop under the same recipe: computed once, then cached."""
-    key = tuple(sorted((k, str(v)) for k, v in params.items()))
-    with inputs["lock"]:
-        if key not in inputs["reference"]:
-            import torch
+    """Final accuracy of the plain local loop under the same recipe (the case's reference)."""
+    import torch
 
-            from workloads.cnn.model import LOCAL_THREADS, Recipe, normalize, run_local
+    from workloads.cnn.model import LOCAL_THREADS, Recipe, normalize, run_local
 
-            threads = torch.get_num_threads()
-            try:
-                result = run_local(normalize(inputs["train_x"]), inputs["train_y"], normalize(inputs["test_x"]),
-                                   inputs["test_y"], Recipe.from_params(params), LOCAL_THREADS,
-                                   torch.cuda.is_available(), time.time())
-            finally:
-                torch.set_num_threads(threads)
-            inputs["reference"][key] = result["final_accuracy"]
-        acc: float = inputs["reference"][key]
-        return acc
+    threads = torch.get_num_threads()
+    try:
+        result = run_local(normalize(inputs["train_x"]), inputs["train_y"], normalize(inputs["test_x"]),
+                           inputs["test_y"], Recipe.from_params(params), LOCAL_THREADS, torch.cuda.is_available(),
+                           time.time())
+    finally:
+        torch.set_num_threads(threads)
+    return float(result["final_accuracy"])
 
 
 def expected_images(params: Params, inputs: dict[str, Any]) -> int:
@@ -103,7 +101,7 @@ def expected_images(params: Params, inputs: dict[str, Any]) -> int:
     return int(params["epochs"] * steps * params["global_batch"])
 
 
-def check(answer: Any, params: Params, inputs: Any) -> Verdict:
+def check(answer: Any, params: Params, inputs: Any, reference: float) -> Verdict:
     """All images trained, target accuracy reached, within TOLERANCE of the local reference."""
     history = answer.get("history", [])
     if len(history) != params["epochs"]:
@@ -113,7 +111,7 @@ def check(answer: Any, params: Params, inputs: Any) -> Verdict:
         return Verdict(False, f"trained on {answer['images']} images, expected {want} "
                               f"({params['epochs']} epochs x full global batches)")
     acc = float(answer["final_accuracy"])
-    ref = reference_accuracy(params, inputs)
+    ref = reference
     if abs(acc - ref) > TOLERANCE:
         return Verdict(False, f"final test accuracy {acc:.3f} is {abs(acc - ref) * 100:.1f} points from the local "
                               f"loop's {ref:.3f} under the same recipe (allowed {TOLERANCE * 100:.0f})")
@@ -139,7 +137,6 @@ def summarize(params: Params, inputs: Any, timed: Sequence[Timed], cpus: int) ->
         "images_per_s_per_worker": ips / world,
         "wall_images_per_s": statistics.median(t.answer["images"] / t.seconds for t in timed),
         "epoch_s": statistics.median(a["train_s"] / len(a["history"]) for a in answers),
-        "load_s": statistics.median(a["load_s"] for a in answers),
         "final_accuracy": statistics.median(a["final_accuracy"] for a in answers),
         "world_size": float(world),
         "threads_per_worker": float(answers[0]["threads_per_worker"]),
@@ -147,9 +144,6 @@ def summarize(params: Params, inputs: Any, timed: Sequence[Timed], cpus: int) ->
     reached = [_time_to_target(a, params["target_accuracy"]) for a in answers]
     if all(r is not None for r in reached):
         out["time_to_target_s"] = statistics.median(r for r in reached if r is not None)
-    key = tuple(sorted((k, str(v)) for k, v in params.items()))
-    if key in inputs["reference"]:
-        out["reference_accuracy"] = inputs["reference"][key]
     return out
 
 
@@ -183,6 +177,7 @@ WORKLOAD = Workload(
             params=PARAMS,
             primary=Metric("images_per_s", "images/s", True),
             make_inputs=prepare,
+            reference=reference_accuracy,
             check=check,
             summarize=summarize,
             series=series,

@@ -5,7 +5,6 @@ Ray Data also uses (pipeline.parse_pandas)."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from typing import Any
 
 import dask
@@ -13,29 +12,30 @@ import dask.dataframe as dd
 
 from harness.engines.base import EngineContext
 from harness.spec import Implementation, Params
-from workloads.etl import pipeline
+from workloads.etl import pipeline, tpch
 from workloads.etl.spec import records, table_path
 
 
 def q1(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     cols = ["l_returnflag", "l_linestatus", "l_quantity", "l_extendedprice", "l_discount", "l_tax", "l_shipdate"]
     li = dd.read_parquet(table_path(inputs, "lineitem"), columns=cols)
-    li = li[li.l_shipdate <= dt.date(1998, 9, 2)]
+    li = li[li.l_shipdate <= tpch.Q1_SHIPDATE_MAX]
     li = li.assign(disc_price=li.l_extendedprice * (1 - li.l_discount))
     li = li.assign(charge=li.disc_price * (1 + li.l_tax))
-    out = li.groupby(["l_returnflag", "l_linestatus"]).agg(
+    out = li.groupby(list(tpch.Q1_KEYS)).agg(
         sum_qty=("l_quantity", "sum"), sum_base_price=("l_extendedprice", "sum"),
         sum_disc_price=("disc_price", "sum"), sum_charge=("charge", "sum"), avg_qty=("l_quantity", "mean"),
         avg_price=("l_extendedprice", "mean"), avg_disc=("l_discount", "mean"), count_order=("l_quantity", "size"),
     ).compute()
-    return records(out.reset_index().sort_values(["l_returnflag", "l_linestatus"]))
+    return records(out.reset_index().sort_values(list(tpch.Q1_KEYS))[list(tpch.Q1_COLUMNS)])
 
 
 def q6(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     li = dd.read_parquet(table_path(inputs, "lineitem"),
                          columns=["l_extendedprice", "l_discount", "l_quantity", "l_shipdate"])
-    mask = ((li.l_shipdate >= dt.date(1994, 1, 1)) & (li.l_shipdate < dt.date(1995, 1, 1))
-            & (li.l_discount >= 0.05) & (li.l_discount <= 0.07) & (li.l_quantity < 24))
+    (start, end), (low, high) = tpch.Q6_SHIPDATE, tpch.Q6_DISCOUNT
+    mask = ((li.l_shipdate >= start) & (li.l_shipdate < end)
+            & (li.l_discount >= low) & (li.l_discount <= high) & (li.l_quantity < tpch.Q6_QUANTITY_BELOW))
     sel = li[mask]
     return [{"revenue": float((sel.l_extendedprice * sel.l_discount).sum().compute())}]
 
@@ -46,13 +46,13 @@ def q3(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
                                                                "o_shippriority"])
     li = dd.read_parquet(table_path(inputs, "lineitem"),
                          columns=["l_orderkey", "l_extendedprice", "l_discount", "l_shipdate"])
-    cut = dt.date(1995, 3, 15)
-    j = (c[c.c_mktsegment == "BUILDING"].merge(o[o.o_orderdate < cut], left_on="c_custkey", right_on="o_custkey")
+    cut = tpch.Q3_DATE
+    j = (c[c.c_mktsegment == tpch.Q3_SEGMENT].merge(o[o.o_orderdate < cut], left_on="c_custkey", right_on="o_custkey")
          .merge(li[li.l_shipdate > cut], left_on="o_orderkey", right_on="l_orderkey"))
     j = j.assign(revenue=j.l_extendedprice * (1 - j.l_discount))
-    g = j.groupby(["l_orderkey", "o_orderdate", "o_shippriority"]).revenue.sum().reset_index().compute()
-    top = g.sort_values(["revenue", "o_orderdate"], ascending=[False, True]).head(10)
-    return records(top[["l_orderkey", "revenue", "o_orderdate", "o_shippriority"]])
+    g = j.groupby(list(tpch.Q3_KEYS)).revenue.sum().reset_index().compute()
+    top = g.sort_values(list(tpch.Q3_SORT_BY), ascending=list(tpch.Q3_ASCENDING)).head(tpch.Q3_LIMIT)
+    return records(top[list(tpch.Q3_COLUMNS)])
 
 
 def q5(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
@@ -65,15 +65,16 @@ def q5(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     c = read("customer", ["c_custkey", "c_nationkey"])
     o = read("orders", ["o_orderkey", "o_custkey", "o_orderdate"])
     li = read("lineitem", ["l_orderkey", "l_suppkey", "l_extendedprice", "l_discount"])
-    o = o[(o.o_orderdate >= dt.date(1994, 1, 1)) & (o.o_orderdate < dt.date(1995, 1, 1))]
-    asia = r[r.r_name == "ASIA"].merge(n, left_on="r_regionkey", right_on="n_regionkey")
+    start, end = tpch.Q5_ORDERDATE
+    o = o[(o.o_orderdate >= start) & (o.o_orderdate < end)]
+    asia = r[r.r_name == tpch.Q5_REGION].merge(n, left_on="r_regionkey", right_on="n_regionkey")
     j = (li.merge(o, left_on="l_orderkey", right_on="o_orderkey")
          .merge(c, left_on="o_custkey", right_on="c_custkey")
          .merge(s, left_on=["l_suppkey", "c_nationkey"], right_on=["s_suppkey", "s_nationkey"])
          .merge(asia, left_on="s_nationkey", right_on="n_nationkey"))
     j = j.assign(revenue=j.l_extendedprice * (1 - j.l_discount))
     out = j.groupby("n_name").revenue.sum().reset_index().compute()
-    return records(out.sort_values("revenue", ascending=False))
+    return records(out.sort_values(list(tpch.Q5_SORT_BY), ascending=list(tpch.Q5_ASCENDING))[list(tpch.Q5_COLUMNS)])
 
 
 def q10(ctx: EngineContext, params: Params, inputs: Any, split_out: int | None = None) -> list[dict[str, Any]]:
@@ -84,15 +85,15 @@ def q10(ctx: EngineContext, params: Params, inputs: Any, split_out: int | None =
     li = dd.read_parquet(table_path(inputs, "lineitem"),
                          columns=["l_orderkey", "l_extendedprice", "l_discount", "l_returnflag"])
     n = dd.read_parquet(table_path(inputs, "nation"), columns=["n_nationkey", "n_name"])
-    o = o[(o.o_orderdate >= dt.date(1993, 10, 1)) & (o.o_orderdate < dt.date(1994, 1, 1))]
-    j = (li[li.l_returnflag == "R"].merge(o, left_on="l_orderkey", right_on="o_orderkey")
+    start, end = tpch.Q10_ORDERDATE
+    o = o[(o.o_orderdate >= start) & (o.o_orderdate < end)]
+    j = (li[li.l_returnflag == tpch.Q10_RETURNFLAG].merge(o, left_on="l_orderkey", right_on="o_orderkey")
          .merge(c, left_on="o_custkey", right_on="c_custkey").merge(n, left_on="c_nationkey", right_on="n_nationkey"))
     j = j.assign(revenue=j.l_extendedprice * (1 - j.l_discount))
-    keys = ["c_custkey", "c_name", "c_acctbal", "c_phone", "n_name", "c_address", "c_comment"]
     # nlargest runs per partition then once more on the partial winners: no full sort.
-    top = j.groupby(keys).revenue.sum(split_out=split_out).reset_index().nlargest(20, "revenue").compute()
-    return records(top[["c_custkey", "c_name", "revenue", "c_acctbal", "n_name", "c_address", "c_phone",
-                        "c_comment"]])
+    top = (j.groupby(list(tpch.Q10_KEYS)).revenue.sum(split_out=split_out).reset_index()
+           .nlargest(tpch.Q10_LIMIT, "revenue").compute())
+    return records(top[list(tpch.Q10_COLUMNS)])
 
 
 def _raw(inputs: Any, table: str) -> dd.DataFrame:
@@ -135,7 +136,6 @@ def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]
 
 
 CASES: dict[str, Implementation] = {"q1": q1, "q3": q3, "q5": q5, "q6": q6, "q10": q10, "pipeline": pipeline_}
-UNSUPPORTED = {"spark-to-ray": "the RayDP hand-off from Spark to Ray Data exists only on spark-on-ray"}
 NOTES = {"q3": "top 10 sorted in pandas after the distributed group-by",
          "q5": "dask merges; the 2-key supplier join carries the c_nationkey = s_nationkey condition",
          "q10": "distributed group-by on customer, then nlargest(20)",

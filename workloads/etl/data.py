@@ -6,22 +6,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from harness.files import data_root, replace_dir_atomically
 
 TABLES = ("lineitem", "orders", "customer", "part", "partsupp", "supplier", "nation", "region")
 #: Rows per parquet file: big tables are split so engines can read them in parallel.
 ROWS_PER_FILE = 150_000
 MIN_FILES_BIG_TABLE = 4
 DUCKDB_VERSION = "1.5.5"
-
-
-def data_root() -> Path:
-    """ENGINEBENCH_DATA, or ./data (git-ignored)."""
-    return Path(os.environ.get("ENGINEBENCH_DATA", "data")).resolve()
 
 
 def connect() -> Any:
@@ -87,7 +81,7 @@ def ensure_tpch(sf: float, root: Path | None = None) -> tuple[Path, dict[str, in
         (tmp / "manifest.json").write_text(json.dumps({"sf": sf, "rows": rows,
                                                        "generator": f"duckdb {DUCKDB_VERSION}"}))
 
-    _replace_atomically(directory, build)
+    replace_dir_atomically(directory, build)
     return directory, rows
 
 
@@ -103,17 +97,6 @@ def _write_split(con: Any, select: str, target: Path, suffix: str, options: str)
         con.execute(f"COPY ({select} LIMIT {per} OFFSET {i * per}) TO '{target / f'part-{i:03d}.{suffix}'}' "
                     f"({options})")
     return n
-
-
-def _replace_atomically(directory: Path, build: Callable[[Path], None]) -> None:
-    """Run `build(tmp)` in a fresh sibling folder, then swap it in for `directory`: a crash never
-    leaves a half-written data set that looks complete."""
-    tmp = directory.with_name(directory.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    build(tmp)
-    shutil.rmtree(directory, ignore_errors=True)
-    tmp.rename(directory)
 
 
 def check_columns(directory: Path, tables: tuple[str, ...]) -> None:
@@ -251,7 +234,7 @@ def ensure_raw(sf: float, root: Path | None = None) -> tuple[Path, dict[str, Any
             con.close()
         (tmp / "manifest.json").write_text(json.dumps(manifest))
 
-    _replace_atomically(directory, build)
+    replace_dir_atomically(directory, build)
     return directory, manifest
 
 

@@ -68,6 +68,5 @@ def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]
 
 
 CASES: dict[str, Implementation] = {**{f"q{q}": _sql for q in QUERIES}, "pipeline": pipeline_}
-UNSUPPORTED = {"spark-to-ray": "the RayDP hand-off from Spark to Ray Data exists only on spark-on-ray"}
 NOTES = {**{f"q{q}": "DuckDB, official query text" for q in QUERIES},
          "pipeline": "DuckDB SQL: read_csv all VARCHAR, TRY_CAST, QUALIFY for duplicate keys, COPY PARTITION_BY"}

@@ -24,7 +24,6 @@ with an engine.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import shutil
 import statistics
@@ -91,11 +90,15 @@ def prepare(params: Params) -> dict[str, Any]:
     parquet, _ = data.ensure_tpch(params["sf"])
     scratch = data.data_root() / "scratch" / f"pipeline-{uuid.uuid4().hex[:12]}"
     scratch.mkdir(parents=True)
-    atexit.register(shutil.rmtree, scratch, True)
     nbytes = sum(f.stat().st_size for t in data.RAW_TABLES for f in (raw / t).glob("*.tbl"))
     return {"raw_dir": str(raw), "scratch": str(scratch), "reference": reference(parquet),
             "malformed": data.malformed_rows(manifest["planted"]),
             "input_rows": sum(manifest["lines"].values()), "input_bytes": nbytes}
+
+
+def teardown(inputs: Any) -> None:
+    """The run is over: its scratch outputs go."""
+    shutil.rmtree(inputs["scratch"], ignore_errors=True)
 
 
 def reference(parquet: Path) -> list[tuple[str, str, int, int, int]]:
@@ -148,7 +151,7 @@ def checksum(rows: Sequence[tuple[Any, ...]]) -> str:
     return h.hexdigest()[:16]
 
 
-def check(answer: Any, params: Params, inputs: Any) -> Verdict:
+def check(answer: Any, params: Params, inputs: Any, reference: Any = None) -> Verdict:
     """Malformed-row counts equal the planted ones; the written parquet equals the reference."""
     if answer["malformed"] != inputs["malformed"]:
         return Verdict(False, f"malformed rows {answer['malformed']}, planted {inputs['malformed']}")

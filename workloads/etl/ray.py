@@ -14,7 +14,6 @@ against 0.5 s broadcast. Bigger build sides fall back to Dataset.join.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pandas as pd
@@ -23,7 +22,7 @@ from ray.data.aggregate import Count, Mean, Sum
 
 from harness.engines.base import EngineContext
 from harness.spec import Implementation, Params
-from workloads.etl import pipeline
+from workloads.etl import pipeline, tpch
 from workloads.etl.spec import records, table_path
 
 #: Largest build side (rows) joined by broadcast; above it, Dataset.join's hash shuffle.
@@ -56,7 +55,7 @@ def _join(big: ray.data.Dataset, small: ray.data.Dataset, on: tuple[str, ...], r
 
 
 def _q1_prepare(batch: pd.DataFrame) -> pd.DataFrame:
-    batch = batch[batch["l_shipdate"] <= dt.date(1998, 9, 2)]
+    batch = batch[batch["l_shipdate"] <= tpch.Q1_SHIPDATE_MAX]
     disc_price = batch["l_extendedprice"] * (1 - batch["l_discount"])
     return batch.assign(disc_price=disc_price, charge=disc_price * (1 + batch["l_tax"]))
 
@@ -66,20 +65,21 @@ def q1(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     cols = ["l_returnflag", "l_linestatus", "l_quantity", "l_extendedprice", "l_discount", "l_tax", "l_shipdate"]
     ds = ray.data.read_parquet(table_path(inputs, "lineitem")).select_columns(cols)
     # num_partitions: a hash shuffle sized to the budget, not Ray Data's default of 200 partitions.
-    grouped = ds.map_batches(_q1_prepare, batch_format="pandas").groupby(
-        ["l_returnflag", "l_linestatus"], num_partitions=ctx.cpus)
+    grouped = ds.map_batches(_q1_prepare, batch_format="pandas").groupby(list(tpch.Q1_KEYS), num_partitions=ctx.cpus)
     out = grouped.aggregate(
         Sum("l_quantity", alias_name="sum_qty"), Sum("l_extendedprice", alias_name="sum_base_price"),
         Sum("disc_price", alias_name="sum_disc_price"), Sum("charge", alias_name="sum_charge"),
         Mean("l_quantity", alias_name="avg_qty"), Mean("l_extendedprice", alias_name="avg_price"),
         Mean("l_discount", alias_name="avg_disc"), Count(alias_name="count_order"),
     ).to_pandas()
-    return records(out.sort_values(["l_returnflag", "l_linestatus"]))
+    return records(out.sort_values(list(tpch.Q1_KEYS))[list(tpch.Q1_COLUMNS)])
 
 
 def _q6_revenue(batch: pd.DataFrame) -> pd.DataFrame:
-    m = ((batch["l_shipdate"] >= dt.date(1994, 1, 1)) & (batch["l_shipdate"] < dt.date(1995, 1, 1))
-         & (batch["l_discount"] >= 0.05) & (batch["l_discount"] <= 0.07) & (batch["l_quantity"] < 24))
+    (start, end), (low, high) = tpch.Q6_SHIPDATE, tpch.Q6_DISCOUNT
+    m = ((batch["l_shipdate"] >= start) & (batch["l_shipdate"] < end)
+         & (batch["l_discount"] >= low) & (batch["l_discount"] <= high)
+         & (batch["l_quantity"] < tpch.Q6_QUANTITY_BELOW))
     sel = batch[m]
     return pd.DataFrame({"revenue": sel["l_extendedprice"] * sel["l_discount"]})
 
@@ -111,9 +111,9 @@ def _with_revenue(batch: pd.DataFrame) -> pd.DataFrame:
 
 def q3(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     tune_data_context()
-    cut = dt.date(1995, 3, 15)
+    cut, segment = tpch.Q3_DATE, tpch.Q3_SEGMENT
     n = ctx.cpus
-    c = _read(inputs, "customer", ["c_custkey", "c_mktsegment"], lambda b: b["c_mktsegment"] == "BUILDING")
+    c = _read(inputs, "customer", ["c_custkey", "c_mktsegment"], lambda b: b["c_mktsegment"] == segment)
     o = _read(inputs, "orders", ["o_orderkey", "o_custkey", "o_orderdate", "o_shippriority"],
               lambda b: b["o_orderdate"] < cut)
     li = _read(inputs, "lineitem", ["l_orderkey", "l_extendedprice", "l_discount", "l_shipdate"],
@@ -121,21 +121,22 @@ def q3(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     building_orders = _join(o, c, ("o_custkey",), ("c_custkey",), n)
     joined = _join(li, building_orders, ("l_orderkey",), ("o_orderkey",), n)
     g = (joined.map_batches(_with_revenue, batch_format="pandas")
-         .groupby(["l_orderkey", "o_orderdate", "o_shippriority"], num_partitions=n)
+         .groupby(list(tpch.Q3_KEYS), num_partitions=n)
          .aggregate(Sum("revenue", alias_name="revenue")).to_pandas())
-    top = g.sort_values(["revenue", "o_orderdate"], ascending=[False, True]).head(10)
-    return records(top)
+    top = g.sort_values(list(tpch.Q3_SORT_BY), ascending=list(tpch.Q3_ASCENDING)).head(tpch.Q3_LIMIT)
+    return records(top[list(tpch.Q3_COLUMNS)])
 
 
 def q5(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     tune_data_context()
     n = ctx.cpus
-    region = _read(inputs, "region", ["r_regionkey", "r_name"], lambda b: b["r_name"] == "ASIA")
+    (start, end), name = tpch.Q5_ORDERDATE, tpch.Q5_REGION
+    region = _read(inputs, "region", ["r_regionkey", "r_name"], lambda b: b["r_name"] == name)
     nation = _read(inputs, "nation", ["n_nationkey", "n_regionkey", "n_name"])
     supplier = _read(inputs, "supplier", ["s_suppkey", "s_nationkey"])
     customer = _read(inputs, "customer", ["c_custkey", "c_nationkey"])
     orders = _read(inputs, "orders", ["o_orderkey", "o_custkey", "o_orderdate"],
-                   lambda b: (b["o_orderdate"] >= dt.date(1994, 1, 1)) & (b["o_orderdate"] < dt.date(1995, 1, 1)))
+                   lambda b: (b["o_orderdate"] >= start) & (b["o_orderdate"] < end))
     lineitem = _read(inputs, "lineitem", ["l_orderkey", "l_suppkey", "l_extendedprice", "l_discount"])
     asia = _join(nation, region, ("n_regionkey",), ("r_regionkey",), n)
     joined = _join(lineitem, orders, ("l_orderkey",), ("o_orderkey",), n)
@@ -144,7 +145,7 @@ def q5(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     joined = _join(joined, asia, ("c_nationkey",), ("n_nationkey",), n)
     out = (joined.map_batches(_with_revenue, batch_format="pandas").groupby("n_name", num_partitions=n)
            .aggregate(Sum("revenue", alias_name="revenue")).to_pandas())
-    return records(out.sort_values("revenue", ascending=False))
+    return records(out.sort_values(list(tpch.Q5_SORT_BY), ascending=list(tpch.Q5_ASCENDING))[list(tpch.Q5_COLUMNS)])
 
 
 Q10_CUSTOMER = ["c_custkey", "c_name", "c_acctbal", "c_phone", "c_nationkey", "c_address", "c_comment"]
@@ -153,22 +154,22 @@ Q10_CUSTOMER = ["c_custkey", "c_name", "c_acctbal", "c_phone", "c_nationkey", "c
 def q10(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     tune_data_context()
     n = ctx.cpus
+    (start, end), flag = tpch.Q10_ORDERDATE, tpch.Q10_RETURNFLAG
     orders = _read(inputs, "orders", ["o_orderkey", "o_custkey", "o_orderdate"],
-                   lambda b: (b["o_orderdate"] >= dt.date(1993, 10, 1)) & (b["o_orderdate"] < dt.date(1994, 1, 1)))
+                   lambda b: (b["o_orderdate"] >= start) & (b["o_orderdate"] < end))
     lineitem = _read(inputs, "lineitem", ["l_orderkey", "l_extendedprice", "l_discount", "l_returnflag"],
-                     lambda b: b["l_returnflag"] == "R")
+                     lambda b: b["l_returnflag"] == flag)
     # Group on the key alone: the query's other grouping columns depend on c_custkey, so they are
     # attached to the 20 winners afterwards instead of being shuffled as long strings.
     revenue = (_join(lineitem, orders, ("l_orderkey",), ("o_orderkey",), n)
                .map_batches(_with_revenue, batch_format="pandas")
                .groupby("o_custkey", num_partitions=n).aggregate(Sum("revenue", alias_name="revenue")).to_pandas())
-    top = revenue.nlargest(20, "revenue").rename(columns={"o_custkey": "c_custkey"})
+    top = revenue.nlargest(tpch.Q10_LIMIT, "revenue").rename(columns={"o_custkey": "c_custkey"})
     customer = _read(inputs, "customer", Q10_CUSTOMER).to_pandas()
     nation = _read(inputs, "nation", ["n_nationkey", "n_name"]).to_pandas()
     out = (top.merge(customer, on="c_custkey").merge(nation, left_on="c_nationkey", right_on="n_nationkey")
-           .sort_values("revenue", ascending=False, kind="stable"))
-    return records(out[["c_custkey", "c_name", "revenue", "c_acctbal", "n_name", "c_address", "c_phone",
-                        "c_comment"]])
+           .sort_values(list(tpch.Q10_SORT_BY), ascending=list(tpch.Q10_ASCENDING), kind="stable"))
+    return records(out[list(tpch.Q10_COLUMNS)])
 
 
 def _bad_rows(batch: pd.DataFrame) -> pd.DataFrame:
@@ -232,7 +233,6 @@ def _drop_keys(batch: pd.DataFrame, keys: Any) -> pd.DataFrame:
 
 
 CASES: dict[str, Implementation] = {"q1": q1, "q3": q3, "q5": q5, "q6": q6, "q10": q10, "pipeline": pipeline_}
-UNSUPPORTED = {"spark-to-ray": "the RayDP hand-off from Spark to Ray Data exists only on spark-on-ray"}
 NOTES = {"q3": "broadcast joins (map_batches + pandas merge); top 10 sorted in pandas",
          "q5": "broadcast joins; the 2-key supplier join carries c_nationkey = s_nationkey",
          "q10": "broadcast join, distributed group-by on c_custkey, customer attributes joined to the top 20",

@@ -89,6 +89,5 @@ def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]
 
 
 CASES: dict[str, Implementation] = {**{f"q{q}": _sql for q in QUERIES}, "pipeline": pipeline_}
-UNSUPPORTED = {"spark-to-ray": "plain Spark has no Ray cluster to hand its DataFrame to (spark-on-ray only)"}
 NOTES = {**{f"q{q}": "Spark SQL, official query text" for q in QUERIES},
          "pipeline": "DataFrame API: CSV with string schema, non-ANSI casts, window count for duplicate keys"}

@@ -73,7 +73,7 @@ def _same(got: Any, want: str) -> bool:
         return False
 
 
-def check_answer(answer: Any, params: Params, inputs: Any) -> Verdict:
+def check_answer(answer: Any, params: Params, inputs: Any, reference: Any = None) -> Verdict:
     """Row count, column names, then every value in order (numbers to 1e-9 relative)."""
     expected: list[dict[str, str]] = inputs["expected"]
     rows = list(answer)
@@ -113,7 +113,7 @@ def _query_case(query: int, description: str) -> Case:
     )
 
 
-def _pipeline_case(name: str, description: str) -> Case:
+def _pipeline_case(name: str, description: str, **limits: Any) -> Case:
     from workloads.etl import pipeline
 
     return Case(
@@ -122,8 +122,10 @@ def _pipeline_case(name: str, description: str) -> Case:
         params={scale: {"sf": sf} for scale, sf in SCALE_FACTORS.items()},
         primary=Metric("seconds", "s", False),
         make_inputs=pipeline.prepare,
+        teardown=pipeline.teardown,
         check=pipeline.check,
         summarize=pipeline.summarize,
+        **limits,
     )
 
 
@@ -141,6 +143,9 @@ WORKLOAD = Workload(
         _pipeline_case("pipeline", "Raw .tbl text with planted defects: parse, validate, join, aggregate per "
                                    "nation and month, write partitioned parquet (stages timed)"),
         _pipeline_case("spark-to-ray", "RayDP hand-off: Spark ingests and joins the raw tables, ray.data.from_spark "
-                                       "moves the lines to Ray, Ray Data aggregates (spark-on-ray only)"),
+                                       "moves the lines to Ray, Ray Data aggregates (spark-on-ray only)",
+                       only=("spark-on-ray",),
+                       only_reason="the RayDP hand-off from Spark to Ray Data needs Spark running on a Ray cluster "
+                                   "(spark-on-ray only)"),
     ),
 )

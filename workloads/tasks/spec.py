@@ -116,16 +116,16 @@ def transfer_array(params: Params) -> np.ndarray:
 
 
 # --- checks ---------------------------------------------------------------------------------------
-def check_noop(answer: Any, params: Params, inputs: Any) -> Verdict:
+def check_noop(answer: Any, params: Params, inputs: Any, reference: Any = None) -> Verdict:
     return Verdict.expect("task results", list(answer), list(range(params["n"])))
 
 
-def check_fanout(answer: Any, params: Params, inputs: Any) -> Verdict:
+def check_fanout(answer: Any, params: Params, inputs: Any, reference: Any = None) -> Verdict:
     n, size, rounds = params["n"], params["size"], params["rounds"]
     return Verdict.expect("fan-in sum", int(answer), sum(spin_expected(i, size, rounds) for i in range(n)))
 
 
-def check_tree(answer: Any, params: Params, inputs: Any) -> Verdict:
+def check_tree(answer: Any, params: Params, inputs: Any, reference: Any = None) -> Verdict:
     n, size = params["n"], params["size"]
     expected = np.arange(size, dtype=np.int64) * n + n * (n - 1) // 2
     got = np.asarray(answer)
@@ -135,7 +135,7 @@ def check_tree(answer: Any, params: Params, inputs: Any) -> Verdict:
     return Verdict(bad == 0, f"{bad} of {size} elements differ" if bad else "")
 
 
-def check_actor(answer: Any, params: Params, inputs: Any) -> Verdict:
+def check_actor(answer: Any, params: Params, inputs: Any, reference: Any = None) -> Verdict:
     m = params["calls"]
     state = Verdict.expect("actor state (total, calls)", tuple(answer["state"]), (m * (m - 1) // 2, m))
     if not state.ok:
@@ -143,14 +143,14 @@ def check_actor(answer: Any, params: Params, inputs: Any) -> Verdict:
     return Verdict.expect("call acknowledgements", sorted(answer["acks"]), list(range(1, m + 1)))
 
 
-def check_latency(answer: Any, params: Params, inputs: Any) -> Verdict:
+def check_latency(answer: Any, params: Params, inputs: Any, reference: Any = None) -> Verdict:
     rounds = params["rounds"]
     if len(answer["latencies_s"]) != rounds:
         return Verdict(False, f"{len(answer['latencies_s'])} latencies for {rounds} round trips")
     return Verdict.expect("round-trip results", list(answer["values"]), list(range(rounds)))
 
 
-def check_transfer(answer: Any, params: Params, inputs: Any) -> Verdict:
+def check_transfer(answer: Any, params: Params, inputs: Any, reference: Any = None) -> Verdict:
     n = params["mb"] * 2**20 // 8
     return Verdict.expect("checksums read back", list(answer), [n * (n - 1) // 2] * params["readers"])
 
