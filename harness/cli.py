@@ -135,7 +135,7 @@ PLAN_OPTIONS = ("workload", "cases", "engines", "scale", "cpus", "memory", "repe
 
 
 def _endpoints() -> dict[str, Endpoint]:
-    """Each engine's option for an existing cluster, once per key (ray and spark-on-ray share one)."""
+    """Each engine's option for an existing cluster, once per key (engines may share one)."""
     return {cls.endpoint.key: cls.endpoint for cls in registry.engine_classes() if cls.endpoint}
 
 

@@ -75,18 +75,65 @@ def test_every_engine_runs_every_case_and_the_json_becomes_a_report(tmp_path: Pa
     assert "Task parallelism:" in html.read_text()
 
 
-def test_a_wrong_answer_fails_the_benchmark(tmp_path: Path) -> None:
-    (tmp_path / "test_wrong.py").write_text(
-        "from harness.bench import EngineSession, run_case\n"
-        "from harness.budget import Budget\n"
-        "from sample_workload.spec import WORKLOAD\n\n"
-        "def test_wrong(benchmark):\n"
-        "    session = EngineSession('local', Budget(cpus=1, memory_bytes=2**30)).start()\n"
-        "    try:\n"
-        "        run_case(benchmark, session, WORKLOAD, WORKLOAD.case('wrong'), 'tiny', rounds=2, warmup=0)\n"
-        "    finally:\n"
-        "        session.stop()\n")
+SAMPLE_BENCH = """
+import pytest
+from harness.attempt import CaseInputs, Session
+from harness.bench import run_case
+from harness.budget import Budget
+from sample_workload.spec import WORKLOAD
+
+@pytest.mark.parametrize("case", {cases!r})
+def test_sample(benchmark, case):
+    session = Session("local", Budget(cpus=2, memory_bytes=4 * 2**30))
+    session.start()
+    try:
+        with CaseInputs() as inputs:
+            run_case(benchmark, session, inputs, WORKLOAD, WORKLOAD.case(case), "tiny", rounds={rounds}, warmup={warmup})
+    finally:
+        session.stop()
+"""
+
+
+def run_sample_benchmarks(tmp_path: Path, cases: tuple[str, ...], rounds: int, warmup: int,
+                          *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest-benchmark over sample cases on the local engine, in a fresh pytest process."""
+    (tmp_path / "test_sample_bench.py").write_text(SAMPLE_BENCH.format(cases=list(cases), rounds=rounds,
+                                                                       warmup=warmup))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), str(ROOT)])}
-    out = pytest_run(str(tmp_path / "test_wrong.py"), "-q", "--rootdir", str(tmp_path), cwd=tmp_path, env=env)
+    return pytest_run(str(tmp_path / "test_sample_bench.py"), "-q", "--rootdir", str(tmp_path), *args,
+                      cwd=tmp_path, env=env)
+
+
+def test_a_wrong_answer_fails_the_benchmark(tmp_path: Path) -> None:
+    out = run_sample_benchmarks(tmp_path, ("wrong",), rounds=2, warmup=0)
     assert out.returncode == 1
-    assert "local/wrong: wrong: round 1: doubled value: got 43, expected 42" in out.stdout
+    assert "local/wrong: wrong: run 1/2: doubled value: got 43, expected 42" in out.stdout
+
+
+def test_cli_and_pytest_benchmark_produce_the_same_record(tmp_path: Path) -> None:
+    from conftest import run_plan
+    from sample_workload.spec import WORKLOAD
+
+    bench_json = tmp_path / "bench.json"
+    out = run_sample_benchmarks(tmp_path, ("good", "staged"), 3, 2, f"--benchmark-json={bench_json}")
+    assert out.returncode == 0, out.stdout[-3000:]
+    via_bench = {r.case: r for r in load_run(bench_json).records}
+    runner, _ = run_plan(tmp_path, WORKLOAD, ("local",), ("good", "staged"), repeat=3, warmup=2)
+    timing = {"warmup_s", "timings_s", "stats", "phases", "resources", "started_utc", "metrics"}
+    for rec in runner.records:
+        other = via_bench[rec.case]
+        assert {k: v for k, v in rec.to_dict().items() if k not in timing} == \
+            {k: v for k, v in other.to_dict().items() if k not in timing}
+        assert len(other.warmup_s) == 2 and len(other.timings_s) == 3 and other.checks == 5, "cold times recorded"
+        assert set(other.phases) == set(rec.phases) and set(other.metrics) == set(rec.metrics)
+
+
+def test_pipeline_benchmark_checks_every_rounds_output(tmp_path: Path) -> None:
+    env = {**os.environ, "ENGINEBENCH_DATA": str(tmp_path / "data")}
+    bench_json = tmp_path / "etl.json"
+    out = pytest_run("benchmarks/", "--benchmark-only", "--workloads", "etl", "--cases", "pipeline", "--engines",
+                     "local", "--rounds", "3", "--warmup-rounds", "1", f"--benchmark-json={bench_json}", "-q", env=env)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    (record,) = load_run(bench_json).records
+    assert record.status == "ok" and record.checks == 4 and len(record.warmup_s) == 1 and len(record.timings_s) == 3
+    assert not list((tmp_path / "data" / "scratch").glob("*")), "the pipeline's scratch outputs are torn down"

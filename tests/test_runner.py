@@ -154,3 +154,82 @@ def test_budget_rejects_impossible_values() -> None:
         Budget(cpus=0, memory_bytes=2**30)
     with pytest.raises(UsageError, match="at least 256m"):
         Budget(cpus=1, memory_bytes=1000)
+
+
+def test_every_answer_is_checked_right_after_its_repetition(tmp_path: Path) -> None:
+    sample_local.CALLS.clear()
+    runner, _ = run_plan(tmp_path, SAMPLE, ("local",), ("flaky",), repeat=3, warmup=1)
+    rec = by_case(runner)["flaky"]
+    assert rec.status == "wrong" and rec.reason == "run 1/3: doubled value: got 43, expected 42"
+    assert sample_local.CALLS["flaky"] == 2, "the plan stops at the first wrong answer"
+    assert rec.checks == 2 and rec.warmup_s and len(rec.timings_s) == 1
+
+
+def test_staged_setup_runs_once_per_attempt_as_its_own_phase(tmp_path: Path) -> None:
+    sample_local.CALLS.clear()
+    runner, _ = run_plan(tmp_path, SAMPLE, ("local",), ("staged",), repeat=3, warmup=1)
+    rec = by_case(runner)["staged"]
+    assert rec.status == "ok", rec.reason
+    assert (sample_local.CALLS["load"], sample_local.CALLS["staged"]) == (1, 4)
+    assert rec.phases["setup"] >= 0.2 and max(rec.timings_s) < 0.2, "setup is outside the timed runs"
+    assert rec.checks == 4
+
+
+@pytest.fixture
+def local_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second engine name for the local lifecycle: two engines in one plan share one run's inputs."""
+    monkeypatch.setitem(registry.ENGINES, "local-again", "harness.engines.local:LocalEngine")
+
+
+def test_reference_is_made_once_per_run_outside_every_engine_and_inputs_are_torn_down(
+        tmp_path: Path, local_twice: None) -> None:
+    from sample_workload.spec import LIFECYCLE
+
+    LIFECYCLE.clear()
+    runner, _ = run_plan(tmp_path, SAMPLE, ("local", "local-again"), ("referenced",), repeat=2, warmup=1)
+    first, second = runner.records
+    assert first.status == second.status == "ok", first.reason
+    assert LIFECYCLE == ["reference", "teardown 42"], "one reference for both engines, one teardown at the end"
+    assert first.notes["reference"] == 42
+    assert first.phases["reference"] >= 0.5 and first.phases["reference"] == second.phases["reference"]
+    # The first engine is not charged for the reference: not in its checks, runs or resource window.
+    assert first.phases["check"] < 0.1 and first.resources["wall_s"] < 0.5
+
+
+def test_a_case_limited_to_other_engines_is_unsupported_with_its_reason(tmp_path: Path) -> None:
+    runner, _ = run_plan(tmp_path, SAMPLE, ("local",), ("elsewhere",))
+    rec = by_case(runner)["elsewhere"]
+    assert (rec.status, rec.reason) == ("unsupported", "needs Ray's object store")
+
+
+def test_harness_has_no_import_cycle_and_the_cli_imports_no_workload() -> None:
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "harness"
+    imports: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        name = ".".join(path.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__")
+        found: set[str] = set()
+        # Module-level imports (what runs at import time); TYPE_CHECKING blocks and lazy imports
+        # inside functions cannot form a cycle.
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+        imports[name] = found
+        every = {n.module for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom)} | \
+            {a.name for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Import) for a in n.names}
+        if name == "harness.cli":
+            assert not [m for m in every if m and m.startswith("workloads")], "the CLI imports a workload module"
+    assert not [(n, m) for n, ms in imports.items() for m in ms if m.startswith("workloads")], "harness -> workloads"
+    edges = {n: {m for m in ms if m in imports and m != n} for n, ms in imports.items()}
+
+    def visit(n: str, path: tuple[str, ...]) -> None:
+        for d in edges[n]:
+            assert d not in path, f"import cycle: {' -> '.join((*path, d))}"
+            visit(d, (*path, d))
+
+    for n in edges:
+        visit(n, (n,))

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from harness.engines.base import EngineContext
-from harness.spec import Implementation, Params
+from harness.spec import Implementation, Params, Staged
 
 CALLS: Counter[str] = Counter()
 
@@ -34,6 +34,24 @@ def sleepy(ctx: EngineContext, params: Params, inputs: Any) -> int:
     return int(inputs)
 
 
-CASES: dict[str, Implementation] = {"good": good, "wrong": wrong, "boom": boom, "sleepy": sleepy}
+def flaky(ctx: EngineContext, params: Params, inputs: Any) -> int:
+    CALLS["flaky"] += 1
+    return int(inputs) + (CALLS["flaky"] == 2)
+
+
+def load(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, int]:
+    CALLS["load"] += 1
+    time.sleep(0.2)
+    return {"loaded": int(inputs)}
+
+
+def staged(ctx: EngineContext, params: Params, data: dict[str, int]) -> int:
+    CALLS["staged"] += 1
+    return data["loaded"]
+
+
+CASES: dict[str, Implementation | Staged] = {"good": good, "wrong": wrong, "boom": boom, "sleepy": sleepy,
+                                             "flaky": flaky, "staged": Staged(load, staged), "referenced": good,
+                                             "elsewhere": good}
 UNSUPPORTED = {"missing": "local cannot express this case"}
 NOTES = {"good": "a plain call"}

@@ -69,7 +69,8 @@ def same_as_asked(args: argparse.Namespace, data: ModuleType, dest: Path) -> str
         differs = [f for f in data.FILES if data.md5sum(Path(tmp) / data.FOLDER / f) != data.md5sum(dest / f)]
     if differs:
         raise UsageError(f"{dest} already holds a different data set than the one asked for ({made}; "
-                         f"{', '.join(differs)} differ); not overwriting it (accepted: another --out, or remove it)")
+                         f"{len(differs)} of {len(data.FILES)} files differ); not overwriting it "
+                         "(accepted: another --out, or remove it)")
     return "already present, identical; not rewritten"
 
 
