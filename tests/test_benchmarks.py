@@ -88,7 +88,8 @@ def test_sample(benchmark, case):
     session.start()
     try:
         with CaseInputs() as inputs:
-            run_case(benchmark, session, inputs, WORKLOAD, WORKLOAD.case(case), "tiny", rounds={rounds}, warmup={warmup})
+            run_case(benchmark, session, inputs, WORKLOAD, WORKLOAD.case(case), "tiny",
+                     rounds={rounds}, warmup={warmup})
     finally:
         session.stop()
 """

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.budget import Budget
 from harness.errors import UsageError
 from harness.metrics import describe, percentile
-from harness.budget import Budget
 from harness.records import SCHEMA_VERSION, Header, Plan, Record, ResultsWriter, load_run
 
 
@@ -100,3 +100,29 @@ def test_bad_results_files_give_one_line_errors(tmp_path: Path, content: str, me
 def test_missing_results_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="does not exist"):
         load_run(tmp_path / "nope.json")
+
+
+def test_a_schema_v1_file_loads_reports_and_compares(tmp_path: Path) -> None:
+    from harness.report.compare import compare
+    from harness.report.html import render
+
+    fixture = Path(__file__).parent / "fixtures" / "tasks-tiny-run.json"
+    assert json.loads(fixture.read_text())["schema_version"] == 1
+    run = load_run(fixture)
+    assert run.header.plan.workload == "tasks" and run.header.budget.cpus == 2
+    assert run.header.engines["ray"].start_s and run.header.engines["local"].api == "local"
+    assert {r.category for r in run.records} == {"task parallelism"}
+    assert "Task parallelism:" in render([run])
+    assert {c.verdict for c in compare(run, run)} <= {"same", "not comparable"}
+    # ... and a v2 file written from it reads back the same.
+    path = tmp_path / "v2.json"
+    ResultsWriter(path, run.header, run.records)
+    again = load_run(path)
+    assert again.header == run.header and again.records == run.records
+
+
+def test_plan_round_trips_for_resume() -> None:
+    plan = Plan(workload="etl", cases=("q1", "q3"), engines=("dask", "local"), scale="small",
+                budget=Budget(cpus=4, memory_bytes=8 * 2**30), repeat=5, warmup=0, timeout_s=90.0,
+                endpoints={"dask_scheduler": "tcp://10.0.0.5:8786"}, fault="kill-worker", scaling="weak")
+    assert Plan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.budget import Budget
 from harness.cli import main
 from harness.errors import UsageError
 from harness.metrics import describe
-from harness.budget import Budget
 from harness.records import EngineSession, Header, Plan, Record, Run, load_run
 from harness.report.compare import compare
 from harness.report.html import render
@@ -64,7 +64,8 @@ def rec(engine: str, case: str = "noop", status: str = "ok", seconds: tuple[floa
         n: int = 100, reason: str = "") -> Record:
     stats = describe(seconds)
     return Record(workload="tasks", case=case, engine=engine, api=engine, scale="tiny", status=status,
-                  reason=reason, category="task parallelism", params={"n": n}, budget={"cpus": 2, "memory_bytes": 2**30}, warmup=1,
+                  reason=reason, category="task parallelism", params={"n": n},
+                  budget={"cpus": 2, "memory_bytes": 2**30}, warmup=1,
                   repeat=len(seconds), timings_s=seconds, stats=stats,
                   phases={"engine_start": 1.0, "inputs": 0.0, "run": stats["median"], "check": 0.01},
                   metrics={"tasks_per_s": n / stats["median"]},
