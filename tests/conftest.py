@@ -64,11 +64,28 @@ def wait_for_no_engine_processes(timeout_s: float = 30.0) -> list[str]:
     return descriptions
 
 
+ROOT = Path(__file__).resolve().parent.parent
+#: Where a careless test would leave run outputs, data sets or scratch files in the checkout.
+_OUTPUT_DIRS = ("reports", "results", "data", "tests", "benchmarks", "harness", "workloads")
+
+
+def checkout_files() -> set[Path]:
+    """Files in the checkout that tests could write (caches excluded)."""
+    found = {p for p in ROOT.iterdir() if p.is_file()}
+    for d in _OUTPUT_DIRS:
+        found |= {p for p in (ROOT / d).rglob("*")
+                  if "__pycache__" not in p.parts and ".pytest_cache" not in p.parts and p.is_file()}
+    return found
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_engine_process_left_after_tests() -> Iterator[None]:
+    before = checkout_files()
     yield
     left = wait_for_no_engine_processes()
     assert not left, f"engine processes outlived the test session: {left}"
+    written = sorted(str(p.relative_to(ROOT)) for p in checkout_files() - before)
+    assert not written, f"tests wrote into the checkout: {written[:5]}"
 
 
 def run_plan(tmp_path: Path, workload: object, engines: tuple[str, ...], cases: tuple[str, ...] | None = None,
@@ -82,6 +99,6 @@ def run_plan(tmp_path: Path, workload: object, engines: tuple[str, ...], cases: 
                 budget=Budget(cpus=cpus, memory_bytes=4 * 2**30), repeat=repeat, warmup=warmup, timeout_s=timeout_s,
                 endpoints=(endpoints or Endpoints()).to_dict())
     path = tmp_path / "run.json"
-    runner = Runner(plan, ResultsWriter(path, make_header(plan, "test-run")), sample_interval_s=0.05)
+    runner = Runner(plan, ResultsWriter(path, make_header(plan, "test-run")), sample_interval_s=0.05, workload=wl)
     runner.run()
     return runner, path

@@ -94,8 +94,10 @@ def test_out_path_that_is_a_file_is_refused_and_kept(tmp_path: Path) -> None:
 
 
 def test_run_on_local_writes_a_results_file_and_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["run", "--engines", "local", "--scale", "tiny", "--repeat", "2", "--out", str(tmp_path), "--quiet"])
+    rc = main(["run", "--engines", "local", "--scale", "tiny", "--repeat", "2", "--out", str(tmp_path), "--quiet",
+               "--report-dir", str(tmp_path / "reports")])
     assert rc == 0
+    assert len(list((tmp_path / "reports").glob("*/index.html"))) == 1
     files = list(tmp_path.glob("*.json"))
     assert len(files) == 1
     out = capsys.readouterr().out

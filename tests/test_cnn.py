@@ -171,24 +171,17 @@ def test_shards_are_disjoint_equal_and_take_the_same_number_of_steps() -> None:
     assert shard_rows(2000, recipe, 0, 1) == (0, 1984)
 
 
-def _inputs(ref: float) -> dict[str, Any]:
-    import threading
-
-    key = tuple(sorted((k, str(v)) for k, v in PARAMS["tiny"].items()))
-    return {"train_y": np.zeros(2048), "reference": {key: ref}, "lock": threading.Lock()}
-
-
 def test_check_wants_all_images_the_target_and_local_within_3_points() -> None:
     p = PARAMS["tiny"]
-    inputs = _inputs(0.95)
+    inputs = {"train_y": np.zeros(2048)}
     hist = [{"test_accuracy": 0.9, "elapsed_s": 1.0}] * p["epochs"]
     good = {"history": hist, "images": expected_images(p, inputs), "final_accuracy": 0.93}
-    assert check(good, p, inputs).ok
-    far = check({**good, "final_accuracy": 0.90}, p, inputs)
+    assert check(good, p, inputs, 0.95).ok
+    far = check({**good, "final_accuracy": 0.90}, p, inputs, 0.95)
     assert not far.ok and "5.0 points from the local loop's 0.950" in far.reason
-    low = check({**good, "final_accuracy": 0.70}, p, _inputs(0.70))
+    low = check({**good, "final_accuracy": 0.70}, p, inputs, 0.70)
     assert not low.ok and "below the scale's target 0.8" in low.reason
-    short = check({**good, "images": good["images"] - 64}, p, inputs)
+    short = check({**good, "images": good["images"] - 64}, p, inputs, 0.95)
     assert not short.ok and "trained on 6080 images, expected 6144" in short.reason
 
 
@@ -211,8 +204,11 @@ def test_every_engine_trains_to_the_target_and_agrees_with_local(engine: str, da
     assert rec.status == "ok", f"{engine}: {rec.status} {rec.reason}\n{rec.detail}"
     m = rec.metrics
     assert m["final_accuracy"] >= PARAMS["tiny"]["target_accuracy"]
-    assert abs(m["final_accuracy"] - m["reference_accuracy"]) <= 0.03
-    assert m["images_per_s"] > 0 and m["time_to_target_s"] > 0 and m["load_s"] >= 0 and m["epoch_s"] > 0
+    assert abs(m["final_accuracy"] - rec.notes["reference"]) <= 0.03
+    assert m["images_per_s"] > 0 and m["time_to_target_s"] > 0 and m["epoch_s"] > 0
+    # The reference was trained once, in the inputs phase: this engine's checks do not carry it.
+    assert rec.phases["reference"] > rec.phases["check"] and rec.phases["check"] < 1.0
+    assert "setup" in rec.phases or engine == "spark"  # data conversion is the attempt's setup
     expected_world = 1 if engine == "local" else 2
     assert m["world_size"] == expected_world and rec.notes["world_size"] == expected_world
     assert rec.notes["device"] == "cpu" and rec.notes["backend"] == ("none" if engine == "local" else "gloo")

@@ -89,7 +89,7 @@ def test_cpu_sweep_writes_one_run_per_budget_and_a_scaling_report(tmp_path: Path
                            "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     docs = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
-    assert sorted(d["budget"]["cpus"] for d in docs) == [1, 2]
+    assert sorted(d["plan"]["budget"]["cpus"] for d in docs) == [1, 2]
     (sweep,) = reports.glob("sweep-*/index.html")
     html = sweep.read_text()
     assert 'id="scaling"' in html and "1 CPUs" in html and "2 CPUs" in html
@@ -102,7 +102,7 @@ def test_weak_scaling_grows_the_work_with_the_cpus(tmp_path: Path) -> None:
                            "--cpus", "1,2", "--scaling", "weak", "--repeat", "1", "--out", str(out), "--no-report",
                            "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    by_cpus = {d["budget"]["cpus"]: d for d in (json.loads(p.read_text()) for p in out.glob("*.json"))}
+    by_cpus = {d["plan"]["budget"]["cpus"]: d for d in (json.loads(p.read_text()) for p in out.glob("*.json"))}
     assert by_cpus[1]["records"][0]["params"] == {"n": 100} and by_cpus[2]["records"][0]["params"] == {"n": 200}
     assert by_cpus[2]["records"][1]["params"] == {"rounds": 30}  # latency has no work size to grow
     assert by_cpus[2]["plan"]["scaling"] == "weak" and by_cpus[2]["records"][0]["status"] == "ok"
