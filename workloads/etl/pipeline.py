@@ -176,6 +176,7 @@ def summarize(params: Params, inputs: Any, timed: Sequence[Timed], cpus: int) ->
                "malformed_rows": float(sum(last["malformed"].values()))}
     if "out" in last:
         metrics["bytes_written"] = float(sum(f.stat().st_size for f in Path(last["out"]).rglob("*") if f.is_file()))
+        metrics["partitions_written"] = float(sum(1 for d in Path(last["out"]).glob("n_name=*") if d.is_dir()))
     if "handed_rows" in last:  # spark-to-ray: rows moved from Spark to Ray per second of hand-off
         metrics["handoff_rows_per_s"] = last["handed_rows"] / statistics.median(t.answer["stages"]["handoff"]
                                                                                 for t in timed)
