@@ -137,12 +137,11 @@ def test_missing_or_too_old_java_makes_spark_engines_unavailable(tmp_path: Path,
 
 @pytest.mark.engine
 def test_killed_worker_is_recorded_with_how_the_engine_coped_and_the_plan_goes_on(tmp_path: Path) -> None:
-    from harness import registry
     from harness.budget import Budget
-    from harness.records import ResultsWriter
-    from harness.runner import Plan, Runner, make_header
+    from harness.records import Plan, ResultsWriter
+    from harness.runner import Runner, make_header
 
-    plan = Plan(workload=registry.workload("tasks"), cases=("fanout", "noop"), engines=("ray", "dask", "local"),
+    plan = Plan(workload="tasks", cases=("fanout", "noop"), engines=("ray", "dask", "local"),
                 scale="tiny", budget=Budget(cpus=2, memory_bytes=4 * 2**30), repeat=2, warmup=1,
                 fault="kill-worker")
     path = tmp_path / "run.json"
