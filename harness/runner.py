@@ -90,10 +90,13 @@ class Runner:
     """Executes a Plan, writing one Record per attempt to `writer` as it goes."""
 
     def __init__(self, plan: Plan, writer: ResultsWriter, observer: Observer | None = None,
-                 sample_interval_s: float = 0.2, workload: Workload | None = None) -> None:
+                 sample_interval_s: float = 0.2, workload: Workload | None = None,
+                 sessions: dict[str, Session] | None = None) -> None:
         self.plan = plan
         #: the registered workload of the plan's name, unless given (tests run variants of one)
         self.workload = workload or registry.workload(plan.workload)
+        #: engines started by the caller, kept running after the plan (one engine serving several plans)
+        self.sessions = sessions or {}
         self.writer = writer
         self.observer = observer or Observer()
         self.sample_interval_s = sample_interval_s
@@ -122,7 +125,10 @@ class Runner:
 
     def _run_engine(self, name: str, cases: tuple[str, ...], inputs: CaseInputs) -> None:
         plan = self.plan
-        session = Session(name, plan.budget, plan.endpoints_(), self.observer)
+        owned = name not in self.sessions
+        session = Session(name, plan.budget, plan.endpoints_(), self.observer) if owned else self.sessions[name]
+        if session.budget != plan.budget:
+            raise ValueError(f"the {name} session was started with {session.budget}, the plan asks for {plan.budget}")
         if not session.available():
             self.writer.set_session(name, session.info)
             for case_name in cases:
@@ -143,7 +149,8 @@ class Runner:
             session.info.status = "not needed"
             self.writer.set_session(name, session.info)
             return
-        session.start()
+        if session.engine is None:
+            session.start()
         try:
             for case_name, found, status in resolved:
                 if found.implementation is None:
@@ -161,7 +168,8 @@ class Runner:
                 if not healthy:
                     session.restart()
         finally:
-            session.stop()
+            if owned:
+                session.stop()
             self.writer.set_session(name, session.info)
 
     def _record(self, engine: str, case_name: str, status: Status, reason: str = "") -> Record:

@@ -11,13 +11,11 @@ import psutil
 import pytest
 
 from harness import registry
+from harness.attempt import Session
 from harness.budget import Budget
 from harness.engines.base import Endpoints
 from harness.records import Plan, ResultsWriter
 from harness.runner import Runner, make_header
-
-#: The runner's own test workload (tests/sample_workload), known to the registry while tests run.
-registry.WORKLOADS.setdefault("sample", "sample_workload.spec")
 
 #: Helper processes that belong to Python itself, not to an engine, and end with the interpreter.
 _NOT_ENGINES = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
@@ -88,17 +86,51 @@ def no_engine_process_left_after_tests() -> Iterator[None]:
     assert not written, f"tests wrote into the checkout: {written[:5]}"
 
 
+#: The budget of every test plan (and of the shared engines below).
+TEST_BUDGET = Budget(cpus=2, memory_bytes=4 * 2**30)
+#: Shared engines alive right now (at most one: pytest tears a session-scoped parametrized fixture
+#: down before it sets up its next parameter).
+_SHARED: dict[str, Session] = {}
+
+
+@pytest.fixture(scope="session")
+def started(request: pytest.FixtureRequest) -> Iterator[Session]:
+    """An engine shared by every test parametrized with it (`indirect=True, scope="session"`): pytest
+    groups those tests by engine across modules, so each engine starts about once per test session,
+    as `enginebench run` starts it once per run. Started lazily by `run_plan`; stopped at the end."""
+    session = Session(request.param, TEST_BUDGET)
+    _SHARED[request.param] = session
+    try:
+        yield session
+    finally:
+        _SHARED.pop(request.param, None)
+        session.stop()
+        left = wait_for_no_engine_processes()
+        assert not left, f"{request.param} left processes behind: {left}"
+
+
+@pytest.fixture(autouse=True)
+def engines_take_turns(request: pytest.FixtureRequest) -> None:
+    """A test that starts engines of its own first stops a shared one (two Rays or two SparkContexts
+    cannot live in one driver)."""
+    if "started" not in request.fixturenames:
+        for session in _SHARED.values():
+            session.stop()
+
+
 def run_plan(tmp_path: Path, workload: object, engines: tuple[str, ...], cases: tuple[str, ...] | None = None,
              scale: str = "tiny", repeat: int = 2, warmup: int = 1, timeout_s: float | None = None,
-             cpus: int = 2, endpoints: Endpoints | None = None) -> tuple[Runner, Path]:
+             cpus: int = 2, endpoints: Endpoints | None = None, session: Session | None = None) -> tuple[Runner, Path]:
     """Run a real plan into a fresh results file; returns the runner (records) and the file."""
     from harness.spec import Workload
 
     wl = workload if isinstance(workload, Workload) else registry.workload(str(workload))
     plan = Plan(workload=wl.name, cases=cases or wl.case_names, engines=engines, scale=scale,
-                budget=Budget(cpus=cpus, memory_bytes=4 * 2**30), repeat=repeat, warmup=warmup, timeout_s=timeout_s,
-                endpoints=(endpoints or Endpoints()).to_dict())
+                budget=Budget(cpus=cpus, memory_bytes=TEST_BUDGET.memory_bytes), repeat=repeat, warmup=warmup,
+                timeout_s=timeout_s, endpoints=(endpoints or Endpoints()).to_dict())
     path = tmp_path / "run.json"
-    runner = Runner(plan, ResultsWriter(path, make_header(plan, "test-run")), sample_interval_s=0.05, workload=wl)
+    sessions = {session.name: session} if session is not None else None
+    runner = Runner(plan, ResultsWriter(path, make_header(plan, "test-run")), sample_interval_s=0.05, workload=wl,
+                    sessions=sessions)
     runner.run()
     return runner, path

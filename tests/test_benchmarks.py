@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from harness import registry
 from harness.cli import main
 from harness.records import load_run
 
@@ -52,15 +51,16 @@ def test_unknown_engine_is_a_usage_error() -> None:
 
 @pytest.mark.engine
 def test_every_case_runs_on_the_suites_engines_and_the_json_becomes_a_report(tmp_path: Path) -> None:
-    # Two engines, one of them without actors: the adapter is engine-neutral (the same attempt core
-    # as `enginebench run`, whose tests cover every engine), so this pins the suite's plumbing.
-    engines = ("dask", "spark")
+    # Two engines, one of them without actors, two cases: the adapter is engine-neutral (the same
+    # attempt core as `enginebench run`, whose tests run every case on every engine), so this pins the
+    # suite's plumbing: ids, groups, extra_info, skips, the JSON as a report.
+    engines, cases = ("dask", "spark"), ("noop", "actors")
     bench_json = tmp_path / "bench.json"
     out = pytest_run("benchmarks/", "--benchmark-only", "--workloads", "tasks", "--engines", ",".join(engines),
-                     "--rounds", "2", "--warmup-rounds", "1", f"--benchmark-json={bench_json}", "-q")
+                     "--cases", ",".join(cases), "--rounds", "2", "--warmup-rounds", "1",
+                     f"--benchmark-json={bench_json}", "-q")
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     doc = json.loads(bench_json.read_text())
-    cases = registry.workload("tasks").case_names
     expected = {(c, e) for c in cases for e in engines} - {("actors", "spark")}
     seen = set()
     for bench in doc["benchmarks"]:

@@ -47,7 +47,6 @@ def test_help_does_not_import_engines_and_offers_each_engines_endpoint_option() 
 
 def test_data_commands_are_found_beside_each_workloads_spec(monkeypatch: pytest.MonkeyPatch,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.delitem(registry.WORKLOADS, "sample", raising=False)  # conftest registers it for every test
     assert list(registry.data_commands()) == ["tpch", "cifar10"]  # etl and cnn declare one each, tasks none
     monkeypatch.setitem(registry.WORKLOADS, "sample", "sample_workload.spec")
     assert main(["data", "sample", "--rows", "3"]) == 0
@@ -76,13 +75,24 @@ def test_data_commands_are_found_beside_each_workloads_spec(monkeypatch: pytest.
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )
-def test_bad_input_gets_one_line_error_and_exit_code_2(args: list[str], message: str, tmp_path: Path) -> None:
-    out = enginebench(*args, "--out", str(tmp_path)) if args[0] == "run" else enginebench(*args)
-    assert out.returncode == 2
-    assert message in out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
-    assert "Traceback" not in out.stderr
+def test_bad_input_gets_one_line_error_and_exit_code_2(args: list[str], message: str, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [*args, "--out", str(tmp_path)] if args[0] == "run" else args
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse's errors
+        code = int(exit_.code or 0)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1, err
     assert not list(tmp_path.iterdir()), "nothing may be written on bad input"
+
+
+def test_bad_input_from_the_shell_is_one_line_without_a_traceback(tmp_path: Path) -> None:
+    out = enginebench("run", "--engines", "ray,flink", "--out", str(tmp_path))
+    assert out.returncode == 2 and "unknown engine 'flink'" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
 
 
 def test_out_path_that_is_a_file_is_refused_and_kept(tmp_path: Path) -> None:

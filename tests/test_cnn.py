@@ -15,6 +15,7 @@ import pytest
 from conftest import run_plan
 
 from harness import registry
+from harness.attempt import Session
 from harness.cli import main
 from harness.spec import Workload
 from workloads.cnn import data
@@ -196,10 +197,11 @@ def test_a_zero_learning_rate_is_recorded_wrong(data_root: Path, tmp_path: Path)
 
 
 @pytest.mark.engine
-@pytest.mark.parametrize("engine", tuple(registry.ENGINES))
-def test_every_engine_trains_to_the_target_and_agrees_with_local(engine: str, data_root: Path,
+@pytest.mark.parametrize("started", tuple(registry.ENGINES), indirect=True, scope="session")
+def test_every_engine_trains_to_the_target_and_agrees_with_local(started: Session, data_root: Path,
                                                                  tmp_path: Path) -> None:
-    runner, _ = run_plan(tmp_path, "cnn", (engine,), repeat=1, warmup=0)
+    engine = started.name
+    runner, _ = run_plan(tmp_path, "cnn", (engine,), repeat=1, warmup=0, session=started)
     (rec,) = runner.records
     assert rec.status == "ok", f"{engine}: {rec.status} {rec.reason}\n{rec.detail}"
     m = rec.metrics

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import engine_processes, run_plan, wait_for_no_engine_processes
+from conftest import run_plan
 
 from harness import registry
+from harness.attempt import Session
 from harness.budget import Budget
 from harness.engines.base import Endpoints
 from harness.records import load_run
@@ -27,10 +28,10 @@ def test_each_engine_reads_its_own_endpoint_and_endpoints_round_trip() -> None:
 
 
 @pytest.mark.engine
-@pytest.mark.parametrize("engine", ENGINES)
-def test_every_tasks_case_runs_checked_and_complete(engine: str, tmp_path: Path) -> None:
-    assert not engine_processes(), "an earlier test left engine processes behind"
-    runner, path = run_plan(tmp_path, "tasks", (engine,), repeat=1, warmup=1)
+@pytest.mark.parametrize("started", ENGINES, indirect=True, scope="session")
+def test_every_tasks_case_runs_checked_and_complete(started: Session, tmp_path: Path) -> None:
+    engine = started.name
+    runner, path = run_plan(tmp_path, "tasks", (engine,), repeat=1, warmup=1, session=started)
     run = load_run(path)
     assert [r.case for r in run.records] == list(registry.workload("tasks").case_names)
     for rec in run.records:
@@ -48,9 +49,7 @@ def test_every_tasks_case_runs_checked_and_complete(engine: str, tmp_path: Path)
     assert session.status == "ok" and session.start_s > 0 and not session.stop_error
     assert session.config, "the engine's effective config is recorded"
     assert all(v != "not installed" for v in session.versions.values())
-    # Everything the engine started is gone once it is stopped.
-    left = wait_for_no_engine_processes()
-    assert not left, f"{engine} left processes behind: {left}"
+    # Everything the engine started is gone once it is stopped: checked when the shared engine stops.
 
 
 @pytest.mark.engine

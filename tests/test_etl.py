@@ -8,6 +8,7 @@ import pytest
 from conftest import run_plan
 
 from harness import registry
+from harness.attempt import Session
 from harness.cli import main
 from workloads.etl import data
 from workloads.etl.spec import check_answer
@@ -99,11 +100,12 @@ def test_data_command_reports_rows_and_rejects_bad_scale_factors(tmp_path: Path,
 
 
 @pytest.mark.engine
-@pytest.mark.parametrize("engine", tuple(registry.ENGINES))
-def test_every_query_on_every_engine_matches_the_published_answer(engine: str, data_root: Path,
+@pytest.mark.parametrize("started", tuple(registry.ENGINES), indirect=True, scope="session")
+def test_every_query_on_every_engine_matches_the_published_answer(started: Session, data_root: Path,
                                                                    tmp_path: Path) -> None:
+    engine = started.name
     scratch_before = set((data_root / "scratch").glob("pipeline-*"))
-    runner, _ = run_plan(tmp_path, "etl", (engine,), repeat=1, warmup=0)
+    runner, _ = run_plan(tmp_path, "etl", (engine,), repeat=1, warmup=0, session=started)
     by_case = {rec.case: rec for rec in runner.records}
     assert set(by_case) == {"q1", "q3", "q5", "q6", "q10", "pipeline", "spark-to-ray"}
     for rec in runner.records:
@@ -124,9 +126,10 @@ def test_every_query_on_every_engine_matches_the_published_answer(engine: str, d
 
 
 @pytest.mark.engine
-@pytest.mark.parametrize("engine", ("local", "dask", "ray"))
-def test_corrupt_parquet_and_missing_column_are_recorded_errors(engine: str, tmp_path: Path,
+@pytest.mark.parametrize("started", ("local", "dask", "ray"), indirect=True, scope="session")
+def test_corrupt_parquet_and_missing_column_are_recorded_errors(started: Session, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = started.name
     import pyarrow.parquet as pq
 
     monkeypatch.setenv("ENGINEBENCH_DATA", str(tmp_path / "data"))
@@ -139,7 +142,7 @@ def test_corrupt_parquet_and_missing_column_are_recorded_errors(engine: str, tmp
     part.write_bytes(bytes(raw))
     for f in (directory / "customer").glob("*.parquet"):
         pq.write_table(pq.read_table(f).drop_columns(["c_mktsegment"]), f)
-    runner, _ = run_plan(tmp_path, "etl", (engine,), cases=("q6", "q3"), repeat=1, warmup=0)
+    runner, _ = run_plan(tmp_path, "etl", (engine,), cases=("q6", "q3"), repeat=1, warmup=0, session=started)
     by_case = {rec.case: rec for rec in runner.records}
     # The engine's own read error, recorded with the repetition it broke; then the next case runs.
     assert by_case["q6"].status == "error" and by_case["q6"].reason.startswith("run 1/1: ")

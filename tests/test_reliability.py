@@ -41,8 +41,8 @@ def test_unreachable_cluster_fails_within_seconds_with_the_address(tmp_path: Pat
 
 def test_sigterm_keeps_finished_records_and_resume_completes_the_plan(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    proc = cli("run", "--engines", "local", "--scale", "small", "--repeat", "3", "--out", str(out),
-               "--no-report", "--quiet")
+    proc = cli("run", "--engines", "local", "--scale", "small", "--cases", "noop,fanout", "--repeat", "1",
+               "--out", str(out), "--no-report", "--quiet")
     deadline = time.monotonic() + 120
     path = None
     while time.monotonic() < deadline:  # wait until the first case is on disk, then interrupt
@@ -59,7 +59,7 @@ def test_sigterm_keeps_finished_records_and_resume_completes_the_plan(tmp_path: 
     doc = json.loads(path.read_text())
     assert doc["status"] == "interrupted"
     statuses = [r["status"] for r in doc["records"]]
-    assert statuses[0] == "ok" and "skipped" in statuses and len(statuses) == 6
+    assert statuses == ["ok", "skipped"]
     first = doc["records"][0]
     assert f"--resume {doc['run_id']}" in stdout
 
@@ -68,7 +68,7 @@ def test_sigterm_keeps_finished_records_and_resume_completes_the_plan(tmp_path: 
     assert resumed.returncode == 0, stdout + stderr
     done = json.loads(path.read_text())
     assert done["status"] == "complete" and done["run_id"] == doc["run_id"]
-    assert [r["status"] for r in done["records"]] == ["ok"] * 6
+    assert [r["status"] for r in done["records"]] == ["ok"] * 2
     assert done["records"][0] == first  # finished work is kept, not redone
     assert len(list(out.glob("*.json"))) == 1
 

@@ -14,6 +14,7 @@ repetition can form a new one.
 
 from __future__ import annotations
 
+import gc
 import time
 import uuid
 from typing import Any
@@ -33,7 +34,11 @@ RENDEZVOUS_TIMEOUT_S = 120
 
 def _rendezvous(name: str, rank: int, world: int, host: str) -> Any:
     """A TCPStore for the process group: rank 0 serves it on an OS-assigned port and publishes the
-    address through the scheduler (a Dask Variable); the other ranks look it up and connect."""
+    address through the scheduler (a Dask Variable); the other ranks look it up and connect.
+
+    Rank 0 hands the store a socket it bound itself to the worker's own address: left to itself,
+    TCPStore listens on every interface ("::")."""
+    import socket
     from datetime import timedelta
 
     import torch.distributed as dist
@@ -42,7 +47,9 @@ def _rendezvous(name: str, rank: int, world: int, host: str) -> Any:
     timeout = timedelta(seconds=RENDEZVOUS_TIMEOUT_S)
     address = Variable(name, client=get_client())
     if rank == 0:
-        store = dist.TCPStore(host, 0, world, True, timeout, wait_for_workers=False)
+        listener = socket.create_server((host, 0))
+        store = dist.TCPStore(host, listener.getsockname()[1], world, True, timeout, wait_for_workers=False,
+                              master_listen_fd=listener.detach())
         address.set(f"{host}:{store.port}")
         return store
     master, port = str(address.get(timeout=RENDEZVOUS_TIMEOUT_S)).rsplit(":", 1)
@@ -79,8 +86,13 @@ def _train_rank(rank: int, world: int, rendezvous: str, host: str, x_shard: np.n
     try:
         result = train_shard(recipe, rank, world, device, x_shard.reshape(-1, 3, 32, 32), y_shard,
                              normalize(test_x[rank::world]), test_y[rank::world], n_train, t0)
+        dist.barrier()  # every rank is done with the store before rank 0 closes it
     finally:
         dist.destroy_process_group()
+        # The TCPStore server (rank 0) listens on every interface while it lives: it must not outlive
+        # the training in this long-lived worker process.
+        del store
+        gc.collect()
     return {**result, "device": device.type, "backend": backend} if rank == 0 else None
 
 
