@@ -31,7 +31,8 @@ def test_each_engine_reads_its_own_endpoint_and_endpoints_round_trip() -> None:
 @pytest.mark.parametrize("started", ENGINES, indirect=True, scope="session")
 def test_every_tasks_case_runs_checked_and_complete(started: Session, tmp_path: Path) -> None:
     engine = started.name
-    runner, path = run_plan(tmp_path, "tasks", (engine,), repeat=1, warmup=1, session=started)
+    # One repetition: warm-ups, repetitions and per-answer checks are pinned by the runner's own tests.
+    runner, path = run_plan(tmp_path, "tasks", (engine,), repeat=1, warmup=0, session=started)
     run = load_run(path)
     assert [r.case for r in run.records] == list(registry.workload("tasks").case_names)
     for rec in run.records:
@@ -39,7 +40,7 @@ def test_every_tasks_case_runs_checked_and_complete(started: Session, tmp_path: 
             assert rec.status == "unsupported" and "no stateful actors" in rec.reason
             continue
         assert rec.status == "ok", f"{engine}/{rec.case}: {rec.status} {rec.reason}\n{rec.detail}"
-        assert len(rec.timings_s) == 1 and len(rec.warmup_s) == 1 and rec.checks == 2
+        assert len(rec.timings_s) == 1 and rec.checks == 1
         assert rec.stats["median"] > 0 and rec.stats["min"] <= rec.stats["median"] <= rec.stats["max"]
         assert rec.metrics[rec.primary["name"]] > 0
         assert {"engine_start", "inputs", "run", "check"} <= set(rec.phases)
