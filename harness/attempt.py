@@ -277,10 +277,8 @@ class Attempt:
         timed: list[Timed] = []
         checks = [0.0]  # seconds
         sampler = ProcessTreeSampler(self.sample_interval_s)
-        verdict = Verdict(True)
 
         def check(i: int, seconds: float, answer: Any) -> None:
-            nonlocal verdict
             (warm.append(seconds) if i < self.warmup else timed.append(Timed(seconds, answer)))
             self._observe(f"check of {self._label(i)}")
             with Stopwatch() as sw:
@@ -293,7 +291,7 @@ class Attempt:
 
         def finish(status: Status, reason: str = "", **fields: Any) -> None:
             if sampler.samples:
-                sampler.stop()
+                sampler.stop()  # no-op when the repetitions already closed the window
             seconds = [t.seconds for t in timed]
             phases["check"] = checks[0]
             if timed:

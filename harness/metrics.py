@@ -124,6 +124,9 @@ class ProcessTreeSampler:
         return self
 
     def stop(self) -> None:
+        """End the window (a second call keeps the first window: a late stop must not stretch it)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

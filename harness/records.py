@@ -23,7 +23,6 @@ from harness.errors import UsageError
 from harness.files import atomic_write_text
 
 if TYPE_CHECKING:
-    from harness.engines.base import Endpoints
     from harness.spec import Case, Params
 
 SCHEMA_VERSION = 2
@@ -170,11 +169,6 @@ class Plan:
 
     def case_timeout(self, case: Case) -> float:
         return self.timeout_s if self.timeout_s is not None else float(case.timeout_s[self.scale])
-
-    def endpoints_(self) -> Endpoints:
-        from harness.engines.base import Endpoints
-
-        return Endpoints.from_dict(self.endpoints)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

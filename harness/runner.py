@@ -18,7 +18,7 @@ from typing import Any
 
 from harness import registry
 from harness.attempt import Attempt, CaseInputs, Observer, Session, new_record, one_line
-from harness.engines.base import Engine
+from harness.engines.base import Endpoints, Engine
 from harness.records import Header, Plan, Record, ResultsWriter, Status, utc_now
 from harness.spec import Resolved, Verdict, Workload
 
@@ -126,7 +126,8 @@ class Runner:
     def _run_engine(self, name: str, cases: tuple[str, ...], inputs: CaseInputs) -> None:
         plan = self.plan
         owned = name not in self.sessions
-        session = Session(name, plan.budget, plan.endpoints_(), self.observer) if owned else self.sessions[name]
+        session = self.sessions[name] if not owned else \
+            Session(name, plan.budget, Endpoints.from_dict(plan.endpoints), self.observer)
         if session.budget != plan.budget:
             raise ValueError(f"the {name} session was started with {session.budget}, the plan asks for {plan.budget}")
         if not session.available():

@@ -126,3 +126,16 @@ def test_plan_round_trips_for_resume() -> None:
                 budget=Budget(cpus=4, memory_bytes=8 * 2**30), repeat=5, warmup=0, timeout_s=90.0,
                 endpoints={"dask_scheduler": "tcp://10.0.0.5:8786"}, fault="kill-worker", scaling="weak")
     assert Plan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
+
+
+def test_a_second_stop_keeps_the_sampler_window() -> None:
+    import time
+
+    from harness.metrics import ProcessTreeSampler
+
+    sampler = ProcessTreeSampler(0.01).start()
+    sampler.stop()
+    window, samples = sampler.wall_s, sampler.samples
+    time.sleep(0.1)
+    sampler.stop()  # e.g. an attempt's summary, after the repetitions closed the window
+    assert (sampler.wall_s, sampler.samples) == (window, samples)

@@ -8,11 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.engines.base import Finding
-from harness.environment import java_major, java_version
-
-#: The Java enginebench's Spark is tested with (Spark 3.5 also runs on 8 and 11).
-JAVA_MAJOR = 17
 #: SPARK_CONF_DIR for every JVM enginebench starts: holds a log4j2.properties that logs errors only.
 SPARK_CONF_DIR = Path(__file__).with_name("spark_conf")
 
@@ -24,17 +19,6 @@ ADD_OPENS_PACKAGES = (
     "java.util.concurrent.atomic java.util.regex jdk.internal.ref jdk.internal.misc sun.nio.ch "
     "sun.nio.cs sun.nio.fs sun.security.action sun.util.calendar"
 ).split()
-
-
-def java_finding() -> Finding:
-    """`enginebench doctor`'s line on Java, which both Spark lifecycles need."""
-    version = java_version()
-    if version is None:
-        return Finding("fail", "java", "not found: spark and spark-on-ray need Java 17 "
-                       "(apt-get install openjdk-17-jre-headless, or set JAVA_HOME)")
-    if java_major(version) != JAVA_MAJOR:
-        return Finding("warn", "java", f"{version}: tested with Java {JAVA_MAJOR}; Spark 3.5 also runs on 8 and 11")
-    return Finding("ok", "java", version)
 
 
 def java_options() -> str:

@@ -18,8 +18,9 @@ class EngineUnavailable(RuntimeError):
     """The engine cannot run here (package missing, Java missing); the message says how to fix it."""
 
 
-#: Oldest Java that Spark 3.5 runs on (17 is what enginebench is tested with).
+#: Oldest Java that Spark 3.5 runs on, and the one enginebench is tested with.
 MIN_JAVA_MAJOR = 8
+TESTED_JAVA_MAJOR = 17
 
 #: Seconds to wait for a TCP connection to an existing cluster before giving up.
 CONNECT_TIMEOUT_S = 5.0
@@ -206,7 +207,7 @@ class Engine(ABC):
     @classmethod
     def doctor_checks(cls, import_packages: bool = True) -> list[Finding]:
         """`enginebench doctor`'s lines for this engine: each package installed, importable (unless
-        import_packages is False) and at enginebench's known-good pin."""
+        import_packages is False) and at enginebench's known-good pin; Java when the engine needs it."""
         from harness.environment import install_hint, pinned_requirements
 
         out: list[Finding] = []
@@ -226,6 +227,8 @@ class Engine(ABC):
             pin = pinned_requirements().get(pkg, "").partition("==")[2]
             out.append(Finding("warn", pkg, f"{version} (known-good pin: {pin})") if pin and pin != version
                        else Finding("ok", pkg, version))
+        if cls.needs_java:
+            out.append(_java_finding())
         return out
 
     @classmethod
@@ -242,3 +245,17 @@ class Engine(ABC):
 
             out["java"] = java_version() or "not found"
         return out
+
+
+def _java_finding() -> Finding:
+    """`enginebench doctor`'s line on Java, for the engines that need it."""
+    from harness.environment import java_major, java_version
+
+    version = java_version()
+    if version is None:
+        return Finding("fail", "java", f"not found: spark and spark-on-ray need Java {TESTED_JAVA_MAJOR} "
+                       f"(apt-get install openjdk-{TESTED_JAVA_MAJOR}-jre-headless, or set JAVA_HOME)")
+    if java_major(version) != TESTED_JAVA_MAJOR:
+        return Finding("warn", "java",
+                       f"{version}: tested with Java {TESTED_JAVA_MAJOR}; Spark 3.5 also runs on 8 and 11")
+    return Finding("ok", "java", version)

@@ -6,13 +6,12 @@ from typing import Any
 
 from harness.engines._spark_common import (
     common_configs,
-    java_finding,
     prepare_environment,
     python_worker_pid,
     shutdown_gateway,
     spark_config_summary,
 )
-from harness.engines.base import Endpoint, Engine, Finding
+from harness.engines.base import Endpoint, Engine
 
 #: Share of the memory budget given to the JVM heap (the rest is Python workers and off-heap).
 HEAP_SHARE = 0.6
@@ -25,10 +24,6 @@ class SparkEngine(Engine):
     packages = ("pyspark",)
     needs_java = True
     endpoint = Endpoint("spark_master", "use an existing Spark master, e.g. spark://host:7077")
-
-    @classmethod
-    def doctor_checks(cls, import_packages: bool = True) -> list[Finding]:
-        return [*super().doctor_checks(import_packages), java_finding()]
 
     def _start(self) -> Any:
         address = self.remote_address()

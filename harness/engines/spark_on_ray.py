@@ -6,14 +6,13 @@ from typing import Any
 
 from harness.engines._spark_common import (
     common_configs,
-    java_finding,
     java_options,
     prepare_environment,
     python_worker_pid,
     shutdown_gateway,
     spark_config_summary,
 )
-from harness.engines.base import Engine, Finding
+from harness.engines.base import Engine
 from harness.engines.ray import OBJECT_STORE_SHARE, RayEngine, ray_config, ray_init
 
 #: Cores per executor: RayDP runs one JVM actor per executor, so a few cores each keeps JVM count
@@ -38,10 +37,6 @@ class SparkOnRayEngine(Engine):
     packages = ("ray", "raydp", "pyspark")
     needs_java = True
     endpoint = RayEngine.endpoint
-
-    @classmethod
-    def doctor_checks(cls, import_packages: bool = True) -> list[Finding]:
-        return [*super().doctor_checks(import_packages), java_finding()]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
