@@ -11,6 +11,7 @@ produce the same record. The runner adds its policies (plan order, restarts, fau
 from __future__ import annotations
 
 import re
+import statistics
 import threading
 import time
 import traceback
@@ -275,6 +276,7 @@ class Attempt:
         inputs, reference = self.prepared.inputs, self.prepared.reference
         warm: list[float] = []
         timed: list[Timed] = []
+        samples: tuple[list[float], list[float]] = ([], [])  # headline of each warm-up, of each timed repetition
         checks = [0.0]  # seconds
         sampler = ProcessTreeSampler(self.sample_interval_s)
 
@@ -286,6 +288,9 @@ class Attempt:
             checks[0] += sw.seconds
             if not verdict.ok:
                 raise _Wrong(f"{self._label(i)}: {verdict.reason}")
+            # This repetition's headline, by the case's own summary of it alone (outside the timer).
+            one = case.summarize(params, inputs, [Timed(seconds, answer)], ctx.cpus)
+            samples[i >= self.warmup].append(float(one[case.primary.name]))
             if i + 1 < self.warmup + self.repeat:
                 self._observe(self._label(i + 1))
 
@@ -297,6 +302,7 @@ class Attempt:
             if timed:
                 phases["run"] = describe(seconds)["median"]
             self._record = self._new(status, reason, warmup_s=tuple(warm), timings_s=tuple(seconds),
+                                     warmup_samples=tuple(samples[0]), samples=tuple(samples[1]),
                                      checks=len(warm) + len(timed), stats=describe(seconds), phases=phases,
                                      resources=sampler.result(ctx.cpus) if sampler.samples else {}, **base, **fields)
 
@@ -323,6 +329,9 @@ class Attempt:
             sampler.stop()
             self._observe("summary")
             metrics = case.summarize(params, inputs, timed, ctx.cpus)
+            # The headline is the median of the per-repetition headlines, so the matrix, the detail
+            # table, ties and compare all read one number.
+            metrics[case.primary.name] = statistics.median(samples[1])
             series = case.series(params, inputs, timed) if case.series else {}
             if case.notes:
                 base["notes"].update(case.notes(params, inputs, timed))

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 EXIT_FAILED_CASES = 1
 EXIT_INTERRUPTED = 130
+NOISY_HELP = ("rank and judge cases that ran while other processes took over 10%% of the CPU budget "
+              "(by default they are shown with a 'noisy' badge and left out of verdicts)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +46,17 @@ def _cpu_list(text: str) -> tuple[int, ...]:
 
 
 _positive_seconds = float_in(0, 7 * 24 * 3600, "timeout", "seconds, more than 0, at most a week")
+
+
+def _percent(text: str) -> float:
+    """A threshold in percent ('10' or '10%') as a fraction."""
+    try:
+        value = float(text.strip().removesuffix("%"))
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"invalid threshold {text!r} (accepted: a percentage from 0 to 1000, e.g. 10)")
+    return value / 100
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,18 +92,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", default="reports",
                      help="where the run's HTML report goes: REPORT_DIR/<run id>/index.html (default reports/)")
     run.add_argument("--no-report", action="store_true", help="do not write an HTML report")
+    run.add_argument("--allow-noisy", action="store_true", help=NOISY_HELP)
 
     report = sub.add_parser("report", help="one self-contained HTML page from results files")
     report.add_argument("results", nargs="+", help="results JSON files written by enginebench run")
     report.add_argument("-o", "--output", help="HTML file to write (default reports/<run id>/index.html)")
     report.add_argument("--title", default="enginebench report")
     report.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    report.add_argument("--allow-noisy", action="store_true", help=NOISY_HELP)
 
-    comp = sub.add_parser("compare", help="per-case ratios NEW/BASE with a noise-aware verdict")
+    comp = sub.add_parser("compare", help="per-case ratios NEW/BASE of the headline with a significance-tested verdict")
     comp.add_argument("base", help="results JSON of the baseline run")
     comp.add_argument("new", help="results JSON of the new run")
     comp.add_argument("-o", "--output", help="also write the comparison as HTML here")
     comp.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    comp.add_argument("--threshold", type=_percent, default=None, metavar="PERCENT",
+                      help="smallest change called slower or faster, in percent of the base median (default 10)")
     comp.add_argument("--fail-on-slower", action="store_true", help="exit 1 when any case got slower or broke")
 
     data = sub.add_parser("data", help="generate (or verify) a workload's data set")
@@ -154,7 +171,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         given = [f"--{o.replace('_', '-')}" for o in (*PLAN_OPTIONS, *_endpoints()) if getattr(args, o) is not None]
         if given:
             raise UsageError(f"--resume takes its plan from the results file; drop {', '.join(given)}")
-        return resume(args.resume, out, quiet=args.quiet, report_dir=report_dir)
+        return resume(args.resume, out, quiet=args.quiet, report_dir=report_dir, allow_noisy=args.allow_noisy)
 
     workload = registry.workload(args.workload or "tasks")
     scale = args.scale or "tiny"
@@ -176,7 +193,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         scaling=args.scaling or "strong",
     ) for budget in budgets]
     if len(plans) == 1:
-        return execute(plans[0], out, quiet=args.quiet, report_dir=report_dir)[0]
+        return execute(plans[0], out, quiet=args.quiet, report_dir=report_dir, allow_noisy=args.allow_noisy)[0]
     # A sweep: one run (and results file) per budget, then one report over all of them.
     codes, paths = [], []
     for plan in plans:
@@ -190,12 +207,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         from harness.report.html import write_report
 
         target = report_dir / f"sweep-{paths[0].stem}" / "index.html"
-        write_report([load_run(p) for p in paths], target, title=f"enginebench {plans[0].scaling} scaling sweep")
+        write_report([load_run(p) for p in paths], target, title=f"enginebench {plans[0].scaling} scaling sweep",
+                     allow_noisy=args.allow_noisy)
         print(f"sweep report: {target}")
     return max(codes)
 
 
-def resume(run_id: str, out: Path, quiet: bool, report_dir: Path | None) -> int:
+def resume(run_id: str, out: Path, quiet: bool, report_dir: Path | None, allow_noisy: bool = False) -> int:
     """Finish an interrupted run in place: same plan, finished cases kept, the rest run."""
     from harness.records import ResultsWriter
 
@@ -209,7 +227,7 @@ def resume(run_id: str, out: Path, quiet: bool, report_dir: Path | None) -> int:
     registry.workload(plan.workload)  # still known?
     done = len(writer.run.records)
     print(f"resuming {writer.run.run_id}: {done} of {len(plan.cases) * len(plan.engines)} attempts already done")
-    return execute(plan, out, quiet=quiet, report_dir=report_dir, writer=writer)[0]
+    return execute(plan, out, quiet=quiet, report_dir=report_dir, writer=writer, allow_noisy=allow_noisy)[0]
 
 
 def _output_path(path: Path, force: bool) -> Path:
@@ -227,7 +245,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     runs = [load_run(p) for p in args.results]
     name = runs[0].run_id if len(runs) == 1 else f"combined-{runs[-1].run_id}"
     path = _output_path(Path(args.output) if args.output else Path("reports") / name / "index.html", args.force)
-    write_report(runs, path, title=args.title)
+    write_report(runs, path, title=args.title, allow_noisy=args.allow_noisy)
     print(f"report: {path}")
     return 0
 
@@ -236,37 +254,44 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from harness.console import make_console
-    from harness.fmt import format_seconds
+    from harness.fmt import format_metric
     from harness.records import atomic_write_text, load_run
     from harness.report.compare import compare, differences
     from harness.report.html import render_comparison
+    from harness.stats import THRESHOLD
 
     base, new = load_run(args.base), load_run(args.new)
     output = _output_path(Path(args.output), args.force) if args.output else None
-    rows = compare(base, new)
+    threshold = THRESHOLD if args.threshold is None else args.threshold
+    rows = compare(base, new, threshold)
     console = make_console()
-    table = Table(title=f"{new.run_id} vs {base.run_id} (ratio = new/base median time)")
-    for col in ("workload", "case", "engine", "scale", "base", "new", "ratio", "verdict"):
-        table.add_column(col, justify="right" if col in ("base", "new", "ratio") else "left")
+    table = Table(title=f"{new.run_id} vs {base.run_id}: ratio = how many times slower NEW is on the headline "
+                        f"(median; above 1 is slower), 95% interval; threshold {threshold:.0%}")
+    for col in ("workload", "case", "engine", "scale", "base", "new", "ratio", "interval", "verdict", "why"):
+        table.add_column(col, justify="right" if col in ("base", "new", "ratio", "interval") else "left")
     style = {"faster": "green", "slower": "red", "broken": "bold red", "fixed": "green"}
+
+    def figure(status: str, value: float | None, unit: str) -> str:
+        return f"{format_metric(value)} {unit}" if status == "ok" and value is not None else status
+
     for c in rows:
-        table.add_row(c.workload, c.case, c.engine, c.scale,
-                      format_seconds(c.base_median_s) if c.base_status == "ok" and c.base_median_s else c.base_status,
-                      format_seconds(c.new_median_s) if c.new_status == "ok" and c.new_median_s else c.new_status,
-                      f"{c.time_ratio:.2f}" if c.time_ratio is not None else "",
-                      f"[{style.get(c.verdict, '')}]{c.verdict}[/]" if c.verdict in style else c.verdict)
+        verdict = c.verdict + (" (borderline)" if c.borderline else "") + (f" [noisy {c.noisy}]" if c.noisy else "")
+        table.add_row(c.workload, c.case, c.engine, c.scale, figure(c.base_status, c.base_value, c.unit),
+                      figure(c.new_status, c.new_value, c.unit), f"{c.ratio:.2f}" if c.ratio is not None else "",
+                      f"[{c.low:.2f}, {c.high:.2f}]" if c.low is not None and c.high is not None else "",
+                      f"[{style[c.verdict]}]{verdict}[/]" if c.verdict in style else verdict, c.why)
     console.print(table)
     for note in differences(base, new):
         console.print(f"note: {note}")
     if output is not None:
-        atomic_write_text(output, render_comparison(base, new))
+        atomic_write_text(output, render_comparison(base, new, threshold=threshold))
         console.print(f"comparison: {output}")
     worse = [c for c in rows if c.verdict in ("slower", "broken")]
     return 1 if args.fail_on_slower and worse else 0
 
 
 def execute(plan: Plan, out: Path, quiet: bool = False, report_dir: Path | None = None,
-            writer: ResultsWriter | None = None) -> tuple[int, Path]:
+            writer: ResultsWriter | None = None, allow_noisy: bool = False) -> tuple[int, Path]:
     """Run a plan with live progress, write the results file (a new one, or `writer`'s when
     resuming), print the summary and where things went; (exit code, results path). SIGTERM is
     handled like Ctrl-C: engines are stopped, unfinished cases recorded as skipped, and the file
@@ -286,6 +311,9 @@ def execute(plan: Plan, out: Path, quiet: bool = False, report_dir: Path | None 
     console.print(f"enginebench run {run_id}: workload {plan.workload}, scale {plan.scale}, "
                   f"{len(plan.cases)} cases x {len(plan.engines)} engines, {b.cpus} CPUs, "
                   f"{b.memory_bytes / 2**30:.1f} GiB per engine, warm-up {plan.warmup}, repeat {plan.repeat}")
+    warning = busy_machine_warning(b.cpus)
+    if warning:
+        console.print(warning)
     observer = LiveProgress(console, len(plan.cases) * len(plan.engines))
     runner = Runner(plan, writer, observer=None if quiet else observer)
 
@@ -314,7 +342,7 @@ def execute(plan: Plan, out: Path, quiet: bool = False, report_dir: Path | None 
         from harness.report.html import write_report
 
         try:
-            path = write_report([load_run(writer.path)], report_dir / run_id / "index.html")
+            path = write_report([load_run(writer.path)], report_dir / run_id / "index.html", allow_noisy=allow_noisy)
             console.print(f"report: {path}")
         except Exception as exc:  # noqa: BLE001 - the results are safe on disk; say why the page is missing
             console.print(f"report not written ({type(exc).__name__}: {exc}); "
@@ -324,6 +352,20 @@ def execute(plan: Plan, out: Path, quiet: bool = False, report_dir: Path | None 
                       + "; ".join(f"{r.engine}/{r.case} {r.status}" for r in failed[:8]))
         return EXIT_FAILED_CASES, writer.path
     return 0, writer.path
+
+
+def busy_machine_warning(cpus: int) -> str:
+    """A warning when other processes keep more than NOISY_SHARE of the budget's CPUs busy now."""
+    from harness.metrics import machine_load
+    from harness.report.model import NOISY_SHARE
+
+    load, busy = machine_load(0.5)
+    if busy <= NOISY_SHARE * cpus:
+        return ""
+    return (f"warning: the machine is busy before the run starts ({busy:.1f} CPUs in use by other processes, "
+            f"load average {load:.2f}); figures taken now measure contention too. Cases during which other "
+            f"processes take over {NOISY_SHARE:.0%} of the {cpus}-CPU budget are marked noisy and left out "
+            f"of verdicts (--allow-noisy keeps them).")
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -65,6 +65,23 @@ def percentile(samples: Sequence[float], pct: float) -> float:
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
+def machine_busy_seconds() -> float:
+    """Busy CPU seconds of the whole machine since boot, summed over CPUs (idle, I/O wait and time
+    stolen by a hypervisor excluded)."""
+    import psutil
+
+    t = psutil.cpu_times()
+    return sum(getattr(t, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq"))
+
+
+def machine_load(seconds: float = 1.0) -> tuple[float, float]:
+    """(1-minute load average, CPUs' worth of busy time over the next `seconds`) of the machine."""
+    t0, b0 = time.perf_counter(), machine_busy_seconds()
+    time.sleep(seconds)
+    busy = (machine_busy_seconds() - b0) / (time.perf_counter() - t0)
+    return os.getloadavg()[0], busy
+
+
 class ProcessTreeSampler:
     """Samples RSS and CPU time of this process and every descendant (engine workers, JVMs).
 
@@ -72,6 +89,12 @@ class ProcessTreeSampler:
     processes, such as Ray's object store, are counted once per process that maps them). CPU time
     is summed per process from the first to the last sample in which it was seen; processes that
     started during the window count from zero. Sampling runs on a daemon thread every `interval_s`.
+
+    Beside the tree it samples the whole machine's busy CPU time, so a record can say how much CPU
+    processes outside the run took during the case (foreign CPU: the machine's busy time minus the
+    tree's), and the load average at the start. The driver (the root process) is watched on its own:
+    its RSS at the start is subtracted from the tree's peak (the driver grows with every engine that
+    ran before, which would make figures depend on engine order) and its own peak is reported beside.
     """
 
     def __init__(self, interval_s: float = 0.2, root_pid: int | None = None) -> None:
@@ -82,6 +105,10 @@ class ProcessTreeSampler:
         self._first_cpu: dict[int, float] = {}
         self._last_cpu: dict[int, float] = {}
         self.peak_rss = 0
+        self.driver_rss_start = 0
+        self.driver_peak_rss = 0
+        self.load_avg_1m: float | None = None
+        self._machine_busy: list[float] = []  # first and latest whole-machine busy CPU seconds
         self.samples = 0
         self._t0 = 0.0
         self.wall_s = 0.0
@@ -98,7 +125,12 @@ class ProcessTreeSampler:
         for p in procs:
             try:
                 with p.oneshot():
-                    rss += p.memory_info().rss
+                    mem = p.memory_info().rss
+                    rss += mem
+                    if p.pid == self.root_pid:
+                        self.driver_peak_rss = max(self.driver_peak_rss, mem)
+                        if self.samples == 0:
+                            self.driver_rss_start = mem
                     t = p.cpu_times()
                     cpu = t.user + t.system
             except psutil.Error:
@@ -110,6 +142,8 @@ class ProcessTreeSampler:
                 self._first_cpu[key] = cpu if self.samples == 0 else 0.0
             self._last_cpu[key] = cpu
         self.peak_rss = max(self.peak_rss, rss)
+        busy = machine_busy_seconds()
+        self._machine_busy = [self._machine_busy[0] if self._machine_busy else busy, busy]
         self.samples += 1
 
     def _loop(self) -> None:
@@ -117,6 +151,7 @@ class ProcessTreeSampler:
             self._sample()
 
     def start(self) -> ProcessTreeSampler:
+        self.load_avg_1m = os.getloadavg()[0]
         self._t0 = time.perf_counter()
         self._sample()
         self._thread = threading.Thread(target=self._loop, name="enginebench-sampler", daemon=True)
@@ -137,13 +172,29 @@ class ProcessTreeSampler:
     def cpu_seconds(self) -> float:
         return sum(self._last_cpu[p] - self._first_cpu[p] for p in self._last_cpu)
 
+    @property
+    def foreign_cpu_seconds(self) -> float:
+        """CPU time the machine spent outside the sampled tree during the window."""
+        if len(self._machine_busy) < 2:
+            return 0.0
+        return max(0.0, self._machine_busy[1] - self._machine_busy[0] - self.cpu_seconds)
+
     def result(self, cpus: int) -> dict[str, Any]:
-        """Peak RSS (bytes), CPU seconds, and mean utilisation of the `cpus` budget (0..1+)."""
-        util = self.cpu_seconds / (self.wall_s * cpus) if self.wall_s > 0 and cpus > 0 else 0.0
+        """Peak RSS (bytes; of the tree, and net of the driver's RSS at the start), the driver's own
+        peak, CPU seconds, mean utilisation of the `cpus` budget (0..1+), and the CPU taken by
+        processes outside the run as seconds and as a share of the budget."""
+        budget_s = self.wall_s * cpus
+        util = self.cpu_seconds / budget_s if budget_s > 0 else 0.0
         return {
             "peak_rss_bytes": self.peak_rss,
+            "peak_rss_net_bytes": max(0, self.peak_rss - self.driver_rss_start),
+            "driver_rss_start_bytes": self.driver_rss_start,
+            "driver_peak_rss_bytes": self.driver_peak_rss,
             "cpu_seconds": round(self.cpu_seconds, 4),
             "cpu_utilisation": round(util, 4),
+            "foreign_cpu_s": round(self.foreign_cpu_seconds, 4),
+            "foreign_cpu_share": round(self.foreign_cpu_seconds / budget_s, 4) if budget_s > 0 else 0.0,
+            "load_avg_1m": round(self.load_avg_1m, 2) if self.load_avg_1m is not None else None,
             "wall_s": round(self.wall_s, 4),
             "samples": self.samples,
             "interval_s": self.interval_s,

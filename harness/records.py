@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import statistics
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from harness.files import atomic_write_text
 if TYPE_CHECKING:
     from harness.spec import Case, Params
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Status(StrEnum):
@@ -67,6 +68,10 @@ class Record:
     warmup_s are the untimed warm-up repetitions (the first is the cold run); timings_s the timed
     ones; stats describe timings_s; phases use the PHASES vocabulary; metrics are the case's derived
     figures, present only when status is ok; checks counts the answers verified (one per repetition).
+    samples and warmup_samples hold the headline metric (`primary`) of each timed repetition and of
+    each warm-up, in the metric's unit: what ties, whiskers and verdicts are decided on (a
+    repetition's wall time is not the headline when the case excludes set-up from it, or reports
+    a percentile or a throughput of the workers' own time).
     """
 
     workload: str
@@ -83,6 +88,8 @@ class Record:
     repeat: int = 0
     warmup_s: tuple[float, ...] = ()
     timings_s: tuple[float, ...] = ()
+    samples: tuple[float, ...] = ()
+    warmup_samples: tuple[float, ...] = ()
     checks: int = 0
     stats: dict[str, float] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
@@ -105,12 +112,30 @@ class Record:
         d["status"] = self.status.value
         d["warmup_s"] = list(self.warmup_s)
         d["timings_s"] = list(self.timings_s)
+        d["samples"] = list(self.samples)
+        d["warmup_samples"] = list(self.warmup_samples)
         return d
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Record:
-        return cls(**_known(cls, data, warmup_s=tuple(data.get("warmup_s", ())),
-                            timings_s=tuple(data.get("timings_s", ()))))
+        return cls(**_known(cls, data, **{name: tuple(float(x) for x in data.get(name, ()))
+                                          for name in ("warmup_s", "timings_s", "samples", "warmup_samples")}))
+
+    @property
+    def metric(self) -> str:
+        return str(self.primary.get("name", ""))
+
+    @property
+    def higher_is_better(self) -> bool:
+        return bool(self.primary.get("higher_is_better", True))
+
+    @property
+    def headline(self) -> float | None:
+        """The headline figure: the median of the samples (the summary's value when there are none)."""
+        if self.samples:
+            return statistics.median(self.samples)
+        value = self.metrics.get(self.metric)
+        return None if value is None else float(value)
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -292,8 +317,28 @@ def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "plan": plan, "schema_version": 2}
 
 
+def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
+    """v3 stores the headline of each repetition. Older records only have wall times: their samples
+    are the headline scaled by each repetition's time (exact when the headline is work / wall time,
+    an approximation otherwise), and the record says so in its notes."""
+    for rec in doc["records"]:
+        name, times = (rec.get("primary") or {}).get("name"), rec.get("timings_s") or []
+        value, median = (rec.get("metrics") or {}).get(name), (rec.get("stats") or {}).get("median")
+        if rec.get("status") != "ok" or value is None or not median or not times or "samples" in rec:
+            continue
+        higher = (rec.get("primary") or {}).get("higher_is_better", True)
+
+        def scaled(t: float, v: float = value, m: float = median, h: bool = higher) -> float:
+            return v * m / t if h else v * t / m
+
+        rec["samples"] = [scaled(t) for t in times]
+        rec["warmup_samples"] = [scaled(t) for t in rec.get("warmup_s") or []]
+        rec.setdefault("notes", {})["samples"] = "derived from wall times (results schema 2)"
+    return {**doc, "schema_version": 3}
+
+
 #: schema version N -> function upgrading a version-N document to N+1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 #: Where an enginebench record sits inside a pytest-benchmark JSON's benchmark entry (extra_info).
 PYTEST_BENCHMARK_KEY = "enginebench"

@@ -127,7 +127,8 @@ def test_cli_and_pytest_benchmark_produce_the_same_record(tmp_path: Path) -> Non
     assert out.returncode == 0, out.stdout[-3000:]
     via_bench = {r.case: r for r in load_run(bench_json).records}
     runner, _ = run_plan(tmp_path, WORKLOAD, ("local",), ("good", "staged"), repeat=3, warmup=2)
-    timing = {"warmup_s", "timings_s", "stats", "phases", "resources", "started_utc", "metrics"}
+    timing = {"warmup_s", "timings_s", "samples", "warmup_samples", "stats", "phases", "resources", "started_utc",
+              "metrics"}
     for rec in runner.records:
         other = via_bench[rec.case]
         assert {k: v for k, v in rec.to_dict().items() if k not in timing} == \

@@ -13,7 +13,7 @@ from sample_workload.spec import WORKLOAD as SAMPLE
 from harness import registry
 from harness.budget import Budget
 from harness.engines.base import Engine, EngineUnavailable
-from harness.records import load_run
+from harness.records import SCHEMA_VERSION, load_run
 
 
 def by_case(runner: object) -> dict:
@@ -137,7 +137,7 @@ def test_missing_engine_package_gives_an_install_hint(tmp_path: Path, extra_engi
 def test_results_file_is_complete_json_with_machine_software_budget_and_plan(tmp_path: Path) -> None:
     runner, path = run_plan(tmp_path, SAMPLE, ("local",), ("good", "wrong"))
     doc = json.loads(path.read_text())
-    assert doc["schema_version"] == 2 and doc["run_id"] == "test-run" and doc["status"] == "complete"
+    assert doc["schema_version"] == SCHEMA_VERSION and doc["run_id"] == "test-run" and doc["status"] == "complete"
     assert doc["machine"]["logical_cpus"] >= 1 and doc["machine"]["memory_bytes"] > 0
     assert doc["software"]["python"].startswith("3.")
     assert doc["plan"]["budget"] == {"cpus": 2, "memory_bytes": 4 * 2**30}

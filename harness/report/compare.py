@@ -1,4 +1,7 @@
-"""Two runs -> per-case ratios NEW/BASE with a noise-aware verdict (faster, slower, same).
+"""Two runs -> per-case ratios NEW/BASE of the headline with a verdict that noise cannot fake.
+
+The verdict comes from `harness.stats.change` on the two records' headline samples: the same
+statistics the report uses for ties (see that module for the rules and their error rates).
 
 Refuses to compare when a case's workload parameters differ between the runs: the numbers would
 measure different work. Differences in machine, budget or versions are reported, not refused:
@@ -11,6 +14,8 @@ from dataclasses import dataclass
 
 from harness.errors import UsageError
 from harness.records import Record, Run
+from harness.report.model import is_noisy, samples_of
+from harness.stats import THRESHOLD, Change, change
 
 
 @dataclass(frozen=True)
@@ -21,24 +26,39 @@ class Comparison:
     scale: str
     base_status: str
     new_status: str
-    base_median_s: float | None
-    new_median_s: float | None
-    time_ratio: float | None  # new / base median seconds (< 1 is faster)
-    verdict: str  # faster | slower | same | broken | fixed | not comparable
+    metric: str
+    unit: str
+    base_value: float | None  # median headline
+    new_value: float | None
+    #: how many times worse NEW is than BASE on the headline (above 1: slower), with its interval
+    ratio: float | None
+    low: float | None
+    high: float | None
+    verdict: str  # faster | slower | same | too few repetitions | broken | fixed | not comparable
+    why: str = ""  # the rule and its outcome, in a phrase
+    borderline: bool = False
+    noisy: str = ""  # which side ran while other processes took over 10% of the budget's CPU
 
 
-def _verdict(base: Record, new: Record) -> tuple[float | None, str]:
-    if base.status == "ok" and new.status != "ok":
-        return None, "broken"
-    if base.status != "ok" and new.status == "ok":
-        return None, "fixed"
-    if base.status != "ok" or not base.timings_s or not new.timings_s:
-        return None, "not comparable"
-    ratio = new.stats["median"] / base.stats["median"]
-    # Noise: overlapping [min, max] ranges of the repetitions mean the difference is not resolved.
-    if min(new.timings_s) <= max(base.timings_s) and min(base.timings_s) <= max(new.timings_s):
-        return ratio, "same"
-    return ratio, "faster" if ratio < 1 else "slower"
+def _one(b: Record, n: Record, threshold: float) -> Comparison:
+    def build(verdict: str, why: str = "", ch: Change | None = None) -> Comparison:
+        c = ch.contrast if ch else None
+        noisy = " and ".join(side for side, rec in (("base", b), ("new", n)) if rec.status == "ok" and is_noisy(rec))
+        return Comparison(b.workload, b.case, b.engine, b.scale, b.status, n.status, b.metric,
+                          str(b.primary.get("unit", "")), b.headline if b.status == "ok" else None,
+                          n.headline if n.status == "ok" else None, c.ratio if c else None,
+                          c.low if c else None, c.high if c else None, verdict, why,
+                          ch.borderline if ch else False, noisy)
+
+    if b.status == "ok" and n.status != "ok":
+        return build("broken", f"new is {n.status}: {n.reason}")
+    if b.status != "ok" and n.status == "ok":
+        return build("fixed", f"base was {b.status}")
+    xs, ys = samples_of(b), samples_of(n)
+    if b.status != "ok" or not xs or not ys:
+        return build("not comparable", "neither side has checked figures")
+    ch = change(xs, ys, b.higher_is_better, threshold)
+    return build(ch.verdict, ch.why, ch)
 
 
 def differences(base: Run, new: Run) -> list[str]:
@@ -54,8 +74,10 @@ def differences(base: Run, new: Run) -> list[str]:
     return notes
 
 
-def compare(base: Run, new: Run) -> list[Comparison]:
-    """Pair records by (workload, case, engine, scale); refuse if any pair's parameters differ."""
+def compare(base: Run, new: Run, threshold: float = THRESHOLD) -> list[Comparison]:
+    """Pair records by (workload, case, engine, scale); refuse if any pair's parameters differ.
+    A pair is slower or faster only beyond `threshold` (0.10: 10%) and when `stats.change`'s rule
+    resolves the difference at the 5% level."""
     base_by = {r.key: r for r in base.records}
     pairs = [(base_by[r.key], r) for r in new.records if r.key in base_by]
     if not pairs:
@@ -66,9 +88,4 @@ def compare(base: Run, new: Run) -> list[Comparison]:
                 f"cannot compare {b.workload}/{b.case} at scale {b.scale}: workload parameters differ "
                 f"(base {b.params}, new {n.params})"
             )
-    out = []
-    for b, n in pairs:
-        ratio, verdict = _verdict(b, n)
-        out.append(Comparison(b.workload, b.case, b.engine, b.scale, b.status, n.status,
-                              b.stats.get("median"), n.stats.get("median"), ratio, verdict))
-    return out
+    return [_one(b, n, threshold) for b, n in pairs]

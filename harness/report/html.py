@@ -11,7 +11,8 @@ from harness.budget import format_bytes
 from harness.fmt import format_metric, format_seconds
 from harness.records import Run
 from harness.report import figures
-from harness.report.model import ReportModel, build_model, fmt_ratio
+from harness.report.model import NOISY_SHARE, ReportModel, build_model, fmt_ratio
+from harness.stats import BOOTSTRAP_MIN, RULES, THRESHOLD
 
 TEMPLATES = Path(__file__).with_name("templates")
 BADGES = {"ok": "checked", "wrong": "WRONG", "error": "error", "timeout": "timeout",
@@ -31,9 +32,9 @@ def _templates() -> Any:
     return env
 
 
-def render(runs: Sequence[Run], title: str = "enginebench report") -> str:
+def render(runs: Sequence[Run], title: str = "enginebench report", allow_noisy: bool = False) -> str:
     """The HTML text of a report over `runs` (pure: reads nothing, writes nothing)."""
-    model = build_model(runs)
+    model = build_model(runs, allow_noisy)
     env = _templates()
     workloads = list(dict.fromkeys(r.workload for r in model.rows))
     charts: dict[str, str] = {}
@@ -50,7 +51,8 @@ def render(runs: Sequence[Run], title: str = "enginebench report") -> str:
         title=title, model=model, workloads=workloads, charts=charts, phase_chart=phase_chart, curves=curves,
         scaling_chart=scaling_chart, several_budgets=len({r.cpus for r in model.rows}) > 1,
         badges=BADGES, generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        metric_names=_metric_names(model), environment=_environment(runs),
+        metric_names=_metric_names(model), environment=_environment(runs), rules=RULES,
+        bootstrap_min=BOOTSTRAP_MIN, noisy_share=NOISY_SHARE,
     )
 
 
@@ -73,17 +75,19 @@ def _environment(runs: Sequence[Run]) -> list[dict[str, Any]]:
     return out
 
 
-def write_report(runs: Sequence[Run], path: Path, title: str = "enginebench report") -> Path:
+def write_report(runs: Sequence[Run], path: Path, title: str = "enginebench report",
+                 allow_noisy: bool = False) -> Path:
     """Render and write atomically; the parent directory is created."""
     from harness.files import atomic_write_text
 
-    atomic_write_text(path, render(runs, title))
+    atomic_write_text(path, render(runs, title, allow_noisy))
     return path
 
 
-def render_comparison(base: Run, new: Run, title: str = "enginebench comparison") -> str:
+def render_comparison(base: Run, new: Run, title: str = "enginebench comparison", threshold: float = THRESHOLD) -> str:
     """HTML table of a comparison (pure)."""
     from harness.report.compare import compare, differences
 
     return _templates().get_template("compare.html.j2").render(
-        title=title, base=base.run_id, new=new.run_id, rows=compare(base, new), notes=differences(base, new))
+        title=title, base=base.run_id, new=new.run_id, rows=compare(base, new, threshold), notes=differences(base, new),
+        threshold=threshold, rules=RULES, bootstrap_min=BOOTSTRAP_MIN)

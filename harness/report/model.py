@@ -1,19 +1,31 @@
 """Records -> the content of a report, computed apart from any drawing (pure; no I/O).
 
-Noise rule: two engines are *tied* on a case when the ranges [min, max] of their timed repetitions
-overlap; a winner is only declared over engines whose range lies entirely on the losing side.
+Every figure is the median of the case's headline samples (one per timed repetition). Ties and
+ratios come from `harness.stats.contrast`, the same function `compare` uses: two engines are tied on
+a case when the rule (a bootstrap interval of the ratio of medians with 5+ repetitions, the overlap
+of the ranges with fewer) does not resolve their difference. Records whose case ran while processes
+outside the run took more than NOISY_SHARE of the budget's CPU are *noisy*: shown, badged, and left
+out of rankings and verdicts unless the report is built with allow_noisy.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.records import PHASES, Header, Record, Run
+from harness.stats import Contrast, contrast
 
 FAILED = ("wrong", "error", "timeout")
+#: Foreign CPU (processes outside the run) above this share of the budget makes a record noisy.
+NOISY_SHARE = 0.10
+
+
+def is_noisy(rec: Record) -> bool:
+    return float(rec.resources.get("foreign_cpu_share") or 0.0) > NOISY_SHARE
 
 
 @dataclass(frozen=True)
@@ -22,14 +34,17 @@ class Cell:
 
     engine: str
     status: str
-    value: float | None = None
+    value: float | None = None  # median of the headline samples
     ratio: float | None = None  # how many times worse than the row's best (1.0 = best)
     best: bool = False
     tied_with_best: bool = False
     reason: str = ""
-    low: float | None = None  # the metric's range across repetitions (for whiskers)
+    low: float | None = None  # the headline's range across repetitions (for whiskers)
     high: float | None = None
     baseline: bool = False  # shown for reference, never ranked
+    noisy: bool = False  # foreign CPU above NOISY_SHARE of the budget during the case
+    ranked: bool = False  # took part in the ranking (ok, not a baseline, not left out as noisy)
+    versus_best: Contrast | None = None  # this cell against the row's best (ranked cells but the best)
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,11 @@ class Row:
     def winners(self) -> list[Cell]:
         return [c for c in self.cells if c.best or c.tied_with_best]
 
+    @property
+    def contested(self) -> bool:
+        """Whether at least two ranked engines have checked figures (only then is there a win)."""
+        return sum(c.ranked for c in self.cells) >= 2
+
 
 @dataclass
 class ReportModel:
@@ -61,30 +81,35 @@ class ReportModel:
     baselines: set[str] = field(default_factory=set)
     #: (workload, case, scale) -> engine -> [(cpus, headline value)], for cases run at several budgets
     scaling: dict[tuple[str, str, str], dict[str, list[tuple[int, float]]]] = field(default_factory=dict)
+    allow_noisy: bool = False
 
     @property
     def categories(self) -> list[str]:
         return list(dict.fromkeys(r.category for r in self.rows))
 
+    @property
+    def rules(self) -> dict[str, int]:
+        """How many tie decisions each rule made (for the methodology section)."""
+        out: dict[str, int] = {}
+        for row in self.rows:
+            for cell in row.cells:
+                if cell.versus_best is not None:
+                    out[cell.versus_best.rule] = out.get(cell.versus_best.rule, 0) + 1
+        return out
 
-def _metric_range(rec: Record) -> tuple[float, float] | None:
-    """The primary metric at the slowest and fastest repetition (metrics are monotonic in time)."""
-    name = rec.primary.get("name", "")
-    value = rec.metrics.get(name)
-    median = rec.stats.get("median")
-    if value is None or not median or not rec.timings_s:
+    def cell_of(self, rec: Record) -> Cell | None:
+        for row in self.rows:
+            if (row.workload, row.case, row.scale, row.cpus) == (rec.workload, rec.case, rec.scale,
+                                                                 rec.budget.get("cpus")):
+                return next((c for c in row.cells if c.engine == rec.engine), None)
         return None
-    lo_t, hi_t = min(rec.timings_s), max(rec.timings_s)
-    if rec.primary.get("higher_is_better", True):
-        # throughput-like: value scales as 1/time
-        return (value * median / hi_t, value * median / lo_t)
-    return (value * lo_t / median, value * hi_t / median)
 
 
-def _overlap(a: Record, b: Record) -> bool:
-    if not a.timings_s or not b.timings_s:
-        return False
-    return min(a.timings_s) <= max(b.timings_s) and min(b.timings_s) <= max(a.timings_s)
+def samples_of(rec: Record) -> tuple[float, ...]:
+    """The headline samples (a record without them, e.g. built by hand, has its one summary value)."""
+    if rec.samples:
+        return rec.samples
+    return (rec.headline,) if rec.headline is not None else ()
 
 
 def latest_records(runs: Sequence[Run]) -> list[Record]:
@@ -97,19 +122,19 @@ def latest_records(runs: Sequence[Run]) -> list[Record]:
 
 
 def build_row(records: Sequence[Record], engines: Sequence[str], category: str,
-              baselines: Collection[str] = ()) -> Row:
-    """One matrix row: figures for ok records, ratios to the best engine, ties by overlapping ranges.
-    Baselines get a figure and a ratio to the best engine but are never the best or tied."""
+              baselines: Collection[str] = (), allow_noisy: bool = False) -> Row:
+    """One matrix row: figures for ok records, ratios to the best engine, ties by `stats.contrast`.
+    Baselines (and noisy records, unless allowed) get a figure and a ratio to the best engine but
+    are never the best or tied."""
     first = records[0]
-    metric, unit = first.primary.get("name", ""), first.primary.get("unit", "")
-    higher = bool(first.primary.get("higher_is_better", True))
+    metric, unit, higher = first.metric, first.primary.get("unit", ""), first.higher_is_better
     by_engine = {r.engine: r for r in records}
-    ok = [r for r in records if r.status == "ok" and metric in r.metrics]
-    ranked = [r for r in ok if r.engine not in baselines]
+    ok = [r for r in records if r.status == "ok" and samples_of(r)]
+    ranked = [r for r in ok if r.engine not in baselines and (allow_noisy or not is_noisy(r))]
     best = None
     if ranked:
         pick = max if higher else min
-        best = pick(ranked, key=lambda r: r.metrics[metric])
+        best = pick(ranked, key=lambda r: statistics.median(samples_of(r)))
     cells = []
     for engine in engines:
         rec = by_engine.get(engine)
@@ -117,13 +142,20 @@ def build_row(records: Sequence[Record], engines: Sequence[str], category: str,
         if rec is None:
             cells.append(Cell(engine, "absent", baseline=is_base))
         elif rec in ok:
-            v = rec.metrics[metric]
-            b = best.metrics[metric] if best is not None else v
-            ratio = (b / v if higher else v / b) if v > 0 and b > 0 else math.inf
-            rng = _metric_range(rec)
-            tied = best is not None and rec is not best and not is_base and _overlap(rec, best)
-            cells.append(Cell(engine, "ok", v, ratio, rec is best, tied, low=rng[0] if rng else None,
-                              high=rng[1] if rng else None, baseline=is_base))
+            xs = samples_of(rec)
+            v = statistics.median(xs)
+            versus = None
+            if best is None:
+                ratio = 1.0
+            elif rec in ranked and rec is not best:
+                versus = contrast(samples_of(best), xs, higher)
+                ratio = versus.ratio
+            else:
+                b = statistics.median(samples_of(best))
+                ratio = (b / v if higher else v / b) if v > 0 and b > 0 else math.inf
+            tied = versus is not None and not versus.resolved
+            cells.append(Cell(engine, "ok", v, ratio, rec is best, tied, low=min(xs), high=max(xs), baseline=is_base,
+                              noisy=is_noisy(rec), ranked=rec in ranked, versus_best=versus))
         else:
             cells.append(Cell(engine, rec.status, reason=rec.reason, baseline=is_base))
     return Row(first.workload, category, first.case, first.scale, first.budget.get("cpus"), metric, unit, higher,
@@ -137,45 +169,105 @@ def fmt_ratio(r: float) -> str:
     return f"{r:,.0f}x"
 
 
+def _names(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def verdict(category: str, rows: Sequence[Row]) -> str:
-    """One sentence from the numbers: who wins most cases, by how much, who is slowest, what is tied."""
+    """A few sentences from the numbers: who leads the contested cases (shared leads named as such),
+    by how much, what is too close to call, what only one engine ran, what failed or was left out as
+    noisy, and where the local baseline stands."""
     wins: dict[str, int] = {}
-    parts: list[str] = []
+    margins: list[str] = []
     ties: list[str] = []
+    alone: list[str] = []
     scales, budgets = len({r.scale for r in rows}) > 1, len({r.cpus for r in rows}) > 1
 
     def label(row: Row) -> str:
         extra = [row.scale] * scales + [f"{row.cpus} CPUs"] * budgets
         return f"{row.case} ({', '.join(extra)})" if extra else row.case
 
+    contested = [row for row in rows if row.contested]
     for row in rows:
-        figures = sorted((c for c in row.cells if c.value is not None and not c.baseline),
-                         key=lambda c: c.ratio or math.inf)
+        figures = sorted((c for c in row.cells if c.ranked), key=lambda c: c.ratio or math.inf)
+        if len(figures) == 1:
+            alone.append(f"{label(row)} ({figures[0].engine})")
+            continue
         if not figures:
             continue
         top = figures[0]
         tied = [c.engine for c in figures[1:] if c.tied_with_best]
         if tied:
-            ties.append(f"{label(row)}: {', '.join([top.engine, *tied])} tied")
-        else:
-            wins[top.engine] = wins.get(top.engine, 0) + 1
-        if len(figures) > 1 and not tied:
-            second, last = figures[1], figures[-1]
-            text = f"on {label(row)} {top.engine} is {fmt_ratio(second.ratio or 0)} faster than {second.engine}"
-            if last is not second:
-                text += f" and {fmt_ratio(last.ratio or 0)} faster than {last.engine}"
-            parts.append(text)
+            ties.append(f"{label(row)}: {_names([top.engine, *tied])} tied")
+            for engine in (top.engine, *tied):
+                wins[engine] = wins.get(engine, 0)  # in the running, no win
+            continue
+        wins[top.engine] = wins.get(top.engine, 0) + 1
+        second, last = figures[1], figures[-1]
+        text = f"on {label(row)} {top.engine} is {fmt_ratio(second.ratio or 0)} faster than {second.engine}"
+        if last is not second:
+            text += f" and {fmt_ratio(last.ratio or 0)} faster than {last.engine}"
+        margins.append(text)
     title = category[:1].upper() + category[1:]
-    if not parts and not ties:
-        return f"{title}: no engine produced a checked result."
+    sentences: list[str] = []
     lead = ""
-    if wins:
-        leader = max(wins, key=lambda e: wins[e])
-        lead = f"{leader} is fastest on {wins[leader]} of {len(rows)} cases"
-    sentence = "; ".join(x for x in [lead, *parts[:3]] if x)
+    top_wins = max(wins.values(), default=0)
+    if top_wins:
+        leaders = sorted(e for e, n in wins.items() if n == top_wins)
+        if len(leaders) == 1:
+            lead = f"{leaders[0]} is fastest on {top_wins} of {len(contested)} contested cases"
+        else:
+            lead = f"{_names(leaders)} share the lead, fastest on {top_wins} of {len(contested)} contested cases each"
+    first = "; ".join(x for x in [lead, *margins[:3]] if x)
     if ties:
-        sentence += ("; " if sentence else "") + "too close to call: " + ", ".join(ties)
-    return f"{title}: {sentence}."
+        first += ("; " if first else "") + "too close to call: " + ", ".join(ties)
+    if first:
+        sentences.append(first)
+    elif not alone:
+        sentences.append("no two engines produced checked results to compare")
+    if alone:
+        sentences.append("only one engine has a checked result on " + ", ".join(alone) + " (not counted as a win)")
+    failed = [f"{c.engine} on {label(row)} ({c.status})" for row in rows for c in row.cells if c.status in FAILED]
+    if failed:
+        more = f" and {len(failed) - 4} more" if len(failed) > 4 else ""
+        sentences.append("failed: " + ", ".join(failed[:4]) + more)
+    noisy = [f"{c.engine} on {label(row)}" for row in rows for c in row.cells
+             if c.noisy and c.value is not None and not c.ranked and not c.baseline]
+    if noisy:
+        sentences.append("left out as noisy (other processes took over "
+                         f"{NOISY_SHARE:.0%} of the CPU budget): " + ", ".join(noisy))
+    baseline = _baseline_sentence(rows)
+    if baseline:
+        sentences.append(baseline)
+    return f"{title}: " + ". ".join(s[:1].upper() + s[1:] if i else s for i, s in enumerate(sentences)) + "."
+
+
+def _baseline_sentence(rows: Sequence[Row]) -> str:
+    """Where the local baseline (no engine) stands against the best engine of each case."""
+    against: list[float] = []  # baseline ratio to the best engine: below 1, the baseline is faster
+    name = ""
+    for row in rows:
+        has_best = any(c.best for c in row.cells)
+        for c in row.cells:
+            if c.baseline and c.value is not None and c.ratio is not None and has_best:
+                against.append(c.ratio)
+                name = c.engine
+    if not against:
+        return ""
+    faster = [1 / r for r in against if r < 1]
+    slower = [r for r in against if r >= 1]
+    who = f"the {name} baseline (one process, no engine)"
+    if faster and not slower:
+        return f"{who} is faster than every engine on all {len(against)} cases ({_span(faster)})"
+    if slower and not faster:
+        return f"{who} is slower than the best engine on all {len(against)} cases ({_span(slower)})"
+    return (f"{who} is faster than every engine on {len(faster)} of {len(against)} cases ({_span(faster)}) "
+            f"and slower than the best engine on {len(slower)} ({_span(slower)})")
+
+
+def _span(ratios: Sequence[float]) -> str:
+    lo, hi = min(ratios), max(ratios)
+    return fmt_ratio(lo) if fmt_ratio(lo) == fmt_ratio(hi) else f"{fmt_ratio(lo)} to {fmt_ratio(hi)}"
 
 
 def phase_totals(records: Iterable[Record], runs: Sequence[Run]) -> dict[str, dict[str, float]]:
@@ -213,7 +305,7 @@ def scaling_series(rows: Sequence[Row]) -> dict[tuple[str, str, str], dict[str, 
             if len({c for pts in by_engine.values() for c, _ in pts}) >= 2}
 
 
-def build_model(runs: Sequence[Run]) -> ReportModel:
+def build_model(runs: Sequence[Run], allow_noisy: bool = False) -> ReportModel:
     """The whole report's content, from the records alone (each record names its category)."""
     records = latest_records(runs)
     engines: list[str] = []
@@ -228,10 +320,11 @@ def build_model(runs: Sequence[Run]) -> ReportModel:
     for r in records:
         groups.setdefault((r.workload, r.case, r.scale, r.budget.get("cpus")), []).append(r)
     baselines = {e for run in runs for e, s in run.header.engines.items() if s.baseline}
-    rows = [build_row(recs, engines, recs[0].category or recs[0].workload, baselines) for recs in groups.values()]
+    rows = [build_row(recs, engines, recs[0].category or recs[0].workload, baselines, allow_noisy)
+            for recs in groups.values()]
     verdicts = {cat: verdict(cat, [r for r in rows if r.category == cat])
                 for cat in dict.fromkeys(r.category for r in rows)}
     failures = [r for r in records if r.status not in ("ok",)]
     return ReportModel(engines=engines, rows=rows, verdicts=verdicts, failures=failures, records=records,
                        runs=[run.header for run in runs], phases=phase_totals(records, runs), baselines=baselines,
-                       scaling=scaling_series(rows))
+                       scaling=scaling_series(rows), allow_noisy=allow_noisy)

@@ -34,6 +34,15 @@ def sleepy(ctx: EngineContext, params: Params, inputs: Any) -> int:
     return int(inputs)
 
 
+#: How long `paced` sleeps; tests change it to plant a slowdown between two runs.
+PACE = {"seconds": 0.02}
+
+
+def paced(ctx: EngineContext, params: Params, inputs: Any) -> int:
+    time.sleep(PACE["seconds"])
+    return int(inputs)
+
+
 def flaky(ctx: EngineContext, params: Params, inputs: Any) -> int:
     CALLS["flaky"] += 1
     return int(inputs) + (CALLS["flaky"] == 2)
@@ -52,6 +61,6 @@ def staged(ctx: EngineContext, params: Params, data: dict[str, int]) -> int:
 
 CASES: dict[str, Implementation | Staged] = {"good": good, "wrong": wrong, "boom": boom, "sleepy": sleepy,
                                              "flaky": flaky, "staged": Staged(load, staged), "referenced": good,
-                                             "elsewhere": good}
+                                             "elsewhere": good, "paced": paced}
 UNSUPPORTED = {"missing": "local cannot express this case"}
 NOTES = {"good": "a plain call"}

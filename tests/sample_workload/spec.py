@@ -70,6 +70,7 @@ WORKLOAD = Workload(
         _case("staged", "loads into the engine once (setup), then runs"),
         _case("referenced", "checked against a slow reference; inputs torn down at the end",
               reference=slow_reference, check=check_against_reference, teardown=forget),
+        _case("paced", "sleeps a set time (tests plant slowdowns by changing it)"),
         _case("elsewhere", "runs only on another engine", only=("ray",), only_reason="needs Ray's object store"),
     ),
 )

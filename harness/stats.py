@@ -1,0 +1,134 @@
+"""The statistics behind every verdict: who is tied in a report and what got slower in `compare`.
+
+Both ask the same question of two sets of headline samples (one value per timed repetition, in the
+case's own unit): is B worse than A, by how much, and is the difference resolved or within noise?
+One function answers it, so the report and `compare` can never disagree about a pair.
+
+* The effect is the ratio of medians, oriented so that above 1 means B is worse (slower, or less
+  throughput): median(B) / median(A) for lower-is-better metrics, median(A) / median(B) otherwise.
+* With 5 or more samples on both sides the rule is a percentile bootstrap 95% interval of that
+  ratio (fixed seed, so a report renders the same twice): resolved when the interval excludes 1.
+* With fewer, the rule is the overlap of the two ranges [min, max]: resolved when they do not
+  overlap. Under "no difference" two sets of n and m samples separate by chance with probability
+  2 / C(n+m, n): 10% for 3 against 3, 2.9% for 4 against 4. A rule whose chance exceeds 5% cannot
+  decide a regression; the report still uses it to draw ties (saying so), `compare` says
+  "too few repetitions".
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: Samples per side from which the bootstrap interval is used instead of the overlap of ranges.
+BOOTSTRAP_MIN = 5
+RESAMPLES = 4000
+CONFIDENCE = 0.95
+ALPHA = 1 - CONFIDENCE
+#: Default minimum effect for `compare`: a ratio of medians beyond 1.10 (or below 1/1.10).
+THRESHOLD = 0.10
+
+RULES = {
+    "interval": f"bootstrap {CONFIDENCE:.0%} interval of the ratio of medians ({RESAMPLES} resamples)",
+    "ranges": "overlap of the ranges [min, max] of the repetitions",
+}
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """B against A: the ratio of medians (above 1: B is worse), its interval and the rule's outcome."""
+
+    ratio: float
+    rule: str  # a key of RULES
+    resolved: bool  # the rule separates the two sets (the interval excludes 1, or the ranges do not overlap)
+    chance: float  # probability that the rule separates two sets of the same distribution
+    low: float | None = None  # the interval (rule "interval" only)
+    high: float | None = None
+    n: tuple[int, int] = (0, 0)
+
+    @property
+    def decisive(self) -> bool:
+        """Whether the rule is a test at the 5% level (enough repetitions on both sides)."""
+        return self.chance <= ALPHA + 1e-12
+
+    def interval_text(self) -> str:
+        if self.low is None or self.high is None:
+            return ""
+        return f"[{self.low:.2f}, {self.high:.2f}]"
+
+
+def _worse(a: float, b: float, higher_is_better: bool) -> float:
+    """How many times worse b is than a."""
+    num, den = (a, b) if higher_is_better else (b, a)
+    if den <= 0:
+        return math.inf if num > 0 else 1.0
+    return num / den
+
+
+def separation_chance(n: int, m: int) -> float:
+    """Probability that n and m draws from one distribution have non-overlapping ranges (no ties)."""
+    return min(1.0, 2 / math.comb(n + m, n)) if n and m else 1.0
+
+
+def contrast(a: Sequence[float], b: Sequence[float], higher_is_better: bool) -> Contrast:
+    """Compare headline samples b against a (see the module's docstring for the rules)."""
+    if not a or not b:
+        raise ValueError("contrast needs at least one sample on each side")
+    ratio = _worse(statistics.median(a), statistics.median(b), higher_is_better)
+    n = (len(a), len(b))
+    if min(n) >= BOOTSTRAP_MIN:
+        low, high = bootstrap_interval(a, b, higher_is_better)
+        return Contrast(ratio, "interval", not (low <= 1.0 <= high), ALPHA, low, high, n)
+    overlap = min(a) <= max(b) and min(b) <= max(a)
+    return Contrast(ratio, "ranges", not overlap, separation_chance(*n), n=n)
+
+
+def bootstrap_interval(a: Sequence[float], b: Sequence[float], higher_is_better: bool,
+                       resamples: int = RESAMPLES, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the worse-ratio of medians (samples resampled per side)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ma = np.median(rng.choice(xa, size=(resamples, xa.size)), axis=1)
+    mb = np.median(rng.choice(xb, size=(resamples, xb.size)), axis=1)
+    num, den = (ma, mb) if higher_is_better else (mb, ma)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.inf)
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class Change:
+    """NEW against BASE for one case: `compare`'s verdict and the numbers behind it."""
+
+    contrast: Contrast
+    verdict: str  # slower | faster | same | too few repetitions
+    why: str  # one phrase: the rule's outcome
+    borderline: bool = False  # decided, but the interval reaches inside the threshold
+
+
+def change(base: Sequence[float], new: Sequence[float], higher_is_better: bool,
+           threshold: float = THRESHOLD) -> Change:
+    """slower/faster only when the ratio of medians is beyond 1 +- threshold and the rule resolves
+    the difference at the 5% level; same otherwise; too few repetitions when no rule can decide."""
+    c = contrast(base, new, higher_is_better)
+    limit = 1 + threshold
+    if not c.decisive:
+        return Change(c, "too few repetitions",
+                      f"{c.n[0]} vs {c.n[1]} repetitions separate by chance {c.chance:.0%} of the time; "
+                      f"need 4 per run (5 for an interval)")
+    if not c.resolved:
+        return Change(c, "same", "within noise" + (f" (interval {c.interval_text()} contains 1)" if c.low else
+                                                   " (ranges overlap)"))
+    if c.ratio > limit:
+        return Change(c, "slower", f"ratio {c.ratio:.2f} > {limit:.2f}, resolved",
+                      borderline=c.low is not None and c.low < limit)
+    if c.ratio < 1 / limit:
+        return Change(c, "faster", f"ratio {c.ratio:.2f} < {1 / limit:.2f}, resolved",
+                      borderline=c.high is not None and c.high > 1 / limit)
+    return Change(c, "same", f"resolved but within the {threshold:.0%} threshold")

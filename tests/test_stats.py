@@ -1,0 +1,170 @@
+"""The one statistics module behind report ties and `compare`: A/A runs are `same`, a planted 1.5x
+slowdown is `slower`, a planted 3% change is `same`, too few repetitions decide nothing; the busy-machine
+guard marks noisy cases."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sample_workload import local as sample_local
+from sample_workload.spec import WORKLOAD as SAMPLE
+
+from harness.cli import busy_machine_warning, main
+from harness.records import load_run
+from harness.report.compare import compare
+from harness.report.html import render
+from harness.report.model import build_model
+from harness.stats import change, contrast, separation_chance
+
+
+def noisy_times(median: float, n: int, seed: int, spread: float = 0.04) -> list[float]:
+    """n repetition times around `median` with a few percent of jitter and an occasional outlier."""
+    rng = random.Random(seed)
+    xs = [median * (1 + rng.uniform(-spread, spread)) for _ in range(n)]
+    xs[rng.randrange(n)] *= 1.3  # one slow outlier, as a GC pause or a busy neighbour makes
+    return xs
+
+
+def test_the_ratio_is_oriented_so_that_above_one_is_worse() -> None:
+    assert contrast([1.0] * 5, [2.0] * 5, higher_is_better=False).ratio == pytest.approx(2.0)
+    assert contrast([100.0] * 5, [50.0] * 5, higher_is_better=True).ratio == pytest.approx(2.0)
+    assert contrast([1.0, 1.1, 1.2], [1.0, 1.1, 1.2], False).rule == "ranges"
+    c = contrast([1.0, 1.1, 1.2, 1.05, 1.15], [2.0, 2.2, 2.4, 2.1, 2.3], False)
+    assert c.rule == "interval" and c.resolved and 1.5 < c.low <= c.ratio <= c.high < 2.5
+    assert contrast([1.0, 1.1, 1.2, 1.05, 1.15], [2.0, 2.2, 2.4, 2.1, 2.3], False) == c, "the bootstrap is seeded"
+
+
+def test_separation_by_chance_is_what_the_rule_says() -> None:
+    assert separation_chance(3, 3) == pytest.approx(0.1)
+    assert separation_chance(4, 4) == pytest.approx(2 / 70)
+    rng = random.Random(7)
+    trials = 4000
+    separated = 0
+    for _ in range(trials):
+        a, b = [rng.random() for _ in range(3)], [rng.random() for _ in range(3)]
+        separated += contrast(a, b, False).resolved
+    assert separated / trials == pytest.approx(0.1, abs=0.02)
+
+
+def test_a_a_split_repetitions_are_same() -> None:
+    """One run's repetitions split in two halves, many times over: never slower or faster."""
+    for seed in range(200):
+        xs = noisy_times(0.05, 10, seed)
+        random.Random(seed).shuffle(xs)
+        verdict = change(xs[:5], xs[5:], higher_is_better=False).verdict
+        assert verdict == "same", (seed, xs)
+
+
+def test_a_planted_slowdown_of_1_5x_is_slower_and_3_percent_is_same() -> None:
+    for seed in range(50):
+        base = noisy_times(0.05, 5, seed)
+        assert change(base, noisy_times(0.075, 5, seed + 1000), False).verdict == "slower"
+        assert change(base, noisy_times(0.0515, 5, seed + 1000), False).verdict == "same"
+        assert change([50 / t for t in base], [50 / t for t in noisy_times(0.075, 5, seed + 1000)],
+                      True).verdict == "slower", "a throughput that drops is slower too"
+
+
+def test_three_repetitions_cannot_decide_a_regression() -> None:
+    c = change([1.0, 1.01, 1.02], [2.0, 2.01, 2.02], False)
+    assert c.verdict == "too few repetitions" and "need 4 per run" in c.why
+    assert change([1.0] * 4, [2.0] * 4, False).verdict == "slower"
+
+
+def test_report_ties_and_compare_use_the_same_contrast() -> None:
+    from test_report import rec, run_of
+
+    a, b = (0.050, 0.052, 0.049, 0.051, 0.060), (0.055, 0.053, 0.054, 0.056, 0.052)
+    run = run_of([rec("ray", seconds=a, n=5), rec("dask", seconds=b, n=5)])
+    cells = {c.engine: c for c in build_model([run]).rows[0].cells}
+    versus = cells["dask"].versus_best
+    assert versus is not None and versus.rule == "interval"
+    assert versus == contrast(tuple(5 / t for t in a), tuple(5 / t for t in b), True)
+    assert cells["dask"].tied_with_best == (not versus.resolved)
+
+
+def test_shared_leads_are_named_and_uncontested_rows_are_not_wins() -> None:
+    from test_report import rec, run_of
+
+    run = run_of([rec("ray", "noop", seconds=(1.0,) * 3), rec("dask", "noop", seconds=(2.0,) * 3),
+                  rec("ray", "fanout", seconds=(2.0,) * 3), rec("dask", "fanout", seconds=(1.0,) * 3),
+                  rec("ray", "actors", seconds=(1.0,) * 3), rec("dask", "actors", status="error", reason="x")])
+    sentence = build_model([run]).verdicts["task parallelism"]
+    assert sentence.startswith("Task parallelism: dask and ray share the lead, fastest on 1 of 2 contested cases each")
+    assert "Only one engine has a checked result on actors (ray)" in sentence
+    assert "Failed: dask on actors (error)" in sentence
+
+
+def test_noisy_records_are_shown_but_not_ranked_unless_allowed() -> None:
+    from test_report import rec, run_of
+
+    run = run_of([rec("ray", seconds=(1.0,) * 3, foreign=0.4), rec("dask", seconds=(2.0,) * 3),
+                  rec("spark", seconds=(3.0,) * 3)])
+    cells = {c.engine: c for c in build_model([run]).rows[0].cells}
+    assert cells["ray"].noisy and not cells["ray"].ranked and cells["ray"].value == pytest.approx(100)
+    assert cells["dask"].best
+    assert "Left out as noisy" in build_model([run]).verdicts["task parallelism"]
+    assert 'class="badge b-noisy"' in render([run])
+    assert {c.engine: c for c in build_model([run], allow_noisy=True).rows[0].cells}["ray"].best
+
+
+def _paced_run(tmp_path: Path, name: str, seconds: float, repeat: int = 5) -> Path:
+    from conftest import run_plan
+
+    sample_local.PACE["seconds"] = seconds
+    try:
+        _, path = run_plan(tmp_path / name, SAMPLE, ("local",), ("paced", "good"), repeat=repeat)
+    finally:
+        sample_local.PACE["seconds"] = 0.02
+    return path
+
+
+def test_real_runs_a_a_same_planted_slowdown_slower_and_fail_on_slower(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = _paced_run(tmp_path, "a", 0.02), _paced_run(tmp_path, "b", 0.02)
+    slow, slight = _paced_run(tmp_path, "slow", 0.03), _paced_run(tmp_path, "slight", 0.0206)
+    base = load_run(a)
+    rec = next(r for r in base.records if r.case == "paced")
+    assert len(rec.samples) == 5 and len(rec.warmup_samples) == 1 and rec.headline == pytest.approx(50, rel=0.2)
+    assert {c.case: c.verdict for c in compare(base, load_run(b))}["paced"] == "same"
+    planted = {c.case: c for c in compare(base, load_run(slow))}["paced"]
+    assert planted.verdict == "slower" and planted.ratio == pytest.approx(1.5, rel=0.15)
+    assert {c.case: c.verdict for c in compare(base, load_run(slight))}["paced"] == "same"
+    assert main(["compare", str(a), str(b), "--fail-on-slower"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(a), str(slow), "--fail-on-slower", "-o", str(tmp_path / "c.html")]) == 1
+    out = capsys.readouterr().out
+    assert "slower" in out and "threshold 10%" in out
+    assert "slower" in (tmp_path / "c.html").read_text()
+    assert main(["compare", str(a), str(slow), "--threshold", "60"]) == 0, "a 50% change is within a 60% threshold"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", str(a), str(slow), "--threshold", "ten"])
+    assert exit_info.value.code == 2
+    assert "invalid threshold 'ten'" in capsys.readouterr().err
+
+
+def test_a_busy_machine_is_warned_about_and_its_cases_marked_noisy(tmp_path: Path) -> None:
+    from conftest import run_plan
+
+    # The burner must not be a descendant of this process (the run's own tree is not foreign): a
+    # child starts it and exits, so it is re-parented; it is stopped by its PID.
+    spawn = ("import subprocess, sys; print(subprocess.Popen([sys.executable, '-c', 'while True: pass'], "
+             "stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid)")
+    pid = int(subprocess.run([sys.executable, "-c", spawn], capture_output=True, text=True, check=True).stdout)
+    try:
+        time.sleep(0.5)
+        assert "warning: the machine is busy" in busy_machine_warning(2)
+        runner, path = run_plan(tmp_path, SAMPLE, ("local",), ("paced",), repeat=20)
+    finally:
+        os.kill(pid, signal.SIGKILL)
+    (rec,) = runner.records
+    assert rec.resources["foreign_cpu_share"] > 0.3, rec.resources  # one of two budget CPUs taken by the burner
+    assert rec.resources["load_avg_1m"] is not None and rec.resources["driver_peak_rss_bytes"] > 0
+    assert 0 <= rec.resources["peak_rss_net_bytes"] <= rec.resources["peak_rss_bytes"]
+    assert 'class="badge b-noisy"' in render([load_run(path)])
