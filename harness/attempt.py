@@ -171,6 +171,7 @@ class Session:
                 self.info.config = self.engine.config()
             except Exception as exc:  # noqa: BLE001 - config is informative; never fail a run on it
                 self.info.config = {"error": one_line(exc)}
+            self.info.caps = self.engine.budget_caps()
         return self.ctx
 
     def stop(self) -> None:

@@ -266,7 +266,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     rows = compare(base, new, threshold)
     console = make_console()
     table = Table(title=f"{new.run_id} vs {base.run_id}: ratio = how many times slower NEW is on the headline "
-                        f"(median; above 1 is slower), 95% interval; threshold {threshold:.0%}")
+                        "(median; above 1 is slower) and its interval; slower/faster only when the whole "
+                        f"interval is beyond the {threshold:.0%} threshold")
     for col in ("workload", "case", "engine", "scale", "base", "new", "ratio", "interval", "verdict", "why"):
         table.add_column(col, justify="right" if col in ("base", "new", "ratio", "interval") else "left")
     style = {"faster": "green", "slower": "red", "broken": "bold red", "fixed": "green"}

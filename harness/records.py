@@ -164,6 +164,8 @@ class EngineSession:
     stop_error: str = ""
     restarts: int = 0
     config: dict[str, Any] = field(default_factory=dict)
+    #: what the budget caps in this engine and what it cannot (Engine.budget_caps)
+    caps: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

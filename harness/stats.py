@@ -9,10 +9,19 @@ One function answers it, so the report and `compare` can never disagree about a 
 * With 5 or more samples on both sides the rule is a percentile bootstrap 95% interval of that
   ratio (fixed seed, so a report renders the same twice): resolved when the interval excludes 1.
 * With fewer, the rule is the overlap of the two ranges [min, max]: resolved when they do not
-  overlap. Under "no difference" two sets of n and m samples separate by chance with probability
-  2 / C(n+m, n): 10% for 3 against 3, 2.9% for 4 against 4. A rule whose chance exceeds 5% cannot
-  decide a regression; the report still uses it to draw ties (saying so), `compare` says
-  "too few repetitions".
+  overlap; the "interval" is then the span of ratios between the two ranges. Under "no difference"
+  two sets of n and m samples separate by chance with probability 2 / C(n+m, n): 10% for 3
+  against 3, 2.9% for 4 against 4. A rule whose chance exceeds 5% cannot decide a regression; the
+  report still uses it to draw ties (saying so), `compare` says "too few repetitions".
+
+`compare` asks more than a resolved difference, because repetitions inside one run do not see the
+variation between two runs (another process, another memory layout, another minute of a shared
+machine): measured here, two back-to-back runs of the same code differ by 10-15% on several tasks
+cases while each run's own interval is narrower than that. So a change is `slower` only when the
+whole interval lies beyond the threshold (default 10%), `faster` likewise below it; a ratio beyond
+the threshold whose interval reaches inside it is `same`, flagged *borderline*. Repetitions shorter
+than MIN_REPETITION_S cannot be compared at all (pyperf's rule: below a millisecond the clock, the
+caches and the scheduler dominate what is timed).
 """
 
 from __future__ import annotations
@@ -29,10 +38,12 @@ CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
 #: Default minimum effect for `compare`: a ratio of medians beyond 1.10 (or below 1/1.10).
 THRESHOLD = 0.10
+#: The shortest median repetition `compare` judges.
+MIN_REPETITION_S = 1e-3
 
 RULES = {
     "interval": f"bootstrap {CONFIDENCE:.0%} interval of the ratio of medians ({RESAMPLES} resamples)",
-    "ranges": "overlap of the ranges [min, max] of the repetitions",
+    "ranges": "overlap of the ranges [min, max] of the repetitions (interval: the ratios between them)",
 }
 
 
@@ -44,8 +55,8 @@ class Contrast:
     rule: str  # a key of RULES
     resolved: bool  # the rule separates the two sets (the interval excludes 1, or the ranges do not overlap)
     chance: float  # probability that the rule separates two sets of the same distribution
-    low: float | None = None  # the interval (rule "interval" only)
-    high: float | None = None
+    low: float = 1.0  # the interval of the ratio (rule "ranges": the lowest and highest ratio between the ranges)
+    high: float = 1.0
     n: tuple[int, int] = (0, 0)
 
     @property
@@ -54,8 +65,6 @@ class Contrast:
         return self.chance <= ALPHA + 1e-12
 
     def interval_text(self) -> str:
-        if self.low is None or self.high is None:
-            return ""
         return f"[{self.low:.2f}, {self.high:.2f}]"
 
 
@@ -82,7 +91,8 @@ def contrast(a: Sequence[float], b: Sequence[float], higher_is_better: bool) -> 
         low, high = bootstrap_interval(a, b, higher_is_better)
         return Contrast(ratio, "interval", not (low <= 1.0 <= high), ALPHA, low, high, n)
     overlap = min(a) <= max(b) and min(b) <= max(a)
-    return Contrast(ratio, "ranges", not overlap, separation_chance(*n), n=n)
+    ends = (_worse(max(a), min(b), higher_is_better), _worse(min(a), max(b), higher_is_better))
+    return Contrast(ratio, "ranges", not overlap, separation_chance(*n), min(ends), max(ends), n)
 
 
 def bootstrap_interval(a: Sequence[float], b: Sequence[float], higher_is_better: bool,
@@ -107,28 +117,33 @@ class Change:
     """NEW against BASE for one case: `compare`'s verdict and the numbers behind it."""
 
     contrast: Contrast
-    verdict: str  # slower | faster | same | too few repetitions
+    verdict: str  # slower | faster | same | too few repetitions | too short to time
     why: str  # one phrase: the rule's outcome
-    borderline: bool = False  # decided, but the interval reaches inside the threshold
+    borderline: bool = False  # the ratio is beyond the threshold and resolved, but the interval reaches inside it
 
 
 def change(base: Sequence[float], new: Sequence[float], higher_is_better: bool,
-           threshold: float = THRESHOLD) -> Change:
-    """slower/faster only when the ratio of medians is beyond 1 +- threshold and the rule resolves
-    the difference at the 5% level; same otherwise; too few repetitions when no rule can decide."""
+           threshold: float = THRESHOLD, wall_s: tuple[float, float] | None = None) -> Change:
+    """slower/faster only when the rule can decide at the 5% level and the whole interval of the
+    ratio lies beyond 1 +- threshold; same otherwise (see the module's docstring). wall_s: the two
+    runs' median repetition seconds, for the MIN_REPETITION_S floor."""
     c = contrast(base, new, higher_is_better)
-    limit = 1 + threshold
+    upper, lower = 1 + threshold, 1 / (1 + threshold)
+    if wall_s is not None and min(wall_s) < MIN_REPETITION_S:
+        return Change(c, "too short to time", f"repetitions of {min(wall_s) * 1e3:.3g} ms; below "
+                                              f"{MIN_REPETITION_S * 1e3:g} ms the timings vary between runs more "
+                                              "than any threshold (raise the scale)")
     if not c.decisive:
         return Change(c, "too few repetitions",
                       f"{c.n[0]} vs {c.n[1]} repetitions separate by chance {c.chance:.0%} of the time; "
                       f"need 4 per run (5 for an interval)")
-    if not c.resolved:
-        return Change(c, "same", "within noise" + (f" (interval {c.interval_text()} contains 1)" if c.low else
-                                                   " (ranges overlap)"))
-    if c.ratio > limit:
-        return Change(c, "slower", f"ratio {c.ratio:.2f} > {limit:.2f}, resolved",
-                      borderline=c.low is not None and c.low < limit)
-    if c.ratio < 1 / limit:
-        return Change(c, "faster", f"ratio {c.ratio:.2f} < {1 / limit:.2f}, resolved",
-                      borderline=c.high is not None and c.high > 1 / limit)
-    return Change(c, "same", f"resolved but within the {threshold:.0%} threshold")
+    if c.low > upper:
+        return Change(c, "slower", f"interval {c.interval_text()} above {upper:.2f}")
+    if c.high < lower:
+        return Change(c, "faster", f"interval {c.interval_text()} below {lower:.2f}")
+    if c.resolved and (c.ratio > upper or c.ratio < lower):
+        return Change(c, "same", f"borderline: ratio {c.ratio:.2f} is beyond the {threshold:.0%} threshold but "
+                                 f"the interval {c.interval_text()} reaches inside it", borderline=True)
+    if c.resolved:
+        return Change(c, "same", f"resolved but within the {threshold:.0%} threshold (interval {c.interval_text()})")
+    return Change(c, "same", f"within noise (interval {c.interval_text()} contains 1)")

@@ -140,7 +140,7 @@ def test_real_runs_a_a_same_planted_slowdown_slower_and_fail_on_slower(tmp_path:
     capsys.readouterr()
     assert main(["compare", str(a), str(slow), "--fail-on-slower", "-o", str(tmp_path / "c.html")]) == 1
     out = capsys.readouterr().out
-    assert "slower" in out and "threshold 10%" in out
+    assert "slower" in out and "10% threshold" in out
     assert "slower" in (tmp_path / "c.html").read_text()
     assert main(["compare", str(a), str(slow), "--threshold", "60"]) == 0, "a 50% change is within a 60% threshold"
     with pytest.raises(SystemExit) as exit_info:
@@ -168,3 +168,11 @@ def test_a_busy_machine_is_warned_about_and_its_cases_marked_noisy(tmp_path: Pat
     assert rec.resources["load_avg_1m"] is not None and rec.resources["driver_peak_rss_bytes"] > 0
     assert 0 <= rec.resources["peak_rss_net_bytes"] <= rec.resources["peak_rss_bytes"]
     assert 'class="badge b-noisy"' in render([load_run(path)])
+
+
+def test_borderline_and_too_short_are_not_called() -> None:
+    # resolved, ratio 1.14 beyond the threshold, but the interval reaches inside it: same, borderline
+    c = change([1.0, 1.01, 1.02, 1.03, 0.99], [1.05, 1.14, 1.15, 1.16, 1.25], False)
+    assert c.verdict == "same" and c.borderline and "borderline" in c.why and c.contrast.low < 1.1 < c.contrast.ratio
+    short = change([1.0] * 5, [2.0] * 5, False, wall_s=(0.0004, 0.0008))
+    assert short.verdict == "too short to time" and "below 1 ms" in short.why

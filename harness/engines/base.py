@@ -170,6 +170,11 @@ class Engine(ABC):
         """The effective configuration after start (workers, threads, memory): recorded as-is."""
         return {}
 
+    def budget_caps(self) -> dict[str, str]:
+        """What the budget caps in this engine, and what it cannot: {"capped": ..., "not capped": ...}.
+        Shown per engine in the report's environment section."""
+        return {}
+
     def remote_address(self) -> str | None:
         """The existing cluster this engine connects to, if any (checked for reachability first)."""
         return self.endpoints.get(self.endpoint.key) if self.endpoint else None

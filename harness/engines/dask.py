@@ -68,6 +68,16 @@ class DaskEngine(Engine):
         pids: dict[str, int] = self._handle.run(os.getpid)
         return sorted(pids.values())[0] if pids else None
 
+    def budget_caps(self) -> dict[str, str]:
+        if self.remote_address():
+            return {"capped": "nothing: an existing cluster keeps its own resources", "not capped": "everything"}
+        return {
+            "capped": f"CPUs: {self.budget.cpus} single-threaded worker processes; memory: memory_limit of "
+                      f"1/{self.budget.cpus} of the budget per worker (workers spill at 60%, pause at 80%, "
+                      f"are restarted at 95% of it)",
+            "not capped": "the scheduler process",
+        }
+
     def config(self) -> dict[str, Any]:
         if self._handle is None:
             return {}

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import shutil
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from harness.engines.base import Engine
@@ -16,10 +19,13 @@ def _ready(_: int) -> int:
 
 @dataclass(frozen=True)
 class LocalHandle:
-    """What local implementations get: the CPU count and a warm spawn-based process pool."""
+    """What local implementations get: the CPU count, the memory budget, a warm spawn-based process
+    pool, and a scratch directory (DuckDB spills there beyond its memory limit)."""
 
     cpus: int
     pool: ProcessPoolExecutor
+    memory_bytes: int = 0
+    scratch: Path | None = None
 
 
 class LocalEngine(Engine):
@@ -33,7 +39,8 @@ class LocalEngine(Engine):
         # would copy in an unknown state. Start-up cost is paid here, not inside the first case.
         pool = ProcessPoolExecutor(max_workers=self.budget.cpus, mp_context=multiprocessing.get_context("spawn"))
         list(pool.map(_ready, range(self.budget.cpus)))
-        return LocalHandle(cpus=self.budget.cpus, pool=pool)
+        scratch = Path(tempfile.mkdtemp(prefix="enginebench-local-"))
+        return LocalHandle(cpus=self.budget.cpus, pool=pool, memory_bytes=self.budget.memory_bytes, scratch=scratch)
 
     def _stop(self) -> None:
         if self._handle is None:
@@ -48,12 +55,21 @@ class LocalEngine(Engine):
                 proc.terminate()
         for proc in workers:
             proc.join(timeout=10)
+        if self._handle.scratch is not None:
+            shutil.rmtree(self._handle.scratch, ignore_errors=True)
 
     def worker_pid(self) -> int | None:
         import os
 
         pid: int = self._handle.pool.submit(os.getpid).result()
         return pid
+
+    def budget_caps(self) -> dict[str, str]:
+        return {
+            "capped": f"CPUs: DuckDB threads={self.budget.cpus}, a process pool of {self.budget.cpus} for fan-out; "
+                      "memory: DuckDB memory_limit = the budget (it spills to a scratch directory beyond it)",
+            "not capped": "the memory of plain Python code in the driver and the pool's processes",
+        }
 
     def config(self) -> dict[str, Any]:
         return {"pool": "concurrent.futures.ProcessPoolExecutor(spawn)", "pool_workers": self.budget.cpus}

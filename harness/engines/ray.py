@@ -89,6 +89,16 @@ class RayEngine(Engine):
     def config(self) -> dict[str, Any]:
         return {**ray_config(), "mode": "existing cluster" if self.remote_address() else "local"}
 
+    def budget_caps(self) -> dict[str, str]:
+        if self.remote_address():
+            return {"capped": "nothing: an existing cluster keeps its own resources", "not capped": "everything"}
+        return {
+            "capped": f"CPUs: num_cpus={self.budget.cpus} (tasks and actors are scheduled against it); object store: "
+                      f"{OBJECT_STORE_SHARE:.0%} of the memory budget",
+            "not capped": "the memory of worker processes: Ray's memory monitor acts on the whole machine "
+                          "(it kills workers above 95% of the machine's RAM), not on the budget",
+        }
+
     def worker_pid(self) -> int | None:
         import ray
 

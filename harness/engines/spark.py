@@ -55,6 +55,16 @@ class SparkEngine(Engine):
         finally:
             shutdown_gateway()
 
+    def budget_caps(self) -> dict[str, str]:
+        if self.remote_address():
+            return {"capped": f"executor heap spark.executor.memory ({HEAP_SHARE:.0%} of the budget)",
+                    "not capped": "CPUs and executors: the master's own configuration decides them"}
+        return {
+            "capped": f"CPUs: local[{self.budget.cpus}] task slots; memory: the JVM heap (spark.driver.memory, "
+                      f"{HEAP_SHARE:.0%} of the budget; the rest is left to Python workers and off-heap memory)",
+            "not capped": "Python worker processes (RDD functions, pandas UDFs) and JVM off-heap memory",
+        }
+
     def worker_pid(self) -> int | None:
         return python_worker_pid(self._handle)
 

@@ -96,6 +96,15 @@ class SparkOnRayEngine(Engine):
                     ray.shutdown()
                     self._ray_started = False
 
+    def budget_caps(self) -> dict[str, str]:
+        num_executors, cores = self.layout
+        return {
+            "capped": f"CPUs: {num_executors} executor(s) x {cores} Spark task slots; memory: executor heaps "
+                      f"({HEAP_SHARE:.0%} of the budget) and Ray's object store ({OBJECT_STORE_SHARE:.0%})"
+                      + ("" if self.remote_address() else "; Ray's num_cpus"),
+            "not capped": "Python worker processes, Ray worker processes and the RayDP app master's JVM",
+        }
+
     def worker_pid(self) -> int | None:
         return python_worker_pid(self._handle)
 

@@ -34,7 +34,8 @@ class Comparison:
     ratio: float | None
     low: float | None
     high: float | None
-    verdict: str  # faster | slower | same | too few repetitions | broken | fixed | not comparable
+    #: faster | slower | same | too few repetitions | too short to time | broken | fixed | not comparable
+    verdict: str
     why: str = ""  # the rule and its outcome, in a phrase
     borderline: bool = False
     noisy: str = ""  # which side ran while other processes took over 10% of the budget's CPU
@@ -57,7 +58,9 @@ def _one(b: Record, n: Record, threshold: float) -> Comparison:
     xs, ys = samples_of(b), samples_of(n)
     if b.status != "ok" or not xs or not ys:
         return build("not comparable", "neither side has checked figures")
-    ch = change(xs, ys, b.higher_is_better, threshold)
+    walls = (b.stats.get("median"), n.stats.get("median"))
+    ch = change(xs, ys, b.higher_is_better, threshold,
+                (float(walls[0]), float(walls[1])) if walls[0] is not None and walls[1] is not None else None)
     return build(ch.verdict, ch.why, ch)
 
 

@@ -12,7 +12,7 @@ from harness.fmt import format_metric, format_seconds
 from harness.records import Run
 from harness.report import figures
 from harness.report.model import NOISY_SHARE, ReportModel, build_model, fmt_ratio
-from harness.stats import BOOTSTRAP_MIN, RULES, THRESHOLD
+from harness.stats import BOOTSTRAP_MIN, MIN_REPETITION_S, RULES, THRESHOLD
 
 TEMPLATES = Path(__file__).with_name("templates")
 BADGES = {"ok": "checked", "wrong": "WRONG", "error": "error", "timeout": "timeout",
@@ -90,4 +90,5 @@ def render_comparison(base: Run, new: Run, title: str = "enginebench comparison"
 
     return _templates().get_template("compare.html.j2").render(
         title=title, base=base.run_id, new=new.run_id, rows=compare(base, new, threshold), notes=differences(base, new),
-        threshold=threshold, rules=RULES, bootstrap_min=BOOTSTRAP_MIN)
+        threshold=threshold, rules=RULES, bootstrap_min=BOOTSTRAP_MIN,
+        min_repetition_s=MIN_REPETITION_S)

@@ -1,5 +1,6 @@
-"""local: DuckDB in this process (threads = budget CPUs): the official TPC-H SQL over the parquet
-files, and the pipeline as SQL over read_csv with TRY_CAST validation and COPY ... PARTITION_BY."""
+"""local: DuckDB in this process (threads = budget CPUs, memory_limit = the budget): the official
+TPC-H SQL over the parquet files, and the pipeline as SQL over read_csv with TRY_CAST validation and
+COPY ... PARTITION_BY."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ def _connect(ctx: EngineContext) -> Any:
 
     con = duckdb.connect()
     con.execute(f"SET threads = {ctx.cpus}")
+    con.execute(f"SET memory_limit = '{ctx.budget.memory_bytes // 2**20}MiB'")
+    if ctx.handle.scratch is not None:
+        con.execute(f"SET temp_directory = '{ctx.handle.scratch}'")
     return con
 
 

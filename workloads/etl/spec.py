@@ -68,7 +68,7 @@ def _same(got: Any, want: str) -> bool:
     except ValueError:
         return str(got).strip() == want.strip()
     try:
-        return math.isclose(float(got), w, rel_tol=1e-9, abs_tol=1e-6)
+        return math.isclose(float(got), w, rel_tol=1e-9, abs_tol=1e-12)  # abs: exact zeros only
     except (TypeError, ValueError):
         return False
 
