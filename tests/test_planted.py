@@ -100,7 +100,7 @@ def planted(name: str) -> Planted:
 @pytest.mark.parametrize("started", ("ray", "dask", "spark", "local"), indirect=True, scope="session")
 @pytest.mark.parametrize("workload", tuple(PLANTS))
 def test_a_planted_wrong_answer_is_reported_wrong_with_what_differed(started: Session, workload: str,
-                                                                     tmp_path: Path) -> None:
+                                                                     tmp_path: Path, data_root: Path) -> None:
     wl = planted(workload)
     runner, _ = run_plan(tmp_path, wl, (started.name,), tuple(PLANTS[workload]), repeat=1, warmup=0,
                          session=started)

@@ -1,0 +1,140 @@
+"""Where the actors case's calls/s go: enginebench's `actors` against Ray's own microbenchmark style.
+
+    python benchmarks/actor_overhead.py [--engines ray,dask] [--calls 5000] [--repeat 5]
+
+`ray microbenchmark` reports "1:1 actor calls async" from a warm actor called without arguments in
+batches of 1,000; enginebench's `actors` case creates a fresh actor per repetition and sends one batch
+of N calls with an argument, while its resource sampler thread runs in the driver. This script starts
+each engine with enginebench's own lifecycle and times, interleaved round by round (so drift hits every
+variant alike), the median calls/s of:
+
+  case          the case's own implementation (fresh actor, one batch of N `add(i)`), sampler off
+  case+sampler  the same with enginebench's ProcessTreeSampler running (0.2 s), as `enginebench run` does
+  warm actor    one actor created once and reused, one batch of N `add(i)`
+  batches       the warm actor, batches of 1,000 argument-free calls (Ray's microbenchmark loop)
+
+Each variant's answer is checked (acknowledgements and final state) before its time counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from harness.attempt import Session
+from harness.budget import Budget
+from harness.metrics import ProcessTreeSampler
+from workloads.tasks import spec
+
+
+def _ray_variants(ctx: Any, calls: int) -> dict[str, Callable[[], float]]:
+    import ray
+
+    from workloads.tasks import ray as impl
+
+    actor_cls = impl.AccumulatorActor
+
+    def case() -> float:
+        answer = impl.actors(ctx, {"calls": calls}, None)
+        assert spec.check_actor(answer, {"calls": calls}, None).ok
+        return answer["create_s"]
+
+    warm = actor_cls.remote()
+    ray.get(warm.state.remote())
+
+    def reuse() -> float:
+        acks = ray.get([warm.add.remote(i) for i in range(calls)])
+        assert len(acks) == calls
+        return 0.0
+
+    def batches() -> float:
+        for start in range(0, calls, 1000):
+            assert len(ray.get([warm.state.remote() for _ in range(min(1000, calls - start))])) > 0
+        return 0.0
+
+    return {"case": case, "warm actor": reuse, "batches": batches}
+
+
+def _dask_variants(ctx: Any, calls: int) -> dict[str, Callable[[], float]]:
+    from workloads.tasks import dask as impl
+
+    client = ctx.handle
+
+    def case() -> float:
+        answer = impl.actors(ctx, {"calls": calls}, None)
+        assert spec.check_actor(answer, {"calls": calls}, None).ok
+        return answer["create_s"]
+
+    future = client.submit(spec.Accumulator, actor=True, pure=False)
+    warm = future.result()
+
+    def reuse() -> float:
+        acks = [f.result() for f in [warm.add(i) for i in range(calls)]]
+        assert len(acks) == calls
+        return 0.0
+
+    def batches() -> float:
+        for start in range(0, calls, 1000):
+            futures = [warm.state() for _ in range(min(1000, calls - start))]
+            assert all(f.result() for f in futures)
+        return 0.0
+
+    variants = {"case": case, "warm actor": reuse, "batches": batches}
+    variants["_keep"] = lambda: float(bool(future))  # the warm actor lives as long as its future
+    return variants
+
+
+VARIANTS = {"ray": _ray_variants, "dask": _dask_variants}
+
+
+def measure(engine: str, calls: int, repeat: int, cpus: int, memory: int) -> dict[str, float]:
+    session = Session(engine, Budget(cpus, memory))
+    ctx = session.start()
+    if ctx is None:
+        raise SystemExit(f"{engine} failed to start: {session.info.reason}")
+    try:
+        variants = {k: v for k, v in VARIANTS[engine](ctx, calls).items() if not k.startswith("_")}
+        timed: dict[str, list[float]] = {name: [] for name in [*variants, "case+sampler"]}
+
+        def once(name: str, fn: Callable[[], float], sampled: bool) -> float:
+            sampler = ProcessTreeSampler(0.2).start() if sampled else None
+            t0 = time.perf_counter()
+            create_s = fn()
+            seconds = time.perf_counter() - t0 - create_s
+            if sampler is not None:
+                sampler.stop()
+            return calls / seconds
+
+        for name, fn in variants.items():  # warm-up
+            once(name, fn, False)
+        for _ in range(repeat):
+            for name, fn in variants.items():
+                timed[name].append(once(name, fn, False))
+            timed["case+sampler"].append(once("case", variants["case"], True))
+        return {name: statistics.median(xs) for name, xs in timed.items()}
+    finally:
+        session.stop()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--engines", default="ray,dask")
+    ap.add_argument("--calls", type=int, default=5000)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--cpus", type=int, default=2)
+    ap.add_argument("--memory", type=int, default=4 * 2**30)
+    args = ap.parse_args()
+    print(f"actor calls/s, {args.calls} calls per repetition, {args.cpus} CPUs, median of {args.repeat} "
+          "(interleaved)")
+    for engine in args.engines.split(","):
+        result = measure(engine, args.calls, args.repeat, args.cpus, args.memory)
+        best = max(result.values())
+        print(f"{engine:<5} " + "  ".join(f"{name} {v:8.0f} ({v / best:4.2f})" for name, v in result.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
