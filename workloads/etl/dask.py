@@ -166,6 +166,7 @@ def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]
 CASES: dict[str, Implementation] = {"q1": q1, "q3": q3, "q5": q5, "q6": q6, "q10": q10, "pipeline": pipeline_}
 NOTES = {"q3": "top 10 sorted in pandas after the distributed group-by",
          "q5": "dask merges; the 2-key supplier join carries the c_nationkey = s_nationkey condition",
-         "q10": "distributed group-by on customer, then nlargest(20)",
+         "q10": "predicates pushed into read_parquet; distributed group-by on o_custkey alone, nlargest(20), "
+                "customer attributes joined to the top 20",
          "pipeline": "read_csv (dtype=str) + map_partitions(parse_pandas); duplicate keys computed first, "
                      "dropped with isin; int64 fixed-point revenue"}
