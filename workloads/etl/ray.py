@@ -29,13 +29,17 @@ from workloads.etl.spec import records, table_path
 BROADCAST_ROWS = 5_000_000
 
 
+#: The DataContext settings every query runs with; benchmarks/etl_variants.py changes them for a variant.
+DATA_CONTEXT: dict[str, Any] = {"use_datasource_v2": False, "shuffle_strategy": "SORT_SHUFFLE_PULL_BASED"}
+
+
 def tune_data_context() -> None:
     import logging
 
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # per-operation INFO lines drown the console
     ctx = ray.data.DataContext.get_current()
-    ctx.use_datasource_v2 = False
-    ctx.shuffle_strategy = ray.data.context.ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+    ctx.use_datasource_v2 = DATA_CONTEXT["use_datasource_v2"]
+    ctx.shuffle_strategy = ray.data.context.ShuffleStrategy[DATA_CONTEXT["shuffle_strategy"]]
     ctx.enable_progress_bars = False
 
 
