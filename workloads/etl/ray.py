@@ -2,8 +2,9 @@
 columns in vectorized map_batches (pandas batches), joins, then groupby().aggregate() / sum().
 
 Tuning (the variant study, figures in README): `tune_data_context()` selects Ray Data's V1 parquet
-datasource, because V2 starts a pool of footer-reader actors on every read (1.4-8 s per read_parquet
-on 2 cores against 0.1-0.3 s for V1, for the same files), and the task-based sort shuffle for
+datasource for small inputs, because V2 starts a pool of footer-reader actors on every read (1.4-8 s
+per read_parquet on 2 cores against 0.1-0.3 s for V1, for the same files), and V2 from V2_FROM_BYTES
+of input on, where it reads faster (1.3-2.4x at SF 1); and the task-based sort shuffle for
 group-bys instead of the default hash shuffle, which starts aggregator actors per operation (Q1 at
 SF 0.01, warm: 12 s hash shuffle, 14 s shuffle_v2, 0.84 s sort_shuffle_pull_based). Joins against a dimension-sized side
 (up to BROADCAST_ROWS rows) are broadcast: the small side is collected once and merged into each
@@ -30,15 +31,21 @@ BROADCAST_ROWS = 5_000_000
 
 
 #: The DataContext settings every query runs with; benchmarks/etl_variants.py changes them for a variant.
-DATA_CONTEXT: dict[str, Any] = {"use_datasource_v2": False, "shuffle_strategy": "SORT_SHUFFLE_PULL_BASED"}
+#: use_datasource_v2 None: by input size (V2_FROM_BYTES).
+DATA_CONTEXT: dict[str, Any] = {"use_datasource_v2": None, "shuffle_strategy": "SORT_SHUFFLE_PULL_BASED"}
+#: From this many bytes of input the V2 parquet datasource wins: its footer-reader actors cost about 3.5 s
+#: per query on 2 CPUs, V1 about 0.35 s per MB (variant study: V1 5x faster at SF 0.01, 2 MB read; V2
+#: 1.2-2x faster at SF 0.1 and 1.3-2.4x at SF 1).
+V2_FROM_BYTES = 10 * 2**20
 
 
-def tune_data_context() -> None:
+def tune_data_context(inputs: Any = None) -> None:
     import logging
 
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # per-operation INFO lines drown the console
     ctx = ray.data.DataContext.get_current()
-    ctx.use_datasource_v2 = DATA_CONTEXT["use_datasource_v2"]
+    v2 = DATA_CONTEXT["use_datasource_v2"]
+    ctx.use_datasource_v2 = (int((inputs or {}).get("input_bytes", 0)) >= V2_FROM_BYTES) if v2 is None else v2
     ctx.shuffle_strategy = ray.data.context.ShuffleStrategy[DATA_CONTEXT["shuffle_strategy"]]
     ctx.enable_progress_bars = False
 
@@ -65,7 +72,7 @@ def _q1_prepare(batch: pd.DataFrame) -> pd.DataFrame:
 
 
 def q1(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
-    tune_data_context()
+    tune_data_context(inputs)
     cols = ["l_returnflag", "l_linestatus", "l_quantity", "l_extendedprice", "l_discount", "l_tax", "l_shipdate"]
     ds = ray.data.read_parquet(table_path(inputs, "lineitem")).select_columns(cols)
     # num_partitions: a hash shuffle sized to the budget, not Ray Data's default of 200 partitions.
@@ -89,7 +96,7 @@ def _q6_revenue(batch: pd.DataFrame) -> pd.DataFrame:
 
 
 def q6(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
-    tune_data_context()
+    tune_data_context(inputs)
     ds = ray.data.read_parquet(table_path(inputs, "lineitem")).select_columns(
         ["l_extendedprice", "l_discount", "l_quantity", "l_shipdate"])
     return [{"revenue": float(ds.map_batches(_q6_revenue, batch_format="pandas").sum("revenue"))}]
@@ -114,7 +121,7 @@ def _with_revenue(batch: pd.DataFrame) -> pd.DataFrame:
 
 
 def q3(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
-    tune_data_context()
+    tune_data_context(inputs)
     cut, segment = tpch.Q3_DATE, tpch.Q3_SEGMENT
     n = ctx.cpus
     c = _read(inputs, "customer", ["c_custkey", "c_mktsegment"], lambda b: b["c_mktsegment"] == segment)
@@ -132,7 +139,7 @@ def q3(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
 
 
 def q5(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
-    tune_data_context()
+    tune_data_context(inputs)
     n = ctx.cpus
     (start, end), name = tpch.Q5_ORDERDATE, tpch.Q5_REGION
     region = _read(inputs, "region", ["r_regionkey", "r_name"], lambda b: b["r_name"] == name)
@@ -156,7 +163,7 @@ Q10_CUSTOMER = ["c_custkey", "c_name", "c_acctbal", "c_phone", "c_nationkey", "c
 
 
 def q10(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
-    tune_data_context()
+    tune_data_context(inputs)
     n = ctx.cpus
     (start, end), flag = tpch.Q10_ORDERDATE, tpch.Q10_RETURNFLAG
     orders = _read(inputs, "orders", ["o_orderkey", "o_custkey", "o_orderdate"],
@@ -200,7 +207,7 @@ def _read_raw(inputs: Any, table: str) -> ray.data.Dataset:
 
 
 def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
-    tune_data_context()
+    tune_data_context()  # raw text, not parquet: the study measured the datasources on parquet only
     n = ctx.cpus
     clock = pipeline.StageClock()
     marked = {t: _read_raw(inputs, t).materialize() for t in pipeline.KEEP}
@@ -243,5 +250,6 @@ _NOTES = {"q3": "broadcast joins (map_batches + pandas merge); top 10 sorted in 
           "pipeline": "read_csv (strings) + map_batches(parse_pandas); duplicate keys found on the collected key "
                       "column; broadcast joins; groupby(num_partitions=cpus)"}
 #: Non-default settings every query runs with (tune_data_context), named in each record's notes.
-SETTINGS = "DataContext: datasource V1, pull-based sort shuffle"
+SETTINGS = (f"DataContext: parquet datasource V1 below {V2_FROM_BYTES // 2**20} MiB of input, V2 above; "
+            "pull-based sort shuffle")
 NOTES = {case: f"{_NOTES[case]}; {SETTINGS}" if case in _NOTES else SETTINGS for case in (*_NOTES, "q1", "q6")}
