@@ -130,6 +130,14 @@ class Record:
         return bool(self.primary.get("higher_is_better", True))
 
     @property
+    def headline_samples(self) -> tuple[float, ...]:
+        """The headline samples (a record without them, e.g. built by hand, has its one summary value)."""
+        if self.samples:
+            return self.samples
+        value = self.metrics.get(self.metric)
+        return () if value is None else (float(value),)
+
+    @property
     def headline(self) -> float | None:
         """The headline figure: the median of the samples (the summary's value when there are none)."""
         if self.samples:

@@ -68,8 +68,8 @@ class Contrast:
         return f"[{self.low:.2f}, {self.high:.2f}]"
 
 
-def _worse(a: float, b: float, higher_is_better: bool) -> float:
-    """How many times worse b is than a."""
+def worse_ratio(a: float, b: float, higher_is_better: bool) -> float:
+    """How many times worse b is than a (above 1: b is worse)."""
     num, den = (a, b) if higher_is_better else (b, a)
     if den <= 0:
         return math.inf if num > 0 else 1.0
@@ -85,13 +85,13 @@ def contrast(a: Sequence[float], b: Sequence[float], higher_is_better: bool) -> 
     """Compare headline samples b against a (see the module's docstring for the rules)."""
     if not a or not b:
         raise ValueError("contrast needs at least one sample on each side")
-    ratio = _worse(statistics.median(a), statistics.median(b), higher_is_better)
+    ratio = worse_ratio(statistics.median(a), statistics.median(b), higher_is_better)
     n = (len(a), len(b))
     if min(n) >= BOOTSTRAP_MIN:
         low, high = bootstrap_interval(a, b, higher_is_better)
         return Contrast(ratio, "interval", not (low <= 1.0 <= high), ALPHA, low, high, n)
     overlap = min(a) <= max(b) and min(b) <= max(a)
-    ends = (_worse(max(a), min(b), higher_is_better), _worse(min(a), max(b), higher_is_better))
+    ends = (worse_ratio(max(a), min(b), higher_is_better), worse_ratio(min(a), max(b), higher_is_better))
     return Contrast(ratio, "ranges", not overlap, separation_chance(*n), min(ends), max(ends), n)
 
 

@@ -121,6 +121,10 @@ class EngineContext:
         return self.budget.cpus
 
 
+#: budget_caps() of an engine that connects to an existing cluster and sizes nothing itself.
+REMOTE_CAPS = {"capped": "nothing: an existing cluster keeps its own resources", "not capped": "everything"}
+
+
 class Engine(ABC):
     """A lifecycle only: start with a budget, hand over a handle, stop what was started.
 
@@ -174,6 +178,7 @@ class Engine(ABC):
         """What the budget caps in this engine, and what it cannot: {"capped": ..., "not capped": ...}.
         Shown per engine in the report's environment section."""
         return {}
+
 
     def remote_address(self) -> str | None:
         """The existing cluster this engine connects to, if any (checked for reachability first)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from harness.engines.base import Endpoint, Engine
+from harness.engines.base import REMOTE_CAPS, Endpoint, Engine
 
 
 class DaskEngine(Engine):
@@ -77,7 +77,7 @@ class DaskEngine(Engine):
 
     def budget_caps(self) -> dict[str, str]:
         if self.remote_address():
-            return {"capped": "nothing: an existing cluster keeps its own resources", "not capped": "everything"}
+            return dict(REMOTE_CAPS)
         return {
             "capped": f"CPUs: {self.budget.cpus} single-threaded worker processes; memory: memory_limit of "
                       f"1/{self.budget.cpus} of the budget per worker (workers spill at 60%, pause at 80%, "

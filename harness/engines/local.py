@@ -19,12 +19,11 @@ def _ready(_: int) -> int:
 
 @dataclass(frozen=True)
 class LocalHandle:
-    """What local implementations get: the CPU count, the memory budget, a warm spawn-based process
-    pool, and a scratch directory (DuckDB spills there beyond its memory limit)."""
+    """What local implementations get: the CPU count, a warm spawn-based process pool, and a scratch
+    directory (DuckDB spills there beyond its memory limit)."""
 
     cpus: int
     pool: ProcessPoolExecutor
-    memory_bytes: int = 0
     scratch: Path | None = None
 
 
@@ -40,7 +39,7 @@ class LocalEngine(Engine):
         pool = ProcessPoolExecutor(max_workers=self.budget.cpus, mp_context=multiprocessing.get_context("spawn"))
         list(pool.map(_ready, range(self.budget.cpus)))
         scratch = Path(tempfile.mkdtemp(prefix="enginebench-local-"))
-        return LocalHandle(cpus=self.budget.cpus, pool=pool, memory_bytes=self.budget.memory_bytes, scratch=scratch)
+        return LocalHandle(cpus=self.budget.cpus, pool=pool, scratch=scratch)
 
     def _stop(self) -> None:
         if self._handle is None:

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from harness.budget import Budget
-from harness.engines.base import Endpoint, Engine
+from harness.engines.base import REMOTE_CAPS, Endpoint, Engine
 
 #: Share of the memory budget given to Ray's object store (Ray's own default is 30% of RAM).
 OBJECT_STORE_SHARE = 0.3
@@ -91,7 +91,7 @@ class RayEngine(Engine):
 
     def budget_caps(self) -> dict[str, str]:
         if self.remote_address():
-            return {"capped": "nothing: an existing cluster keeps its own resources", "not capped": "everything"}
+            return dict(REMOTE_CAPS)
         return {
             "capped": f"CPUs: num_cpus={self.budget.cpus} (tasks and actors are scheduled against it); object store: "
                       f"{OBJECT_STORE_SHARE:.0%} of the memory budget",

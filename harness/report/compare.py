@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from harness.errors import UsageError
 from harness.records import Record, Run
-from harness.report.model import is_noisy, samples_of
+from harness.report.model import is_noisy
 from harness.stats import THRESHOLD, Change, change
 
 
@@ -55,7 +55,7 @@ def _one(b: Record, n: Record, threshold: float) -> Comparison:
         return build("broken", f"new is {n.status}: {n.reason}")
     if b.status != "ok" and n.status == "ok":
         return build("fixed", f"base was {b.status}")
-    xs, ys = samples_of(b), samples_of(n)
+    xs, ys = b.headline_samples, n.headline_samples
     if b.status != "ok" or not xs or not ys:
         return build("not comparable", "neither side has checked figures")
     walls = (b.stats.get("median"), n.stats.get("median"))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.records import PHASES, Header, Record, Run
-from harness.stats import Contrast, contrast
+from harness.stats import Contrast, contrast, worse_ratio
 
 FAILED = ("wrong", "error", "timeout")
 #: Foreign CPU (processes outside the run) above this share of the budget makes a record noisy.
@@ -105,13 +105,6 @@ class ReportModel:
         return None
 
 
-def samples_of(rec: Record) -> tuple[float, ...]:
-    """The headline samples (a record without them, e.g. built by hand, has its one summary value)."""
-    if rec.samples:
-        return rec.samples
-    return (rec.headline,) if rec.headline is not None else ()
-
-
 def latest_records(runs: Sequence[Run]) -> list[Record]:
     """All records, later runs replacing earlier ones for the same (workload, case, engine, scale, cpus)."""
     chosen: dict[tuple[Any, ...], Record] = {}
@@ -129,12 +122,12 @@ def build_row(records: Sequence[Record], engines: Sequence[str], category: str,
     first = records[0]
     metric, unit, higher = first.metric, first.primary.get("unit", ""), first.higher_is_better
     by_engine = {r.engine: r for r in records}
-    ok = [r for r in records if r.status == "ok" and samples_of(r)]
+    ok = [r for r in records if r.status == "ok" and r.headline_samples]
     ranked = [r for r in ok if r.engine not in baselines and (allow_noisy or not is_noisy(r))]
     best = None
     if ranked:
         pick = max if higher else min
-        best = pick(ranked, key=lambda r: statistics.median(samples_of(r)))
+        best = pick(ranked, key=lambda r: statistics.median(r.headline_samples))
     cells = []
     for engine in engines:
         rec = by_engine.get(engine)
@@ -142,17 +135,16 @@ def build_row(records: Sequence[Record], engines: Sequence[str], category: str,
         if rec is None:
             cells.append(Cell(engine, "absent", baseline=is_base))
         elif rec in ok:
-            xs = samples_of(rec)
+            xs = rec.headline_samples
             v = statistics.median(xs)
             versus = None
             if best is None:
                 ratio = 1.0
             elif rec in ranked and rec is not best:
-                versus = contrast(samples_of(best), xs, higher)
+                versus = contrast(best.headline_samples, xs, higher)
                 ratio = versus.ratio
             else:
-                b = statistics.median(samples_of(best))
-                ratio = (b / v if higher else v / b) if v > 0 and b > 0 else math.inf
+                ratio = worse_ratio(statistics.median(best.headline_samples), v, higher)
             tied = versus is not None and not versus.resolved
             cells.append(Cell(engine, "ok", v, ratio, rec is best, tied, low=min(xs), high=max(xs), baseline=is_base,
                               noisy=is_noisy(rec), ranked=rec in ranked, versus_best=versus))
@@ -199,8 +191,6 @@ def verdict(category: str, rows: Sequence[Row]) -> str:
         tied = [c.engine for c in figures[1:] if c.tied_with_best]
         if tied:
             ties.append(f"{label(row)}: {_names([top.engine, *tied])} tied")
-            for engine in (top.engine, *tied):
-                wins[engine] = wins.get(engine, 0)  # in the running, no win
             continue
         wins[top.engine] = wins.get(top.engine, 0) + 1
         second, last = figures[1], figures[-1]
