@@ -12,6 +12,11 @@ variant alike), the median calls/s of:
   case+sampler  the same with enginebench's ProcessTreeSampler running (0.2 s), as `enginebench run` does
   warm actor    one actor created once and reused, one batch of N `add(i)`
   batches       the warm actor, batches of 1,000 argument-free calls (Ray's microbenchmark loop)
+  ray's actor   (ray) the same loop on `ray microbenchmark`'s own actor class (`num_cpus=0`, returns b"ok")
+
+and, for ray, once after the rounds: Ray's own `timeit` helper from `ray._private` (1 s warm-up, then
+four 2-second trials of continuous batches, mean), on its own actor class, in the same process, so the
+microbenchmark's figure is taken beside enginebench's on the same machine in the same minutes.
 
 Each variant's answer is checked (acknowledgements and final state) before its time counts.
 """
@@ -55,7 +60,29 @@ def _ray_variants(ctx: Any, calls: int) -> dict[str, Callable[[], float]]:
             assert len(ray.get([warm.state.remote() for _ in range(min(1000, calls - start))])) > 0
         return 0.0
 
-    return {"case": case, "warm actor": reuse, "batches": batches}
+    @ray.remote(num_cpus=0)
+    class MicrobenchmarkActor:  # ray._private.ray_perf.Actor
+        def small_value(self) -> bytes:
+            return b"ok"
+
+    micro = MicrobenchmarkActor.remote()
+    ray.get(micro.small_value.remote())
+
+    def ray_actor() -> float:
+        for start in range(0, calls, 1000):
+            assert all(v == b"ok" for v in ray.get([micro.small_value.remote()
+                                                    for _ in range(min(1000, calls - start))]))
+        return 0.0
+
+    def rays_timeit() -> float:
+        from ray._private.ray_microbenchmark_helpers import timeit
+
+        [(_, mean, _)] = timeit("1:1 actor calls async", lambda: ray.get([micro.small_value.remote()
+                                                                            for _ in range(1000)]), 1000, 0)
+        return mean
+
+    return {"case": case, "warm actor": reuse, "batches": batches, "ray's actor": ray_actor,
+            "_timeit": rays_timeit}
 
 
 def _dask_variants(ctx: Any, calls: int) -> dict[str, Callable[[], float]]:
@@ -96,7 +123,8 @@ def measure(engine: str, calls: int, repeat: int, cpus: int, memory: int) -> dic
     if ctx is None:
         raise SystemExit(f"{engine} failed to start: {session.info.reason}")
     try:
-        variants = {k: v for k, v in VARIANTS[engine](ctx, calls).items() if not k.startswith("_")}
+        every = VARIANTS[engine](ctx, calls)
+        variants = {k: v for k, v in every.items() if not k.startswith("_")}
         timed: dict[str, list[float]] = {name: [] for name in [*variants, "case+sampler"]}
 
         def once(name: str, fn: Callable[[], float], sampled: bool) -> float:
@@ -114,7 +142,10 @@ def measure(engine: str, calls: int, repeat: int, cpus: int, memory: int) -> dic
             for name, fn in variants.items():
                 timed[name].append(once(name, fn, False))
             timed["case+sampler"].append(once("case", variants["case"], True))
-        return {name: statistics.median(xs) for name, xs in timed.items()}
+        result = {name: statistics.median(xs) for name, xs in timed.items()}
+        if "_timeit" in every:  # a rate already, from Ray's own helper
+            result["ray's timeit"] = every["_timeit"]()
+        return result
     finally:
         session.stop()
 

@@ -5,19 +5,23 @@ every answer against DuckDB's published answers, and prints warm medians and the
     python benchmarks/etl_variants.py --engine ray   [--sf 1] [--repeat 3] [--queries 1,3,5,6,10]
     python benchmarks/etl_variants.py --engine dask  [--sf 1] [--repeat 3]
     python benchmarks/etl_variants.py --engine spark [--sf 1] [--repeat 3]
+    python benchmarks/etl_variants.py --engine local [--sf 1] [--repeat 3]
 
 Variants:
 - dask: the shuffle method of merges and group-bys (`dataframe.shuffle.method`: p2p, the default, vs
   tasks); for Q10's high-cardinality group-by split_out=1 (default) vs split_out=cpus; and Q10 grouped on
   the key alone with predicates pushed into read_parquet (the default, as Ray Data does it) vs the
-  textbook join of four tables grouped on all seven columns.
+  textbook join of four tables grouped on all seven columns; and broadcast=True on every merge of Q3,
+  Q5 and Q10 (Dask's own choice, the default, broadcasts only when one side has few partitions).
 - ray (Ray Data): the default (parquet datasource V1 for small inputs and V2 from 10 MiB, pull-based
   sort shuffle, broadcast joins of dimension-sized sides) against V1 and V2 for every size, the hash
   shuffle, Dataset.join for every join (Q3, Q10; Q5's five joins as Dataset.join did not finish in 3
   minutes at SF 0.01 on 2 CPUs), and for Q1 a map-side partial aggregation (a pandas group-by per batch
   in map_batches, then a group-by of the partial sums).
-- spark: the official SQL text (what enginebench runs) vs the same query in the DataFrame API (Q1, Q3),
-  and spark.sql.shuffle.partitions = 2 x cpus (enginebench's setting) vs Spark's default 200.
+- spark: the official SQL text (what enginebench runs) vs the same query in the DataFrame API, and
+  spark.sql.shuffle.partitions = 2 x cpus (enginebench's setting) vs Spark's default 200.
+- local (DuckDB): a connection per query with views over read_parquet (the default) vs one long-lived
+  connection with the object cache, preserve_insertion_order=false, and pyarrow datasets as tables.
 Every variant's answer is checked against the published answer; every query is in the study.
 """
 
@@ -40,22 +44,28 @@ QUERIES: list[int] = [1, 3, 5, 6, 10]
 
 def _time_interleaved(variants: dict[str, Callable[[], Any]], inputs: dict[int, dict[str, Any]],
                       repeat: int) -> dict[str, tuple[float, str]]:
-    """One warm-up each, then `repeat` rounds that run every variant once (round-robin, so JIT
-    warm-up and background noise do not favour whichever variant runs last); median per variant."""
+    """One warm-up each, then `repeat` rounds that run every variant once: a query's variants one after
+    another, in an order rotated each round, so JIT warm-up, background noise and the cost of
+    following another query do not favour one position; median per variant."""
     for name, fn in variants.items():
         t0 = time.perf_counter()
         fn()
         print(f"  warm-up {name}: {time.perf_counter() - t0:.2f} s", flush=True)
     seconds: dict[str, list[float]] = {name: [] for name in variants}
     verdicts: dict[str, str] = {name: "ok" for name in variants}
-    for _ in range(repeat):
-        for name, fn in variants.items():
-            t0 = time.perf_counter()
-            answer = fn()
-            seconds[name].append(time.perf_counter() - t0)
-            verdict = check_answer(answer, {}, inputs[int(name.split()[0][1:])])
-            if not verdict.ok:
-                verdicts[name] = verdict.reason
+    groups: dict[str, list[str]] = {}  # a query's variants run together, their order rotated per round
+    for name in variants:
+        groups.setdefault(name.split()[0], []).append(name)
+    for r in range(repeat):
+        for group in groups.values():
+            for name in group[r % len(group):] + group[:r % len(group)]:
+                fn = variants[name]
+                t0 = time.perf_counter()
+                answer = fn()
+                seconds[name].append(time.perf_counter() - t0)
+                verdict = check_answer(answer, {}, inputs[int(name.split()[0][1:])])
+                if not verdict.ok:
+                    verdicts[name] = verdict.reason
     return {name: (statistics.median(s), verdicts[name]) for name, s in seconds.items()}
 
 
@@ -73,7 +83,19 @@ def dask_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dict
     def q10_split_out() -> Any:
         return impl.q10(ctx, {}, inputs[10], split_out=ctx.cpus)
 
+    def broadcast(query: int) -> Callable[[], Any]:
+        def run() -> Any:
+            impl.BROADCAST = True
+            try:
+                return impl.CASES[f"q{query}"](ctx, {}, inputs[query])
+            finally:
+                impl.BROADCAST = None
+        return run
+
     variants = {f"q{q} shuffle={m}": with_method(m, q) for q in QUERIES for m in ("p2p", "tasks")}
+    for q in (3, 5, 10):
+        if q in QUERIES:
+            variants[f"q{q} broadcast merges (p2p)"] = broadcast(q)
     if 10 in QUERIES:
         variants["q10 split_out=cpus (p2p)"] = q10_split_out
         variants["q10 all seven keys, no filters pushed (p2p)"] = lambda: impl.q10_all_keys(ctx, {}, inputs[10])
@@ -123,14 +145,104 @@ def spark_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dic
                .select(*tpch.Q3_COLUMNS))
         return records(out.toPandas())
 
+    def q5_dataframe() -> Any:
+        def read(t: str) -> Any:
+            return spark.read.parquet(table_path(inputs[5], t))
+        start, end = (F.lit(d) for d in tpch.Q5_ORDERDATE)
+        o = read("orders").filter((F.col("o_orderdate") >= start) & (F.col("o_orderdate") < end))
+        asia = read("region").filter(F.col("r_name") == tpch.Q5_REGION).join(
+            read("nation"), F.col("r_regionkey") == F.col("n_regionkey"))
+        out = (read("lineitem").join(o, F.col("l_orderkey") == F.col("o_orderkey"))
+               .join(read("customer"), F.col("o_custkey") == F.col("c_custkey"))
+               .join(read("supplier"), (F.col("l_suppkey") == F.col("s_suppkey"))
+                     & (F.col("c_nationkey") == F.col("s_nationkey")))
+               .join(asia, F.col("s_nationkey") == F.col("n_nationkey"))
+               .groupBy("n_name").agg(F.sum(F.col("l_extendedprice") * (1 - F.col("l_discount"))).alias("revenue"))
+               .orderBy(F.col("revenue").desc()).select(*tpch.Q5_COLUMNS))
+        return records(out.toPandas())
+
+    def q6_dataframe() -> Any:
+        (start, end), (low, high) = tpch.Q6_SHIPDATE, tpch.Q6_DISCOUNT
+        li = spark.read.parquet(table_path(inputs[6], "lineitem"))
+        out = (li.filter((F.col("l_shipdate") >= F.lit(start)) & (F.col("l_shipdate") < F.lit(end))
+                         & F.col("l_discount").between(low, high) & (F.col("l_quantity") < tpch.Q6_QUANTITY_BELOW))
+               .agg(F.sum(F.col("l_extendedprice") * F.col("l_discount")).alias("revenue")))
+        return records(out.toPandas())
+
+    def q10_dataframe() -> Any:
+        def read(t: str) -> Any:
+            return spark.read.parquet(table_path(inputs[10], t))
+        start, end = (F.lit(d) for d in tpch.Q10_ORDERDATE)
+        o = read("orders").filter((F.col("o_orderdate") >= start) & (F.col("o_orderdate") < end))
+        li = read("lineitem").filter(F.col("l_returnflag") == tpch.Q10_RETURNFLAG)
+        out = (read("customer").join(o, F.col("c_custkey") == F.col("o_custkey"))
+               .join(li, F.col("l_orderkey") == F.col("o_orderkey"))
+               .join(read("nation"), F.col("c_nationkey") == F.col("n_nationkey"))
+               .groupBy(*tpch.Q10_KEYS)
+               .agg(F.sum(F.col("l_extendedprice") * (1 - F.col("l_discount"))).alias("revenue"))
+               .orderBy(F.col("revenue").desc()).limit(tpch.Q10_LIMIT).select(*tpch.Q10_COLUMNS))
+        return records(out.toPandas())
+
+    dataframe = {1: q1_dataframe, 3: q3_dataframe, 5: q5_dataframe, 6: q6_dataframe, 10: q10_dataframe}
     variants: dict[str, Callable[[], Any]] = {}
     for q in QUERIES:
         variants[f"q{q} SQL, partitions={default_partitions}"] = sql(q, default_partitions)
         variants[f"q{q} SQL, partitions=200"] = sql(q, "200")
-    if 1 in QUERIES:
-        variants["q1 DataFrame API"] = q1_dataframe
-    if 3 in QUERIES:
-        variants["q3 DataFrame API"] = q3_dataframe
+        variants[f"q{q} DataFrame API"] = dataframe[q]
+    return variants
+
+
+def local_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dict[str, Callable[[], Any]]:
+    """DuckDB: the default (a fresh connection per query, views over read_parquet, threads and
+    memory_limit from the budget) against one long-lived connection with the views made once and the
+    parquet metadata cache on, insertion order not preserved, and the tables handed to DuckDB as
+    pyarrow datasets (replacement scans) instead of read_parquet."""
+    import pyarrow.dataset as ds
+
+    from workloads.etl import local as impl
+
+    shared = impl._connect(ctx)
+    shared.execute("SET enable_object_cache = true")
+    for table in data.TABLES:
+        shared.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{table_path(inputs[QUERIES[0]], table)}"
+                       "/*.parquet')")
+
+    def default(query: int) -> Callable[[], Any]:
+        return lambda: impl.CASES[f"q{query}"](ctx, {"query": query}, inputs[query])
+
+    def long_lived(query: int) -> Callable[[], Any]:
+        return lambda: records(shared.execute(data.query_text(query)).fetchdf())
+
+    def unordered(query: int) -> Callable[[], Any]:
+        def run() -> Any:
+            con = impl._connect(ctx)
+            try:
+                con.execute("SET preserve_insertion_order = false")
+                for table in data.TABLES:
+                    con.execute(f"CREATE VIEW {table} AS SELECT * FROM "
+                                f"read_parquet('{table_path(inputs[query], table)}/*.parquet')")
+                return records(con.execute(data.query_text(query)).fetchdf())
+            finally:
+                con.close()
+        return run
+
+    def arrow(query: int) -> Callable[[], Any]:
+        def run() -> Any:
+            con = impl._connect(ctx)
+            try:
+                for table in data.TABLES:
+                    con.register(table, ds.dataset(table_path(inputs[query], table), format="parquet"))
+                return records(con.execute(data.query_text(query)).fetchdf())
+            finally:
+                con.close()
+        return run
+
+    variants: dict[str, Callable[[], Any]] = {}
+    for q in QUERIES:
+        variants[f"q{q} default"] = default(q)
+        variants[f"q{q} long-lived connection, object cache"] = long_lived(q)
+        variants[f"q{q} preserve_insertion_order=false"] = unordered(q)
+        variants[f"q{q} pyarrow datasets"] = arrow(q)
     return variants
 
 
@@ -184,13 +296,18 @@ def ray_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dict[
     return variants
 
 
+VARIANTS = {"ray": ray_variants, "dask": dask_variants, "spark": spark_variants, "local": local_variants}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engine", choices=("ray", "dask", "spark"), required=True)
+    parser.add_argument("--engine", choices=tuple(VARIANTS), required=True)
     parser.add_argument("--queries", default="1,3,5,6,10", help="comma-separated TPC-H query numbers")
     parser.add_argument("--sf", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cpus", type=int, default=2)
+    parser.add_argument("--skip", default="", help="comma-separated phrases: variants whose name holds one are "
+                        "not run (e.g. 'hash shuffle,Dataset.join' after a study showed them far behind)")
     args = parser.parse_args()
     assert WORKLOAD.name == "etl"
     data.ensure_tpch(args.sf)
@@ -201,8 +318,10 @@ def main() -> None:
     engine = registry.engine_class(args.engine)(Budget(cpus=args.cpus, memory_bytes=8 * 2**30), Endpoints())
     ctx = engine.start()
     try:
-        make = {"ray": ray_variants, "dask": dask_variants, "spark": spark_variants}[args.engine]
-        results = _time_interleaved(make(ctx, inputs), inputs, args.repeat)
+        skip = [p for p in args.skip.split(",") if p]
+        variants = {name: fn for name, fn in VARIANTS[args.engine](ctx, inputs).items()
+                    if not any(p in name for p in skip)}
+        results = _time_interleaved(variants, inputs, args.repeat)
     finally:
         engine.stop()
     by_query: dict[str, float] = {}

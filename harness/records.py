@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from harness.spec import Case, Params
 
 SCHEMA_VERSION = 3
+#: Rounds (warm-ups + timed repetitions) a case's default timeout is sized for: `run`'s defaults.
+DEFAULT_ROUNDS = 4
 
 
 class Status(StrEnum):
@@ -203,7 +205,12 @@ class Plan:
         return case.params_for(self.scale, self.budget.cpus if self.scaling == "weak" else None)
 
     def case_timeout(self, case: Case) -> float:
-        return self.timeout_s if self.timeout_s is not None else float(case.timeout_s[self.scale])
+        """--timeout as given; otherwise the case's timeout for the scale, which is sized for the
+        default 4 rounds (1 warm-up + 3 repetitions) and grows in proportion with more rounds, so
+        `--repeat 20` is not cut short by a budget meant for 4."""
+        if self.timeout_s is not None:
+            return self.timeout_s
+        return float(case.timeout_s[self.scale]) * max(1.0, (self.warmup + self.repeat) / DEFAULT_ROUNDS)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

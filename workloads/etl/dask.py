@@ -16,6 +16,10 @@ from harness.spec import Implementation, Params
 from workloads.etl import pipeline, tpch
 from workloads.etl.spec import records, table_path
 
+#: The `broadcast` argument of the queries' merges: None lets Dask choose (it broadcasts the side with
+#: fewer partitions when that count is below log2(the other's) / 2); the variant study sets True.
+BROADCAST: bool | None = None
+
 
 def q1(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     cols = ["l_returnflag", "l_linestatus", "l_quantity", "l_extendedprice", "l_discount", "l_tax", "l_shipdate"]
@@ -48,8 +52,9 @@ def q3(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     li = dd.read_parquet(table_path(inputs, "lineitem"),
                          columns=["l_orderkey", "l_extendedprice", "l_discount", "l_shipdate"])
     cut = tpch.Q3_DATE
-    j = (c[c.c_mktsegment == tpch.Q3_SEGMENT].merge(o[o.o_orderdate < cut], left_on="c_custkey", right_on="o_custkey")
-         .merge(li[li.l_shipdate > cut], left_on="o_orderkey", right_on="l_orderkey"))
+    j = (c[c.c_mktsegment == tpch.Q3_SEGMENT]
+         .merge(o[o.o_orderdate < cut], left_on="c_custkey", right_on="o_custkey", broadcast=BROADCAST)
+         .merge(li[li.l_shipdate > cut], left_on="o_orderkey", right_on="l_orderkey", broadcast=BROADCAST))
     j = j.assign(revenue=j.l_extendedprice * (1 - j.l_discount))
     g = j.groupby(list(tpch.Q3_KEYS)).revenue.sum().reset_index().compute()
     top = g.sort_values(list(tpch.Q3_SORT_BY), ascending=list(tpch.Q3_ASCENDING)).head(tpch.Q3_LIMIT)
@@ -68,11 +73,13 @@ def q5(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     li = read("lineitem", ["l_orderkey", "l_suppkey", "l_extendedprice", "l_discount"])
     start, end = tpch.Q5_ORDERDATE
     o = o[(o.o_orderdate >= start) & (o.o_orderdate < end)]
-    asia = r[r.r_name == tpch.Q5_REGION].merge(n, left_on="r_regionkey", right_on="n_regionkey")
-    j = (li.merge(o, left_on="l_orderkey", right_on="o_orderkey")
-         .merge(c, left_on="o_custkey", right_on="c_custkey")
-         .merge(s, left_on=["l_suppkey", "c_nationkey"], right_on=["s_suppkey", "s_nationkey"])
-         .merge(asia, left_on="s_nationkey", right_on="n_nationkey"))
+    asia = r[r.r_name == tpch.Q5_REGION].merge(n, left_on="r_regionkey", right_on="n_regionkey",
+                                               broadcast=BROADCAST)
+    j = (li.merge(o, left_on="l_orderkey", right_on="o_orderkey", broadcast=BROADCAST)
+         .merge(c, left_on="o_custkey", right_on="c_custkey", broadcast=BROADCAST)
+         .merge(s, left_on=["l_suppkey", "c_nationkey"], right_on=["s_suppkey", "s_nationkey"],
+                broadcast=BROADCAST)
+         .merge(asia, left_on="s_nationkey", right_on="n_nationkey", broadcast=BROADCAST))
     j = j.assign(revenue=j.l_extendedprice * (1 - j.l_discount))
     out = j.groupby("n_name").revenue.sum().reset_index().compute()
     return records(out.sort_values(list(tpch.Q5_SORT_BY), ascending=list(tpch.Q5_ASCENDING))[list(tpch.Q5_COLUMNS)])
@@ -91,7 +98,7 @@ def q10(ctx: EngineContext, params: Params, inputs: Any, split_out: int | None =
                          columns=["l_orderkey", "l_extendedprice", "l_discount", "l_returnflag"],
                          filters=[("l_returnflag", "==", tpch.Q10_RETURNFLAG)])
     li = li[li.l_returnflag == tpch.Q10_RETURNFLAG]
-    j = li.merge(o, left_on="l_orderkey", right_on="o_orderkey")
+    j = li.merge(o, left_on="l_orderkey", right_on="o_orderkey", broadcast=BROADCAST)
     j = j.assign(revenue=j.l_extendedprice * (1 - j.l_discount))
     # nlargest runs per partition then once more on the partial winners: no full sort.
     top = (j.groupby("o_custkey").revenue.sum(split_out=split_out).reset_index()
