@@ -246,7 +246,7 @@ class Attempt:
         if self.prepared.error:
             return self._new(Status.ERROR, self.prepared.error, phases=phases, detail=self.prepared.detail,
                              **base), True
-        if isinstance(self.prepared.reference, (int, float, str)):
+        if isinstance(self.prepared.reference, (int, float, str, dict)):  # a dict: of JSON values
             notes["reference"] = self.prepared.reference
         if self.session.ctx is None:
             return self._new(Status.ERROR, f"engine failed to start: {self.session.info.reason}", phases=phases,

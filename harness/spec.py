@@ -93,7 +93,7 @@ class Case:
     teardown: inputs -> None, called once when the run ends (scratch folders, temporary files).
     reference: (params, inputs) -> the reference answer, computed once per run right after the
         inputs (timed as `reference`), outside every engine's timers, timeouts and sampling; a
-        number or text is also stored in each record's notes.
+        number, text or dict of JSON values is also stored in each record's notes.
     check: (answer, params, inputs, reference) -> Verdict, engine-neutral; reference is None for
         cases without one.
     summarize: (params, inputs, timed repetitions, cpus) -> derived metrics (throughput, percentiles).

@@ -4,7 +4,9 @@ reason that names what differed.
 Each engine API's real implementation runs on its real engine; the answer it returns (with the
 engine's own types: numpy scalars, pandas timestamps, Decimals, generators) is then changed in one
 place before the check sees it: one task result off by one, one TPC-H value off by 1e-6 relative,
-one row missing, one malformed row kept by the pipeline.
+one row missing, one malformed row kept by the pipeline. The cnn bugs change the training itself, so
+they are planted inside each engine's training path (`Recipe.plant`): ranks without the gradient
+all-reduce, every rank on the same shard, each rank on half its shard used twice.
 """
 
 from __future__ import annotations
@@ -111,3 +113,24 @@ def test_a_planted_wrong_answer_is_reported_wrong_with_what_differed(started: Se
         words = PLANTS[workload][rec.case][1]
         assert rec.status == "wrong", f"{started.name}/{rec.case}: {rec.status} {rec.reason}\n{rec.detail}"
         assert words in rec.reason, f"{started.name}/{rec.case}: {rec.reason}"
+
+
+#: cnn: planted training bug -> words the `wrong` reason must contain
+CNN_PLANTS = {"no-allreduce": "different weights", "same-shard": "shared between ranks",
+              "half-data": "repeated within a rank"}
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("started", ("ray", "dask", "spark"), indirect=True, scope="session")
+def test_a_planted_training_bug_is_reported_wrong_and_named(started: Session, tmp_path: Path,
+                                                            data_root: Path) -> None:
+    real = registry.workload("cnn")
+    case = real.case("train")
+    for plant, words in CNN_PLANTS.items():
+        params = {**case.params, "tiny": {**case.params["tiny"], "plant": plant, "epochs": 1}}
+        wl = dataclasses.replace(real, cases=(dataclasses.replace(case, params=params),))
+        (tmp_path / plant).mkdir()
+        runner, _ = run_plan(tmp_path / plant, wl, (started.name,), repeat=1, warmup=0, session=started)
+        (rec,) = runner.records
+        assert rec.status == "wrong", f"{started.name}/{plant}: {rec.status} {rec.reason}\n{rec.detail}"
+        assert words in rec.reason, f"{started.name}/{plant}: {rec.reason}"

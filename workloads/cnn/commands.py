@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     if dest.parent.exists() and not dest.parent.is_dir():
         raise UsageError(f"--out {dest.parent} is a file (accepted: a directory, created if missing)")
     t0 = time.perf_counter()
+    if args.path:
+        data.load(Path(args.path).resolve())  # a broken source is refused before anything else
     if dest.exists():
         ds = data.load(dest)  # a broken set there is reported as such, before any comparison
         what = "already present, verified; not downloaded again" if args.download else same_as_asked(args, data, dest)

@@ -3,7 +3,7 @@ Dask array.
 
 The uint8 rows become a Dask array chunked into one contiguous shard per rank (the shared shard
 rule), normalized with `map_blocks` and persisted on the cluster, and the test set is scattered to
-every worker: the attempt's setup (`load`, timed as its own phase, once before the runs). Ranks are
+every worker (`load`, the answer's `load_s`, inside each timed call like every engine's). Ranks are
 the first `world` workers in address order (world size from the worker set and the budget); each
 gets one pinned task (`workers=[address]`, no stealing) holding its shard's future. Rendezvous goes
 through the scheduler: rank 0 opens torch's TCPStore on a port the OS assigns (no free-port race)
@@ -24,7 +24,7 @@ import numpy as np
 from distributed import Variable
 
 from harness.engines.base import EngineContext
-from harness.spec import Params, Staged
+from harness.spec import Params
 from workloads.cnn.model import Recipe, answer, normalize, shard_rows
 from workloads.cnn.spec import layout
 
@@ -56,10 +56,10 @@ def _rendezvous(name: str, rank: int, world: int, host: str) -> Any:
     return dist.TCPStore(master, int(port), world, False, timeout)
 
 
-def _has_gpu() -> bool:
+def _gpu_count() -> int:
     import torch
 
-    return bool(torch.cuda.is_available())
+    return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
 
 
 def _normalize_flat(block: np.ndarray) -> np.ndarray:
@@ -67,8 +67,8 @@ def _normalize_flat(block: np.ndarray) -> np.ndarray:
 
 
 def _train_rank(rank: int, world: int, rendezvous: str, host: str, x_shard: np.ndarray, y_shard: np.ndarray,
-                test_x: np.ndarray, test_y: np.ndarray, recipe_d: dict[str, Any], n_train: int, threads: int,
-                use_gpu: bool, t0: float) -> dict[str, Any] | None:
+                first: int, test_x: np.ndarray, test_y: np.ndarray, recipe_d: dict[str, Any], n_train: int,
+                threads: int, use_gpu: bool, t0: float) -> dict[str, Any] | None:
     """Runs inside a Dask worker: join the process group, train with the shared loop, leave."""
     from datetime import timedelta
 
@@ -85,7 +85,7 @@ def _train_rank(rank: int, world: int, rendezvous: str, host: str, x_shard: np.n
                             timeout=timedelta(seconds=RENDEZVOUS_TIMEOUT_S))
     try:
         result = train_shard(recipe, rank, world, device, x_shard.reshape(-1, 3, 32, 32), y_shard,
-                             normalize(test_x[rank::world]), test_y[rank::world], n_train, t0)
+                             normalize(test_x[rank::world]), test_y[rank::world], n_train, t0, first)
         dist.barrier()  # every rank is done with the store before rank 0 closes it
     finally:
         dist.destroy_process_group()
@@ -97,14 +97,16 @@ def _train_rank(rank: int, world: int, rendezvous: str, host: str, x_shard: np.n
 
 
 def load(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
-    """Setup: each rank's normalized shard persisted on its worker; the test set on every worker."""
+    """Each rank's normalized shard persisted on its worker; the test set on every worker."""
     client = ctx.handle
     recipe = Recipe.from_params(params)
     workers = sorted(client.scheduler_info()["workers"])
-    gpu = all(client.run(_has_gpu, workers=workers).values())
-    import torch
-
-    world, threads = layout(params, min(ctx.cpus, len(workers)), torch.cuda.device_count() if gpu else 0)
+    counts = client.run(_gpu_count, workers=workers)
+    gpu = all(c > 0 for c in counts.values())
+    # One rank per worker, rank r on GPU r % count: more GPUs than workers leaves GPUs idle, more
+    # workers than GPUs uses one worker per GPU (NCCL wants one rank per device).
+    gpus = min(max(counts.values()), len(workers)) if gpu else 0
+    world, threads = layout(params, min(ctx.cpus, len(workers)), gpus)
     ranks = workers[:world]
     n = len(inputs["train_y"])
     bounds = [shard_rows(n, recipe, r, world) for r in range(world)]
@@ -113,24 +115,29 @@ def load(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     x = client.persist(x.map_blocks(_normalize_flat, dtype=np.float32))
     shards = [client.compute(block, workers=[w]) for block, w in zip(x.to_delayed().ravel(), ranks, strict=True)]
     for f in shards:
-        f.result()  # the conversion belongs to setup, not to the first run
+        f.result()  # resident on the ranks' workers: the end of load_s
     test_x, test_y = client.scatter([inputs["test_x"], inputs["test_y"]], broadcast=True)
     return {"ranks": ranks, "shards": shards, "labels": [inputs["train_y"][lo:hi] for lo, hi in bounds],
-            "test": (test_x, test_y), "n_train": n, "world": world, "threads": threads, "gpu": gpu}
+            "first": [lo for lo, _ in bounds], "test": (test_x, test_y), "n_train": n, "world": world,
+            "threads": threads, "gpu": gpu}
 
 
-def train(ctx: EngineContext, params: Params, data: dict[str, Any]) -> dict[str, Any]:
+def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     t0 = time.time()
     client = ctx.handle
     recipe = Recipe.from_params(params)
+    data = load(ctx, params, inputs)
+    load_s = time.time() - t0
     ranks, world, threads = data["ranks"], data["world"], data["threads"]
+    # planted (tests only): every rank handed rank 0's shard
+    shard_of = [0 if recipe.plant == "same-shard" else r for r in range(world)]
     host = ranks[0].split("://")[-1].rsplit(":", 1)[0]
     rendezvous = f"enginebench-cnn-{uuid.uuid4().hex}"
     test_x, test_y = data["test"]
     futures = [
-        client.submit(_train_rank, r, world, rendezvous, host, data["shards"][r], data["labels"][r], test_x, test_y,
-                      recipe.to_dict(), data["n_train"], threads, data["gpu"], t0, workers=[w],
-                      allow_other_workers=False, pure=False)
+        client.submit(_train_rank, r, world, rendezvous, host, data["shards"][shard_of[r]], data["labels"][shard_of[r]],
+                      data["first"][shard_of[r]], test_x, test_y, recipe.to_dict(), data["n_train"], threads,
+                      data["gpu"], t0, workers=[w], allow_other_workers=False, pure=False)
         for r, w in enumerate(ranks)
     ]
     try:
@@ -139,9 +146,9 @@ def train(ctx: EngineContext, params: Params, data: dict[str, Any]) -> dict[str,
         Variable(rendezvous, client=client).delete()
     got = results[0]
     return answer(got, engine=ctx.engine, world=world, threads=threads, device=got["device"],
-                  backend=got["backend"], recipe=recipe)
+                  backend=got["backend"], recipe=recipe, load_s=load_s)
 
 
-CASES = {"train": Staged(load, train)}
+CASES = {"train": train}
 NOTES = {"train": "dask.array shards (map_blocks normalize, persisted) + one torch DDP group across the Dask "
                   "workers, rendezvous through the scheduler (a Variable holding rank 0's TCPStore address)"}

@@ -38,6 +38,10 @@ MEAN = np.array([0.4914, 0.4822, 0.4465], dtype=np.float32)
 STD = np.array([0.2470, 0.2435, 0.2616], dtype=np.float32)
 #: Torch threads of the local loop (and of the check's reference run): one core, see local.py.
 LOCAL_THREADS = 1
+#: Bugs tests/test_planted.py plants in each engine's real training path, to prove the check sees
+#: them: ranks training alone (DDP's gradient all-reduce left out), every rank given the same shard,
+#: and each rank training on half its shard, used twice so that the image count still adds up.
+PLANTS = ("no-allreduce", "same-shard", "half-data")
 
 
 @dataclass(frozen=True)
@@ -53,12 +57,14 @@ class Recipe:
     amp: bool
     momentum: float = 0.9
     weight_decay: float = 5e-4
+    #: A deliberate bug for the check's tests (one of PLANTS); "" in every real run.
+    plant: str = ""
 
     @classmethod
     def from_params(cls, params: Any) -> Recipe:
         return cls(model=params["model"], epochs=int(params["epochs"]), global_batch=int(params["global_batch"]),
                    lr=float(params["lr"]), seed=int(params["seed"]), augment=bool(params["augment"]),
-                   amp=bool(params.get("amp", False)))
+                   amp=bool(params.get("amp", False)), plant=str(params.get("plant", "")))
 
     def local_batch(self, world: int) -> int:
         if self.global_batch % world:
@@ -98,9 +104,14 @@ def epoch_order(size: int, recipe: Recipe, epoch: int, rank: int) -> np.ndarray:
     return np.random.default_rng([recipe.seed, epoch, rank]).permutation(size)
 
 
-def array_batches(x: np.ndarray, y: np.ndarray, recipe: Recipe, epoch: int, rank: int, world: int,
-                  device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """A rank's batches for one epoch from its shard (already normalized float32, N x 3 x 32 x 32)."""
+#: A training batch: images and labels on the device, and the images' indices in the training set.
+Batch = tuple[torch.Tensor, torch.Tensor, np.ndarray]
+
+
+def array_batches(x: np.ndarray, y: np.ndarray, index: np.ndarray, recipe: Recipe, epoch: int, rank: int,
+                  world: int, device: torch.device) -> Iterator[Batch]:
+    """A rank's batches for one epoch from its shard (already normalized float32, N x 3 x 32 x 32);
+    `index` holds each shard row's position in the training set."""
     batch = recipe.local_batch(world)
     order = epoch_order(len(x), recipe, epoch, rank)
     pin = device.type == "cuda"
@@ -109,7 +120,7 @@ def array_batches(x: np.ndarray, y: np.ndarray, recipe: Recipe, epoch: int, rank
         xb, yb = torch.from_numpy(x[idx]), torch.from_numpy(y[idx])
         if pin:
             xb, yb = xb.pin_memory(), yb.pin_memory()
-        yield xb.to(device, non_blocking=pin), yb.to(device, non_blocking=pin)
+        yield xb.to(device, non_blocking=pin), yb.to(device, non_blocking=pin), index[idx]
 
 
 def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -222,12 +233,14 @@ def _autocast(device: torch.device, amp: bool) -> Any:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
 
 
-def train_epoch(model: nn.Module, opt: Any, sched: Any, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-                recipe: Recipe, gen: torch.Generator, device: torch.device, max_steps: int) -> tuple[float, int]:
-    """One epoch over the rank's batches (at most max_steps); returns (sum of losses, images)."""
+def train_epoch(model: nn.Module, opt: Any, sched: Any, batches: Iterable[Batch], recipe: Recipe,
+                gen: torch.Generator, device: torch.device, max_steps: int) -> tuple[float, int, np.ndarray]:
+    """One epoch over the rank's batches (at most max_steps); returns (sum of losses, images, the
+    training-set indices of the images, in the order trained)."""
     model.train()
     loss_sum, images = 0.0, 0
-    for step, (xb, yb) in enumerate(batches):
+    used: list[np.ndarray] = []
+    for step, (xb, yb, ib) in enumerate(batches):
         if step >= max_steps:
             break
         if recipe.augment:
@@ -241,7 +254,8 @@ def train_epoch(model: nn.Module, opt: Any, sched: Any, batches: Iterable[tuple[
             sched.step()
         loss_sum += float(loss.detach()) * len(yb)
         images += len(yb)
-    return loss_sum, images
+        used.append(np.asarray(ib, dtype=np.int64))
+    return loss_sum, images, np.concatenate(used) if used else np.zeros(0, dtype=np.int64)
 
 
 @torch.no_grad()
@@ -268,6 +282,50 @@ def sum_over_ranks(values: tuple[float, ...], world: int, device: torch.device) 
     return tuple(float(v) for v in t.cpu())
 
 
+def gather(value: Any, world: int, device: torch.device) -> list[Any]:
+    """Every rank's `value`, in rank order, on every rank (a list of one for one process)."""
+    if world == 1:
+        return [value]
+    import torch.distributed as dist
+
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # all_gather_object over NCCL uses the current device
+    out: list[Any] = [None] * world
+    dist.all_gather_object(out, value)
+    return out
+
+
+def coverage(indices: np.ndarray, n_train: int, world: int, device: torch.device) -> dict[str, int]:
+    """Which training images the ranks used in one epoch, from every rank's indices (a bitmap per
+    rank, gathered): `indices` trained in all, `distinct` images among them, `repeated_in_a_rank`
+    (a rank that used an image twice) and `shared_between_ranks` (an image two ranks both used).
+    Right is indices = distinct = the epoch's images, and both counts 0: every image exactly once."""
+    mine = np.zeros(n_train, dtype=bool)
+    mine[indices] = True
+    union = np.zeros(n_train, dtype=bool)
+    total = repeated = shared = 0
+    for count, packed in gather((len(indices), np.packbits(mine)), world, device):
+        bits = np.unpackbits(packed, count=n_train).astype(bool)
+        total += count
+        repeated += count - int(bits.sum())
+        shared += int((union & bits).sum())
+        union |= bits
+    return {"indices": total, "distinct": int(union.sum()), "repeated_in_a_rank": repeated,
+            "shared_between_ranks": shared}
+
+
+def weights_digest(model: nn.Module) -> str:
+    """sha256 of the parameters' bytes (not the buffers: BatchNorm's running statistics are each
+    rank's own): data-parallel ranks that averaged every gradient end with identical weights."""
+    import hashlib
+
+    net = model.module if hasattr(model, "module") else model
+    h = hashlib.sha256()
+    for p in net.parameters():
+        h.update(p.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def test_batches(x: np.ndarray, y: np.ndarray, rank: int, world: int, batch: int,
                  device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """A rank's r::world slice of the (normalized) test set, in batches."""
@@ -277,14 +335,15 @@ def test_batches(x: np.ndarray, y: np.ndarray, rank: int, world: int, batch: int
 
 
 def fit(model: nn.Module, recipe: Recipe, n_train: int, rank: int, world: int, device: torch.device,
-        train_batches: Callable[[int], Iterable[tuple[torch.Tensor, torch.Tensor]]],
+        train_batches: Callable[[int], Iterable[Batch]],
         eval_batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]],
         t0: float, on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Train `model` (already on `device`, DDP-wrapped when world > 1) for the recipe's epochs.
 
     t0 is the wall-clock (time.time()) start of the whole implementation call: history times are
     seconds since then, so time-to-accuracy includes data conversion and worker start-up. train_s
-    counts only the training steps (not evaluation): images/s = images / train_s.
+    counts only the training steps (not evaluation): images/s = images / train_s. Each epoch's entry
+    carries the ranks' `coverage` of the training set; the last one the ranks' `weight_hashes`.
     """
     steps = recipe.steps_per_epoch(n_train)
     opt, sched = make_optimizer(model, recipe, steps)
@@ -294,7 +353,7 @@ def fit(model: nn.Module, recipe: Recipe, n_train: int, rank: int, world: int, d
     images = 0
     for epoch in range(recipe.epochs):
         t_epoch = time.perf_counter()
-        loss_sum, seen = train_epoch(model, opt, sched, train_batches(epoch), recipe, gen, device, steps)
+        loss_sum, seen, used = train_epoch(model, opt, sched, train_batches(epoch), recipe, gen, device, steps)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         epoch_s = time.perf_counter() - t_epoch
@@ -305,9 +364,12 @@ def fit(model: nn.Module, recipe: Recipe, n_train: int, rank: int, world: int, d
         images += int(seen_total)
         entry = {"epoch": epoch + 1, "elapsed_s": time.time() - t0, "epoch_train_s": epoch_s,
                  "train_loss": loss_total / max(1.0, seen_total), "test_accuracy": correct / max(1.0, total),
-                 "test_images": int(total), "images": int(seen_total)}
+                 "test_images": int(total), "images": int(seen_total),
+                 "coverage": coverage(used, n_train, world, device)}
         if not math.isfinite(entry["train_loss"]):
             entry["train_loss"] = None
+        if epoch + 1 == recipe.epochs:
+            entry["weight_hashes"] = gather(weights_digest(model), world, device)
         history.append(entry)
         if on_epoch is not None:
             on_epoch(entry)
@@ -316,11 +378,12 @@ def fit(model: nn.Module, recipe: Recipe, n_train: int, rank: int, world: int, d
 
 
 def answer(result: dict[str, Any], *, engine: str, world: int, threads: int, device: str, backend: str,
-           recipe: Recipe) -> dict[str, Any]:
-    """The answer every implementation returns: fit's result plus how it ran."""
+           recipe: Recipe, load_s: float) -> dict[str, Any]:
+    """The answer every implementation returns: fit's result plus how it ran. `load_s`: seconds from
+    the call's start (uint8 arrays in the driver) until the data is resident where the ranks train."""
     return {**{k: result[k] for k in ("history", "train_s", "images", "final_accuracy")}, "engine": engine,
             "world_size": world, "threads_per_worker": threads, "device": device, "backend": backend,
-            "recipe": recipe.to_dict()}
+            "recipe": recipe.to_dict(), "load_s": load_s}
 
 
 def peak_rss_mb() -> float:
@@ -333,17 +396,22 @@ def peak_rss_mb() -> float:
 
 
 def train_shard(recipe: Recipe, rank: int, world: int, device: torch.device, x: np.ndarray, y: np.ndarray,
-                x_test: np.ndarray, y_test: np.ndarray, n_train: int, t0: float) -> dict[str, Any]:
-    """One rank's training over its in-memory shard (normalized x, N x 3 x 32 x 32) and its slice of
-    the test set: the per-rank function of every engine that hands ranks arrays (dask, spark, local).
-    The process group, when world > 1, is already formed."""
+                x_test: np.ndarray, y_test: np.ndarray, n_train: int, t0: float, first: int) -> dict[str, Any]:
+    """One rank's training over its in-memory shard (normalized x, N x 3 x 32 x 32; row i is image
+    `first + i` of the training set) and its slice of the test set: the per-rank function of every
+    engine that hands ranks arrays (dask, spark, local). The process group, when world > 1, is
+    already formed."""
     from torch.nn.parallel import DistributedDataParallel
 
+    index = np.arange(first, first + len(x))
+    if recipe.plant == "half-data":  # planted: the first half of the shard, twice
+        half = len(x) // 2
+        x, y, index = (np.concatenate([a[:half], a[:half]]) for a in (x, y, index))
     model = build_model(recipe).to(device)
-    if world > 1:
+    if world > 1 and recipe.plant != "no-allreduce":
         model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     return fit(model, recipe, n_train, rank, world, device,
-               lambda epoch: array_batches(x, y, recipe, epoch, rank, world, device),
+               lambda epoch: array_batches(x, y, index, recipe, epoch, rank, world, device),
                lambda: test_batches(x_test, y_test, 0, 1, 1024, device), t0)
 
 
@@ -353,4 +421,4 @@ def run_local(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_te
     set_threads(threads)
     lo, hi = shard_rows(len(x_train), recipe, 0, 1)
     return train_shard(recipe, 0, 1, device_for(0, use_gpu), x_train[lo:hi], y_train[lo:hi], x_test, y_test,
-                       len(x_train), t0)
+                       len(x_train), t0, lo)

@@ -3,8 +3,8 @@
 The uint8 rows become a Ray Dataset (Arrow tensor column, one block per worker and CPU), normalized
 with `map_batches` and materialized in the object store before `trainer.fit()`: on a small budget the
 training workers hold every CPU, and streaming preprocessing would have no CPU to run on (it would
-hang), so the conversion is the attempt's setup (`load`, timed as its own phase, once before the
-runs). Each worker calls `prepare_model`
+hang), so the conversion finishes before `trainer.fit()` starts (`load`, the answer's `load_s`,
+inside each timed call like every engine's). Each worker calls `prepare_model`
 (DDP over gloo on CPU, NCCL on GPU), reads its shard with `get_dataset_shard` + `iter_torch_batches`
 (equal split, `drop_last`, a seeded local shuffle buffer per epoch; pinned memory on GPU), runs the
 shared `model.fit`, and reports metrics and a checkpoint (weights + history) every epoch.
@@ -14,6 +14,7 @@ the last checkpoint, which `fit_on_ray` checks is there.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -26,7 +27,7 @@ import ray
 import ray.data
 
 from harness.engines.base import EngineContext
-from harness.spec import Params, Staged
+from harness.spec import Params
 from workloads.cnn.model import Recipe, answer, normalize
 from workloads.cnn.spec import layout
 
@@ -34,18 +35,22 @@ HISTORY_FILE = "history.json"
 
 
 def normalize_batch(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """map_batches UDF: uint8 rows -> normalized float32 (B, 3, 32, 32)."""
+    """map_batches UDF: uint8 rows -> normalized float32 (B, 3, 32, 32); labels and indices kept."""
     return {"image": normalize(np.stack(batch["image"]) if batch["image"].dtype == object else batch["image"]),
-            "label": batch["label"].astype(np.int64)}
+            "label": batch["label"].astype(np.int64), "index": batch["index"].astype(np.int64)}
 
 
 def images_dataset(x: np.ndarray, y: np.ndarray, blocks: int) -> ray.data.Dataset:
-    """uint8 rows + labels as a Ray Dataset of `blocks` Arrow blocks (tensor column `image`)."""
+    """uint8 rows + labels as a Ray Dataset of `blocks` Arrow blocks (tensor column `image`, and each
+    row's position in the set as `index`, for the check's coverage count)."""
     import pyarrow as pa
     from ray.data.extensions import ArrowTensorArray
 
-    tables = [pa.table({"image": ArrowTensorArray.from_numpy(np.ascontiguousarray(xc)), "label": pa.array(yc)})
-              for xc, yc in zip(np.array_split(x, blocks), np.array_split(y, blocks), strict=True)]
+    index = np.arange(len(y))
+    tables = [pa.table({"image": ArrowTensorArray.from_numpy(np.ascontiguousarray(xc)), "label": pa.array(yc),
+                        "index": pa.array(ic)})
+              for xc, yc, ic in zip(np.array_split(x, blocks), np.array_split(y, blocks), np.array_split(index, blocks),
+                                    strict=True)]
     return ray.data.from_arrow(tables)
 
 
@@ -66,24 +71,26 @@ def _train_loop(config: dict[str, Any]) -> None:
     tctx = ray.train.get_context()
     rank, world = tctx.get_world_rank(), tctx.get_world_size()
     device = ray.train.torch.get_device()
-    model = ray.train.torch.prepare_model(build_model(recipe))
+    # planted (tests only): no DDP wrapper, so no gradient all-reduce
+    model = ray.train.torch.prepare_model(build_model(recipe),
+                                          parallel_strategy=None if recipe.plant == "no-allreduce" else "ddp")
     train_shard = ray.train.get_dataset_shard("train")
     test_shard = ray.train.get_dataset_shard("test")
     local_batch = recipe.local_batch(world)
     pin = device.type == "cuda"
-    dtypes = {"image": torch.float32, "label": torch.int64}
-
-    def batches(it: Any) -> Any:
-        for b in it:
-            yield b["image"], b["label"]
+    dtypes = {"image": torch.float32, "label": torch.int64, "index": torch.int64}
 
     def train_batches(epoch: int) -> Any:
-        return batches(train_shard.iter_torch_batches(
+        batches = ((b["image"], b["label"], b["index"].cpu().numpy()) for b in train_shard.iter_torch_batches(
             batch_size=local_batch, drop_last=True, dtypes=dtypes, device=device, pin_memory=pin,
             local_shuffle_buffer_size=local_batch * 8, local_shuffle_seed=recipe.seed * 100_003 + epoch * 101 + rank))
+        if recipe.plant == "half-data":  # planted (tests only): the first half of the epoch's batches, twice
+            return list(itertools.islice(batches, recipe.steps_per_epoch(config["n_train"]) // 2)) * 2
+        return batches
 
     def eval_batches() -> Any:
-        return batches(test_shard.iter_torch_batches(batch_size=1024, dtypes=dtypes, device=device, pin_memory=pin))
+        for b in test_shard.iter_torch_batches(batch_size=1024, dtypes=dtypes, device=device, pin_memory=pin):
+            yield b["image"], b["label"]
 
     history: list[dict[str, Any]] = []
 
@@ -106,12 +113,12 @@ def _train_loop(config: dict[str, Any]) -> None:
     fit(model, recipe, config["n_train"], rank, world, device, train_batches, eval_batches, config["t0"], on_epoch)
 
 
-def fit_on_ray(ctx: EngineContext, params: Params, data: dict[str, Any]) -> dict[str, Any]:
-    """Ray Train over prepared (normalized, materialized) datasets; shared by `ray` and `spark-on-ray`."""
-    from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+def fit_on_ray(ctx: EngineContext, params: Params, data: dict[str, Any], t0: float, load_s: float) -> dict[str, Any]:
+    """Ray Train over prepared (normalized, materialized) datasets; shared by `ray` and `spark-on-ray`.
+    t0: the call's start (time.time()); load_s: seconds it took to prepare `data`."""
+    from ray.train import CheckpointConfig, DataConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    t0 = time.time()
     recipe = Recipe.from_params(params)
     gpus = cluster_gpus()
     world, threads = layout(params, ctx.cpus, gpus)
@@ -123,6 +130,8 @@ def fit_on_ray(ctx: EngineContext, params: Params, data: dict[str, Any]) -> dict
             scaling_config=ScalingConfig(num_workers=world, use_gpu=gpus > 0,
                                          resources_per_worker={"CPU": threads, **({"GPU": 1} if gpus else {})}),
             datasets={"train": data["train"], "test": data["test"]},
+            # planted (tests only): the training set not split, so every rank reads the same rows
+            dataset_config=DataConfig(datasets_to_split=["test"] if recipe.plant == "same-shard" else "all"),
             run_config=RunConfig(name=f"cnn-{int(t0 * 1000)}", storage_path=storage,
                                  checkpoint_config=CheckpointConfig(num_to_keep=1)),
         )
@@ -139,11 +148,11 @@ def fit_on_ray(ctx: EngineContext, params: Params, data: dict[str, Any]) -> dict
     out = {"history": history, "train_s": got["train_s"], "images": got["images"],
            "final_accuracy": history[-1]["test_accuracy"] if history else 0.0}
     return answer(out, engine=ctx.engine, world=got["world"], threads=threads, device=got["device"],
-                  backend=got["backend"], recipe=recipe)
+                  backend=got["backend"], recipe=recipe, load_s=load_s)
 
 
 def load(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
-    """Setup: the images into Ray's object store, normalized by Ray Data and materialized."""
+    """The images into Ray's object store, normalized by Ray Data and materialized."""
     blocks = max(2, ctx.cpus * 2)
     train_ds = images_dataset(inputs["train_x"], inputs["train_y"], blocks).map_batches(
         normalize_batch, batch_format="numpy").materialize()
@@ -152,6 +161,12 @@ def load(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     return {"train": train_ds, "test": test_ds, "n_train": len(inputs["train_y"])}
 
 
-CASES = {"train": Staged(load, fit_on_ray)}
+def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    t0 = time.time()
+    data = load(ctx, params, inputs)
+    return fit_on_ray(ctx, params, data, t0, time.time() - t0)
+
+
+CASES = {"train": train}
 NOTES = {"train": "Ray Data (from_arrow, map_batches normalize, materialize) + Ray Train TorchTrainer "
                   "(prepare_model, get_dataset_shard, iter_torch_batches); checkpoint per epoch"}

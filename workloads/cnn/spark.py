@@ -5,8 +5,8 @@ rank, each launching torchrun, which forms the process group and runs the traini
 `spark.task.resource.gpu.amount` is set). The uint8 rows travel as arguments of the training
 function (TorchDistributor pickles them once for all ranks); each rank normalizes its own shard
 and the test slice it evaluates (inside the timed run: the Spark idiom hands ranks their data as
-arguments, so there is no separate load), then runs the shared loop over gloo (NCCL on GPU).
-Rank 0's return value is the answer.
+arguments; `load_s` ends when rank 0's shard is normalized in its process), then runs the shared
+loop over gloo (NCCL on GPU). Rank 0's return value is the answer.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def _train_fn(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test
               recipe_d: dict[str, Any], threads: int, use_gpu: bool, t0: float) -> dict[str, Any] | None:
     """Runs in each torchrun process that TorchDistributor starts (RANK, WORLD_SIZE, MASTER_* set)."""
     import os
+    import time
 
     import torch.distributed as dist
 
@@ -38,12 +39,17 @@ def _train_fn(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test
     backend = backend_for(device)
     dist.init_process_group(backend)
     try:
-        lo, hi = shard_rows(len(train_y), recipe, rank, world)
-        result = train_shard(recipe, rank, world, device, normalize(train_x[lo:hi]), train_y[lo:hi],
-                             normalize(test_x[rank::world]), test_y[rank::world], len(train_y), t0)
+        # planted (tests only): every rank takes rank 0's shard
+        lo, hi = shard_rows(len(train_y), recipe, 0 if recipe.plant == "same-shard" else rank, world)
+        x, x_test = normalize(train_x[lo:hi]), normalize(test_x[rank::world])
+        load_s = time.time() - t0
+        result = train_shard(recipe, rank, world, device, x, train_y[lo:hi], x_test, test_y[rank::world],
+                             len(train_y), t0, lo)
     finally:
         dist.destroy_process_group()
-    return {**result, "device": device.type, "backend": backend, "world": world} if rank == 0 else None
+    if rank != 0:
+        return None
+    return {**result, "device": device.type, "backend": backend, "world": world, "load_s": load_s}
 
 
 def spark_gpus(spark: Any) -> int:
@@ -63,7 +69,7 @@ def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
         _train_fn, inputs["train_x"], inputs["train_y"], inputs["test_x"], inputs["test_y"], recipe.to_dict(),
         threads, use_gpu, t0)
     return answer(got, engine=ctx.engine, world=got["world"], threads=threads, device=got["device"],
-                  backend=got["backend"], recipe=recipe)
+                  backend=got["backend"], recipe=recipe, load_s=got["load_s"])
 
 
 CASES = cases_of(train)

@@ -2,20 +2,35 @@
 
 Case `train`: convert the images into the engine (normalize), train for the recipe's epochs with
 the global batch split across the engine's workers, evaluate on the whole test set after every
-epoch. Headline: training images/s (steps only; evaluation and start-up excluded), with the wall
-time, load time, time to the scale's target accuracy and the final accuracy beside it.
+epoch. Headline, MLPerf-style: time to the scale's target accuracy, wall clock from the call's start
+(uint8 arrays in the driver) to the end of the first epoch whose test accuracy reaches the target,
+so data loading, worker start and evaluation all count. Beside it: end-to-end images/s (images over
+the whole call), `load_s` (from the call's start until the data is resident where the ranks train,
+the same meaning on every engine), training-step images/s (steps only) and the final accuracy.
 
 Scales tiny and small train on a synthetic data set in the exact CIFAR-10 file format (written once
 and cached, see data.py); medium and large need the real data set (`enginebench data cifar10`).
 
-The check, and why it looks like this: an answer is right when (1) it trained on every image of
-every epoch (images = epochs x steps x global batch; a rank that silently dropped out shows here),
-(2) its final test accuracy reaches the scale's target, and (3) it is within 3 points of the
-*reference*: the plain local loop (model.run_local) under the same recipe, trained once per run in
-the inputs phase (`Case.reference`), so it is paid once, outside every engine's timers, timeouts
-and resource samples, and is the same reference for every engine whatever order they run in. A
-fixed target alone would pass an engine that trains a different (e.g. wrongly sharded) model well
-enough. This module imports neither torch nor numpy at import time.
+The check, and why it looks like this: an answer is right when
+(1) it trained on every image of every epoch (images = epochs x steps x global batch; a rank that
+    silently dropped out shows here);
+(2) every image of each epoch was used exactly once across the ranks: each rank reports the
+    training-set indices it used (gathered as bitmaps, `model.coverage`), so ranks given the same
+    shard (`shared_between_ranks`) or a rank reusing part of its data in place of the rest
+    (`repeated_in_a_rank`) fail even when the image count adds up;
+(3) every rank ended with the same weights (a hash of the parameters from each rank after the last
+    step): ranks that trained without the gradient all-reduce diverge;
+(4) every epoch was evaluated on the whole test set (`test_images` = the test set's size);
+(5) its final test accuracy reaches the scale's target, and lies within 3 points of the
+    *reference*: the range of final accuracies the plain local loop (model.run_local) reaches under
+    the same recipe over `reference_orders` orders of the training rows. One run is not a
+    reference: a correct engine trains in its own sample order (Ray's streaming split and shuffle
+    buffer, Spark's partitions), and at tiny the local loop alone spreads 0.939-0.990 over 8 orders
+    (measured). The reference is trained once per run in the inputs phase (`Case.reference`), so it
+    is paid once, outside every engine's timers, timeouts and resource samples, and is the same for
+    every engine whatever order they run in.
+tests/test_planted.py plants each of those bugs in every engine's real path and expects `wrong`.
+This module imports neither torch nor numpy at import time.
 """
 
 from __future__ import annotations
@@ -27,21 +42,24 @@ from typing import Any
 
 from harness.spec import Case, Metric, Params, Timed, Verdict, Workload
 
-#: Allowed distance of an engine's final accuracy from the local reference (absolute, 3 points).
+#: Allowed distance of an engine's final accuracy from the local reference's range (absolute, 3 points).
 TOLERANCE = 0.03
 
 _COMMON = {"seed": 0, "lr": 0.05, "workers": "auto", "amp": False}
 PARAMS: dict[str, dict[str, Any]] = {
     # tiny: seconds per engine on 2 CPUs (what the tests run).
+    # reference_orders: local-loop runs behind the check's reference (seconds each at tiny and small;
+    # at medium and large one run takes minutes to hours, so one order and the tolerance).
     "tiny": {**_COMMON, "data": "synthetic", "n_train": 2048, "n_test": 512, "model": "simple", "epochs": 3,
-             "global_batch": 64, "augment": False, "target_accuracy": 0.8},
+             "global_batch": 64, "augment": False, "target_accuracy": 0.8, "reference_orders": 5},
     "small": {**_COMMON, "data": "synthetic", "n_train": 10240, "n_test": 2048, "model": "simple", "epochs": 4,
-              "global_batch": 128, "augment": False, "target_accuracy": 0.9},
+              "global_batch": 128, "augment": False, "target_accuracy": 0.9, "reference_orders": 3},
     # medium and large: the real CIFAR-10 (50,000 + 10,000 images), with crop and flip.
     "medium": {**_COMMON, "data": "cifar10", "n_train": 50000, "n_test": 10000, "model": "simple", "epochs": 10,
-               "global_batch": 256, "augment": True, "target_accuracy": 0.55},
+               "global_batch": 256, "augment": True, "target_accuracy": 0.55, "reference_orders": 1},
     "large": {**_COMMON, "data": "cifar10", "n_train": 50000, "n_test": 10000, "model": "resnet18", "epochs": 30,
-              "global_batch": 512, "lr": 0.2, "augment": True, "amp": True, "target_accuracy": 0.9},
+              "global_batch": 512, "lr": 0.2, "augment": True, "amp": True, "target_accuracy": 0.9,
+              "reference_orders": 1},
 }
 
 
@@ -80,20 +98,36 @@ def layout(params: Params, cpus: int, gpus: int = 0) -> tuple[int, int]:
     return world, max(1, cpus // world)
 
 
-def reference_accuracy(params: Params, inputs: dict[str, Any]) -> float:
-    """Final accuracy of the plain local loop under the same recipe (the case's reference)."""
+def reference_accuracy(params: Params, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The case's reference: final accuracies of the plain local loop under the same recipe (never
+    with a planted bug), over `reference_orders` orders of the training rows (the seed's order
+    first, then seeded permutations of it); with their low and high."""
+    import numpy as np
     import torch
 
     from workloads.cnn.model import LOCAL_THREADS, Recipe, normalize, run_local
 
+    x, y = normalize(inputs["train_x"]), inputs["train_y"]
+    x_test = normalize(inputs["test_x"])
+    recipe = Recipe.from_params({**params, "plant": ""})
+    orders = [np.arange(len(y))] + [np.random.default_rng([params["seed"], 1, k]).permutation(len(y))
+                                    for k in range(1, int(params["reference_orders"]))]
     threads = torch.get_num_threads()
     try:
-        result = run_local(normalize(inputs["train_x"]), inputs["train_y"], normalize(inputs["test_x"]),
-                           inputs["test_y"], Recipe.from_params(params), LOCAL_THREADS, torch.cuda.is_available(),
-                           time.time())
+        accuracies = [float(run_local(x[o], y[o], x_test, inputs["test_y"], recipe, LOCAL_THREADS,
+                                      torch.cuda.is_available(), time.time())["final_accuracy"]) for o in orders]
     finally:
         torch.set_num_threads(threads)
-    return float(result["final_accuracy"])
+    return {"low": min(accuracies), "high": max(accuracies), "accuracies": accuracies}
+
+
+def _reference_range(reference: Any) -> tuple[float, float, str]:
+    """(low, high, description) of a reference: the dict above, or one accuracy (older records, tests)."""
+    if isinstance(reference, dict):
+        n = len(reference["accuracies"])
+        return reference["low"], reference["high"], (f"{reference['low']:.3f}-{reference['high']:.3f} over {n} "
+                                                     "sample orders")
+    return float(reference), float(reference), f"{float(reference):.3f}"
 
 
 def expected_images(params: Params, inputs: dict[str, Any]) -> int:
@@ -101,8 +135,26 @@ def expected_images(params: Params, inputs: dict[str, Any]) -> int:
     return int(params["epochs"] * steps * params["global_batch"])
 
 
-def check(answer: Any, params: Params, inputs: Any, reference: float) -> Verdict:
-    """All images trained, target accuracy reached, within TOLERANCE of the local reference."""
+def _coverage_fault(entry: dict[str, Any], per_epoch: int) -> str:
+    """Why one epoch's coverage of the training set is wrong ("" when every image was used once)."""
+    c = entry.get("coverage")
+    if not c:
+        return f"epoch {entry['epoch']} reports no coverage of the training set"
+    what = f"{c['distinct']:,} distinct of {c['indices']:,} trained, expected {per_epoch:,} each once"
+    if c["shared_between_ranks"]:
+        return (f"epoch {entry['epoch']}: ranks trained on the same images ({c['shared_between_ranks']:,} shared "
+                f"between ranks; {what}): the ranks' shards overlap")
+    if c["repeated_in_a_rank"]:
+        return (f"epoch {entry['epoch']}: a rank trained on the same images twice ({c['repeated_in_a_rank']:,} "
+                f"repeated within a rank; {what}): part of the data stood in for the rest")
+    if c["distinct"] != per_epoch or c["indices"] != per_epoch:
+        return f"epoch {entry['epoch']}: {what}"
+    return ""
+
+
+def check(answer: Any, params: Params, inputs: Any, reference: Any) -> Verdict:
+    """All images trained, each exactly once per epoch, identical weights on every rank, the whole
+    test set evaluated, target accuracy reached, within TOLERANCE of the local reference."""
     history = answer.get("history", [])
     if len(history) != params["epochs"]:
         return Verdict(False, f"{len(history)} epochs reported, expected {params['epochs']}")
@@ -110,11 +162,27 @@ def check(answer: Any, params: Params, inputs: Any, reference: float) -> Verdict
     if answer["images"] != want:
         return Verdict(False, f"trained on {answer['images']} images, expected {want} "
                               f"({params['epochs']} epochs x full global batches)")
+    for entry in history:
+        fault = _coverage_fault(entry, want // params["epochs"])
+        if fault:
+            return Verdict(False, fault)
+    hashes, world = history[-1].get("weight_hashes") or [], answer["world_size"]
+    if len(hashes) != world:
+        return Verdict(False, f"{len(hashes)} weight hashes reported for {world} ranks")
+    if len(set(hashes)) > 1:
+        return Verdict(False, f"ranks ended with different weights ({len(set(hashes))} different parameter hashes "
+                              f"across {world} ranks): gradients were not averaged across ranks (no all-reduce)")
+    n_test = len(inputs["test_y"])
+    for entry in history:
+        if entry["test_images"] != n_test:
+            return Verdict(False, f"epoch {entry['epoch']} was evaluated on {entry['test_images']:,} test images, "
+                                  f"the test set has {n_test:,}")
     acc = float(answer["final_accuracy"])
-    ref = reference
-    if abs(acc - ref) > TOLERANCE:
-        return Verdict(False, f"final test accuracy {acc:.3f} is {abs(acc - ref) * 100:.1f} points from the local "
-                              f"loop's {ref:.3f} under the same recipe (allowed {TOLERANCE * 100:.0f})")
+    low, high, ref = _reference_range(reference)
+    off = max(low - acc, acc - high)
+    if off > TOLERANCE:
+        return Verdict(False, f"final test accuracy {acc:.3f} is {off * 100:.1f} points from the local loop's "
+                              f"{ref} under the same recipe (allowed {TOLERANCE * 100:.0f})")
     if acc < params["target_accuracy"]:
         return Verdict(False, f"final test accuracy {acc:.3f} below the scale's target {params['target_accuracy']}")
     return Verdict(True)
@@ -133,9 +201,10 @@ def summarize(params: Params, inputs: Any, timed: Sequence[Timed], cpus: int) ->
     world = answers[0]["world_size"]
     ips = statistics.median(a["images"] / a["train_s"] for a in answers)
     out = {
+        "e2e_images_per_s": statistics.median(t.answer["images"] / t.seconds for t in timed),
+        "load_s": statistics.median(a["load_s"] for a in answers),
         "images_per_s": ips,
         "images_per_s_per_worker": ips / world,
-        "wall_images_per_s": statistics.median(t.answer["images"] / t.seconds for t in timed),
         "epoch_s": statistics.median(a["train_s"] / len(a["history"]) for a in answers),
         "final_accuracy": statistics.median(a["final_accuracy"] for a in answers),
         "world_size": float(world),
@@ -175,7 +244,7 @@ WORKLOAD = Workload(
             name="train",
             description="data-parallel training of one CNN, one recipe, on CIFAR-10-format images",
             params=PARAMS,
-            primary=Metric("images_per_s", "images/s", True),
+            primary=Metric("time_to_target_s", "s", False),
             make_inputs=prepare,
             reference=reference_accuracy,
             check=check,
