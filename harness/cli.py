@@ -16,7 +16,7 @@ from harness import registry
 from harness.commands import float_in, int_in
 from harness.errors import UsageError
 from harness.runner import FAULTS
-from harness.spec import SCALES
+from harness.spec import DEVICES, SCALES
 
 if TYPE_CHECKING:
     from harness.engines.base import Endpoint
@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="results", help="directory for the results file (default results/)")
     for endpoint in _endpoints().values():
         run.add_argument(endpoint.flag, dest=endpoint.key, help=endpoint.help)
+    run.add_argument("--device", choices=DEVICES,
+                     help="where cases with a device train (cnn): cuda, cpu, or auto (default: cuda where the "
+                          "engine's workers see a GPU)")
     run.add_argument("--scaling", choices=("strong", "weak"),
                      help="with several --cpus: strong keeps the work fixed (default), weak grows it with the CPUs")
     run.add_argument("--inject-fault", choices=FAULTS,
@@ -148,7 +151,7 @@ def cmd_list() -> int:
 
 
 PLAN_OPTIONS = ("workload", "cases", "engines", "scale", "cpus", "memory", "repeat", "warmup", "timeout",
-                "inject_fault", "scaling")
+                "inject_fault", "scaling", "device")
 
 
 def _endpoints() -> dict[str, Endpoint]:
@@ -177,6 +180,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     scale = args.scale or "tiny"
     if scale not in SCALES:
         raise UsageError(f"unknown scale {scale!r} (accepted: {', '.join(SCALES)})")
+    if args.device not in (None, "auto") and not any("device" in c.params[scale] for c in workload.cases):
+        raise UsageError(f"--device {args.device}: workload {workload.name!r} has no case that trains on a device "
+                         "(accepted with: cnn)")
+    if args.device == "cuda" and not any(getattr(args, key) for key in _endpoints()):
+        import torch  # only here: torch takes seconds to import
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: this machine has no GPU torch can use (accepted: --device cpu or auto, "
+                             "or a cluster address whose workers have GPUs)")
     memory = parse_memory(args.memory) if args.memory else None
     budgets = [Budget.default(c, memory) for c in (args.cpus or (None,))]
     plans = [Plan(
@@ -191,6 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         endpoints=Endpoints(**{key: getattr(args, key) for key in _endpoints()}).to_dict(),
         fault=args.inject_fault,
         scaling=args.scaling or "strong",
+        device=args.device or "auto",
     ) for budget in budgets]
     if len(plans) == 1:
         return execute(plans[0], out, quiet=args.quiet, report_dir=report_dir, allow_noisy=args.allow_noisy)[0]

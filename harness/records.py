@@ -200,9 +200,11 @@ class Plan:
     endpoints: dict[str, str] = field(default_factory=dict)  # endpoint key -> address of an existing cluster
     fault: str | None = None  # "kill-worker": one extra repetition during which a worker is killed
     scaling: str = "strong"  # "weak": each case's work parameter is multiplied by the budget's CPUs
+    device: str = "auto"  # --device, for cases with a `device` parameter (cnn)
 
     def params(self, case: Case) -> Params:
-        return case.params_for(self.scale, self.budget.cpus if self.scaling == "weak" else None)
+        params = case.params_for(self.scale, self.budget.cpus if self.scaling == "weak" else None)
+        return {**params, "device": self.device} if "device" in params else params
 
     def case_timeout(self, case: Case) -> float:
         """--timeout as given; otherwise the case's timeout for the scale, which is sized for the

@@ -23,6 +23,17 @@ if TYPE_CHECKING:
     from harness.engines.base import EngineContext
 
 SCALES: tuple[str, ...] = ("tiny", "small", "medium", "large")
+#: --device: where cases with a `device` parameter train. auto: CUDA where the engine's workers see a GPU.
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def use_gpu(params: Params, available: bool, where: str) -> bool:
+    """Whether a case trains on GPUs, from its `device` parameter and whether `where` has any; asking
+    for cuda where there is none is an error (one line), never a silent fall-back to the CPU."""
+    device = params.get("device", "auto")
+    if device == "cuda" and not available:
+        raise RuntimeError(f"--device cuda, but no GPU is visible to {where} (accepted: --device cpu or auto)")
+    return available and device != "cpu"
 SCALE_NOTES: Mapping[str, str] = {
     "tiny": "seconds per case; what CI runs",
     "small": "a laptop, minutes for a workload",

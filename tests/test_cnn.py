@@ -161,6 +161,30 @@ def test_conflicting_data_flags_exit_2(argv: list[str], capsys: pytest.CaptureFi
 
 
 # -- the recipe's rules ----------------------------------------------------------------------------
+def test_device_option_reaches_the_params_and_cuda_without_a_gpu_is_refused(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from harness.budget import Budget
+    from harness.records import Plan
+    from harness.spec import use_gpu
+
+    case = WORKLOAD.case("train")
+    plan = Plan(workload="cnn", cases=("train",), engines=("local",), scale="tiny", budget=Budget(2, 2**30),
+                device="cpu")
+    assert plan.params(case)["device"] == "cpu"
+    assert dataclasses.replace(plan, device="auto").params(case)["device"] == "auto"
+    assert not use_gpu({"device": "cpu"}, True, "x") and use_gpu({"device": "auto"}, True, "x")
+    assert not use_gpu({"device": "auto"}, False, "x") and use_gpu({}, True, "x")
+    with pytest.raises(RuntimeError, match="--device cuda, but no GPU is visible to the Ray cluster"):
+        use_gpu({"device": "cuda"}, False, "the Ray cluster")
+    assert main(["run", "--workload", "tasks", "--device", "cpu", "--no-report"]) == 2
+    assert "has no case that trains on a device (accepted with: cnn)" in _error_line(capsys)
+    if not torch.cuda.is_available():
+        assert main(["run", "--workload", "cnn", "--device", "cuda", "--no-report"]) == 2
+        assert "--device cuda: this machine has no GPU" in _error_line(capsys)
+
+
 def test_world_size_splits_the_global_batch_evenly() -> None:
     p = PARAMS["tiny"]
     assert world_size(p, cpus=2) == 2 and world_size(p, cpus=1) == 1 and world_size(p, cpus=3) == 2
@@ -258,9 +282,20 @@ def test_every_engine_trains_to_the_target_and_agrees_with_local(started: Sessio
     assert 0 < m["load_s"] < m["time_to_target_s"] and 0 < m["e2e_images_per_s"] < m["images_per_s"]
     # The reference was trained once, in the inputs phase: this engine's checks do not carry it.
     assert rec.phases["reference"] > rec.phases["check"] and rec.phases["check"] < 1.0
-    expected_world = 1 if engine == "local" else 2
-    assert m["world_size"] == expected_world and rec.notes["world_size"] == expected_world
-    assert rec.notes["device"] == "cpu" and rec.notes["backend"] == ("none" if engine == "local" else "gloo")
+    # The device comes from the record (CI has no GPU; on a GPU machine engines that see one use it):
+    # one rank per GPU there, one per budgeted CPU here; NCCL on CUDA, gloo on CPU.
+    device = rec.notes["device"]
+    assert device in ("cpu", "cuda")
+    world = rec.notes["world_size"]
+    assert m["world_size"] == world
+    if engine == "local":
+        assert world == 1 and rec.notes["backend"] == "none"
+    elif device == "cuda":
+        import torch
+
+        assert 1 <= world <= torch.cuda.device_count() and rec.notes["backend"] == "nccl"
+    else:
+        assert world == 2 and rec.notes["backend"] == "gloo"
     curve = rec.series["test_accuracy"]  # one point per epoch: the per-epoch reports arrived
     assert len(curve) == PARAMS["tiny"]["epochs"] and curve[-1][1] == m["final_accuracy"]
     assert all(t1 < t2 for (t1, _), (t2, _) in zip(curve, curve[1:], strict=False))

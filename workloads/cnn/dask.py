@@ -24,7 +24,7 @@ import numpy as np
 from distributed import Variable
 
 from harness.engines.base import EngineContext
-from harness.spec import Params
+from harness.spec import Params, use_gpu
 from workloads.cnn.model import Recipe, answer, normalize, shard_rows
 from workloads.cnn.spec import layout
 
@@ -68,7 +68,7 @@ def _normalize_flat(block: np.ndarray) -> np.ndarray:
 
 def _train_rank(rank: int, world: int, rendezvous: str, host: str, x_shard: np.ndarray, y_shard: np.ndarray,
                 first: int, test_x: np.ndarray, test_y: np.ndarray, recipe_d: dict[str, Any], n_train: int,
-                threads: int, use_gpu: bool, t0: float) -> dict[str, Any] | None:
+                threads: int, gpu: bool, t0: float) -> dict[str, Any] | None:
     """Runs inside a Dask worker: join the process group, train with the shared loop, leave."""
     from datetime import timedelta
 
@@ -78,7 +78,7 @@ def _train_rank(rank: int, world: int, rendezvous: str, host: str, x_shard: np.n
 
     recipe = Recipe(**recipe_d)
     set_threads(threads)
-    device = device_for(rank, use_gpu)
+    device = device_for(rank, gpu)
     backend = backend_for(device)
     store = _rendezvous(rendezvous, rank, world, host)
     dist.init_process_group(backend, store=store, rank=rank, world_size=world,
@@ -102,7 +102,7 @@ def load(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     recipe = Recipe.from_params(params)
     workers = sorted(client.scheduler_info()["workers"])
     counts = client.run(_gpu_count, workers=workers)
-    gpu = all(c > 0 for c in counts.values())
+    gpu = use_gpu(params, all(c > 0 for c in counts.values()), "every Dask worker")
     # One rank per worker, rank r on GPU r % count: more GPUs than workers leaves GPUs idle, more
     # workers than GPUs uses one worker per GPU (NCCL wants one rank per device).
     gpus = min(max(counts.values()), len(workers)) if gpu else 0

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from harness.engines.base import EngineContext
-from harness.spec import Params
+from harness.spec import Params, use_gpu
 from workloads.cnn.model import LOCAL_THREADS, Recipe, answer, normalize, run_local
 
 
@@ -27,14 +27,14 @@ def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
             "test_x": normalize(inputs["test_x"]), "test_y": inputs["test_y"]}  # load: normalized in this process
     load_s = time.time() - t0
     recipe = Recipe.from_params(params)
-    use_gpu = torch.cuda.is_available()
+    gpu = use_gpu(params, torch.cuda.is_available(), "this process")
     threads_before = torch.get_num_threads()
     try:
         result = run_local(data["train_x"], data["train_y"], data["test_x"], data["test_y"], recipe, LOCAL_THREADS,
-                           use_gpu, t0)
+                           gpu, t0)
     finally:
         torch.set_num_threads(threads_before)
-    return answer(result, engine=ctx.engine, world=1, threads=LOCAL_THREADS, device="cuda" if use_gpu else "cpu",
+    return answer(result, engine=ctx.engine, world=1, threads=LOCAL_THREADS, device="cuda" if gpu else "cpu",
                   backend="none", recipe=recipe, load_s=load_s)
 
 

@@ -27,7 +27,7 @@ import ray
 import ray.data
 
 from harness.engines.base import EngineContext
-from harness.spec import Params
+from harness.spec import Params, use_gpu
 from workloads.cnn.model import Recipe, answer, normalize
 from workloads.cnn.spec import layout
 
@@ -121,6 +121,7 @@ def fit_on_ray(ctx: EngineContext, params: Params, data: dict[str, Any], t0: flo
 
     recipe = Recipe.from_params(params)
     gpus = cluster_gpus()
+    gpus = gpus if use_gpu(params, gpus > 0, "the Ray cluster") else 0
     world, threads = layout(params, ctx.cpus, gpus)
     storage = tempfile.mkdtemp(prefix="enginebench-raytrain-")
     try:

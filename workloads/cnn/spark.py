@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 
 from harness.engines.base import EngineContext
-from harness.spec import Params, cases_of
+from harness.spec import Params, cases_of, use_gpu
 from workloads.cnn.model import Recipe, answer
 from workloads.cnn.spec import layout
 
 
 def _train_fn(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
-              recipe_d: dict[str, Any], threads: int, use_gpu: bool, t0: float) -> dict[str, Any] | None:
+              recipe_d: dict[str, Any], threads: int, gpu: bool, t0: float) -> dict[str, Any] | None:
     """Runs in each torchrun process that TorchDistributor starts (RANK, WORLD_SIZE, MASTER_* set)."""
     import os
     import time
@@ -35,7 +35,7 @@ def _train_fn(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test
     recipe = Recipe(**recipe_d)
     set_threads(threads)
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-    device = device_for(int(os.environ.get("LOCAL_RANK", "0")), use_gpu)
+    device = device_for(int(os.environ.get("LOCAL_RANK", "0")), gpu)
     backend = backend_for(device)
     dist.init_process_group(backend)
     try:
@@ -63,11 +63,11 @@ def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
 
     t0 = time.time()
     recipe = Recipe.from_params(params)
-    use_gpu = spark_gpus(ctx.handle) > 0
-    world, threads = layout(params, ctx.cpus, 1 if use_gpu else 0)
-    got = TorchDistributor(num_processes=world, local_mode=False, use_gpu=use_gpu).run(
+    gpu = use_gpu(params, spark_gpus(ctx.handle) > 0, "Spark's tasks (spark.task.resource.gpu.amount)")
+    world, threads = layout(params, ctx.cpus, 1 if gpu else 0)
+    got = TorchDistributor(num_processes=world, local_mode=False, use_gpu=gpu).run(
         _train_fn, inputs["train_x"], inputs["train_y"], inputs["test_x"], inputs["test_y"], recipe.to_dict(),
-        threads, use_gpu, t0)
+        threads, gpu, t0)
     return answer(got, engine=ctx.engine, world=got["world"], threads=threads, device=got["device"],
                   backend=got["backend"], recipe=recipe, load_s=got["load_s"])
 

@@ -40,12 +40,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from harness.spec import Case, Metric, Params, Timed, Verdict, Workload
+from harness.spec import Case, Metric, Params, Timed, Verdict, Workload, use_gpu
 
 #: Allowed distance of an engine's final accuracy from the local reference's range (absolute, 3 points).
 TOLERANCE = 0.03
 
-_COMMON = {"seed": 0, "lr": 0.05, "workers": "auto", "amp": False}
+_COMMON = {"seed": 0, "lr": 0.05, "workers": "auto", "amp": False, "device": "auto"}
 PARAMS: dict[str, dict[str, Any]] = {
     # tiny: seconds per engine on 2 CPUs (what the tests run).
     # reference_orders: local-loop runs behind the check's reference (seconds each at tiny and small;
@@ -114,8 +114,9 @@ def reference_accuracy(params: Params, inputs: dict[str, Any]) -> dict[str, Any]
                                     for k in range(1, int(params["reference_orders"]))]
     threads = torch.get_num_threads()
     try:
-        accuracies = [float(run_local(x[o], y[o], x_test, inputs["test_y"], recipe, LOCAL_THREADS,
-                                      torch.cuda.is_available(), time.time())["final_accuracy"]) for o in orders]
+        gpu = use_gpu(params, torch.cuda.is_available(), "this process")
+        accuracies = [float(run_local(x[o], y[o], x_test, inputs["test_y"], recipe, LOCAL_THREADS, gpu,
+                                      time.time())["final_accuracy"]) for o in orders]
     finally:
         torch.set_num_threads(threads)
     return {"low": min(accuracies), "high": max(accuracies), "accuracies": accuracies}
