@@ -43,7 +43,16 @@ class DaskEngine(Engine):
         # the GIL with Python-bound tasks (measured: a one-worker cnn run went from 0.52x to 0.65x of
         # the local loop without it). It is a diagnostic; a tuned deployment turns it off. Each
         # nanny copies the config when it is created, so the setting reaches the worker processes.
-        with dask.config.set({"distributed.worker.profile.enabled": False}):
+        # The nanny also starts each worker with MALLOC_TRIM_THRESHOLD_=65536 (Dask's remedy for
+        # "unmanaged memory"). Any explicit trim threshold also turns off glibc's dynamic mmap
+        # threshold, so every large allocation becomes a fresh mmap and page faults: PyTorch training
+        # in a Dask worker ran at 0.50x of the same loop in the driver with it and 0.95x without
+        # (tiny, one worker, 2026-11-24). Every other engine's processes run with glibc's defaults;
+        # Dask's workers get them too, and keep the nanny's one-thread settings for OpenMP and BLAS.
+        environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()
+                   if k != "MALLOC_TRIM_THRESHOLD_"}
+        with dask.config.set({"distributed.worker.profile.enabled": False,
+                              "distributed.nanny.pre-spawn-environ": environ}):
             self._cluster = LocalCluster(
                 n_workers=n_workers,
                 threads_per_worker=self.threads_per_worker,
@@ -95,5 +104,6 @@ class DaskEngine(Engine):
             "workers": len(nthreads),
             "threads_per_worker": sorted(set(nthreads.values())),
             "memory_limit_per_worker": self.budget.memory_bytes // max(1, len(nthreads)),
-            **({} if self.remote_address() else {"worker_profiler": "off"}),
+            **({} if self.remote_address() else {"worker_profiler": "off",
+                                                  "worker_malloc_trim_threshold": "glibc default"}),
         }
