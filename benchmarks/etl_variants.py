@@ -120,9 +120,13 @@ def spark_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dic
                 spark.conf.set("spark.sql.shuffle.partitions", default_partitions)
         return run
 
+    def read(query: int, table: str) -> Any:
+        return spark.read.parquet(table_path(inputs[query], table))
+
+    disc = F.col("l_extendedprice") * (1 - F.col("l_discount"))
+
     def q1_dataframe() -> Any:
-        li = spark.read.parquet(table_path(inputs[1], "lineitem"))
-        disc = F.col("l_extendedprice") * (1 - F.col("l_discount"))
+        li = read(1, "lineitem")
         out = (li.filter(F.col("l_shipdate") <= F.lit(tpch.Q1_SHIPDATE_MAX))
                .groupBy(*tpch.Q1_KEYS)
                .agg(F.sum("l_quantity").alias("sum_qty"), F.sum("l_extendedprice").alias("sum_base_price"),
@@ -133,54 +137,47 @@ def spark_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dic
         return records(out.toPandas())
 
     def q3_dataframe() -> Any:
-        def read(t: str) -> Any:
-            return spark.read.parquet(table_path(inputs[3], t))
         cut = F.lit(tpch.Q3_DATE)
-        c = read("customer").filter(F.col("c_mktsegment") == tpch.Q3_SEGMENT)
-        o = read("orders").filter(F.col("o_orderdate") < cut)
-        li = read("lineitem").filter(F.col("l_shipdate") > cut)
+        c = read(3, "customer").filter(F.col("c_mktsegment") == tpch.Q3_SEGMENT)
+        o = read(3, "orders").filter(F.col("o_orderdate") < cut)
+        li = read(3, "lineitem").filter(F.col("l_shipdate") > cut)
         out = (c.join(o, F.col("c_custkey") == F.col("o_custkey")).join(li, F.col("l_orderkey") == F.col("o_orderkey"))
                .groupBy(*tpch.Q3_KEYS)
-               .agg(F.sum(F.col("l_extendedprice") * (1 - F.col("l_discount"))).alias("revenue"))
+               .agg(F.sum(disc).alias("revenue"))
                .orderBy(*tpch.Q3_SORT_BY, ascending=list(tpch.Q3_ASCENDING)).limit(tpch.Q3_LIMIT)
                .select(*tpch.Q3_COLUMNS))
         return records(out.toPandas())
 
     def q5_dataframe() -> Any:
-        def read(t: str) -> Any:
-            return spark.read.parquet(table_path(inputs[5], t))
         start, end = (F.lit(d) for d in tpch.Q5_ORDERDATE)
-        o = read("orders").filter((F.col("o_orderdate") >= start) & (F.col("o_orderdate") < end))
-        asia = read("region").filter(F.col("r_name") == tpch.Q5_REGION).join(
-            read("nation"), F.col("r_regionkey") == F.col("n_regionkey"))
-        out = (read("lineitem").join(o, F.col("l_orderkey") == F.col("o_orderkey"))
-               .join(read("customer"), F.col("o_custkey") == F.col("c_custkey"))
-               .join(read("supplier"), (F.col("l_suppkey") == F.col("s_suppkey"))
+        o = read(5, "orders").filter((F.col("o_orderdate") >= start) & (F.col("o_orderdate") < end))
+        asia = read(5, "region").filter(F.col("r_name") == tpch.Q5_REGION).join(
+            read(5, "nation"), F.col("r_regionkey") == F.col("n_regionkey"))
+        out = (read(5, "lineitem").join(o, F.col("l_orderkey") == F.col("o_orderkey"))
+               .join(read(5, "customer"), F.col("o_custkey") == F.col("c_custkey"))
+               .join(read(5, "supplier"), (F.col("l_suppkey") == F.col("s_suppkey"))
                      & (F.col("c_nationkey") == F.col("s_nationkey")))
                .join(asia, F.col("s_nationkey") == F.col("n_nationkey"))
-               .groupBy("n_name").agg(F.sum(F.col("l_extendedprice") * (1 - F.col("l_discount"))).alias("revenue"))
+               .groupBy("n_name").agg(F.sum(disc).alias("revenue"))
                .orderBy(F.col("revenue").desc()).select(*tpch.Q5_COLUMNS))
         return records(out.toPandas())
 
     def q6_dataframe() -> Any:
         (start, end), (low, high) = tpch.Q6_SHIPDATE, tpch.Q6_DISCOUNT
-        li = spark.read.parquet(table_path(inputs[6], "lineitem"))
-        out = (li.filter((F.col("l_shipdate") >= F.lit(start)) & (F.col("l_shipdate") < F.lit(end))
+        out = (read(6, "lineitem").filter((F.col("l_shipdate") >= F.lit(start)) & (F.col("l_shipdate") < F.lit(end))
                          & F.col("l_discount").between(low, high) & (F.col("l_quantity") < tpch.Q6_QUANTITY_BELOW))
                .agg(F.sum(F.col("l_extendedprice") * F.col("l_discount")).alias("revenue")))
         return records(out.toPandas())
 
     def q10_dataframe() -> Any:
-        def read(t: str) -> Any:
-            return spark.read.parquet(table_path(inputs[10], t))
         start, end = (F.lit(d) for d in tpch.Q10_ORDERDATE)
-        o = read("orders").filter((F.col("o_orderdate") >= start) & (F.col("o_orderdate") < end))
-        li = read("lineitem").filter(F.col("l_returnflag") == tpch.Q10_RETURNFLAG)
-        out = (read("customer").join(o, F.col("c_custkey") == F.col("o_custkey"))
+        o = read(10, "orders").filter((F.col("o_orderdate") >= start) & (F.col("o_orderdate") < end))
+        li = read(10, "lineitem").filter(F.col("l_returnflag") == tpch.Q10_RETURNFLAG)
+        out = (read(10, "customer").join(o, F.col("c_custkey") == F.col("o_custkey"))
                .join(li, F.col("l_orderkey") == F.col("o_orderkey"))
-               .join(read("nation"), F.col("c_nationkey") == F.col("n_nationkey"))
+               .join(read(10, "nation"), F.col("c_nationkey") == F.col("n_nationkey"))
                .groupBy(*tpch.Q10_KEYS)
-               .agg(F.sum(F.col("l_extendedprice") * (1 - F.col("l_discount"))).alias("revenue"))
+               .agg(F.sum(disc).alias("revenue"))
                .orderBy(F.col("revenue").desc()).limit(tpch.Q10_LIMIT).select(*tpch.Q10_COLUMNS))
         return records(out.toPandas())
 
@@ -204,9 +201,7 @@ def local_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dic
 
     shared = impl._connect(ctx)
     shared.execute("SET enable_object_cache = true")
-    for table in data.TABLES:
-        shared.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{table_path(inputs[QUERIES[0]], table)}"
-                       "/*.parquet')")
+    impl.create_views(shared, inputs[QUERIES[0]])
 
     def default(query: int) -> Callable[[], Any]:
         return lambda: impl.CASES[f"q{query}"](ctx, {"query": query}, inputs[query])
@@ -214,29 +209,28 @@ def local_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dic
     def long_lived(query: int) -> Callable[[], Any]:
         return lambda: records(shared.execute(data.query_text(query)).fetchdf())
 
-    def unordered(query: int) -> Callable[[], Any]:
+    def fresh(query: int, setup: Callable[[Any], None]) -> Callable[[], Any]:
+        """A connection per query, like the default, with `setup` in place of the default's views."""
         def run() -> Any:
             con = impl._connect(ctx)
             try:
-                con.execute("SET preserve_insertion_order = false")
-                for table in data.TABLES:
-                    con.execute(f"CREATE VIEW {table} AS SELECT * FROM "
-                                f"read_parquet('{table_path(inputs[query], table)}/*.parquet')")
+                setup(con)
                 return records(con.execute(data.query_text(query)).fetchdf())
             finally:
                 con.close()
         return run
 
+    def unordered(query: int) -> Callable[[], Any]:
+        def setup(con: Any) -> None:
+            con.execute("SET preserve_insertion_order = false")
+            impl.create_views(con, inputs[query])
+        return fresh(query, setup)
+
     def arrow(query: int) -> Callable[[], Any]:
-        def run() -> Any:
-            con = impl._connect(ctx)
-            try:
-                for table in data.TABLES:
-                    con.register(table, ds.dataset(table_path(inputs[query], table), format="parquet"))
-                return records(con.execute(data.query_text(query)).fetchdf())
-            finally:
-                con.close()
-        return run
+        def setup(con: Any) -> None:
+            for table in data.TABLES:
+                con.register(table, ds.dataset(table_path(inputs[query], table), format="parquet"))
+        return fresh(query, setup)
 
     variants: dict[str, Callable[[], Any]] = {}
     for q in QUERIES:

@@ -8,7 +8,6 @@ so the Ray Train workers get the budget's CPUs. Spark preparation and the hand-o
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -61,11 +60,9 @@ def load(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
 
 
 def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
-    from workloads.cnn.ray import fit_on_ray
+    from workloads.cnn.ray import load_then_fit
 
-    t0 = time.time()
-    data = load(ctx, params, inputs)
-    return fit_on_ray(ctx, params, data, t0, time.time() - t0)
+    return load_then_fit(ctx, params, inputs, load)
 
 
 CASES = {"train": train}

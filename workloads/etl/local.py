@@ -26,11 +26,16 @@ def _connect(ctx: EngineContext) -> Any:
     return con
 
 
+def create_views(con: Any, inputs: Any) -> None:
+    """Every TPC-H table as a view over its parquet files."""
+    for table in data.TABLES:
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{table_path(inputs, table)}/*.parquet')")
+
+
 def _sql(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     con = _connect(ctx)
     try:
-        for table in data.TABLES:
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{table_path(inputs, table)}/*.parquet')")
+        create_views(con, inputs)
         return records(con.execute(data.query_text(params["query"])).fetchdf())
     finally:
         con.close()
