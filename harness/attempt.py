@@ -91,7 +91,7 @@ class CaseInputs:
         self._made: dict[tuple[str, str], tuple[Case, Prepared]] = {}
 
     def get(self, case: Case, params: Params) -> Prepared:
-        key = (case.name, repr(sorted(params.items())))
+        key = (f"{case.name}@{id(case)}", repr(sorted(params.items())))
         if key not in self._made:
             prepared = Prepared()
             stage = "inputs"

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from harness import registry
 from harness.commands import float_in, int_in
-from harness.errors import UsageError
+from harness.errors import UsageError, unknown
 from harness.runner import FAULTS
 from harness.spec import DEVICES, SCALES
 
@@ -66,11 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="workloads, cases, engines and scales (with each scale's parameters)")
 
-    run = sub.add_parser("run", help="run a plan: cases x engines at one scale")
-    run.add_argument("--workload", help=f"one of: {', '.join(registry.WORKLOADS)} (default tasks)")
-    run.add_argument("--cases", help="comma-separated case names, or 'all' (default all)")
+    run = sub.add_parser("run", help="run a plan: cases x engines at one scale (or one run per scale and budget)")
+    run.add_argument("--workload", help=f"comma-separated, or 'all' (default all: {', '.join(registry.WORKLOADS)}); "
+                                        "each engine starts once and runs every workload")
+    run.add_argument("--cases", help="comma-separated case names (WORKLOAD/CASE where a name is ambiguous), "
+                                     "or 'all' (default all)")
     run.add_argument("--engines", help=f"comma-separated, or 'all' (default all: {', '.join(registry.ENGINES)})")
-    run.add_argument("--scale", help=f"one of: {', '.join(SCALES)} (default tiny)")
+    run.add_argument("--scale", help=f"one of: {', '.join(SCALES)} (default tiny); a list such as tiny,small "
+                                     "runs the plan once per scale and draws each case against input size")
     run.add_argument("--cpus", type=_cpu_list,
                      help="CPUs per engine (default: all); a list such as 1,2 runs the plan once per budget")
     run.add_argument("--memory", help="memory per engine, e.g. 8g (default: half the RAM)")
@@ -90,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="after each case's timed runs, one more run during which a worker process is killed; "
                           "records whether the engine recovered and the recovery time")
     run.add_argument("--quiet", action="store_true", help="no live progress, only the summary")
+    run.add_argument("--verbose", action="store_true",
+                     help="engine output (Spark, Ray, Dask logs) on the terminal instead of OUT/<run id>.log")
     run.add_argument("--resume", metavar="RUN_ID",
                      help="finish an interrupted run (its plan comes from OUT/RUN_ID.json; done cases are kept)")
     run.add_argument("--report-dir", default="reports",
@@ -113,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="smallest change called slower or faster, in percent of the base median (default 10)")
     comp.add_argument("--fail-on-slower", action="store_true", help="exit 1 when any case got slower or broke")
 
+    export = sub.add_parser("export", help="results files as CSV: one row per record and metric")
+    export.add_argument("results", nargs="+", help="results JSON files written by enginebench run")
+    export.add_argument("--csv", required=True, metavar="FILE", help="CSV file to write ('-': standard output)")
+    export.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
     data = sub.add_parser("data", help="generate (or verify) a workload's data set")
     datasets = data.add_subparsers(dest="dataset", required=True, parser_class=_Parser)
     for command in registry.data_commands().values():
@@ -128,7 +139,7 @@ def cmd_list() -> int:
 
     from harness.spec import SCALE_NOTES
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # piped: long lines stay whole, never cut mid-sentence
     for name in registry.WORKLOADS:
         wl = registry.workload(name)
         console.print(f"[bold]workload {wl.name}[/]: {wl.title}")
@@ -174,15 +185,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         given = [f"--{o.replace('_', '-')}" for o in (*PLAN_OPTIONS, *_endpoints()) if getattr(args, o) is not None]
         if given:
             raise UsageError(f"--resume takes its plan from the results file; drop {', '.join(given)}")
-        return resume(args.resume, out, quiet=args.quiet, report_dir=report_dir, allow_noisy=args.allow_noisy)
+        return resume(args.resume, out, Display(quiet=args.quiet, verbose=args.verbose), report_dir=report_dir,
+                      allow_noisy=args.allow_noisy)
 
-    workload = registry.workload(args.workload or "tasks")
-    scale = args.scale or "tiny"
-    if scale not in SCALES:
-        raise UsageError(f"unknown scale {scale!r} (accepted: {', '.join(SCALES)})")
-    if args.device not in (None, "auto") and not any("device" in c.params[scale] for c in workload.cases):
-        raise UsageError(f"--device {args.device}: workload {workload.name!r} has no case that trains on a device "
-                         "(accepted with: cnn)")
+    workloads = registry.parse_names(args.workload, "workload", tuple(registry.WORKLOADS))
+    scales = _scales(args.scale)
+    cases = _cases(args.cases, workloads)
+    if args.device not in (None, "auto") and not any("device" in registry.workload(w).case(c).params[s]
+                                                     for w in cases for c in cases[w] for s in scales):
+        raise UsageError(f"--device {args.device}: no case of the plan trains on a device (accepted with: cnn)")
     if args.device == "cuda" and not any(getattr(args, key) for key in _endpoints()):
         import torch  # only here: torch takes seconds to import
 
@@ -192,8 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     memory = parse_memory(args.memory) if args.memory else None
     budgets = [Budget.default(c, memory) for c in (args.cpus or (None,))]
     plans = [Plan(
-        workload=workload.name,
-        cases=registry.parse_names(args.cases, f"case of workload {workload.name!r}", workload.case_names),
+        cases=cases,
         engines=registry.parse_names(args.engines, "engine", tuple(registry.ENGINES)),
         scale=scale,
         budget=budget,
@@ -204,13 +214,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         fault=args.inject_fault,
         scaling=args.scaling or "strong",
         device=args.device or "auto",
-    ) for budget in budgets]
+    ) for scale in scales for budget in budgets]
+    show = Display(quiet=args.quiet, verbose=args.verbose)
     if len(plans) == 1:
-        return execute(plans[0], out, quiet=args.quiet, report_dir=report_dir, allow_noisy=args.allow_noisy)[0]
-    # A sweep: one run (and results file) per budget, then one report over all of them.
+        return execute(plans[0], out, show, report_dir=report_dir, allow_noisy=args.allow_noisy)[0]
+    # A sweep: one run (and results file) per scale and budget, then one report over all of them.
     codes, paths = [], []
-    for plan in plans:
-        code, path = execute(plan, out, quiet=args.quiet, report_dir=None)
+    for i, plan in enumerate(plans, 1):
+        print(f"sweep {i} of {len(plans)}: scale {plan.scale}, {plan.budget.cpus} CPUs", flush=True)
+        code, path = execute(plan, out, show, report_dir=None)
         codes.append(code)
         paths.append(path)
         if code == EXIT_INTERRUPTED:
@@ -219,14 +231,43 @@ def cmd_run(args: argparse.Namespace) -> int:
         from harness.records import load_run
         from harness.report.html import write_report
 
+        what = " and ".join(w for w, n in (("size", len(scales)), (f"{plans[0].scaling} scaling", len(budgets)))
+                            if n > 1)
         target = report_dir / f"sweep-{paths[0].stem}" / "index.html"
-        write_report([load_run(p) for p in paths], target, title=f"enginebench {plans[0].scaling} scaling sweep",
+        write_report([load_run(p) for p in paths], target, title=f"enginebench {what} sweep",
                      allow_noisy=args.allow_noisy)
         print(f"sweep report: {target}")
     return max(codes)
 
 
-def resume(run_id: str, out: Path, quiet: bool, report_dir: Path | None, allow_noisy: bool = False) -> int:
+def _scales(text: str | None) -> tuple[str, ...]:
+    """--scale: one scale or a comma list, in the order given (default tiny)."""
+    scales = registry.parse_names(text or "tiny", "scale", SCALES)
+    return tuple(s for s in SCALES if s in scales)
+
+
+def _cases(text: str | None, workloads: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """--cases over the chosen workloads: each name must be a case of one of them (WORKLOAD/CASE
+    picks one where several have it); workloads left without a case drop out of the plan."""
+    known = {w: registry.workload(w).case_names for w in workloads}
+    if text is None or text.strip() in ("", "all"):
+        return known
+    chosen: dict[str, list[str]] = {w: [] for w in workloads}
+    accepted = [f"{w}/{c}" for w in workloads for c in known[w]]
+    for name in dict.fromkeys(n.strip() for n in text.split(",") if n.strip()):
+        w, _, c = name.rpartition("/")
+        owners = [o for o in workloads if c in known[o] and w in ("", o)]
+        if len(workloads) == 1 and not owners:
+            raise unknown(f"case of workload {workloads[0]!r}", name, known[workloads[0]])
+        if len(owners) != 1:
+            what = "ambiguous" if owners else "unknown"
+            raise UsageError(f"{what} case {name!r} (accepted: {', '.join(accepted)}; WORKLOAD/ is needed only "
+                             "where workloads share a case name)")
+        chosen[owners[0]].append(c)
+    return {w: tuple(c for c in known[w] if c in chosen[w]) for w in workloads if chosen[w]}
+
+
+def resume(run_id: str, out: Path, show: Display, report_dir: Path | None, allow_noisy: bool = False) -> int:
     """Finish an interrupted run in place: same plan, finished cases kept, the rest run."""
     from harness.records import ResultsWriter
 
@@ -237,10 +278,11 @@ def resume(run_id: str, out: Path, quiet: bool, report_dir: Path | None, allow_n
                          f"{', '.join(known) or 'none there yet'})")
     writer = ResultsWriter.resume(path)
     plan = writer.run.header.plan
-    registry.workload(plan.workload)  # still known?
+    for name in plan.workloads:
+        registry.workload(name)  # still known?
     done = len(writer.run.records)
-    print(f"resuming {writer.run.run_id}: {done} of {len(plan.cases) * len(plan.engines)} attempts already done")
-    return execute(plan, out, quiet=quiet, report_dir=report_dir, writer=writer, allow_noisy=allow_noisy)[0]
+    print(f"resuming {writer.run.run_id}: {done} of {plan.attempts} attempts already done")
+    return execute(plan, out, show, report_dir=report_dir, writer=writer, allow_noisy=allow_noisy)[0]
 
 
 def _output_path(path: Path, force: bool) -> Path:
@@ -304,39 +346,87 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if args.fail_on_slower and worse else 0
 
 
-def execute(plan: Plan, out: Path, quiet: bool = False, report_dir: Path | None = None,
+def cmd_export(args: argparse.Namespace) -> int:
+    """One CSV row per record and metric (harness/export.py) to --csv FILE, or to stdout for '-'."""
+    from harness.export import csv_rows, to_csv
+    from harness.files import atomic_write_text
+    from harness.records import load_run
+
+    runs = [load_run(p) for p in args.results]
+    output = None if args.csv == "-" else _output_path(Path(args.csv), args.force)
+    text = to_csv(runs)
+    rows, records = len(csv_rows(runs)), sum(len(run.records) for run in runs)
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        atomic_write_text(output, text)
+    # With '-' the CSV owns stdout: the summary goes to stderr.
+    print(f"export: {rows} rows from {records} records -> {args.csv}",
+          file=sys.stderr if output is None else sys.stdout)
+    return 0
+
+
+@dataclass(frozen=True)
+class Display:
+    """How a run talks to the terminal: quiet (no live progress line), verbose (engine output on the
+    terminal instead of the run's log file)."""
+
+    quiet: bool = False
+    verbose: bool = False
+
+
+def execute(plan: Plan, out: Path, show: Display | None = None, report_dir: Path | None = None,
             writer: ResultsWriter | None = None, allow_noisy: bool = False) -> tuple[int, Path]:
     """Run a plan with live progress, write the results file (a new one, or `writer`'s when
-    resuming), print the summary and where things went; (exit code, results path). SIGTERM is
-    handled like Ctrl-C: engines are stopped, unfinished cases recorded as skipped, and the file
-    stays valid for --resume."""
-    import signal
+    resuming), print the summary and where things went; (exit code, results path). Engine output
+    goes to OUT/<run id>.log unless `show.verbose`. SIGTERM is handled like Ctrl-C: engines are
+    stopped, unfinished cases recorded as skipped, and the file stays valid for --resume."""
+    from contextlib import nullcontext
 
-    from harness.console import LiveProgress, make_console, summary_table
-    from harness.records import FAILED, ResultsWriter
-    from harness.runner import Runner, make_header, new_run_id
+    from harness.console import EngineOutput
+    from harness.records import ResultsWriter
+    from harness.runner import make_header, new_run_id
 
-    console = make_console()
+    show = show or Display()
     if writer is None:
         run_id = new_run_id(plan)
         writer = ResultsWriter(out / f"{run_id}.json", make_header(plan, run_id))
+    log = writer.path.with_suffix(".log")
+    with nullcontext(None) if show.verbose else EngineOutput(log) as diverted:
+        return _execute(plan, out, show, writer, report_dir, allow_noisy,
+                        terminal=diverted.terminal if diverted else None, log=None if show.verbose else log)
+
+
+def _execute(plan: Plan, out: Path, show: Display, writer: ResultsWriter, report_dir: Path | None,
+             allow_noisy: bool, terminal: TextIO | None, log: Path | None) -> tuple[int, Path]:
+    import signal
+
+    from harness.console import LiveProgress, make_console, summary_table
+    from harness.records import FAILED
+    from harness.runner import Runner
+
+    console = make_console(terminal)
     run_id = writer.run.run_id
     b = plan.budget
-    console.print(f"enginebench run {run_id}: workload {plan.workload}, scale {plan.scale}, "
-                  f"{len(plan.cases)} cases x {len(plan.engines)} engines, {b.cpus} CPUs, "
-                  f"{b.memory_bytes / 2**30:.1f} GiB per engine, warm-up {plan.warmup}, repeat {plan.repeat}")
+    what = ", ".join(f"{w} ({len(c)} cases)" for w, c in plan.cases.items())
+    console.print(f"enginebench run {run_id}: {what} x {len(plan.engines)} engines, scale {plan.scale}, "
+                  f"{b.cpus} CPUs, {b.memory_bytes / 2**30:.1f} GiB per engine, warm-up {plan.warmup}, "
+                  f"repeat {plan.repeat}")
+    if log is not None:
+        console.print(f"engine output: {log}")
     warning = busy_machine_warning(b.cpus)
     if warning:
         console.print(warning)
-    observer = LiveProgress(console, len(plan.cases) * len(plan.engines))
-    runner = Runner(plan, writer, observer=None if quiet else observer)
+    observer = LiveProgress(console, plan.attempts)
+    runner = Runner(plan, writer, observer=None if show.quiet else observer)
 
     def on_sigterm(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        if quiet:
+        if show.quiet:
             runner.run()
         else:
             with observer:
@@ -363,7 +453,8 @@ def execute(plan: Plan, out: Path, quiet: bool = False, report_dir: Path | None 
                           f"make it later with: enginebench report {writer.path}")
     if failed:
         console.print(f"{len(failed)} of {len(records)} attempts failed: "
-                      + "; ".join(f"{r.engine}/{r.case} {r.status}" for r in failed[:8]))
+                      + "; ".join(f"{r.engine}/{r.case} {r.status}" for r in failed[:8])
+                      + (f"; engine output in {log}" if log else ""))
         return EXIT_FAILED_CASES, writer.path
     return 0, writer.path
 
@@ -415,6 +506,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_report(args)
         if args.command == "compare":
             return cmd_compare(args)
+        if args.command == "export":
+            return cmd_export(args)
     except UsageError as exc:
         sys.stderr.write(f"enginebench {args.command}: error: {exc}\n")
         return EXIT_USAGE

@@ -26,7 +26,7 @@ from harness.files import atomic_write_text
 if TYPE_CHECKING:
     from harness.spec import Case, Params
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Rounds (warm-ups + timed repetitions) a case's default timeout is sized for: `run`'s defaults.
 DEFAULT_ROUNDS = 4
 
@@ -187,10 +187,11 @@ class EngineSession:
 
 @dataclass(frozen=True)
 class Plan:
-    """What to run: cases x engines at one scale, with warm-up and repetitions, under one budget."""
+    """What to run: each workload's cases x engines at one scale, with warm-up and repetitions, under
+    one budget. `cases` maps each workload to its cases, in run order (one workload for most runs,
+    several for `--workload all`); every engine starts once and serves all of them."""
 
-    workload: str
-    cases: tuple[str, ...]
+    cases: dict[str, tuple[str, ...]]
     engines: tuple[str, ...]
     scale: str
     budget: Budget
@@ -201,6 +202,20 @@ class Plan:
     fault: str | None = None  # "kill-worker": one extra repetition during which a worker is killed
     scaling: str = "strong"  # "weak": each case's work parameter is multiplied by the budget's CPUs
     device: str = "auto"  # --device, for cases with a `device` parameter (cnn)
+
+    @property
+    def workloads(self) -> tuple[str, ...]:
+        return tuple(self.cases)
+
+    @property
+    def workload(self) -> str:
+        """A label for the run's workloads: the one name, or the names joined with '+'."""
+        return "+".join(self.cases)
+
+    @property
+    def attempts(self) -> int:
+        """How many records the plan makes: every case of every workload on every engine."""
+        return sum(len(c) for c in self.cases.values()) * len(self.engines)
 
     def params(self, case: Case) -> Params:
         params = case.params_for(self.scale, self.budget.cpus if self.scaling == "weak" else None)
@@ -216,12 +231,14 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d.update(cases=list(self.cases), engines=list(self.engines), budget=self.budget.to_dict())
+        d.update(cases={w: list(c) for w, c in self.cases.items()}, engines=list(self.engines),
+                 budget=self.budget.to_dict())
         return d
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Plan:
-        return cls(**_known(cls, data, cases=tuple(data["cases"]), engines=tuple(data["engines"]),
+        cases = {str(w): tuple(c) for w, c in dict(data["cases"]).items()}
+        return cls(**_known(cls, data, cases=cases, engines=tuple(data["engines"]),
                             budget=Budget.from_dict(data["budget"]), repeat=int(data.get("repeat", 3)),
                             warmup=int(data.get("warmup", 1)), endpoints=dict(data.get("endpoints") or {})))
 
@@ -356,8 +373,15 @@ def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "schema_version": 3}
 
 
+def _v3_to_v4(doc: dict[str, Any]) -> dict[str, Any]:
+    """v4 plans may hold several workloads: `cases` maps each workload to its cases."""
+    plan = dict(doc["plan"])
+    plan["cases"] = {plan.pop("workload"): plan["cases"]}
+    return {**doc, "plan": plan, "schema_version": 4}
+
+
 #: schema version N -> function upgrading a version-N document to N+1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 #: Where an enginebench record sits inside a pytest-benchmark JSON's benchmark entry (extra_info).
 PYTEST_BENCHMARK_KEY = "enginebench"
@@ -419,8 +443,9 @@ def _from_pytest_benchmark(doc: dict[str, Any], source: str) -> dict[str, Any]:
         "machine": {"hostname": mi.get("node"), "cpu_model": (mi.get("cpu") or {}).get("brand_raw"),
                     "logical_cpus": (mi.get("cpu") or {}).get("count"), "os": mi.get("system")},
         "software": {"python": mi.get("python_version")},
-        "plan": {"workload": first["workload"], "engines": list(engines), "scale": first["scale"],
-                 "cases": list(dict.fromkeys(r["case"] for r in records)), "repeat": first["repeat"],
+        "plan": {"engines": list(engines), "scale": first["scale"],
+                 "cases": {w: list(dict.fromkeys(r["case"] for r in records if r["workload"] == w))
+                           for w in dict.fromkeys(r["workload"] for r in records)}, "repeat": first["repeat"],
                  "warmup": first["warmup"], "budget": first["budget"]},
         "engines": engines,
         "records": records,

@@ -1,7 +1,7 @@
 """Plan -> records: the order of engines and cases, and the run's policies around each attempt.
 
-For each engine in the plan: check it can run, start it once (timed), run each case through the
-attempt core (`harness.attempt`), restart the engine after a timeout or an injected fault, and stop
+For each engine in the plan: check it can run, start it once (timed), run each case of each workload
+through the attempt core (`harness.attempt`), restart the engine after a timeout or an injected fault, and stop
 it, also on failure. Inputs are made once per run and shared by every engine; their teardown runs
 when the plan ends. Every attempt yields exactly one Record, whatever happens; a resumed run skips
 the (engine, case) pairs already in its file.
@@ -13,6 +13,7 @@ import datetime as dt
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -27,7 +28,8 @@ FAULTS: tuple[str, ...] = ("kill-worker",)
 
 def new_run_id(plan: Plan) -> str:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{plan.workload}-{plan.scale}-{secrets.token_hex(2)}"
+    workloads = "all" if set(plan.workloads) == set(registry.WORKLOADS) and len(plan.workloads) > 1 else plan.workload
+    return f"{stamp}-{workloads}-{plan.scale}-{secrets.token_hex(2)}"
 
 
 def make_header(plan: Plan, run_id: str) -> Header:
@@ -90,11 +92,14 @@ class Runner:
     """Executes a Plan, writing one Record per attempt to `writer` as it goes."""
 
     def __init__(self, plan: Plan, writer: ResultsWriter, observer: Observer | None = None,
-                 sample_interval_s: float = 0.2, workload: Workload | None = None,
+                 sample_interval_s: float = 0.2, workloads: Mapping[str, Workload] | None = None,
                  sessions: dict[str, Session] | None = None) -> None:
         self.plan = plan
-        #: the registered workload of the plan's name, unless given (tests run variants of one)
-        self.workload = workload or registry.workload(plan.workload)
+        #: the registered workloads of the plan's names, unless given (tests run variants of one)
+        self.workloads = dict(workloads or {})
+        for name in plan.workloads:
+            if name not in self.workloads:
+                self.workloads[name] = registry.workload(name)
         #: engines started by the caller, kept running after the plan (one engine serving several plans)
         self.sessions = sessions or {}
         self.writer = writer
@@ -103,27 +108,30 @@ class Runner:
         self.records: list[Record] = []
 
     def run(self) -> list[Record]:
-        """Run the whole plan, except (engine, case) pairs already in the results file (a resumed
-        run). KeyboardInterrupt stops engines, records the rest as skipped, and re-raises."""
-        finished = {(r.engine, r.case) for r in self.writer.run.records}
-        pending = [(e, c) for e in self.plan.engines for c in self.plan.cases if (e, c) not in finished]
+        """Run the whole plan, except attempts already in the results file (a resumed run). Each
+        engine starts once and runs every workload's cases. KeyboardInterrupt stops engines, records
+        the rest as skipped, and re-raises."""
+        finished = {(r.engine, r.workload, r.case) for r in self.writer.run.records}
+        pending = [(e, w, c) for e in self.plan.engines for w, cases in self.plan.cases.items() for c in cases
+                   if (e, w, c) not in finished]
         try:
             with CaseInputs() as inputs:
                 for engine in self.plan.engines:
-                    cases = tuple(c for c in self.plan.cases if (engine, c) not in finished)
-                    if cases:
-                        self._run_engine(engine, cases, inputs)
+                    todo = [(self.workloads[w], c) for e, w, c in pending if e == engine]
+                    if todo:
+                        self._run_engine(engine, todo, inputs)
         except KeyboardInterrupt:
-            done = {(r.engine, r.case) for r in self.records}
-            for e, c in pending:
-                if (e, c) not in done:
-                    self._emit(self._record(e, c, Status.SKIPPED, "run interrupted before this case"))
+            done = {(r.engine, r.workload, r.case) for r in self.records}
+            for e, w, c in pending:
+                if (e, w, c) not in done:
+                    why = "run interrupted before this case"
+                    self._emit(self._record(self.workloads[w], e, c, Status.SKIPPED, why))
             self.writer.finish("interrupted")
             raise
         self.writer.finish("complete")
         return self.records
 
-    def _run_engine(self, name: str, cases: tuple[str, ...], inputs: CaseInputs) -> None:
+    def _run_engine(self, name: str, todo: list[tuple[Workload, str]], inputs: CaseInputs) -> None:
         plan = self.plan
         owned = name not in self.sessions
         session = self.sessions[name] if not owned else \
@@ -132,37 +140,38 @@ class Runner:
             raise ValueError(f"the {name} session was started with {session.budget}, the plan asks for {plan.budget}")
         if not session.available():
             self.writer.set_session(name, session.info)
-            for case_name in cases:
-                self._emit(self._record(name, case_name, Status.ERROR, f"engine unavailable: {session.info.reason}"))
+            for workload, case_name in todo:
+                self._emit(self._record(workload, name, case_name, Status.ERROR,
+                                        f"engine unavailable: {session.info.reason}"))
             return
         # Resolve every case first (unsupported ones need no engine), then emit in plan order.
-        resolved: list[tuple[str, Resolved, Status]] = []  # case, what was found, status if not runnable
-        for case_name in cases:
+        resolved: list[tuple[Workload, str, Resolved, Status]] = []  # ..., what was found, status if not runnable
+        for workload, case_name in todo:
             try:
-                found = self.workload.resolve(session.cls.api, case_name, name)
-                resolved.append((case_name, found, Status.UNSUPPORTED))
+                found = workload.resolve(session.cls.api, case_name, name)
+                resolved.append((workload, case_name, found, Status.UNSUPPORTED))
             except ImportError as exc:
                 why = f"cannot import the {session.cls.api} implementation: {one_line(exc)}"
-                resolved.append((case_name, Resolved(None, why), Status.ERROR))
-        if not any(found.implementation for _, found, _ in resolved):
-            for case_name, found, status in resolved:
-                self._emit(self._record(name, case_name, status, found.reason))
+                resolved.append((workload, case_name, Resolved(None, why), Status.ERROR))
+        if not any(found.implementation for _, _, found, _ in resolved):
+            for workload, case_name, found, status in resolved:
+                self._emit(self._record(workload, name, case_name, status, found.reason))
             session.info.status = "not needed"
             self.writer.set_session(name, session.info)
             return
         if session.engine is None:
             session.start()
         try:
-            for case_name, found, status in resolved:
+            for workload, case_name, found, status in resolved:
                 if found.implementation is None:
-                    self._emit(self._record(name, case_name, status, found.reason))
+                    self._emit(self._record(workload, name, case_name, status, found.reason))
                     continue
-                case = self.workload.case(case_name)
+                case = workload.case(case_name)
                 params = plan.params(case)
                 self.observer.case_phase(name, case_name, "inputs")
                 prepared = inputs.get(case, params)  # on this thread: outside the attempt's timeout
                 fault = partial(inject_kill_worker, session.engine) if plan.fault and session.engine else None
-                record, healthy = Attempt(session, self.workload, case, found, plan.scale, params, prepared,
+                record, healthy = Attempt(session, workload, case, found, plan.scale, params, prepared,
                                           plan.warmup, plan.repeat, plan.case_timeout(case), fault=fault,
                                           sample_interval_s=self.sample_interval_s).run()
                 self._emit(record)
@@ -173,9 +182,9 @@ class Runner:
                 session.stop()
             self.writer.set_session(name, session.info)
 
-    def _record(self, engine: str, case_name: str, status: Status, reason: str = "") -> Record:
-        plan, case = self.plan, self.workload.case(case_name)
-        return new_record(self.workload, case, engine, plan.scale, plan.params(case), plan.budget, plan.warmup,
+    def _record(self, workload: Workload, engine: str, case_name: str, status: Status, reason: str = "") -> Record:
+        plan, case = self.plan, workload.case(case_name)
+        return new_record(workload, case, engine, plan.scale, plan.params(case), plan.budget, plan.warmup,
                           plan.repeat, status, reason)
 
     def _emit(self, record: Record) -> None:

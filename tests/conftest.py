@@ -125,12 +125,12 @@ def run_plan(tmp_path: Path, workload: object, engines: tuple[str, ...], cases: 
     from harness.spec import Workload
 
     wl = workload if isinstance(workload, Workload) else registry.workload(str(workload))
-    plan = Plan(workload=wl.name, cases=cases or wl.case_names, engines=engines, scale=scale,
+    plan = Plan(cases={wl.name: cases or wl.case_names}, engines=engines, scale=scale,
                 budget=Budget(cpus=cpus, memory_bytes=TEST_BUDGET.memory_bytes), repeat=repeat, warmup=warmup,
                 timeout_s=timeout_s, endpoints=(endpoints or Endpoints()).to_dict())
     path = tmp_path / "run.json"
     sessions = {session.name: session} if session is not None else None
-    runner = Runner(plan, ResultsWriter(path, make_header(plan, "test-run")), sample_interval_s=0.05, workload=wl,
-                    sessions=sessions)
+    runner = Runner(plan, ResultsWriter(path, make_header(plan, "test-run")), sample_interval_s=0.05,
+                    workloads={wl.name: wl}, sessions=sessions)
     runner.run()
     return runner, path

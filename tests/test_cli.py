@@ -62,7 +62,11 @@ def test_data_commands_are_found_beside_each_workloads_spec(monkeypatch: pytest.
     ("args", "message"),
     [
         (["run", "--engines", "ray,flink"], "unknown engine 'flink' (accepted: ray, dask, spark-on-ray, spark, local)"),
-        (["run", "--cases", "noop,sleep"], "unknown case of workload 'tasks' 'sleep' (accepted: noop, fanout,"),
+        (["run", "--workload", "tasks", "--cases", "noop,sleep"],
+         "unknown case of workload 'tasks' 'sleep' (accepted: noop, fanout,"),
+        (["run", "--cases", "noop,sleep"], "unknown case 'sleep' (accepted: tasks/noop, tasks/fanout,"),
+        (["run", "--workload", "tasks,sql"], "unknown workload 'sql' (accepted: tasks, etl, cnn)"),
+        (["run", "--scale", "tiny,huge"], "unknown scale 'huge' (accepted: tiny, small, medium, large)"),
         (["run", "--scale", "huge"], "unknown scale 'huge' (accepted: tiny, small, medium, large)"),
         (["run", "--workload", "graphs"], "unknown workload 'graphs' (accepted: tasks, etl, cnn)"),
         (["run", "--cpus", "0"], "invalid CPU count 0 (accepted: an integer from 1 to 4096)"),
@@ -104,14 +108,16 @@ def test_out_path_that_is_a_file_is_refused_and_kept(tmp_path: Path) -> None:
 
 
 def test_run_on_local_writes_a_results_file_and_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["run", "--engines", "local", "--scale", "tiny", "--repeat", "2", "--out", str(tmp_path), "--quiet",
-               "--report-dir", str(tmp_path / "reports")])
+    rc = main(["run", "--workload", "tasks", "--engines", "local", "--scale", "tiny", "--repeat", "2",
+               "--out", str(tmp_path), "--quiet", "--report-dir", str(tmp_path / "reports")])
     assert rc == 0
     assert len(list((tmp_path / "reports").glob("*/index.html"))) == 1
     files = list(tmp_path.glob("*.json"))
     assert len(files) == 1
     out = capsys.readouterr().out
     assert f"results: {files[0]}" in out.replace("\n", "")
+    assert f"engine output: {files[0].with_suffix('.log')}" in out.replace("\n", "")
+    assert files[0].with_suffix(".log").exists()
     assert "enginebench summary" in out and "engine start" in out
     doc = json.loads(files[0].read_text())
     assert [r["case"] for r in doc["records"]] == ["noop", "fanout", "tree-reduce", "actors", "latency",

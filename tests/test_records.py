@@ -25,7 +25,7 @@ def make_record(**overrides: object) -> Record:
 
 
 def header(run_id: str = "x") -> Header:
-    plan = Plan(workload="tasks", cases=("noop",), engines=("ray",), scale="tiny",
+    plan = Plan(cases={"tasks": ("noop",)}, engines=("ray",), scale="tiny",
                 budget=Budget(cpus=2, memory_bytes=2**30))
     return Header(run_id=run_id, plan=plan)
 
@@ -127,7 +127,7 @@ def test_a_schema_v1_file_loads_reports_and_compares(tmp_path: Path) -> None:
 
 
 def test_plan_round_trips_for_resume() -> None:
-    plan = Plan(workload="etl", cases=("q1", "q3"), engines=("dask", "local"), scale="small",
+    plan = Plan(cases={"etl": ("q1", "q3")}, engines=("dask", "local"), scale="small",
                 budget=Budget(cpus=4, memory_bytes=8 * 2**30), repeat=5, warmup=0, timeout_s=90.0,
                 endpoints={"dask_scheduler": "tcp://10.0.0.5:8786"}, fault="kill-worker", scaling="weak")
     assert Plan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan

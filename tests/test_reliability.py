@@ -141,7 +141,7 @@ def test_killed_worker_is_recorded_with_how_the_engine_coped_and_the_plan_goes_o
     from harness.records import Plan, ResultsWriter
     from harness.runner import Runner, make_header
 
-    plan = Plan(workload="tasks", cases=("fanout", "noop"), engines=("ray", "dask", "local"),
+    plan = Plan(cases={"tasks": ("fanout", "noop")}, engines=("ray", "dask", "local"),
                 scale="tiny", budget=Budget(cpus=2, memory_bytes=4 * 2**30), repeat=1, warmup=1,
                 fault="kill-worker")
     path = tmp_path / "run.json"

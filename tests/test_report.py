@@ -77,7 +77,7 @@ def rec(engine: str, case: str = "noop", status: str = "ok", seconds: tuple[floa
 
 def run_of(records: list[Record], run_id: str = "r1", hostname: str = "host") -> Run:
     engines = sorted({r.engine for r in records})
-    plan = Plan(workload="tasks", cases=tuple(dict.fromkeys(r.case for r in records)), engines=tuple(engines),
+    plan = Plan(cases={"tasks": tuple(dict.fromkeys(r.case for r in records))}, engines=tuple(engines),
                 scale="tiny", budget=Budget(cpus=2, memory_bytes=2**30))
     return Run(header=Header(run_id=run_id, plan=plan, created_utc="2026-11-21T00:00:00Z", status="complete",
                              machine={"hostname": hostname, "cpu_model": "cpu"}, software={"python": "3.11"},

@@ -141,7 +141,7 @@ def test_results_file_is_complete_json_with_machine_software_budget_and_plan(tmp
     assert doc["machine"]["logical_cpus"] >= 1 and doc["machine"]["memory_bytes"] > 0
     assert doc["software"]["python"].startswith("3.")
     assert doc["plan"]["budget"] == {"cpus": 2, "memory_bytes": 4 * 2**30}
-    assert doc["plan"]["cases"] == ["good", "wrong"] and doc["plan"]["engines"] == ["local"]
+    assert doc["plan"]["cases"] == {"sample": ["good", "wrong"]} and doc["plan"]["engines"] == ["local"]
     assert doc["engines"]["local"]["start_s"] > 0 and doc["engines"]["local"]["stop_s"] >= 0
     assert [r["status"] for r in doc["records"]] == ["ok", "wrong"]
     assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"

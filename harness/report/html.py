@@ -52,8 +52,20 @@ def render(runs: Sequence[Run], title: str = "enginebench report", allow_noisy: 
         scaling_chart=scaling_chart, several_budgets=len({r.cpus for r in model.rows}) > 1,
         badges=BADGES, generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         metric_names=_metric_names(model), environment=_environment(runs), rules=RULES,
-        bootstrap_min=BOOTSTRAP_MIN, noisy_share=NOISY_SHARE,
+        bootstrap_min=BOOTSTRAP_MIN, noisy_share=NOISY_SHARE, csv_download=csv_download(runs),
     )
+
+
+def csv_download(runs: Sequence[Run]) -> dict[str, str]:
+    """The report's data link: the CSV of `enginebench export` (harness/export.py) as base64 for a
+    data: URL, and the file name a browser saves it under."""
+    import base64
+
+    from harness.export import to_csv
+
+    name = runs[0].run_id if len(runs) == 1 else f"combined-{runs[-1].run_id}" if runs else "empty"
+    return {"filename": f"enginebench-{name}.csv",
+            "base64": base64.b64encode(to_csv(runs).encode("utf-8")).decode("ascii")}
 
 
 def _metric_names(model: ReportModel) -> dict[tuple[str, str], list[str]]:
