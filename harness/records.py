@@ -103,6 +103,8 @@ class Record:
     series: dict[str, list[list[float]]] = field(default_factory=dict)
     detail: str = ""
     started_utc: str = ""
+    #: the parameter that measures the input's size (e.g. "sf"): a size sweep's x axis
+    size_param: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -146,6 +148,12 @@ class Record:
             return statistics.median(self.samples)
         value = self.metrics.get(self.metric)
         return None if value is None else float(value)
+
+    @property
+    def size(self) -> float | None:
+        """The input's size (the value of `size_param`), when the record has a numeric one."""
+        value = self.params.get(self.size_param) if self.size_param else None
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -374,7 +382,8 @@ def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _v3_to_v4(doc: dict[str, Any]) -> dict[str, Any]:
-    """v4 plans may hold several workloads: `cases` maps each workload to its cases."""
+    """v4 plans may hold several workloads: `cases` maps each workload to its cases. (v4 records also
+    name their size parameter; older ones have none and stay out of size sweeps.)"""
     plan = dict(doc["plan"])
     plan["cases"] = {plan.pop("workload"): plan["cases"]}
     return {**doc, "plan": plan, "schema_version": 4}

@@ -126,6 +126,9 @@ class Case:
     )
     #: The parameter that measures the amount of work; weak scaling multiplies it by the CPU count.
     weak_param: str | None = None
+    #: The parameter that measures the input's size (a size sweep draws the headline against it);
+    #: None: the work parameter.
+    size_param: str | None = None
     series: Callable[[Params, Any, Sequence[Timed]], dict[str, list[list[float]]]] | None = None
     notes: Callable[[Params, Any, Sequence[Timed]], dict[str, Any]] | None = None
     teardown: Callable[[Any], None] | None = None

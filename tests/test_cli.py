@@ -153,3 +153,24 @@ def test_doctor_asks_every_engine_for_its_checks_and_reports_each_once(monkeypat
     missing = findings[1]
     assert missing.level == "fail" and missing.detail == "not installed: pip install 'enginebench_no_such_package'"
     assert findings[3] == Finding("warn", "gadget", "older than tested")
+
+
+def test_one_run_covers_several_workloads_and_a_scale_list_makes_a_size_sweep(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["run", "--workload", "tasks,etl", "--cases", "noop,etl/q6", "--engines", "local",
+               "--scale", "small,tiny", "--repeat", "1", "--warmup", "0", "--out", str(tmp_path / "res"),
+               "--report-dir", str(tmp_path / "rep"), "--allow-noisy"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    files = sorted((tmp_path / "res").glob("*.json"))
+    assert len(files) == 2 and "sweep 1 of 2: scale tiny" in out and "sweep 2 of 2: scale small" in out
+    for path, scale in zip(files, ("tiny", "small"), strict=True):
+        doc = json.loads(path.read_text())
+        assert doc["schema_version"] == 4 and doc["plan"]["scale"] == scale
+        assert doc["plan"]["cases"] == {"tasks": ["noop"], "etl": ["q6"]}
+        assert [(r["workload"], r["case"], r["status"]) for r in doc["records"]] == [("tasks", "noop", "ok"),
+                                                                                     ("etl", "q6", "ok")]
+        assert {r["size_param"] for r in doc["records"]} == {"n", "sf"}
+        assert path.with_suffix(".log").exists()
+    report = next((tmp_path / "rep").glob("sweep-*/index.html")).read_text()
+    assert 'id="sizes"' in report and "etl q6" in report

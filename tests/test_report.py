@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -250,3 +251,40 @@ def load_run_roundtrip(run: Run) -> Run:
         path = Path(d) / "r.json"
         path.write_text(_json.dumps(run.to_dict()))
         return load_run(path)
+
+
+def sized(engine: str, scale: str, n: int, seconds: tuple[float, ...]) -> Record:
+    """A noop record at a scale, its input size `n` (the size parameter), at those repetition times."""
+    return dataclasses.replace(rec(engine, n=n, seconds=seconds), scale=scale, size_param="n")
+
+
+def test_a_size_sweep_draws_lines_and_names_where_engines_swap_order() -> None:
+    # ray wins small inputs, dask large ones; at medium the two overlap (a tie neither keeps nor breaks
+    # the order), so the swap is placed between small and large. local is always slowest.
+    fast, slow, mid = (1.0, 1.01, 1.02), (2.0, 2.02, 2.04), (1.5, 1.52, 1.54)
+    runs = [run_of([sized("ray", "small", 100, fast), sized("dask", "small", 100, slow),
+                    sized("local", "small", 100, (9.0, 9.1, 9.2))], run_id="s"),
+            run_of([sized("ray", "medium", 1000, mid), sized("dask", "medium", 1000, (1.51, 1.53, 1.55)),
+                    sized("local", "medium", 1000, (9.0, 9.1, 9.2))], run_id="m"),
+            run_of([sized("ray", "large", 10_000, slow), sized("dask", "large", 10_000, fast),
+                    sized("local", "large", 10_000, (9.0, 9.1, 9.2))], run_id="l")]
+    model = build_model(runs)
+    assert set(model.sizes[("tasks", "noop", 2)]) == {"ray", "dask", "local"}
+    assert [x for x, _ in model.sizes[("tasks", "noop", 2)]["ray"]] == [100.0, 1000.0, 10_000.0]
+    assert [x.text() for x in model.crossovers] == [
+        "dask overtakes ray on noop between n 100 and n 10000 (small and large)"]
+    sentence = model.verdicts["task parallelism"].lower()
+    assert "crossovers: dask overtakes ray on noop between n 100 and n 10000" in sentence
+    assert "by input size: at small ray is fastest on 1 of 1 contested cases" in sentence
+    assert "at large dask is fastest on 1 of 1" in sentence and "at medium no engine leads" in sentence
+    html = render(runs)
+    assert 'id="sizes"' in html and "dask overtakes ray on noop" in html
+    # One size only: no sweep, no crossover.
+    single = build_model(runs[:1])
+    assert not single.sizes and not single.crossovers
+
+
+def test_records_without_a_size_parameter_stay_out_of_size_sweeps() -> None:
+    runs = [run_of([dataclasses.replace(rec("ray", n=n), scale=scale)], run_id=scale)
+            for scale, n in (("small", 100), ("large", 1000))]
+    assert not build_model(runs).sizes

@@ -115,6 +115,39 @@ def scaling_lines(model: ReportModel) -> str:
     return _svg(fig)
 
 
+def size_lines(model: ReportModel) -> str:
+    """One panel per case run at several input sizes: headline figure against size on log-log axes,
+    a line per engine (the baseline dashed), crossovers marked between the two sizes."""
+    plt = _pyplot()
+    colours = _palette(model.engines)
+    keys = list(model.sizes)
+    cols = min(3, len(keys))
+    nrows = (len(keys) + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.6 * cols, 2.7 * nrows), squeeze=False)
+    units = {(r.workload, r.case, r.cpus): r for r in model.rows}
+    for ax, key in zip(axes.flat, keys, strict=False):
+        for engine, points in model.sizes[key].items():
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, marker="o", color=colours[engine], label=engine,
+                    linestyle="--" if engine in model.baselines else "-")
+        for x in model.crossovers:
+            if (x.workload, x.case, x.cpus) == key:
+                ax.axvspan(x.before, x.after, color="#f2c14e", alpha=0.15, linewidth=0)
+        row = units[key]
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{key[0]} {key[1]}" + (f" ({key[2]} CPUs)" if key[2] else ""), fontsize=10)
+        param = model.size_params.get(key, "size")
+        ax.set_xlabel("SF" if param == "sf" else param)
+        ax.set_ylabel(f"{row.unit} ({'higher' if row.higher_is_better else 'lower'} is better)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return _svg(fig)
+
+
 def series_lines(records: Sequence[Any], name: str, engines: Sequence[str]) -> str:
     """A curve per engine (e.g. test accuracy against wall time), from records' `series[name]`;
     only records whose answer was checked right are drawn."""

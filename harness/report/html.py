@@ -47,9 +47,10 @@ def render(runs: Sequence[Run], title: str = "enginebench report", allow_noisy: 
             curves.setdefault(wl, {})[name] = figures.series_lines(recs, name, model.engines)
     phase_chart = figures.phase_stack(model) if model.phases else ""
     scaling_chart = figures.scaling_lines(model) if model.scaling else ""
+    size_chart = figures.size_lines(model) if model.sizes else ""
     return env.get_template("report.html.j2").render(
         title=title, model=model, workloads=workloads, charts=charts, phase_chart=phase_chart, curves=curves,
-        scaling_chart=scaling_chart, several_budgets=len({r.cpus for r in model.rows}) > 1,
+        scaling_chart=scaling_chart, size_chart=size_chart, several_budgets=len({r.cpus for r in model.rows}) > 1,
         badges=BADGES, generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         metric_names=_metric_names(model), environment=_environment(runs), rules=RULES,
         bootstrap_min=BOOTSTRAP_MIN, noisy_share=NOISY_SHARE, csv_download=csv_download(runs),

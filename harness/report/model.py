@@ -69,6 +69,32 @@ class Row:
         return sum(c.ranked for c in self.cells) >= 2
 
 
+@dataclass(frozen=True)
+class Crossover:
+    """Between two input sizes of a case, the order of two engines flips: `leader` was resolved
+    slower than `other` at size `before` and is resolved faster at size `after` (sizes in between,
+    if any, were ties)."""
+
+    category: str
+    workload: str
+    case: str
+    cpus: int | None
+    leader: str
+    other: str
+    param: str
+    before: float
+    after: float
+    scales: tuple[str, str]
+
+    def text(self) -> str:
+        return (f"{self.leader} overtakes {self.other} on {self.case} between {_size(self.param, self.before)} and "
+                f"{_size(self.param, self.after)} ({self.scales[0]} and {self.scales[1]})")
+
+
+def _size(param: str, value: float) -> str:
+    return f"{param.upper() if param == 'sf' else param} {value:g}"
+
+
 @dataclass
 class ReportModel:
     engines: list[str]
@@ -81,6 +107,11 @@ class ReportModel:
     baselines: set[str] = field(default_factory=set)
     #: (workload, case, scale) -> engine -> [(cpus, headline value)], for cases run at several budgets
     scaling: dict[tuple[str, str, str], dict[str, list[tuple[int, float]]]] = field(default_factory=dict)
+    #: (workload, case, cpus) -> engine -> [(input size, headline value)], for cases run at several sizes
+    sizes: dict[tuple[str, str, Any], dict[str, list[tuple[float, float]]]] = field(default_factory=dict)
+    #: (workload, case, cpus) -> the parameter the sizes are of (e.g. "sf")
+    size_params: dict[tuple[str, str, Any], str] = field(default_factory=dict)
+    crossovers: list[Crossover] = field(default_factory=list)
     allow_noisy: bool = False
 
     @property
@@ -165,10 +196,11 @@ def _names(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def verdict(category: str, rows: Sequence[Row]) -> str:
+def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = ()) -> str:
     """A few sentences from the numbers: who leads the contested cases (shared leads named as such),
     by how much, what is too close to call, what only one engine ran, what failed or was left out as
-    noisy, and where the local baseline stands."""
+    noisy, where the local baseline stands, and across input sizes which engine leads at which size
+    and where two engines swap order."""
     wins: dict[str, int] = {}
     margins: list[str] = []
     ties: list[str] = []
@@ -229,6 +261,12 @@ def verdict(category: str, rows: Sequence[Row]) -> str:
     baseline = _baseline_sentence(rows)
     if baseline:
         sentences.append(baseline)
+    by_size = size_leaders(rows)
+    if by_size:
+        sentences.append(by_size)
+    if flips:
+        more = f" and {len(flips) - 6} more (see Data size)" if len(flips) > 6 else ""
+        sentences.append("crossovers: " + "; ".join(x.text() for x in flips[:6]) + more)
     return f"{title}: " + ". ".join(s[:1].upper() + s[1:] if i else s for i, s in enumerate(sentences)) + "."
 
 
@@ -295,6 +333,80 @@ def scaling_series(rows: Sequence[Row]) -> dict[tuple[str, str, str], dict[str, 
             if len({c for pts in by_engine.values() for c, _ in pts}) >= 2}
 
 
+def _by_size(records: Iterable[Record], allow_noisy: bool) -> dict[tuple[str, str, Any], list[list[Record]]]:
+    """Per (workload, case, cpus) with checked records at two or more input sizes: the records of each
+    size, smallest first (noisy ones left out unless allowed)."""
+    groups: dict[tuple[str, str, Any], dict[float, list[Record]]] = {}
+    for r in records:
+        if r.status == "ok" and r.size is not None and r.headline_samples and (allow_noisy or not is_noisy(r)):
+            groups.setdefault((r.workload, r.case, r.budget.get("cpus")), {}).setdefault(r.size, []).append(r)
+    return {key: [by_size[size] for size in sorted(by_size)] for key, by_size in groups.items() if len(by_size) >= 2}
+
+
+def size_series(records: Iterable[Record], allow_noisy: bool = False
+                ) -> dict[tuple[str, str, Any], dict[str, list[tuple[float, float]]]]:
+    """Headline figure against input size per engine, for cases measured at two or more sizes."""
+    out: dict[tuple[str, str, Any], dict[str, list[tuple[float, float]]]] = {}
+    for key, sizes in _by_size(records, allow_noisy).items():
+        for recs in sizes:
+            for r in recs:
+                out.setdefault(key, {}).setdefault(r.engine, []).append((r.size or 0.0, r.headline or 0.0))
+    return out
+
+
+def crossovers(records: Iterable[Record], allow_noisy: bool = False) -> list[Crossover]:
+    """Every place where two engines swap order as the input grows. The order at a size is decided
+    by `stats.contrast` (the report's tie rule); a tie neither keeps nor breaks an order, so a flip
+    is named between the last size with one order and the first with the other."""
+    out: list[Crossover] = []
+    for (workload, case, cpus), sizes in _by_size(records, allow_noisy).items():
+        engines = list(dict.fromkeys(r.engine for recs in sizes for r in recs))
+        for i, a in enumerate(engines):
+            for b in engines[i + 1:]:
+                last: tuple[int, Record] | None = None  # (+1: a ahead, -1: b ahead), at which record of a
+                for recs in sizes:
+                    ra = next((r for r in recs if r.engine == a), None)
+                    rb = next((r for r in recs if r.engine == b), None)
+                    if ra is None or rb is None:
+                        continue
+                    c = contrast(ra.headline_samples, rb.headline_samples, ra.higher_is_better)
+                    if not c.resolved:
+                        continue
+                    order = 1 if c.ratio > 1 else -1  # ratio > 1: b is that many times worse than a
+                    if last is not None and order != last[0]:
+                        before = last[1]
+                        leader, other = (a, b) if order == 1 else (b, a)
+                        out.append(Crossover(ra.category or workload, workload, case, cpus, leader, other,
+                                             ra.size_param, before.size or 0.0, ra.size or 0.0,
+                                             (before.scale, ra.scale)))
+                    last = (order, ra)
+    return out
+
+
+def size_leaders(rows: Sequence[Row]) -> str:
+    """Which engine fits at which size: per scale (when the rows span several), the engine fastest on
+    the most contested cases, ties on a case counted for nobody."""
+    scales = list(dict.fromkeys(r.scale for r in rows))
+    if len(scales) < 2 or not any(r.contested for r in rows):
+        return ""
+    parts = []
+    for scale in scales:
+        contested = [r for r in rows if r.scale == scale and r.contested]
+        wins: dict[str, int] = {}
+        for row in contested:
+            best = [c for c in row.cells if c.best]
+            if best and not any(c.tied_with_best for c in row.cells):
+                wins[best[0].engine] = wins.get(best[0].engine, 0) + 1
+        top = max(wins.values(), default=0)
+        if not top:
+            parts.append(f"at {scale} no engine leads a contested case")
+            continue
+        leaders = sorted(e for e, n in wins.items() if n == top)
+        parts.append(f"at {scale} {_names(leaders)} {'is' if len(leaders) == 1 else 'each are'} fastest on "
+                     f"{top} of {len(contested)} contested cases")
+    return "by input size: " + ", ".join(parts)
+
+
 def build_model(runs: Sequence[Run], allow_noisy: bool = False) -> ReportModel:
     """The whole report's content, from the records alone (each record names its category)."""
     records = latest_records(runs)
@@ -312,9 +424,13 @@ def build_model(runs: Sequence[Run], allow_noisy: bool = False) -> ReportModel:
     baselines = {e for run in runs for e, s in run.header.engines.items() if s.baseline}
     rows = [build_row(recs, engines, recs[0].category or recs[0].workload, baselines, allow_noisy)
             for recs in groups.values()]
-    verdicts = {cat: verdict(cat, [r for r in rows if r.category == cat])
+    flips = crossovers(records, allow_noisy)
+    verdicts = {cat: verdict(cat, [r for r in rows if r.category == cat], [x for x in flips if x.category == cat])
                 for cat in dict.fromkeys(r.category for r in rows)}
+    size_keys = {(r.workload, r.case, r.budget.get("cpus")): r.size_param for r in records if r.size_param}
     failures = [r for r in records if r.status not in ("ok",)]
     return ReportModel(engines=engines, rows=rows, verdicts=verdicts, failures=failures, records=records,
                        runs=[run.header for run in runs], phases=phase_totals(records, runs), baselines=baselines,
-                       scaling=scaling_series(rows), allow_noisy=allow_noisy)
+                       scaling=scaling_series(rows), sizes=(sizes := size_series(records, allow_noisy)),
+                       size_params={k: v for k, v in size_keys.items() if k in sizes}, crossovers=flips,
+                       allow_noisy=allow_noisy)

@@ -246,6 +246,7 @@ WORKLOAD = Workload(
             description="data-parallel training of one CNN, one recipe, on CIFAR-10-format images",
             params=PARAMS,
             primary=Metric("time_to_target_s", "s", False),
+            size_param="n_train",
             make_inputs=prepare,
             reference=reference_accuracy,
             check=check,

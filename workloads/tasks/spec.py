@@ -298,6 +298,7 @@ WORKLOAD = Workload(
             check=check_transfer,
             summarize=summarize_transfer,
             weak_param="readers",
+            size_param="mb",
         ),
     ),
 )
