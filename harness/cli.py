@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from harness import registry
 from harness.commands import float_in, int_in
 from harness.errors import UsageError, unknown
+from harness.records import DEFAULT_PRESET, PRESETS
 from harness.runner import FAULTS
 from harness.spec import DEVICES, SCALES
 
@@ -78,8 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cpus", type=_cpu_list,
                      help="CPUs per engine (default: all); a list such as 1,2 runs the plan once per budget")
     run.add_argument("--memory", help="memory per engine, e.g. 8g (default: half the RAM)")
-    run.add_argument("--repeat", type=int_in(1, 1000, "repeat count"), help="timed repetitions (default 3)")
-    run.add_argument("--warmup", type=int_in(0, 100, "warm-up count"), help="untimed warm-up rounds (default 1)")
+    run.add_argument("--preset", choices=tuple(PRESETS),
+                     help="warm-ups and repetitions: " + "; ".join(f"{name} = {p.warmup} warm-up + {p.repeat} "
+                                                                   f"repetitions" for name, p in PRESETS.items())
+                          + f" (default {DEFAULT_PRESET}); --warmup and --repeat override it")
+    run.add_argument("--repeat", type=int_in(1, 1000, "repeat count"), help="timed repetitions (default: the preset's)")
+    run.add_argument("--warmup", type=int_in(0, 100, "warm-up count"),
+                     help="untimed warm-up rounds (default: the preset's)")
     run.add_argument("--timeout", type=_positive_seconds,
                      help="per-case timeout in seconds (default: per case and scale)")
     run.add_argument("--out", default="results", help="directory for the results file (default results/)")
@@ -161,7 +167,7 @@ def cmd_list() -> int:
     return 0
 
 
-PLAN_OPTIONS = ("workload", "cases", "engines", "scale", "cpus", "memory", "repeat", "warmup", "timeout",
+PLAN_OPTIONS = ("workload", "cases", "engines", "scale", "cpus", "memory", "preset", "repeat", "warmup", "timeout",
                 "inject_fault", "scaling", "device")
 
 
@@ -202,13 +208,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                              "or a cluster address whose workers have GPUs)")
     memory = parse_memory(args.memory) if args.memory else None
     budgets = [Budget.default(c, memory) for c in (args.cpus or (None,))]
+    preset = PRESETS[args.preset or DEFAULT_PRESET]
     plans = [Plan(
         cases=cases,
         engines=registry.parse_names(args.engines, "engine", tuple(registry.ENGINES)),
         scale=scale,
         budget=budget,
-        repeat=args.repeat or 3,
-        warmup=1 if args.warmup is None else args.warmup,
+        repeat=args.repeat or preset.repeat,
+        warmup=preset.warmup if args.warmup is None else args.warmup,
+        preset=None if (args.repeat, args.warmup) != (None, None) else args.preset or DEFAULT_PRESET,
         timeout_s=args.timeout,
         endpoints=Endpoints(**{key: getattr(args, key) for key in _endpoints()}).to_dict(),
         fault=args.inject_fault,

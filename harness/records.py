@@ -27,8 +27,29 @@ if TYPE_CHECKING:
     from harness.spec import Case, Params
 
 SCHEMA_VERSION = 4
-#: Rounds (warm-ups + timed repetitions) a case's default timeout is sized for: `run`'s defaults.
+#: Rounds (warm-ups + timed repetitions) each case's own timeout is sized for.
 DEFAULT_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named choice of warm-ups and timed repetitions for `run` (--preset); --warmup and --repeat
+    override it. Recorded in the plan so the report can say what the figures rest on."""
+
+    warmup: int
+    repeat: int
+    purpose: str
+
+
+PRESETS: dict[str, Preset] = {
+    "quick": Preset(1, 2, "a first look: the default run (every workload on every engine at tiny scale) fits in "
+                          "8 minutes on 2 cores. With 2 repetitions a tie is decided by the overlap of the ranges, "
+                          "which separates two equal engines by chance one time in three: read its verdicts as "
+                          "leads to confirm with --preset standard"),
+    "standard": Preset(1, 5, "figures to act on: 5 repetitions, enough for bootstrap intervals (5% error rate) "
+                             "in ties and for compare"),
+}
+DEFAULT_PRESET = "quick"
 
 
 class Status(StrEnum):
@@ -210,6 +231,7 @@ class Plan:
     fault: str | None = None  # "kill-worker": one extra repetition during which a worker is killed
     scaling: str = "strong"  # "weak": each case's work parameter is multiplied by the budget's CPUs
     device: str = "auto"  # --device, for cases with a `device` parameter (cnn)
+    preset: str | None = None  # the PRESETS name warmup and repeat came from (None: chosen by hand)
 
     @property
     def workloads(self) -> tuple[str, ...]:

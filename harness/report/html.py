@@ -50,7 +50,8 @@ def render(runs: Sequence[Run], title: str = "enginebench report", allow_noisy: 
     size_chart = figures.size_lines(model) if model.sizes else ""
     return env.get_template("report.html.j2").render(
         title=title, model=model, workloads=workloads, charts=charts, phase_chart=phase_chart, curves=curves,
-        scaling_chart=scaling_chart, size_chart=size_chart, several_budgets=len({r.cpus for r in model.rows}) > 1,
+        scaling_chart=scaling_chart, size_chart=size_chart, presets=_presets(runs),
+        several_budgets=len({r.cpus for r in model.rows}) > 1,
         badges=BADGES, generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         metric_names=_metric_names(model), environment=_environment(runs), rules=RULES,
         bootstrap_min=BOOTSTRAP_MIN, noisy_share=NOISY_SHARE, csv_download=csv_download(runs),
@@ -67,6 +68,13 @@ def csv_download(runs: Sequence[Run]) -> dict[str, str]:
     name = runs[0].run_id if len(runs) == 1 else f"combined-{runs[-1].run_id}" if runs else "empty"
     return {"filename": f"enginebench-{name}.csv",
             "base64": base64.b64encode(to_csv(runs).encode("utf-8")).decode("ascii")}
+
+
+def _presets(runs: Sequence[Run]) -> dict[str, Any]:
+    """The repetition presets the runs used, by name (runs with hand-chosen counts have none)."""
+    from harness.records import PRESETS
+
+    return {r.header.plan.preset: PRESETS[r.header.plan.preset] for r in runs if r.header.plan.preset in PRESETS}
 
 
 def _metric_names(model: ReportModel) -> dict[tuple[str, str], list[str]]:
