@@ -125,6 +125,26 @@ class CaseInputs:
 
 # -- engine sessions -------------------------------------------------------------------------------
 
+def _termination_handlers() -> dict[int, Any]:
+    """The process's SIGTERM and SIGINT handlers (main thread only: elsewhere they cannot be set)."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
+def _restore(handlers: dict[int, Any]) -> None:
+    """Put back the handlers an engine's start replaced: ray.init installs its own SIGTERM handler
+    (a plain exit), which would skip the run's interrupt handling (engines stopped, unfinished cases
+    recorded as skipped, the file left resumable) and leave Ray's agents behind."""
+    import signal
+
+    for sig, handler in handlers.items():
+        if handler is not None and signal.getsignal(sig) is not handler:
+            signal.signal(sig, handler)
+
+
 class Session:
     """One engine's lifecycle for a run: start (timed, on the calling thread), restart, stop.
 
@@ -155,6 +175,7 @@ class Session:
     def start(self, restart: bool = False) -> EngineContext | None:
         self.observer.engine_phase(self.name, "restarting" if restart else "starting")
         self.engine = self.cls(self.budget, self.endpoints)
+        handlers = _termination_handlers()
         t0 = time.perf_counter()
         try:
             self.ctx = self.engine.start()
@@ -163,6 +184,8 @@ class Session:
             self.info.detail = traceback.format_exc()[-4000:]
             self.ctx = None
             self.stop()  # whatever half-started (e.g. Ray under RayDP) is stopped
+        finally:
+            _restore(handlers)
         if not restart:
             self.info.start_s = time.perf_counter() - t0
         if self.ctx is not None:
@@ -233,6 +256,9 @@ class Attempt:
     repeat: int
     timeout_s: float
     timer: Timer = field(default_factory=Stopwatches)
+    #: A time box (like asv's max_time): when the first warm-up took longer than this many seconds,
+    #: one timed repetition is enough. None: always `repeat`.
+    long_s: float | None = None
     fault: FaultHook | None = None
     sample_interval_s: float = 0.2
     stage: str = "inputs"
@@ -292,6 +318,11 @@ class Attempt:
             # This repetition's headline, by the case's own summary of it alone (outside the timer).
             one = case.summarize(params, inputs, [Timed(seconds, answer)], ctx.cpus)
             samples[i >= self.warmup].append(float(one[case.primary.name]))
+            if self.long_s is not None and i == self.warmup and warm and warm[0] > self.long_s:
+                base["notes"]["repetitions"] = (f"1 of {self.repeat}: the first warm-up took {warm[0]:.1f} s, more "
+                                                f"than the {self.long_s:g} s time box")
+                self.repeat = 1
+                raise _Enough
             if i + 1 < self.warmup + self.repeat:
                 self._observe(self._label(i + 1))
 
@@ -324,6 +355,8 @@ class Attempt:
             except _Wrong as wrong:
                 finish(Status.WRONG, str(wrong))
                 return
+            except _Enough:
+                pass
             if len(timed) != self.repeat:
                 raise RuntimeError(f"the timer ran {len(warm)} + {len(timed)} repetitions, "
                                    f"expected {self.warmup} + {self.repeat}")
@@ -355,3 +388,7 @@ class Attempt:
 
 class _Wrong(Exception):
     """A repetition's answer failed its check: the attempt ends as `wrong`."""
+
+
+class _Enough(Exception):
+    """The time box is spent: the timed repetitions so far are the attempt's."""

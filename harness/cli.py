@@ -209,6 +209,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     memory = parse_memory(args.memory) if args.memory else None
     budgets = [Budget.default(c, memory) for c in (args.cpus or (None,))]
     preset = PRESETS[args.preset or DEFAULT_PRESET]
+    hand_picked = (args.repeat, args.warmup) != (None, None)  # --repeat or --warmup: exactly those counts
     plans = [Plan(
         cases=cases,
         engines=registry.parse_names(args.engines, "engine", tuple(registry.ENGINES)),
@@ -216,7 +217,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         budget=budget,
         repeat=args.repeat or preset.repeat,
         warmup=preset.warmup if args.warmup is None else args.warmup,
-        preset=None if (args.repeat, args.warmup) != (None, None) else args.preset or DEFAULT_PRESET,
+        preset=None if hand_picked else args.preset or DEFAULT_PRESET,
+        long_s=None if hand_picked else preset.long_s,
         timeout_s=args.timeout,
         endpoints=Endpoints(**{key: getattr(args, key) for key in _endpoints()}).to_dict(),
         fault=args.inject_fault,

@@ -39,13 +39,17 @@ class Preset:
     warmup: int
     repeat: int
     purpose: str
+    #: a case whose first warm-up took longer than this gets one timed repetition (None: never)
+    long_s: float | None = None
 
 
 PRESETS: dict[str, Preset] = {
     "quick": Preset(1, 2, "a first look: the default run (every workload on every engine at tiny scale) fits in "
-                          "8 minutes on 2 cores. With 2 repetitions a tie is decided by the overlap of the ranges, "
-                          "which separates two equal engines by chance one time in three: read its verdicts as "
-                          "leads to confirm with --preset standard"),
+                          "8 minutes on 2 cores. A case whose warm-up took over 10 s gets one timed repetition "
+                          "(at tiny: cnn training on ray, spark-on-ray and spark). With 2 repetitions a tie is "
+                          "decided by the overlap of the ranges, which separates two equal engines by chance one "
+                          "time in three (two in three with 1 against 2): read its verdicts as leads to confirm "
+                          "with --preset standard", long_s=10.0),
     "standard": Preset(1, 5, "figures to act on: 5 repetitions, enough for bootstrap intervals (5% error rate) "
                              "in ties and for compare"),
 }
@@ -232,6 +236,7 @@ class Plan:
     scaling: str = "strong"  # "weak": each case's work parameter is multiplied by the budget's CPUs
     device: str = "auto"  # --device, for cases with a `device` parameter (cnn)
     preset: str | None = None  # the PRESETS name warmup and repeat came from (None: chosen by hand)
+    long_s: float | None = None  # the preset's time box: a case whose warm-up took longer runs once
 
     @property
     def workloads(self) -> tuple[str, ...]:

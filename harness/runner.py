@@ -159,9 +159,9 @@ class Runner:
             session.info.status = "not needed"
             self.writer.set_session(name, session.info)
             return
-        if session.engine is None:
-            session.start()
         try:
+            if session.engine is None:
+                session.start()  # inside the try: an interrupt during the start still stops what started
             for workload, case_name, found, status in resolved:
                 if found.implementation is None:
                     self._emit(self._record(workload, name, case_name, status, found.reason))
@@ -172,7 +172,8 @@ class Runner:
                 prepared = inputs.get(case, params)  # on this thread: outside the attempt's timeout
                 fault = partial(inject_kill_worker, session.engine) if plan.fault and session.engine else None
                 record, healthy = Attempt(session, workload, case, found, plan.scale, params, prepared,
-                                          plan.warmup, plan.repeat, plan.case_timeout(case), fault=fault,
+                                          plan.warmup, plan.repeat, plan.case_timeout(case), long_s=plan.long_s,
+                                          fault=fault,
                                           sample_interval_s=self.sample_interval_s).run()
                 self._emit(record)
                 if not healthy:

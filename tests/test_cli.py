@@ -31,6 +31,9 @@ def test_list_shows_cases_engines_and_scale_parameters_without_importing_engines
     for word in ("noop", "fanout", "tree-reduce", "actors", "latency", "object-transfer",
                  "ray", "dask", "spark-on-ray", "spark", "local", "tiny", "small", "medium", "large", "n=100"):
         assert word in out.stdout
+    # Piped, a long description stays on one line (it used to wrap at 80 columns mid-sentence).
+    fanout = registry.workload("tasks").case("fanout").description
+    assert any(line.strip().startswith(f"fanout: {fanout} (headline") for line in out.stdout.splitlines())
 
 
 def test_help_does_not_import_engines_and_offers_each_engines_endpoint_option() -> None:
@@ -174,3 +177,22 @@ def test_one_run_covers_several_workloads_and_a_scale_list_makes_a_size_sweep(
         assert path.with_suffix(".log").exists()
     report = next((tmp_path / "rep").glob("sweep-*/index.html")).read_text()
     assert 'id="sizes"' in report and "etl q6" in report
+
+
+#: Lines engines print on their own: none of them may reach the terminal of a run.
+ENGINE_CHATTER = ("Setting default log level", "StatusConsoleListener", "gcs_client", "log4j", "WARN ", " INFO ",
+                  "WARNING", "Warning", "setLogLevel", "NativeCodeLoader")
+
+
+@pytest.mark.engine
+def test_engine_output_goes_to_the_run_log_not_the_terminal(tmp_path: Path) -> None:
+    out = enginebench("run", "--workload", "tasks", "--cases", "noop", "--engines", "spark,ray", "--repeat", "1",
+                      "--warmup", "0", "--out", str(tmp_path), "--no-report")
+    assert out.returncode == 0, out.stdout + out.stderr
+    terminal = [line for line in (out.stdout + out.stderr).splitlines()
+                if not line.startswith("warning: the machine is busy")]  # ours, when the test machine is busy
+    chatter = [line for line in terminal if any(word in line for word in ENGINE_CHATTER)]
+    assert not chatter, chatter
+    (log,) = tmp_path.glob("*.log")
+    assert f"engine output: {log}" in out.stdout.replace("\n", "")
+    assert "Setting default log level" in log.read_text()  # Spark's JVM wrote there, through the inherited fd

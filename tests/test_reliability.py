@@ -39,9 +39,11 @@ def test_unreachable_cluster_fails_within_seconds_with_the_address(tmp_path: Pat
     assert json.loads(path.read_text())["engines"][engine]["status"] == "error"
 
 
-def test_sigterm_keeps_finished_records_and_resume_completes_the_plan(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["local", pytest.param("ray", marks=pytest.mark.engine)])
+def test_sigterm_keeps_finished_records_and_resume_completes_the_plan(tmp_path: Path, engine: str) -> None:
+    # ray: ray.init replaces the process's SIGTERM handler with a plain exit; the session puts ours back.
     out = tmp_path / "results"
-    proc = cli("run", "--engines", "local", "--scale", "small", "--cases", "noop,fanout", "--repeat", "1",
+    proc = cli("run", "--engines", engine, "--scale", "small", "--cases", "noop,fanout", "--repeat", "1",
                "--out", str(out), "--no-report", "--quiet")
     deadline = time.monotonic() + 120
     path = None

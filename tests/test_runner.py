@@ -35,6 +35,16 @@ def test_repetitions_and_warmup_are_counted_and_timed_apart(tmp_path: Path) -> N
     assert rec.notes == {"implementation": "a plain call"}
 
 
+def test_a_case_whose_warmup_overruns_the_time_box_gets_one_timed_repetition(tmp_path: Path) -> None:
+    runner, _ = run_plan(tmp_path, SAMPLE, ("local",), ("good",), repeat=3, warmup=1, long_s=0.0)
+    (boxed,) = runner.records
+    assert boxed.status == "ok" and len(boxed.timings_s) == 1 and boxed.repeat == 1 and len(boxed.samples) == 1
+    assert boxed.notes["repetitions"].startswith("1 of 3: the first warm-up took")
+    runner, _ = run_plan(tmp_path / "roomy", SAMPLE, ("local",), ("good",), repeat=3, warmup=1, long_s=3600.0)
+    (full,) = runner.records
+    assert len(full.timings_s) == 3 and full.repeat == 3 and "repetitions" not in full.notes
+
+
 def test_wrong_answer_is_recorded_as_wrong_with_no_figures(tmp_path: Path) -> None:
     runner, _ = run_plan(tmp_path, SAMPLE, ("local",), ("wrong", "good"))
     recs = by_case(runner)
