@@ -118,6 +118,8 @@ def scaling_lines(model: ReportModel) -> str:
 def size_lines(model: ReportModel) -> str:
     """One panel per case run at several input sizes: headline figure against size on log-log axes,
     a line per engine (the baseline dashed), crossovers marked between the two sizes."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
     plt = _pyplot()
     colours = _palette(model.engines)
     keys = list(model.sizes)
@@ -136,6 +138,11 @@ def size_lines(model: ReportModel) -> str:
         row = units[key]
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):  # plain numbers at 1, 2 and 5 per decade: readable on short spans
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+            axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_tick_params(which="minor", labelsize=7)
         ax.set_title(f"{key[0]} {key[1]}" + (f" ({key[2]} CPUs)" if key[2] else ""), fontsize=10)
         param = model.size_params.get(key, "size")
         ax.set_xlabel("SF" if param == "sf" else param)
