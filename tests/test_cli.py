@@ -159,7 +159,7 @@ def test_doctor_asks_every_engine_for_its_checks_and_reports_each_once(monkeypat
 
 
 def test_one_run_covers_several_workloads_and_a_scale_list_makes_a_size_sweep(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], data_root: Path) -> None:
     rc = main(["run", "--workload", "tasks,etl", "--cases", "noop,etl/q6", "--engines", "local",
                "--scale", "small,tiny", "--repeat", "1", "--warmup", "0", "--out", str(tmp_path / "res"),
                "--report-dir", str(tmp_path / "rep"), "--allow-noisy"])
