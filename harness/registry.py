@@ -21,6 +21,7 @@ WORKLOADS: dict[str, str] = {
     "tasks": "workloads.tasks.spec",
     "etl": "workloads.etl.spec",
     "cnn": "workloads.cnn.spec",
+    "inference": "workloads.inference.spec",
 }
 
 #: engine name -> "module:Class". Order is the display order.

@@ -1,0 +1,38 @@
+"""dask: `dask.dataframe.read_parquet` (one partition per file) and `map_partitions`, the model cached
+per worker process (a module-level cache: loaded by the first partition a worker scores, reused by
+the others and by later calls while the worker lives); the labels come back with `compute()`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+
+from harness.engines.base import EngineContext
+from harness.spec import Params
+from workloads.inference import model as m
+
+COLUMNS = {"id": "int64", "label": "int64", "pid": "int64", "load_s": "float64", "loaded_at": "float64"}
+
+
+def score_partition(part: pd.DataFrame, ckpt: m.Checkpoint, batch: int) -> pd.DataFrame:
+    if not len(part):
+        return pd.DataFrame({k: pd.Series(dtype=v) for k, v in COLUMNS.items()})
+    return pd.DataFrame(m.score(part["id"].to_numpy(), part["image"].tolist(), ckpt, batch))
+
+
+def score(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    import dask.dataframe as dd
+
+    t0 = time.time()
+    df = dd.read_parquet(inputs["path"], columns=["id", "image"])
+    meta = pd.DataFrame({k: pd.Series(dtype=v) for k, v in COLUMNS.items()})
+    got = df.map_partitions(score_partition, inputs["checkpoint"], params["batch_size"], meta=meta).compute()
+    workers = len(ctx.handle.scheduler_info()["workers"])
+    return m.answer(got["id"].to_numpy(), got["label"].to_numpy(), got["pid"].to_numpy(), got["load_s"].to_numpy(),
+                    got["loaded_at"].to_numpy(), t0, "cpu", workers)
+
+
+CASES = {"score": score}
+NOTES = {"score": "dd.read_parquet + map_partitions; the model cached once per worker process"}

@@ -1,0 +1,29 @@
+"""local: one process, one torch thread: read the parquet with pyarrow, score batch by batch."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from harness.engines.base import EngineContext
+from harness.spec import Params
+from workloads.inference import model as m
+
+
+def score(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    import pyarrow.parquet as pq
+
+    t0 = time.time()
+    parts = []
+    for batch in pq.ParquetDataset(inputs["path"]).fragments:
+        table = batch.to_table()
+        parts.append(m.score(table.column("id").to_numpy(), table.column("image").to_pylist(),
+                             inputs["checkpoint"], params["batch_size"]))
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return m.answer(out["id"], out["label"], out["pid"], out["load_s"], out["loaded_at"], t0, "cpu", 1)
+
+
+CASES = {"score": score}
+NOTES = {"score": "pyarrow reads each parquet file; decode and predict in this process, one torch thread"}

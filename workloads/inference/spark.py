@@ -1,0 +1,40 @@
+"""spark (and spark-on-ray's Spark side): `spark.read.parquet`, repartitioned to the budget's cores
+(the 8 small files would otherwise be packed into one task), and an iterator pandas UDF: the model
+is loaded once per Python worker (the reused worker keeps it across tasks and calls) and each Arrow
+batch is scored in slices of the scale's batch size; the labels come back with `collect()`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from harness.engines.base import EngineContext
+from harness.spec import Params
+from workloads.inference import model as m
+
+SCHEMA = "id long, label long, pid long, load_s double, loaded_at double"
+
+
+def score(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    import pandas as pd
+
+    spark = ctx.handle
+    t0 = time.time()
+    ckpt, batch = inputs["checkpoint"], params["batch_size"]
+
+    def score_batches(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for frame in frames:
+            yield pd.DataFrame(m.score(frame["id"].to_numpy(), frame["image"].tolist(), ckpt, batch))
+
+    df = spark.read.parquet(inputs["path"]).repartition(ctx.cpus)
+    rows = df.mapInPandas(score_batches, schema=SCHEMA).collect()
+    got = {k: np.array([r[k] for r in rows]) for k in ("id", "label", "pid", "load_s", "loaded_at")}
+    return m.answer(got["id"], got["label"], got["pid"], got["load_s"], got["loaded_at"], t0, "cpu", ctx.cpus)
+
+
+CASES = {"score": score}
+NOTES = {"score": "spark.read.parquet, repartition(cores), mapInPandas (iterator of Arrow batches), the model "
+                  "cached once per Python worker"}

@@ -1,0 +1,29 @@
+"""spark-on-ray: Spark reads the parquet, `ray.data.from_spark` (RayDP) hands the rows to Ray's
+object store, and Ray Data scores them exactly as the ray engine does (an actor pool, the model
+loaded once per actor). Decoding happens on the Ray side: the hand-off carries the 3,072-byte rows,
+a quarter of the normalized floats' size."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from harness.engines.base import EngineContext
+from harness.spec import Params
+from workloads.inference.ray import score_dataset
+
+
+def score(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    import ray.data
+
+    from workloads.etl.ray import tune_data_context
+
+    tune_data_context()
+    t0 = time.time()
+    df = ctx.handle.read.parquet(inputs["path"]).repartition(ctx.cpus)
+    return score_dataset(ray.data.from_spark(df), ctx, params, inputs, t0)
+
+
+CASES = {"score": score}
+NOTES = {"score": "Spark reads (repartition to the cores), ray.data.from_spark hands over, Ray Data map_batches "
+                  "scores on an actor pool"}
