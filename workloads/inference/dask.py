@@ -13,12 +13,10 @@ from harness.engines.base import EngineContext
 from harness.spec import Params
 from workloads.inference import model as m
 
-COLUMNS = {"id": "int64", "label": "int64", "pid": "int64", "load_s": "float64", "loaded_at": "float64"}
-
 
 def score_partition(part: pd.DataFrame, ckpt: m.Checkpoint, batch: int) -> pd.DataFrame:
     if not len(part):
-        return pd.DataFrame({k: pd.Series(dtype=v) for k, v in COLUMNS.items()})
+        return pd.DataFrame({k: pd.Series(dtype=v) for k, v in m.COLUMNS.items()})
     return pd.DataFrame(m.score(part["id"].to_numpy(), part["image"].tolist(), ckpt, batch))
 
 
@@ -27,11 +25,10 @@ def score(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
 
     t0 = time.time()
     df = dd.read_parquet(inputs["path"], columns=["id", "image"])
-    meta = pd.DataFrame({k: pd.Series(dtype=v) for k, v in COLUMNS.items()})
+    meta = pd.DataFrame({k: pd.Series(dtype=v) for k, v in m.COLUMNS.items()})
     got = df.map_partitions(score_partition, inputs["checkpoint"], params["batch_size"], meta=meta).compute()
     workers = len(ctx.handle.scheduler_info()["workers"])
-    return m.answer(got["id"].to_numpy(), got["label"].to_numpy(), got["pid"].to_numpy(), got["load_s"].to_numpy(),
-                    got["loaded_at"].to_numpy(), t0, "cpu", workers)
+    return m.answer({k: got[k].to_numpy() for k in m.COLUMNS}, t0, "cpu", workers)
 
 
 CASES = {"score": score}

@@ -21,8 +21,7 @@ def score(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
         table = batch.to_table()
         parts.append(m.score(table.column("id").to_numpy(), table.column("image").to_pylist(),
                              inputs["checkpoint"], params["batch_size"]))
-    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    return m.answer(out["id"], out["label"], out["pid"], out["load_s"], out["loaded_at"], t0, "cpu", 1)
+    return m.answer({k: np.concatenate([p[k] for p in parts]) for k in m.COLUMNS}, t0, "cpu", 1)
 
 
 CASES = {"score": score}

@@ -136,19 +136,32 @@ def score(ids: np.ndarray, rows: Any, ckpt: Checkpoint, batch: int, device: str 
     """Decode and predict one engine batch; every output row also says which process scored it and
     that process's model load (seconds and when), for the per-worker load metric."""
     model, load_s, loaded_at = loaded_model(ckpt, device)
-    labels = predict(model, decode(rows), batch, device)
-    n = len(labels)
-    return {"id": np.asarray(ids, dtype=np.int64), "label": labels, "pid": np.full(n, os.getpid(), dtype=np.int64),
-            "load_s": np.full(n, load_s), "loaded_at": np.full(n, loaded_at)}
+    t0 = time.perf_counter()
+    x = decode(rows)
+    t1 = time.perf_counter()
+    labels = predict(model, x, batch, device)
+    t2 = time.perf_counter()
+    n = max(1, len(labels))
+    return {"id": np.asarray(ids, dtype=np.int64), "label": labels,
+            "pid": np.full(len(labels), os.getpid(), dtype=np.int64), "load_s": np.full(len(labels), load_s),
+            "loaded_at": np.full(len(labels), loaded_at),
+            # each row carries its share of the batch's decode and predict seconds: sums add up per worker
+            "decode_s": np.full(len(labels), (t1 - t0) / n), "predict_s": np.full(len(labels), (t2 - t1) / n)}
 
 
-def answer(ids: np.ndarray, labels: np.ndarray, pids: np.ndarray, load_s: np.ndarray, loaded_at: np.ndarray,
-           t0: float, device: str, workers: int, **facts: Any) -> dict[str, Any]:
-    """The engine-neutral answer: predictions by image id, and each scoring process's model load."""
+#: The columns `score` returns, in order (engines declare their output schema from it).
+COLUMNS = {"id": "int64", "label": "int64", "pid": "int64", "load_s": "float64", "loaded_at": "float64",
+           "decode_s": "float64", "predict_s": "float64"}
+
+
+def answer(got: dict[str, np.ndarray], t0: float, device: str, workers: int) -> dict[str, Any]:
+    """The engine-neutral answer from the scored rows (`COLUMNS`): predictions by image id, each scoring
+    process's model load, and the decode and predict seconds summed over the workers."""
     loads: dict[int, tuple[float, float]] = {}
-    for pid, seconds, at in zip(pids.tolist(), load_s.tolist(), loaded_at.tolist(), strict=True):
+    for pid, seconds, at in zip(got["pid"].tolist(), got["load_s"].tolist(), got["loaded_at"].tolist(), strict=True):
         loads[int(pid)] = (float(seconds), float(at))
-    return {"ids": np.asarray(ids, dtype=np.int64), "labels": np.asarray(labels, dtype=np.int64),
+    return {"ids": np.asarray(got["id"], dtype=np.int64), "labels": np.asarray(got["label"], dtype=np.int64),
             "model_load_s": [s for s, _ in loads.values()],
             "loads_in_call": sum(1 for _, at in loads.values() if at >= t0),
-            "processes": len(loads), "workers": workers, "device": device, **facts}
+            "decode_s": float(np.sum(got["decode_s"])), "predict_s": float(np.sum(got["predict_s"])),
+            "processes": len(loads), "workers": workers, "device": device}

@@ -42,13 +42,11 @@ def score_dataset(ds: Any, ctx: EngineContext, params: Params, inputs: Any, t0: 
                                                        "cuda" if gpu else "cpu"),
                          batch_size=params["batch_size"], batch_format="numpy", compute=pool,
                          num_cpus=0 if gpu else 1, num_gpus=1 if gpu else 0)
-    cols = {k: [] for k in ("id", "label", "pid", "load_s", "loaded_at")}
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in m.COLUMNS}
     for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
         for k in cols:
             cols[k].append(batch[k])
-    got = {k: np.concatenate(v) for k, v in cols.items()}
-    return m.answer(got["id"], got["label"], got["pid"], got["load_s"], got["loaded_at"], t0,
-                    "cuda" if gpu else "cpu", actors)
+    return m.answer({k: np.concatenate(v) for k, v in cols.items()}, t0, "cuda" if gpu else "cpu", actors)
 
 
 def score(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:

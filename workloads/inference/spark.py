@@ -15,7 +15,7 @@ from harness.engines.base import EngineContext
 from harness.spec import Params
 from workloads.inference import model as m
 
-SCHEMA = "id long, label long, pid long, load_s double, loaded_at double"
+SCHEMA = ", ".join(f"{k} {'long' if v == 'int64' else 'double'}" for k, v in m.COLUMNS.items())
 
 
 def score(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
@@ -31,8 +31,7 @@ def score(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
 
     df = spark.read.parquet(inputs["path"]).repartition(ctx.cpus)
     rows = df.mapInPandas(score_batches, schema=SCHEMA).collect()
-    got = {k: np.array([r[k] for r in rows]) for k in ("id", "label", "pid", "load_s", "loaded_at")}
-    return m.answer(got["id"], got["label"], got["pid"], got["load_s"], got["loaded_at"], t0, "cpu", ctx.cpus)
+    return m.answer({k: np.array([r[k] for r in rows]) for k in m.COLUMNS}, t0, "cpu", ctx.cpus)
 
 
 CASES = {"score": score}

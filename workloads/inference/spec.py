@@ -189,6 +189,9 @@ def summarize(params: Params, inputs: dict[str, Any], runs: Sequence[Timed], cpu
     return {"images_per_s": inputs["n"] / seconds, "seconds": seconds,
             "model_load_s": statistics.median(loads) if loads else 0.0,
             "loads_in_call": statistics.median(r.answer["loads_in_call"] for r in runs),
+            # worker seconds (summed over the processes) spent decoding and predicting, per call
+            "decode_s": statistics.median(r.answer["decode_s"] for r in runs),
+            "predict_s": statistics.median(r.answer["predict_s"] for r in runs),
             "processes": statistics.median(r.answer["processes"] for r in runs)}
 
 
