@@ -80,6 +80,16 @@ def save(state: dict[str, Any], path: Path, model: str, facts: dict[str, Any]) -
     return Checkpoint(str(path), digest, model)
 
 
+def device_for(params: Any, where: str) -> str:
+    """cuda when this machine's torch sees a GPU (and --device allows it), else cpu; --device cuda
+    without a GPU is an error, never a silent fall-back (the workers of dask and spark run here)."""
+    import torch
+
+    from harness.spec import use_gpu
+
+    return "cuda" if use_gpu(params, torch.cuda.is_available(), where) else "cpu"
+
+
 def decode(rows: Any) -> np.ndarray:
     """A batch of image rows (bytes objects, or a uint8 array N x 3072) -> normalized float32
     (N, 3, 32, 32). A row of the wrong size is an error naming its position and size."""

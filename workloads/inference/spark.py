@@ -24,14 +24,15 @@ def score(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     spark = ctx.handle
     t0 = time.time()
     ckpt, batch = inputs["checkpoint"], params["batch_size"]
+    device = m.device_for(params, "the Spark workers' machine")
 
     def score_batches(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for frame in frames:
-            yield pd.DataFrame(m.score(frame["id"].to_numpy(), frame["image"].tolist(), ckpt, batch))
+            yield pd.DataFrame(m.score(frame["id"].to_numpy(), frame["image"].tolist(), ckpt, batch, device))
 
     df = spark.read.parquet(inputs["path"]).repartition(ctx.cpus)
     rows = df.mapInPandas(score_batches, schema=SCHEMA).collect()
-    return m.answer({k: np.array([r[k] for r in rows]) for k in m.COLUMNS}, t0, "cpu", ctx.cpus)
+    return m.answer({k: np.array([r[k] for r in rows]) for k in m.COLUMNS}, t0, device, ctx.cpus)
 
 
 CASES = {"score": score}
