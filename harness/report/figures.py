@@ -6,7 +6,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from harness.report.model import ReportModel, Row
+from harness.report.model import ReportModel, Row, size_label
 
 PHASE_COLOURS = {"engine start": "#b07aa1", "inputs": "#76b7b2", "run": "#4e79a7", "check": "#edc948"}
 
@@ -36,15 +36,28 @@ def _pyplot() -> Any:
     return plt
 
 
+def _panels(count: int, height: float) -> tuple[Any, list[Any]]:
+    """A figure of `count` panels, three to a row, each `height` inches tall; the panels left over in
+    the last row are switched off."""
+    plt = _pyplot()
+    cols = min(3, count)
+    nrows = (count + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.6 * cols, height * nrows), squeeze=False)
+    for ax in list(axes.flat)[count:]:
+        ax.axis("off")
+    return fig, list(axes.flat)[:count]
+
+
+def _ylabel(row: Row) -> str:
+    return f"{row.unit} ({'higher' if row.higher_is_better else 'lower'} is better)"
+
+
 def case_bars(rows: Sequence[Row], engines: Sequence[str]) -> str:
     """One panel per case: the headline figure per engine, whiskers from the slowest to the fastest
     repetition; failed or unsupported engines are labelled on the axis instead of drawn."""
-    plt = _pyplot()
     colours = _palette(engines)
-    cols = min(3, len(rows))
-    nrows = (len(rows) + cols - 1) // cols
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.6 * cols, 2.6 * nrows), squeeze=False)
-    for ax, row in zip(axes.flat, rows, strict=False):
+    fig, axes = _panels(len(rows), 2.6)
+    for ax, row in zip(axes, rows, strict=True):
         labels, values, lows, highs, colors = [], [], [], [], []
         for cell in row.cells:
             if cell.status == "absent":
@@ -62,12 +75,9 @@ def case_bars(rows: Sequence[Row], engines: Sequence[str]) -> str:
         positive = [v for v in values if v > 0]
         if positive and max(positive) / min(positive) > 50:
             ax.set_yscale("log")
-        better = "higher" if row.higher_is_better else "lower"
         ax.set_title(f"{row.case} ({row.scale})", fontsize=10)
-        ax.set_ylabel(f"{row.unit} ({better} is better)")
+        ax.set_ylabel(_ylabel(row))
         ax.grid(axis="y", alpha=0.3)
-    for ax in list(axes.flat)[len(rows):]:
-        ax.axis("off")
     fig.tight_layout()
     return _svg(fig)
 
@@ -92,25 +102,20 @@ def phase_stack(model: ReportModel) -> str:
 
 def scaling_lines(model: ReportModel) -> str:
     """One panel per case run at several CPU budgets: headline figure against CPUs, a line per engine."""
-    plt = _pyplot()
     colours = _palette(model.engines)
     keys = list(model.scaling)
-    cols = min(3, len(keys))
-    nrows = (len(keys) + cols - 1) // cols
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.6 * cols, 2.6 * nrows), squeeze=False)
+    fig, axes = _panels(len(keys), 2.6)
     units = {(r.workload, r.case, r.scale): r for r in model.rows}
-    for ax, key in zip(axes.flat, keys, strict=False):
+    for ax, key in zip(axes, keys, strict=True):
         for engine, points in model.scaling[key].items():
             xs, ys = zip(*points, strict=True)
             ax.plot(xs, ys, marker="o", color=colours[engine], label=engine)
         row = units[key]
         ax.set_title(f"{key[1]} ({key[2]})", fontsize=10)
         ax.set_xlabel("CPUs per engine")
-        ax.set_ylabel(f"{row.unit} ({'higher' if row.higher_is_better else 'lower'} is better)")
+        ax.set_ylabel(_ylabel(row))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(keys):]:
-        ax.axis("off")
     fig.tight_layout()
     return _svg(fig)
 
@@ -120,14 +125,11 @@ def size_lines(model: ReportModel) -> str:
     a line per engine (the baseline dashed), crossovers marked between the two sizes."""
     from matplotlib.ticker import FuncFormatter, LogLocator
 
-    plt = _pyplot()
     colours = _palette(model.engines)
     keys = list(model.sizes)
-    cols = min(3, len(keys))
-    nrows = (len(keys) + cols - 1) // cols
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.6 * cols, 2.7 * nrows), squeeze=False)
+    fig, axes = _panels(len(keys), 2.7)
     units = {(r.workload, r.case, r.cpus): r for r in model.rows}
-    for ax, key in zip(axes.flat, keys, strict=False):
+    for ax, key in zip(axes, keys, strict=True):
         for engine, points in model.sizes[key].items():
             xs, ys = zip(*points, strict=True)
             ax.plot(xs, ys, marker="o", color=colours[engine], label=engine,
@@ -144,13 +146,10 @@ def size_lines(model: ReportModel) -> str:
             axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             axis.set_tick_params(which="minor", labelsize=7)
         ax.set_title(f"{key[0]} {key[1]}" + (f" ({key[2]} CPUs)" if key[2] else ""), fontsize=10)
-        param = model.size_params.get(key, "size")
-        ax.set_xlabel("SF" if param == "sf" else param)
-        ax.set_ylabel(f"{row.unit} ({'higher' if row.higher_is_better else 'lower'} is better)")
+        ax.set_xlabel(size_label(model.size_params.get(key, "size")))
+        ax.set_ylabel(_ylabel(row))
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(keys):]:
-        ax.axis("off")
     fig.tight_layout()
     return _svg(fig)
 

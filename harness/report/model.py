@@ -91,8 +91,13 @@ class Crossover:
                 f"{_size(self.param, self.after)} ({self.scales[0]} and {self.scales[1]})")
 
 
+def size_label(param: str) -> str:
+    """How a size parameter is named in sentences and on axes (TPC-H's scale factor as SF)."""
+    return param.upper() if param == "sf" else param
+
+
 def _size(param: str, value: float) -> str:
-    return f"{param.upper() if param == 'sf' else param} {value:g}"
+    return f"{size_label(param)} {value:g}"
 
 
 @dataclass

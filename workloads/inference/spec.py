@@ -81,6 +81,7 @@ def _images(params: Params, ds: Any) -> tuple[Any, Any]:
 def checkpoint(params: Params, ds: Any) -> Any:
     """The scale's trained model, from the cache (verified) or trained now with the cnn recipe on the
     training split (one process, one thread, CPU: the same weights on every machine)."""
+    import hashlib
     import json
 
     from harness.files import data_root
@@ -88,8 +89,6 @@ def checkpoint(params: Params, ds: Any) -> Any:
 
     recipe = {k: params[k] for k in ("model", "epochs", "global_batch", "lr", "seed", "n_train")}
     key = json.dumps({**recipe, "data": ds.source}, sort_keys=True)
-    import hashlib
-
     name = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = data_root() / "inference" / "checkpoints" / f"{params['model']}-{name}.pt"
     if path.exists() or path.with_suffix(".json").exists():
@@ -131,8 +130,8 @@ def prepare(params: Params) -> dict[str, Any]:
     ckpt = checkpoint(params, ds)
     folder = Path(tempfile.mkdtemp(prefix="enginebench-inference-"))
     ids = np.arange(len(y), dtype=np.int64)
-    for part, (lo, hi) in enumerate(zip(np.linspace(0, len(y), FILES + 1).astype(int)[:-1],
-                                        np.linspace(0, len(y), FILES + 1).astype(int)[1:], strict=True)):
+    bounds = np.linspace(0, len(y), FILES + 1).astype(int)
+    for part, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
         table = pa.table({"id": pa.array(ids[lo:hi]),
                           "image": pa.array([bytes(r) for r in x[lo:hi]], type=pa.binary())})
         pq.write_table(table, folder / f"part-{part:03d}.parquet")
@@ -144,7 +143,9 @@ def teardown(inputs: dict[str, Any]) -> None:
 
 
 def reference(params: Params, inputs: dict[str, Any]) -> dict[str, Any]:
-    """The local model's labels for every image (one process, the scale's batch size) and accuracy."""
+    """The local model's labels for every image (one process, the scale's batch size, read back from the
+    parquet every engine reads) and accuracy. The labels are kept in `inputs` for `check`: the returned
+    summary is what records store in their notes, and 2,048+ labels do not belong there."""
     import pyarrow.parquet as pq
 
     from workloads.inference import model as m
