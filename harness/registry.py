@@ -22,6 +22,7 @@ WORKLOADS: dict[str, str] = {
     "etl": "workloads.etl.spec",
     "cnn": "workloads.cnn.spec",
     "inference": "workloads.inference.spec",
+    "tune": "workloads.tune.spec",
 }
 
 #: engine name -> "module:Class". Order is the display order.

@@ -57,6 +57,8 @@ class Recipe:
     amp: bool
     momentum: float = 0.9
     weight_decay: float = 5e-4
+    #: The simple net's width multiplier (1: the tutorial net); ResNet-18 has none.
+    width: float = 1.0
     #: A deliberate bug for the check's tests (one of PLANTS); "" in every real run.
     plant: str = ""
 
@@ -140,15 +142,18 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 # -- models ----------------------------------------------------------------------------------------
 class SimpleCNN(nn.Module):
-    """The classic PyTorch CIFAR-10 tutorial net (two 5x5 convs, three linear layers), with ReLU."""
+    """The classic PyTorch CIFAR-10 tutorial net (two 5x5 convs, three linear layers), with ReLU.
+    `width` scales every hidden layer (6 and 16 channels, 120 and 84 units at width 1); the tune
+    workload searches over it."""
 
-    def __init__(self) -> None:
+    def __init__(self, width: float = 1.0) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 6, 5)
-        self.conv2 = nn.Conv2d(6, 16, 5)
-        self.fc1 = nn.Linear(16 * 5 * 5, 120)
-        self.fc2 = nn.Linear(120, 84)
-        self.fc3 = nn.Linear(84, 10)
+        c1, c2, h1, h2 = (max(1, round(n * width)) for n in (6, 16, 120, 84))
+        self.conv1 = nn.Conv2d(3, c1, 5)
+        self.conv2 = nn.Conv2d(c1, c2, 5)
+        self.fc1 = nn.Linear(c2 * 5 * 5, h1)
+        self.fc2 = nn.Linear(h1, h2)
+        self.fc3 = nn.Linear(h2, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.max_pool2d(F.relu(self.conv1(x)), 2)
@@ -198,7 +203,7 @@ MODELS: dict[str, Callable[[], nn.Module]] = {"simple": SimpleCNN, "resnet18": R
 def build_model(recipe: Recipe) -> nn.Module:
     """The model with weights from the seed: identical on every rank and every engine."""
     torch.manual_seed(recipe.seed)
-    return MODELS[recipe.model]()
+    return SimpleCNN(recipe.width) if recipe.model == "simple" else MODELS[recipe.model]()
 
 
 def make_optimizer(model: nn.Module, recipe: Recipe, steps_per_epoch: int) -> tuple[Any, Any]:

@@ -1,0 +1,80 @@
+"""spark (and spark-on-ray): a Spark task per trial. The study lives in the driver, in Optuna's
+in-memory storage behind Optuna's gRPC storage proxy (bound to `spark.driver.host`, a free port);
+`parallelize(range(K), K)` makes one task per configuration, Spark runs as many at once as it has
+task slots (one per core of the budget), and each task loads the study through a `GrpcStorageProxy`
+and runs one trial (`study.optimize(n_trials=1)`, the next enqueued configuration). The data goes to
+the executors once, as a broadcast variable.
+
+Why this and not hyperopt's `SparkTrials`: hyperopt has had no release since 2021 and its Spark
+integration is deprecated by Databricks, its main user; it has no early stopping of running trials
+either. Why not the joblib Spark backend (`joblibspark`): Optuna runs `n_jobs` in threads, not through
+joblib, and scikit-learn's halving searches retrain from scratch at every rung. The storage proxy is
+what Optuna provides for many workers without a database; it needs no shared file system.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from harness.engines.base import EngineContext
+from harness.spec import Params
+
+
+def serve(storage: Any, host: str) -> tuple[Any, int]:
+    """Optuna's gRPC storage proxy for `storage`, started on a free port of `host`: (server, port).
+    (optuna.storages.run_grpc_proxy_server blocks for ever and takes a fixed port; this is its body.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import grpc
+    from optuna.storages._grpc import servicer
+    from optuna.storages._grpc.auto_generated import api_pb2_grpc
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=10))
+    api_pb2_grpc.add_StorageServiceServicer_to_server(servicer.OptunaStorageProxyService(storage), server)
+    port = server.add_insecure_port(f"{host}:0")
+    server.start()
+    return server, port
+
+
+def run_trial(host: str, port: int, data: dict[str, Any], params: dict[str, Any], t0: float) -> dict[str, Any]:
+    import optuna
+
+    from workloads.tune import optuna_search as o
+
+    proxy = optuna.storages.GrpcStorageProxy(host=host, port=port)
+    try:
+        proxy.wait_server_ready(timeout=30)
+        study = optuna.load_study(study_name=o.STUDY, storage=proxy, pruner=o.pruner(params))
+        return o.one_trial(study, data, params, t0)
+    finally:
+        proxy.close()
+
+
+def search(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    import optuna
+
+    from workloads.tune import optuna_search as o
+
+    sc = ctx.handle.sparkContext
+    t0 = time.time()
+    storage = optuna.storages.InMemoryStorage()
+    study = o.create_study(storage, params, inputs["configs"])
+    host = sc.getConf().get("spark.driver.host")
+    server, port = serve(storage, host)
+    data = sc.broadcast(inputs["data"])
+    try:
+        k, plain = len(inputs["configs"]), dict(params)
+        histories = (sc.parallelize(range(k), k)
+                     .map(lambda _: run_trial(host, port, data.value, plain, t0))
+                     .collect())
+    finally:
+        data.destroy()
+        server.stop(0)
+    return o.answer(study, histories, "Optuna, in-memory storage behind a gRPC proxy in the driver, a Spark task per "
+                                      "trial, ASHA rule as a pruner")
+
+
+CASES = {"search": search}
+NOTES = {"search": "a Spark task per trial (parallelize(range(K), K)), Optuna's gRPC storage proxy in the driver, "
+                   "the ASHA-rule pruner, data as a broadcast variable"}
