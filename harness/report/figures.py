@@ -154,6 +154,31 @@ def size_lines(model: ReportModel) -> str:
     return _svg(fig)
 
 
+def series_panels(records: Sequence[Any], group: str) -> str:
+    """A panel per record (engine, case, scale) with a line per member of a series group: the series
+    named `<group>/<member>` (e.g. every trial's accuracy in a hyperparameter search, `accuracy/trial
+    03`); a line that ends early is a member stopped early. Only records checked right are drawn."""
+    shown = [r for r in records if r.status == "ok" and any(n.startswith(group + "/") for n in r.series)]
+    fig, axes = _panels(len(shown), 2.8)
+    for ax, rec in zip(axes, shown, strict=True):
+        members = sorted(n for n in rec.series if n.startswith(group + "/"))
+        for i, name in enumerate(members):
+            xs, ys = zip(*rec.series[name], strict=True)
+            ax.plot(xs, ys, marker=".", markersize=3, linewidth=1, color=_TRACES[i % len(_TRACES)])
+        ax.set_title(f"{rec.engine} ({rec.case}, {rec.scale}): {len(members)} lines", fontsize=10)
+        ax.set_xlabel("wall time (s)")
+        ax.set_ylabel(group.replace("_", " "))
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+#: Line colours of a panel's members (matplotlib's tab20, so neighbours differ).
+_TRACES = ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd",
+           "#c5b0d5", "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d",
+           "#17becf", "#9edae5"]
+
+
 def series_lines(records: Sequence[Any], name: str, engines: Sequence[str]) -> str:
     """A curve per engine (e.g. test accuracy against wall time), from records' `series[name]`;
     only records whose answer was checked right are drawn."""

@@ -43,8 +43,15 @@ def render(runs: Sequence[Run], title: str = "enginebench report", allow_noisy: 
         rows = [r for r in model.rows if r.workload == wl]
         charts[wl] = figures.case_bars(rows, model.engines)
         recs = [r for r in model.records if r.workload == wl]
+        # A series `<group>/<member>` (one curve per trial of a search) is drawn with its group, a
+        # panel per engine; a plain name is one figure with a curve per engine.
         for name in dict.fromkeys(n for r in recs if r.status == "ok" for n in r.series):
-            curves.setdefault(wl, {})[name] = figures.series_lines(recs, name, model.engines)
+            group, grouped, member = name.partition("/")
+            title = f"{group} per {member.split()[0]}" if grouped else name  # "accuracy per trial"
+            if not grouped:
+                curves.setdefault(wl, {})[name] = figures.series_lines(recs, name, model.engines)
+            elif title not in curves.get(wl, {}):
+                curves.setdefault(wl, {})[title] = figures.series_panels(recs, group)
     phase_chart = figures.phase_stack(model) if model.phases else ""
     scaling_chart = figures.scaling_lines(model) if model.scaling else ""
     size_chart = figures.size_lines(model) if model.sizes else ""

@@ -94,12 +94,13 @@ def replay(trials: Mapping[int, Sequence[Sequence[float]]], decisions: Sequence[
         for epoch in points:
             if epoch > last:
                 break
-            d = at_rung.get((tid, epoch))
-            if d is None:
+            decided = at_rung.get((tid, epoch))
+            if decided is None:
                 return f"trial {tid} passed the rung at epoch {epoch} without a decision"
-            if d["stop"] and last > epoch:
+            if decided["stop"] and last > epoch:
                 return f"trial {tid} was stopped at epoch {epoch} but trained on to epoch {last}"
         stopped = any(at_rung[tid, e]["stop"] for e in points if (tid, e) in at_rung)
         if not stopped and last != max_epochs:
-            return f"trial {tid} ended at epoch {last}: neither stopped at a rung nor at the {max_epochs} epochs maximum"
+            return (f"trial {tid} ended at epoch {last}: neither stopped at a rung nor at the {max_epochs} "
+                    "epochs maximum")
     return ""

@@ -20,6 +20,7 @@ when it decided (`asha:<epoch>`), which is how the check replays it.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import optuna
@@ -29,6 +30,8 @@ from workloads.tune.spec import SPACE
 
 #: Optuna logs a line per trial at INFO; the harness reports the trials itself.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+#: DaskStorage and the gRPC storage proxy are marked experimental; the pinned versions are the ones tested.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 STUDY = "enginebench-tune"
 

@@ -34,7 +34,7 @@ def _scheduler(params: Params, token: str) -> Any:
 
     never_stop = params.get("plant", "") == "never-stop"
 
-    class LoggedASHA(ASHAScheduler):  # type: ignore[misc]
+    class LoggedASHA(ASHAScheduler):
         def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
             action = super().on_trial_result(tune_controller, trial, result)
             _LOGS[token].append({"id": result["id"], "iteration": result["training_iteration"],
@@ -84,8 +84,13 @@ def answer_from_log(log: list[dict[str, Any]], params: Params) -> dict[str, Any]
 
 
 def search(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+    import ray
     from ray import tune
 
+    if ray.util.client.ray.is_connected():
+        raise RuntimeError("through Ray Client (a ray:// address) Tune's controller runs on the cluster, where this "
+                           "driver cannot read its scheduler's decisions back: give --ray-address the GCS address "
+                           "(host:6379) instead")
     t0 = time.time()
     token = f"search-{next(_TOKENS)}"
     _LOGS[token] = []
@@ -101,7 +106,7 @@ def search(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
             run_config=tune.RunConfig(storage_path=storage, name="search", verbose=0),
         )
         grid = tuner.fit()
-        errors = [str(r.error) for r in grid if r.error is not None]
+        errors = [str(grid[i].error) for i in range(len(grid)) if grid[i].error is not None]
         if errors:
             raise RuntimeError(f"{len(errors)} trials failed: {errors[0][:300]}")
         return answer_from_log(_LOGS[token], params)

@@ -19,8 +19,9 @@ the record's series.
 The check, and why: (1) every configuration started, once; (2) each trial reported epochs 1, 2, ...
 in order, and each accuracy equals the reference's for that configuration and epoch exactly (one
 thread, the same seed and code: training is bit-identical from process to process, so there is no
-tolerance; the reference trains every configuration to max_epochs, once per run in the inputs phase,
-in parallel processes); (3) every decision the scheduler made follows the halving rule given the
+tolerance; the reference trains every configuration to max_epochs in the inputs phase, in parallel
+processes, and is cached under the data root by a hash of the inputs, torch's version and the
+training code); (3) every decision the scheduler made follows the halving rule given the
 results it held, it held every result recorded before it read the rung, and every trial obeyed
 (`asha.replay`); (4) the best trial reaches the scale's target accuracy. tests/test_tune.py plants a
 trial that reports the wrong epoch and a trial that never stops, on every engine, and expects `wrong`.
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from harness.spec import Case, Metric, Params, Timed, Verdict, Workload
@@ -94,18 +96,47 @@ def _reference_curve(config: dict[str, Any], data: dict[str, Any], params: dict[
     return [accuracy for _, accuracy, _ in curve(config, data, params)]
 
 
+def _reference_file(params: dict[str, Any], inputs: dict[str, Any]) -> Path:
+    """Where the reference curves of these inputs are cached: named by a hash of everything they
+    depend on (parameters, configurations, data, torch's version and the training code's source), so
+    a change to any of them computes them anew."""
+    import hashlib
+    import importlib.metadata
+    import json
+
+    import workloads.cnn.model
+    import workloads.tune.trial
+    from harness.files import data_root
+
+    sources = [Path(m.__file__ or "").read_bytes() for m in (workloads.tune.trial, workloads.cnn.model)]
+    key = json.dumps({"params": params, "configs": inputs["configs"], "data": inputs["data"]["key"],
+                      "torch": importlib.metadata.version("torch")}, sort_keys=True).encode()
+    name = hashlib.sha256(b"".join([key, *sources])).hexdigest()[:16]
+    return data_root() / "tune" / f"reference-{name}.json"
+
+
 def reference(params: Params, inputs: dict[str, Any]) -> dict[str, Any]:
     """Every configuration trained to max_epochs (one thread each, in parallel processes: outside
-    every engine's timers). The curves stay in `inputs` for `check`; the record notes get a summary."""
+    every engine's timers), or the curves cached by an earlier run of the same inputs and code. The
+    curves stay in `inputs` for `check`; the record notes get a summary."""
+    import json
     import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
 
+    from harness.files import atomic_write_text
+
     plain = {k: v for k, v in params.items() if k != "plant"}
     cfgs = inputs["configs"]
-    workers = max(1, min(len(cfgs), os.cpu_count() or 1))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        curves = list(pool.map(_reference_curve, cfgs, [inputs["data"]] * len(cfgs), [plain] * len(cfgs)))
+    cache = _reference_file(plain, inputs)
+    if cache.exists():
+        curves = json.loads(cache.read_text())["curves"]
+    else:
+        workers = max(1, min(len(cfgs), os.cpu_count() or 1))
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            curves = list(pool.map(_reference_curve, cfgs, [inputs["data"]] * len(cfgs), [plain] * len(cfgs)))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(cache, json.dumps({"params": plain, "curves": curves}))
     inputs["reference_curves"] = curves
     finals = [c[-1] for c in curves]
     best = max(range(len(finals)), key=finals.__getitem__)

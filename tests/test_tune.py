@@ -1,0 +1,118 @@
+"""The tune workload: the halving rule against Ray Tune's own, the replay that checks every scheduler
+decision, the check (with planted bugs in every engine's real search) and the search on every engine
+at tiny scale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import run_plan
+
+from harness import registry
+from harness.attempt import CaseInputs, Session
+from workloads.tune import asha
+from workloads.tune.spec import WORKLOAD, check, configs
+
+CASE = WORKLOAD.case("search")
+PARAMS = CASE.params_for("tiny")
+
+
+@pytest.fixture(scope="module")
+def prepared(data_root: Path) -> Any:
+    """Tiny inputs and the reference curves (every configuration to max_epochs), made once per module."""
+    with CaseInputs() as inputs:
+        made = inputs.get(CASE, PARAMS)
+        assert not made.error, made.error
+        yield made
+
+
+def test_the_halving_rule_decides_as_ray_tunes_asha_bracket() -> None:
+    """Thousands of random results, fed in the same order to Ray Tune's own bracket and to asha.stops."""
+    from ray.tune.schedulers.async_hyperband import _Bracket
+
+    class T:
+        def __init__(self, trial_id: int) -> None:
+            self.trial_id = trial_id
+
+    rng = np.random.default_rng(1)
+    decisions = 0
+    for _ in range(200):
+        bracket = _Bracket(min_t=1, max_t=27, reduction_factor=3, s=0)
+        recorded: dict[int, list[float]] = {}
+        for tid in rng.permutation(12):
+            for epoch in (1, 3, 9):
+                value = float(rng.choice([0.1, 0.25, 0.5, rng.random()]))  # ties and repeats too
+                ray_says = bracket.on_result(T(int(tid)), epoch, value)
+                ours = asha.stops(value, recorded.get(epoch, []), 3)
+                assert (ray_says == "STOP") == ours, (epoch, value, recorded.get(epoch))
+                recorded.setdefault(epoch, []).append(value)
+                decisions += 1
+                if ours:
+                    break
+    assert decisions > 2000
+    assert asha.rungs(1, 9, 3) == [1, 3] and asha.rungs(1, 27, 3) == [1, 3, 9] and asha.rungs(2, 18, 3) == [2, 6]
+
+
+def _decision(tid: int, epoch: int, accuracy: float, seen: dict[int, float], stop: bool, at: float) -> dict[str, Any]:
+    return {"trial": tid, "epoch": epoch, "accuracy": accuracy, "seen": {str(k): v for k, v in seen.items()},
+            "stop": stop, "read": at, "written": at}
+
+
+def test_the_replay_names_a_wrong_decision_an_ignored_result_and_a_trial_that_trained_on() -> None:
+    # Trials 0, 1, 2 at max 9 epochs (rungs 1 and 3): 0 goes first and on; 1 is below 0 and stops;
+    # 2 is above the cutoff of (0, 1) and goes on; at epoch 3, 0 goes first, 2 is below it and stops.
+    trials = {0: [[e, 0.5 + e / 100, e] for e in range(1, 10)], 1: [[1, 0.2, 1.1]],
+              2: [[1, 0.6, 1.2], [2, 0.61, 2.2], [3, 0.4, 3.2]]}
+    right = [_decision(0, 1, 0.51, {}, False, 1), _decision(1, 1, 0.2, {0: 0.51}, True, 2),
+             _decision(2, 1, 0.6, {0: 0.51, 1: 0.2}, False, 3), _decision(0, 3, 0.53, {}, False, 4),
+             _decision(2, 3, 0.4, {0: 0.53}, True, 5)]
+    assert asha.replay(trials, right, 1, 9, 3) == ""
+    wrong = [*right[:1], {**right[1], "stop": False}, *right[2:]]
+    assert asha.replay(trials, wrong, 1, 9, 3) == (
+        "trial 1 at epoch 1: accuracy 0.2000, cutoff 0.5100 from 1 earlier results: the rule stops it, "
+        "the scheduler let it continue")
+    blind = [*right[:2], _decision(2, 1, 0.6, {}, False, 3), *right[3:]]
+    assert "ignored trial 0's accuracy there, recorded before it read the rung" in asha.replay(trials, blind, 1, 9, 3)
+    trained_on = {**trials, 1: [[1, 0.2, 1.1], [2, 0.3, 2.1]]}
+    assert asha.replay(trained_on, right, 1, 9, 3) == "trial 1 was stopped at epoch 1 but trained on to epoch 2"
+    gave_up = {**trials, 0: trials[0][:5]}
+    assert "trial 0 ended at epoch 5: neither stopped at a rung nor at the 9 epochs maximum" in asha.replay(
+        gave_up, right, 1, 9, 3)
+    assert "passed the rung at epoch 3 without a decision" in asha.replay(trials, right[:4], 1, 9, 3)
+    lied = [*right[:1], _decision(1, 1, 0.2, {0: 0.9}, True, 2), *right[2:]]
+    assert "held 0.9 for trial 0, which recorded 0.51 there" in asha.replay(trials, lied, 1, 9, 3)
+
+
+def test_the_configurations_come_from_the_seed_and_the_reference_reaches_the_target(prepared: Any) -> None:
+    assert configs(PARAMS) == configs(PARAMS) == prepared.inputs["configs"]
+    assert len({(c["lr"], c["width"]) for c in prepared.inputs["configs"]}) == PARAMS["trials"]
+    curves = prepared.inputs["reference_curves"]
+    assert len(curves) == PARAMS["trials"] and {len(c) for c in curves} == {PARAMS["max_epochs"]}
+    assert prepared.reference["best_accuracy"] >= PARAMS["target_accuracy"]
+    assert 0 < prepared.reference["reaching_target"] < PARAMS["trials"]  # a search with something to find
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("started", tuple(registry.ENGINES), indirect=True, scope="session")
+def test_every_engine_runs_the_search_and_planted_bugs_are_wrong(started: Session, prepared: Any,
+                                                                 tmp_path: Path) -> None:
+    runner, _ = run_plan(tmp_path, "tune", (started.name,), repeat=1, warmup=0, session=started)
+    (rec,) = runner.records
+    assert rec.status == "ok", f"{started.name}: {rec.status} {rec.reason}\n{rec.detail}"
+    m = rec.metrics
+    assert m["search_s"] > 0 and 0 < m["time_to_best_s"] <= m["search_s"] and m["best_accuracy"] >= 0.8
+    assert PARAMS["trials"] <= m["epochs"] < PARAMS["trials"] * PARAMS["max_epochs"] and m["stopped"] >= 1
+    assert 0 < m["busy_share"] <= 1.0
+    assert len([n for n in rec.series if n.startswith("accuracy/trial ")]) == PARAMS["trials"]
+    found = WORKLOAD.resolve(started.cls.api, "search", started.name)
+    assert found.implementation is not None and started.ctx is not None
+    inputs, ref = prepared.inputs, prepared.reference
+    late = found.implementation(started.ctx, {**PARAMS, "plant": "wrong-epoch"}, inputs)  # type: ignore[operator]
+    verdict = check(late, PARAMS, inputs, ref)
+    assert not verdict.ok and verdict.reason.startswith("trial 0 reported epochs [2, 3"), verdict.reason
+    on = found.implementation(started.ctx, {**PARAMS, "plant": "never-stop"}, inputs)  # type: ignore[operator]
+    verdict = check(on, PARAMS, inputs, ref)
+    assert not verdict.ok and "but trained on to epoch 9" in verdict.reason, verdict.reason
