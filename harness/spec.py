@@ -109,7 +109,9 @@ class Case:
         cases without one.
     summarize: (params, inputs, timed repetitions, cpus) -> derived metrics (throughput, percentiles).
     series: (params, inputs, timed repetitions) -> named curves, each a list of [x, y] points (e.g.
-        test accuracy against training seconds); stored in the record and drawn by the report.
+        test accuracy against training seconds); stored in the record and drawn by the report, one
+        figure per name with a curve per engine; names `<group>/<member>` (a search's trials:
+        `accuracy/trial 03`) are drawn as one figure per group, a panel per engine, a curve per member.
     notes: (params, inputs, timed repetitions) -> facts about how the answers were produced (e.g. the
         device and world size a training case ran with); merged into the record's notes.
     """

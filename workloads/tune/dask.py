@@ -3,8 +3,8 @@ in-memory storage held by the scheduler, which every worker reaches through its 
 future per trial (`client.submit(one_trial, ..., pure=False)`), so the scheduler keeps one trial on
 each single-threaded worker and hands the next configuration to whichever worker frees first. The
 data is scattered to every worker once (`broadcast=True`). Why not dask-ml's
-`SuccessiveHalvingSearchCV`: it needs a scikit-learn estimator with `partial_fit`, decides rungs
-synchronously, and has had no release since 2024."""
+`SuccessiveHalvingSearchCV`: it needs a scikit-learn estimator with `partial_fit` (one epoch per call,
+a wrapper around the net) and keeps its own, different halving schedule."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ from harness.engines.base import EngineContext
 from harness.spec import Params
 
 
-def run_trial(storage: Any, data: dict[str, Any], params: dict[str, Any], t0: float) -> dict[str, Any]:
+def run_trial(storage: str, data: dict[str, Any], params: dict[str, Any], t0: float) -> dict[str, Any]:
+    """One trial on a worker, reaching the study through the DaskStorage registered as `storage`."""
     import optuna
+    from optuna_integration import DaskStorage
 
     from workloads.tune import optuna_search as o
 
-    study = optuna.load_study(study_name=o.STUDY, storage=storage, pruner=o.pruner(params))
+    proxy = DaskStorage(name=storage, register=False)
+    study = optuna.load_study(study_name=o.STUDY, storage=proxy, pruner=o.pruner(params))
     return o.one_trial(study, data, params, t0)
 
 
@@ -34,7 +37,7 @@ def search(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     storage = DaskStorage(client=client)
     study = o.create_study(storage, params, inputs["configs"])
     [data] = client.scatter([inputs["data"]], broadcast=True, hash=False)
-    futures = [client.submit(run_trial, storage, data, dict(params), t0, pure=False)
+    futures = [client.submit(run_trial, storage.name, data, dict(params), t0, pure=False)
                for _ in inputs["configs"]]
     histories = client.gather(futures)
     return o.answer(study, histories, "Optuna, DaskStorage on the scheduler, a future per trial, ASHA rule as a pruner")

@@ -5,9 +5,9 @@ task slots (one per core of the budget), and each task loads the study through a
 and runs one trial (`study.optimize(n_trials=1)`, the next enqueued configuration). The data goes to
 the executors once, as a broadcast variable.
 
-Why this and not hyperopt's `SparkTrials`: hyperopt has had no release since 2021 and its Spark
-integration is deprecated by Databricks, its main user; it has no early stopping of running trials
-either. Why not the joblib Spark backend (`joblibspark`): Optuna runs `n_jobs` in threads, not through
+Why this and not hyperopt's `SparkTrials`: the open-source hyperopt is no longer maintained (so say
+the docs of Databricks, which wrote `SparkTrials`; its ML runtime dropped hyperopt after 16.4 and points
+to Optuna or Ray Tune), and it cannot stop a running trial early. Why not the joblib Spark backend (`joblibspark`): Optuna runs `n_jobs` in threads, not through
 joblib, and scikit-learn's halving searches retrain from scratch at every rung. The storage proxy is
 what Optuna provides for many workers without a database; it needs no shared file system.
 """
