@@ -116,3 +116,7 @@ def test_every_engine_runs_the_search_and_planted_bugs_are_wrong(started: Sessio
     on = found.implementation(started.ctx, {**PARAMS, "plant": "never-stop"}, inputs)  # type: ignore[operator]
     verdict = check(on, PARAMS, inputs, ref)
     assert not verdict.ok and "but trained on to epoch 9" in verdict.reason, verdict.reason
+    if started.name == "dask":  # every search's study was dropped from the scheduler afterwards
+        kept = started.ctx.handle.run_on_scheduler(lambda dask_scheduler: len(
+            dask_scheduler.extensions["optuna"].storages))
+        assert kept == 0

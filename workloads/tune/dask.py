@@ -39,8 +39,19 @@ def search(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     [data] = client.scatter([inputs["data"]], broadcast=True, hash=False)
     futures = [client.submit(run_trial, storage.name, data, dict(params), t0, pure=False)
                for _ in inputs["configs"]]
-    histories = client.gather(futures)
-    return o.answer(study, histories, "Optuna, DaskStorage on the scheduler, a future per trial, ASHA rule as a pruner")
+    try:
+        histories = client.gather(futures)
+        return o.answer(study, histories, "Optuna, DaskStorage on the scheduler, a future per trial, ASHA rule as a "
+                                          "pruner")
+    finally:
+        client.cancel(futures)  # a failed search leaves no trial running
+        client.run_on_scheduler(forget, name=storage.name)
+
+
+def forget(dask_scheduler: Any, name: str) -> None:
+    """Drop a search's storage from the scheduler: DaskStorage registers one per search in Optuna's
+    scheduler extension and never removes it, so a long-lived cluster would keep every study."""
+    dask_scheduler.extensions["optuna"].storages.pop(name, None)
 
 
 CASES = {"search": search}

@@ -7,9 +7,10 @@ the executors once, as a broadcast variable.
 
 Why this and not hyperopt's `SparkTrials`: the open-source hyperopt is no longer maintained (so say
 the docs of Databricks, which wrote `SparkTrials`; its ML runtime dropped hyperopt after 16.4 and points
-to Optuna or Ray Tune), and it cannot stop a running trial early. Why not the joblib Spark backend (`joblibspark`): Optuna runs `n_jobs` in threads, not through
-joblib, and scikit-learn's halving searches retrain from scratch at every rung. The storage proxy is
-what Optuna provides for many workers without a database; it needs no shared file system.
+to Optuna or Ray Tune), and it cannot stop a running trial early. Why not the joblib Spark backend
+(`joblibspark`): Optuna runs `n_jobs` in threads, not through joblib, and scikit-learn's halving
+searches retrain from scratch at every rung. The storage proxy is what Optuna provides for many
+workers without a database; it needs no shared file system.
 """
 
 from __future__ import annotations
