@@ -87,6 +87,12 @@ class Timed:
     answer: Any
 
 
+def median_run(runs: Sequence[Timed]) -> Timed:
+    """The repetition with the median wall time (the lower middle of an even count): the one whose
+    curves and notes stand for the attempt."""
+    return sorted(runs, key=lambda r: r.seconds)[(len(runs) - 1) // 2]
+
+
 @dataclass(frozen=True)
 class Metric:
     """The headline figure of a case, as reports should show and rank it."""

@@ -11,11 +11,12 @@ import psutil
 import pytest
 
 from harness import registry
-from harness.attempt import Session
+from harness.attempt import CaseInputs, Prepared, Session
 from harness.budget import Budget
 from harness.engines.base import Endpoints
 from harness.records import Plan, ResultsWriter
 from harness.runner import Runner, make_header
+from harness.spec import Case, Implementation, Params, Staged, Workload
 
 #: Helper processes that belong to Python itself, not to an engine, and end with the interpreter.
 _NOT_ENGINES = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
@@ -116,6 +117,23 @@ def engines_take_turns(request: pytest.FixtureRequest) -> None:
     if "started" not in request.fixturenames:
         for session in _SHARED.values():
             session.stop()
+
+
+def prepared_case(case: Case, params: Params) -> Iterator[Prepared]:
+    """A case's inputs and reference, made once and torn down afterwards: the body of a module-scoped
+    `prepared` fixture (`yield from prepared_case(CASE, PARAMS)`)."""
+    with CaseInputs() as inputs:
+        made = inputs.get(case, params)
+        assert not made.error, made.error
+        yield made
+
+
+def implementation(started: Session, workload: Workload, case: str) -> Implementation:
+    """The started engine's own implementation of a case, to call directly (e.g. with planted bugs)."""
+    found = workload.resolve(started.cls.api, case, started.name)
+    impl = found.implementation
+    assert impl is not None and not isinstance(impl, Staged) and started.ctx is not None, found.reason
+    return impl
 
 
 def run_plan(tmp_path: Path, workload: object, engines: tuple[str, ...], cases: tuple[str, ...] | None = None,

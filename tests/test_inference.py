@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import run_plan
+from conftest import implementation, prepared_case, run_plan
 
 from harness import registry
-from harness.attempt import CaseInputs, Session
+from harness.attempt import Session
 from workloads.cnn.data import DataError
 from workloads.inference import model as m
 from workloads.inference.spec import WORKLOAD, check
@@ -23,10 +23,7 @@ PARAMS = CASE.params_for("tiny")
 @pytest.fixture(scope="module")
 def prepared(data_root: Path) -> Any:
     """Tiny inputs and reference, made once for the module (the checkpoint trains in ~10 s)."""
-    with CaseInputs() as inputs:
-        made = inputs.get(CASE, PARAMS)
-        assert not made.error, made.error
-        yield made
+    yield from prepared_case(CASE, PARAMS)
 
 
 def test_the_checkpoint_is_cached_verified_and_a_corrupted_one_is_a_one_line_error(prepared: Any) -> None:
@@ -86,9 +83,8 @@ def test_every_engine_scores_every_image_and_planted_bugs_are_wrong(started: Ses
     assert rec.metrics["images_per_s"] > 0 and rec.metrics["processes"] >= 1
     assert rec.notes["device"] == "cpu" and rec.size_param == "n_images"
     # The real answer of this engine, then two planted bugs in it.
-    found = WORKLOAD.resolve(started.cls.api, "score", started.name)
-    assert found.implementation is not None and started.ctx is not None
-    answer = found.implementation(started.ctx, PARAMS, prepared.inputs)  # type: ignore[operator]
+    impl = implementation(started, WORKLOAD, "score")
+    answer = impl(started.ctx, PARAMS, prepared.inputs)
     inputs, ref = prepared.inputs, prepared.reference
     assert check(answer, PARAMS, inputs, ref).ok
     order = np.argsort(answer["ids"])

@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import run_plan
+from conftest import implementation, prepared_case, run_plan
 
 from harness import registry
-from harness.attempt import CaseInputs, Session
+from harness.attempt import Session
 from workloads.tune import asha
 from workloads.tune.spec import WORKLOAD, check, configs
 
@@ -23,10 +23,7 @@ PARAMS = CASE.params_for("tiny")
 @pytest.fixture(scope="module")
 def prepared(data_root: Path) -> Any:
     """Tiny inputs and the reference curves (every configuration to max_epochs), made once per module."""
-    with CaseInputs() as inputs:
-        made = inputs.get(CASE, PARAMS)
-        assert not made.error, made.error
-        yield made
+    yield from prepared_case(CASE, PARAMS)
 
 
 def test_the_halving_rule_decides_as_ray_tunes_asha_bracket() -> None:
@@ -107,13 +104,12 @@ def test_every_engine_runs_the_search_and_planted_bugs_are_wrong(started: Sessio
     assert PARAMS["trials"] <= m["epochs"] < PARAMS["trials"] * PARAMS["max_epochs"] and m["stopped"] >= 1
     assert 0 < m["busy_share"] <= 1.0
     assert len([n for n in rec.series if n.startswith("accuracy/trial ")]) == PARAMS["trials"]
-    found = WORKLOAD.resolve(started.cls.api, "search", started.name)
-    assert found.implementation is not None and started.ctx is not None
+    impl = implementation(started, WORKLOAD, "search")
     inputs, ref = prepared.inputs, prepared.reference
-    late = found.implementation(started.ctx, {**PARAMS, "plant": "wrong-epoch"}, inputs)  # type: ignore[operator]
+    late = impl(started.ctx, {**PARAMS, "plant": "wrong-epoch"}, inputs)
     verdict = check(late, PARAMS, inputs, ref)
     assert not verdict.ok and verdict.reason.startswith("trial 0 reported epochs [2, 3"), verdict.reason
-    on = found.implementation(started.ctx, {**PARAMS, "plant": "never-stop"}, inputs)  # type: ignore[operator]
+    on = impl(started.ctx, {**PARAMS, "plant": "never-stop"}, inputs)
     verdict = check(on, PARAMS, inputs, ref)
     assert not verdict.ok and "but trained on to epoch 9" in verdict.reason, verdict.reason
     if started.name == "dask":  # every search's study was dropped from the scheduler afterwards

@@ -40,7 +40,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from harness.spec import Case, Metric, Params, Timed, Verdict, Workload, use_gpu
+from harness.spec import Case, Metric, Params, Timed, Verdict, Workload, median_run, use_gpu
 
 #: Allowed distance of an engine's final accuracy from the local reference's range (absolute, 3 points).
 TOLERANCE = 0.03
@@ -217,14 +217,10 @@ def summarize(params: Params, inputs: Any, timed: Sequence[Timed], cpus: int) ->
     return out
 
 
-def _median_run(timed: Sequence[Timed]) -> Timed:
-    return sorted(timed, key=lambda t: t.seconds)[(len(timed) - 1) // 2]
-
-
 def series(params: Params, inputs: Any, timed: Sequence[Timed]) -> dict[str, list[list[float]]]:
     """Test accuracy after each epoch against seconds since the implementation was called (the
     repetition with the median wall time)."""
-    run = _median_run(timed).answer
+    run = median_run(timed).answer
     return {"test_accuracy": [[round(e["elapsed_s"], 3), e["test_accuracy"]] for e in run["history"]]}
 
 

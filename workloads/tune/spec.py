@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.spec import Case, Metric, Params, Timed, Verdict, Workload
+from harness.spec import Case, Metric, Params, Timed, Verdict, Workload, median_run
 
 #: The search space (drawn once per scale from its seed; `configs`).
 SPACE = {"lr": (1e-3, 0.3), "momentum": (0.5, 0.99), "weight_decay": (1e-5, 1e-2), "width": (0.5, 1.0, 2.0)}
@@ -195,10 +195,6 @@ def _summary(params: Params, run: Timed, cpus: int) -> dict[str, float]:
             "stopped": float(sum(len(t["history"]) < params["max_epochs"] for t in trials))}
 
 
-def _median_run(runs: Sequence[Timed]) -> Timed:
-    return sorted(runs, key=lambda r: r.seconds)[(len(runs) - 1) // 2]
-
-
 def summarize(params: Params, inputs: dict[str, Any], runs: Sequence[Timed], cpus: int) -> dict[str, float]:
     each = [_summary(params, r, cpus) for r in runs]
     return {name: statistics.median(s[name] for s in each) for name in each[0]}
@@ -209,20 +205,19 @@ def series(params: Params, inputs: dict[str, Any], runs: Sequence[Timed]) -> dic
     one curve per configuration: `accuracy/trial 07` (the report draws one panel per engine)."""
     width = len(str(len(inputs["configs"]) - 1))
     return {f"accuracy/trial {tid:0{width}d}": [[round(h[2], 3), h[1]] for h in t["history"]]
-            for tid, t in sorted(_median_run(runs).answer["trials"].items())}
+            for tid, t in sorted(median_run(runs).answer["trials"].items())}
 
 
 def notes(params: Params, inputs: dict[str, Any], runs: Sequence[Timed]) -> dict[str, Any]:
     from workloads.tune import asha
 
-    a = _median_run(runs).answer
+    a = median_run(runs).answer
     tid, best = _best(a)
-    stopped_at = {str(e): sum(1 for t in a["trials"].values() if len(t["history"]) == e)
-                  for e in asha.rungs(params["min_epochs"], params["max_epochs"], params["eta"])}
+    rungs = asha.rungs(params["min_epochs"], params["max_epochs"], params["eta"])
+    stopped_at = {str(e): sum(1 for t in a["trials"].values() if len(t["history"]) == e) for e in rungs}
     return {"scheduler": a["scheduler"], "data": inputs["source"], "best_config": {**inputs["configs"][tid]},
             "best_epochs": len(best["history"]), "stopped_at_rung": stopped_at,
-            "schedule": f"{params['trials']} trials, rungs at "
-                        f"{asha.rungs(params['min_epochs'], params['max_epochs'], params['eta'])} epochs, "
+            "schedule": f"{params['trials']} trials, rungs at {rungs} epochs, "
                         f"reduction factor {params['eta']}, at most {params['max_epochs']} epochs"}
 
 
