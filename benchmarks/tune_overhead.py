@@ -7,7 +7,7 @@ Starts Ray once with `--cpus` CPUs (like the ray engine), then runs each variant
 turn (alternating, so every variant sees the same background load) and prints, per run: the search's
 wall time, when the first trial reported its first result and when the last trial did (seconds since
 the Tuner was built), and how many worker processes ran trials. The tune workload's ray search uses
-`reuse_actors=True` and imports torch in the trainable (README, "The tune workload").
+`reuse_actors=True` and imports torch in the trainable (docs/workloads/tune.md).
 """
 
 from __future__ import annotations

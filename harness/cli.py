@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 EXIT_FAILED_CASES = 1
 EXIT_INTERRUPTED = 130
+#: The results file the README's picture of the engine-fit matrix is taken from, and where it goes.
+PICTURE_RESULTS = "docs/results/quick-tiny.json"
+PICTURE = "docs/img/engine-fit.png"
 NOISY_HELP = ("rank and judge cases that ran while other processes took over 10%% of the CPU budget "
               "(by default they are shown with a 'noisy' badge and left out of verdicts)")
 
@@ -115,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--title", default="enginebench report")
     report.add_argument("--force", action="store_true", help="overwrite an existing output file")
     report.add_argument("--allow-noisy", action="store_true", help=NOISY_HELP)
+    report.add_argument("--format", choices=("html", "markdown"), default="html",
+                        help="html (default: one self-contained page) or markdown (the same tables and verdicts "
+                             "as one .md document; default path reports/<run id>/report.md)")
 
     comp = sub.add_parser("compare", help="per-case ratios NEW/BASE of the headline with a significance-tested verdict")
     comp.add_argument("base", help="results JSON of the baseline run")
@@ -134,6 +140,19 @@ def build_parser() -> argparse.ArgumentParser:
     datasets = data.add_subparsers(dest="dataset", required=True, parser_class=_Parser)
     for command in registry.data_commands().values():
         command.add_arguments(datasets.add_parser(command.name, help=command.help))
+
+    docs = sub.add_parser("docs", help="the documentation: regenerate its measured tables, build or serve the site")
+    docs.add_argument("action", choices=("tables", "build", "serve", "picture"),
+                      help="tables: rewrite every generated table of README.md and docs/ from its results file; "
+                           "build: mkdocs build --strict; serve: mkdocs serve on 127.0.0.1; picture: the README's "
+                           "picture of the report's engine-fit matrix (needs Chromium)")
+    docs.add_argument("--check", action="store_true",
+                      help="with tables: change nothing, exit 1 when a table differs from its results file")
+    docs.add_argument("--site-dir", help="with build: where to write the site (default site/)")
+    docs.add_argument("--port", type=int_in(1024, 65535, "port"), default=8000, help="with serve (default 8000)")
+    docs.add_argument("--root", help="the enginebench checkout (default: the one this command runs from)")
+    docs.add_argument("--results", default=PICTURE_RESULTS,
+                      help=f"with picture: the results file (default {PICTURE_RESULTS}, under --root)")
 
     doctor = sub.add_parser("doctor", help="check Python, every engine's packages and needs, memory and /dev/shm")
     doctor.add_argument("--no-import", action="store_true", help="check installed versions without importing")
@@ -305,14 +324,46 @@ def _output_path(path: Path, force: bool) -> Path:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.records import load_run
-    from harness.report.html import write_report
 
     runs = [load_run(p) for p in args.results]
     name = runs[0].run_id if len(runs) == 1 else f"combined-{runs[-1].run_id}"
-    path = _output_path(Path(args.output) if args.output else Path("reports") / name / "index.html", args.force)
-    write_report(runs, path, title=args.title, allow_noisy=args.allow_noisy)
+    default = "report.md" if args.format == "markdown" else "index.html"
+    path = _output_path(Path(args.output) if args.output else Path("reports") / name / default, args.force)
+    if args.format == "markdown":
+        from harness.files import atomic_write_text
+        from harness.report.markdown import document
+
+        atomic_write_text(path, document(runs, args.title, ", ".join(args.results), args.allow_noisy))
+    else:
+        from harness.report.html import write_report
+
+        write_report(runs, path, title=args.title, allow_noisy=args.allow_noisy)
     print(f"report: {path}")
     return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from harness import docs
+
+    root = docs.project_root(args.root)
+    if args.action == "tables":
+        stale = docs.stale(docs.pages(root), write=not args.check)
+        for page in stale:
+            print(f"{'stale' if args.check else 'rewrote'}: {page.relative_to(root)}")
+        if args.check and stale:
+            print("generated tables differ from their results files: run `enginebench docs tables`", file=sys.stderr)
+            return 1
+        print(f"{len(docs.blocks(root))} generated blocks, {len(stale)} {'stale' if args.check else 'rewritten'}")
+        return 0
+    if args.action == "build":
+        site = Path(args.site_dir) if args.site_dir else root / "site"
+        return docs.mkdocs(root, ["build", "--strict", "--site-dir", str(site.resolve())])
+    if args.action == "picture":
+        from harness.records import load_run
+
+        print(f"picture: {docs.picture([load_run(root / args.results)], root / PICTURE)}")
+        return 0
+    return docs.mkdocs(root, ["serve", "--dev-addr", f"127.0.0.1:{args.port}"])
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -518,6 +569,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_compare(args)
         if args.command == "export":
             return cmd_export(args)
+        if args.command == "docs":
+            return cmd_docs(args)
     except UsageError as exc:
         sys.stderr.write(f"enginebench {args.command}: error: {exc}\n")
         return EXIT_USAGE

@@ -44,8 +44,8 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "quick": Preset(1, 2, "a first look: the default run (every workload on every engine at tiny scale) fits in "
-                          "8 minutes on 2 cores. A case whose warm-up took over 5 s gets one timed repetition "
+    "quick": Preset(1, 2, "a first look: the default run (every workload on every engine at tiny scale) takes "
+                          "minutes on 2 cores. A case whose warm-up took over 5 s gets one timed repetition "
                           "(at tiny: cnn training, inference on the Ray engines, a few Spark task and ETL cases). "
                           "With 2 repetitions a tie is decided by the overlap of the ranges, which separates two "
                           "equal engines by chance one time in three (two in three with 1 against 2): read its "

@@ -39,7 +39,8 @@ IMAGE_BYTES = 3 * 32 * 32
 #: The synthetic images' pixel noise (std, in 0..255 units) and their class pattern's amplitude:
 #: AMPLITUDE / NOISE sets how hard the set is. benchmarks/cnn_difficulty.py measured that no
 #: amplitude makes half the data cost more than the spread over sample orders at tiny or small (see
-#: the README), so the set stays as it was and the cnn check catches data bugs by coverage instead.
+#: docs/studies/2026-11-24-cnn-difficulty.md), so the set stays as it was and the cnn check catches
+#: data bugs by coverage instead.
 #: Changing what synthetic_arrays draws must change synthetic_dir's name (cached sets are reused).
 NOISE = 64.0
 AMPLITUDE = 32.0

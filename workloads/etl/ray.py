@@ -1,7 +1,7 @@
 """Ray Data: read_parquet with select_columns (projection pushed into the read), filters and derived
 columns in vectorized map_batches (pandas batches), joins, then groupby().aggregate() / sum().
 
-Tuning (the variant study, figures in README): `tune_data_context()` selects Ray Data's V1 parquet
+Tuning (the variant study, docs/studies/2026-11-24-etl-variants.md): `tune_data_context()` selects Ray Data's V1 parquet
 datasource for small inputs, because V2 starts a pool of footer-reader actors on every read (1.4-8 s
 per read_parquet on 2 cores against 0.1-0.3 s for V1, for the same files), and V2 from V2_FROM_BYTES
 of input on, where it reads faster (1.3-2.4x at SF 1); and the task-based sort shuffle for

@@ -1,0 +1,192 @@
+"""ReportModel -> Markdown: the report's matrix, verdicts and per-case figures as GitHub-flavoured tables.
+
+Pure functions of the records (no I/O). The docs' measured tables are made by these functions from a
+results file committed beside the page (`harness.docs`), and `enginebench report --format markdown`
+writes the same content as one document, so a figure in the docs and in the report cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from harness.budget import format_bytes
+from harness.fmt import format_metric, format_seconds
+from harness.records import PRESETS, Record, Run
+from harness.report.model import FAILED, Cell, ReportModel, Row, build_model, fmt_ratio
+
+STATUS_TEXT = {"wrong": "**WRONG**", "error": "error", "timeout": "timeout", "unsupported": "n/a",
+               "skipped": "skipped", "absent": "not run"}
+
+#: Columns a metrics table can add beside the case's own metrics: name -> (heading, value of a record).
+EXTRA_COLUMNS: dict[str, tuple[str, Callable[[Record], str]]] = {
+    "@median": ("median run", lambda r: format_seconds(float(r.stats["median"])) if "median" in r.stats else ""),
+    "@reps": ("reps", lambda r: str(len(r.samples))),
+    "@peak_memory": ("peak memory (net of driver)",
+                     lambda r: format_bytes(int(r.resources["peak_rss_net_bytes"]))
+                     if "peak_rss_net_bytes" in r.resources else ""),
+    "@cpu": ("CPU use", lambda r: f"{float(r.resources['cpu_utilisation']):.0%}"
+             if "cpu_utilisation" in r.resources else ""),
+}
+
+
+def _escape(text: str) -> str:
+    """A table cell's text: pipes escaped, newlines folded (reasons can hold both)."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def table(head: Sequence[str], rows: Sequence[Sequence[str]], numbers: bool = True) -> str:
+    """A GitHub-flavoured Markdown table; the first column left-aligned, the rest right-aligned when
+    they hold numbers (`numbers`), left-aligned when they hold text."""
+    lines = ["| " + " | ".join(_escape(h) for h in head) + " |",
+             "| " + " | ".join(["---"] + ["---:" if numbers else "---"] * (len(head) - 1)) + " |"]
+    lines += ["| " + " | ".join(_escape(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def cell_text(cell: Cell) -> str:
+    """One matrix cell as the HTML report shows it: a figure only when checked right, its standing
+    against the row's best, or the status of a record with no figure."""
+    if cell.value is None:
+        return STATUS_TEXT.get(cell.status, cell.status)
+    value = format_metric(cell.value)
+    if cell.best:
+        return f"**{value}** best"
+    ratio = cell.ratio or 1.0
+    if cell.baseline:
+        return f"{value} (baseline, {fmt_ratio(1 / ratio)} faster)" if ratio < 1 else \
+            f"{value} (baseline, {fmt_ratio(ratio)} slower)"
+    if cell.tied_with_best:
+        return f"{value} (tied, {fmt_ratio(ratio)})"
+    if not cell.ranked:
+        return f"{value} (noisy, not ranked)" if cell.noisy else f"{value} (not ranked)"
+    return f"{value} ({fmt_ratio(ratio)} slower)"
+
+
+def _rows(model: ReportModel, workloads: Sequence[str] | None) -> list[Row]:
+    return [r for r in model.rows if workloads is None or r.workload in workloads]
+
+
+def matrix(model: ReportModel, workloads: Sequence[str] | None = None) -> str:
+    """The engine-fit matrix: a row per case, a column per engine, the median headline in each cell."""
+    several = len({r.scale for r in model.rows}) > 1
+    head = ["case", "headline", *[f"{e} (baseline)" if e in model.baselines else e for e in model.engines]]
+    body = []
+    for row in _rows(model, workloads):
+        name = f"{row.workload} {row.case}" + (f" ({row.scale})" if several else "")
+        unit = f"{row.unit}, {'higher' if row.higher_is_better else 'lower'} is better"
+        body.append([name, unit, *[cell_text(c) for c in row.cells]])
+    return table(head, body)
+
+
+def verdicts(model: ReportModel, workloads: Sequence[str] | None = None) -> str:
+    """The report's sentences, one bullet per category (categories of the given workloads only)."""
+    categories = dict.fromkeys(r.category for r in _rows(model, workloads))
+    return "\n".join(f"* {model.verdicts[c]}" for c in categories)
+
+
+def metrics(model: ReportModel, workload: str, case: str, names: Sequence[str] = ()) -> str:
+    """One case, an engine per row: the headline's median and the named metrics of the checked
+    records (default: every metric the records have); `@median`, `@reps`, `@peak_memory` and `@cpu`
+    add the run time, repetitions, peak memory and CPU use. A record with no figures shows its status."""
+    recs = {r.engine: r for r in model.records if (r.workload, r.case) == (workload, case)}
+    if not recs:
+        raise ValueError(f"no record of {workload}/{case} (accepted: a case the results file holds)")
+    row = next(r for r in model.rows if (r.workload, r.case) == (workload, case))
+    chosen = list(names) or list(dict.fromkeys(m for r in recs.values() for m in r.metrics))
+    unknown = [n for n in chosen if n.startswith("@") and n not in EXTRA_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown column {unknown[0]} (accepted: a metric name or {', '.join(EXTRA_COLUMNS)})")
+    head = ["engine", f"{row.metric} ({row.unit}, median)",
+            *[EXTRA_COLUMNS[n][0] if n.startswith("@") else n for n in chosen]]
+    body = []
+    for cell in row.cells:
+        rec = recs.get(cell.engine)
+        if rec is None:
+            continue
+        name = f"{cell.engine} (baseline)" if cell.baseline else cell.engine
+        if rec.status != "ok":
+            body.append([name, STATUS_TEXT.get(rec.status, rec.status), *[""] * len(chosen)])
+            continue
+        figures = [EXTRA_COLUMNS[n][1](rec) if n.startswith("@")
+                   else format_metric(rec.metrics[n]) if n in rec.metrics else "" for n in chosen]
+        body.append([name, cell_text(cell), *figures])
+    return table(head, body)
+
+
+def engine_starts(runs: Sequence[Run]) -> str:
+    """Per engine and run: how long it took to start and stop (its own phase, never inside a figure)."""
+    several = len(runs) > 1
+    head = ["engine", *(["run"] if several else []), "start", "stop", "restarts", "versions"]
+    body = []
+    for run in runs:
+        for name, s in run.header.engines.items():
+            versions = ", ".join(f"{k} {v}" for k, v in s.versions.items())
+            body.append([f"{name} (baseline)" if s.baseline else name, *([run.run_id] if several else []),
+                         format_seconds(s.start_s) if s.start_s is not None else s.status,
+                         format_seconds(s.stop_s) if s.stop_s is not None else "", str(s.restarts), versions])
+    return table(head, body)
+
+
+def failures(model: ReportModel, workloads: Sequence[str] | None = None) -> str:
+    """Every record without a figure, with its reason (empty when there is none)."""
+    recs = [r for r in model.failures if workloads is None or r.workload in workloads]
+    if not recs:
+        return "No failures: every attempt was checked `ok` or is `unsupported` by design." \
+            if not any(r.status in FAILED for r in model.records) else ""
+    return table(["case", "engine", "status", "reason"],
+                 [[f"{r.workload} {r.case}", r.engine, r.status.value, r.reason] for r in recs], numbers=False)
+
+
+def provenance(runs: Sequence[Run], link: str) -> str:
+    """The sentence that names where a generated table's figures come from: the results file (as a
+    link), each run's id, date, commit, machine, budget and repetition preset."""
+    parts = []
+    for run in runs:
+        h = run.header
+        commit = str(h.git.get("commit") or "unknown")[:7] + (" (dirty)" if h.git.get("dirty") else "")
+        machine = h.machine
+        cores = machine.get("logical_cpus") or "?"
+        plan = h.plan
+        preset = f"preset {plan.preset} ({plan.warmup} warm-up + {plan.repeat} repetitions" + \
+            (f", 1 when the warm-up took over {plan.long_s:g} s)" if plan.long_s else ")") if plan.preset in PRESETS \
+            else f"{plan.warmup} warm-up + {plan.repeat} repetitions"
+        parts.append(f"run `{run.run_id}` ({h.created_utc[:10]}, commit `{commit}`, scale {plan.scale}, "
+                     f"{plan.budget.cpus} CPUs per engine on a {cores}-core machine, {preset})")
+    return f"Generated from [`{link}`]({link}): " + "; ".join(parts) + "."
+
+
+def summary(runs: Sequence[Run]) -> str:
+    """What each run did, in one sentence per run: attempts by status and its wall time (created to
+    finished, from the results file's header)."""
+    import datetime as dt
+
+    out = []
+    for run in runs:
+        counts: dict[str, int] = {}
+        for r in run.records:
+            counts[r.status.value] = counts.get(r.status.value, 0) + 1
+        h = run.header
+        took = ""
+        if h.created_utc and h.finished_utc:
+            fmt = "%Y-%m-%dT%H:%M:%SZ"
+            finished, created = dt.datetime.strptime(h.finished_utc, fmt), dt.datetime.strptime(h.created_utc, fmt)
+            seconds = int((finished - created).total_seconds())
+            took = f" in {seconds // 60} min {seconds % 60} s (from the results file's start to its finish)"
+        by_status = ", ".join(f"{n} {status}" for status, n in counts.items())
+        out.append(f"Run `{run.run_id}` ({h.status}) made {len(run.records)} attempts{took}: {by_status}.")
+    return " ".join(out)
+
+
+def document(runs: Sequence[Run], title: str = "enginebench report", source: str = "results",
+             allow_noisy: bool = False) -> str:
+    """The whole report as one Markdown document: provenance, verdicts, matrix, each case's figures,
+    engine starts and failures."""
+    model = build_model(runs, allow_noisy)
+    parts: list[Any] = [f"# {title}", provenance(runs, source), "## Engine fit", verdicts(model), matrix(model)]
+    for workload in dict.fromkeys(r.workload for r in model.rows):
+        parts.append(f"## Workload {workload}")
+        for case in dict.fromkeys(r.case for r in model.rows if r.workload == workload):
+            parts += [f"### {case}", metrics(model, workload, case, ())]
+    parts += ["## Engine start", engine_starts(runs), "## Failures and gaps", failures(model)]
+    return "\n\n".join(p for p in parts if p) + "\n"
