@@ -64,8 +64,14 @@ class Contrast:
         """Whether the rule is a test at the 5% level (enough repetitions on both sides)."""
         return self.chance <= ALPHA + 1e-12
 
+    @property
+    def has_interval(self) -> bool:
+        """Whether both sides have two or more samples: one sample per side spans no interval."""
+        return min(self.n) >= 2
+
     def interval_text(self) -> str:
-        return f"[{self.low:.2f}, {self.high:.2f}]"
+        """The interval as [low, high]; empty with one sample on a side (a range of one value says nothing)."""
+        return f"[{self.low:.2f}, {self.high:.2f}]" if self.has_interval else ""
 
 
 def worse_ratio(a: float, b: float, higher_is_better: bool) -> float:

@@ -44,11 +44,12 @@ class Comparison:
 def _one(b: Record, n: Record, threshold: float) -> Comparison:
     def build(verdict: str, why: str = "", ch: Change | None = None) -> Comparison:
         c = ch.contrast if ch else None
+        interval = c if c is not None and c.has_interval else None  # one sample a side spans no interval
         noisy = " and ".join(side for side, rec in (("base", b), ("new", n)) if rec.status == "ok" and is_noisy(rec))
         return Comparison(b.workload, b.case, b.engine, b.scale, b.status, n.status, b.metric,
                           str(b.primary.get("unit", "")), b.headline if b.status == "ok" else None,
                           n.headline if n.status == "ok" else None, c.ratio if c else None,
-                          c.low if c else None, c.high if c else None, verdict, why,
+                          interval.low if interval else None, interval.high if interval else None, verdict, why,
                           ch.borderline if ch else False, noisy)
 
     if b.status == "ok" and n.status != "ok":

@@ -11,7 +11,7 @@ from harness.budget import format_bytes
 from harness.fmt import format_metric, format_seconds
 from harness.records import Run
 from harness.report import figures
-from harness.report.model import NOISY_SHARE, ReportModel, build_model, fmt_ratio
+from harness.report.model import CONFIRM_MIN, NOISY_SHARE, ReportModel, build_model, fmt_ratio
 from harness.stats import BOOTSTRAP_MIN, MIN_REPETITION_S, RULES, THRESHOLD
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -47,11 +47,11 @@ def render(runs: Sequence[Run], title: str = "enginebench report", allow_noisy: 
         # panel per engine; a plain name is one figure with a curve per engine.
         for name in dict.fromkeys(n for r in recs if r.status == "ok" for n in r.series):
             group, grouped, member = name.partition("/")
-            title = f"{group} per {member.split()[0]}" if grouped else name  # "accuracy per trial"
+            figure = f"{group} per {member.split()[0]}" if grouped else name  # "accuracy per trial"
             if not grouped:
                 curves.setdefault(wl, {})[name] = figures.series_lines(recs, name, model.engines)
-            elif title not in curves.get(wl, {}):
-                curves.setdefault(wl, {})[title] = figures.series_panels(recs, group)
+            elif figure not in curves.get(wl, {}):
+                curves.setdefault(wl, {})[figure] = figures.series_panels(recs, group)
     phase_chart = figures.phase_stack(model) if model.phases else ""
     scaling_chart = figures.scaling_lines(model) if model.scaling else ""
     size_chart = figures.size_lines(model) if model.sizes else ""
@@ -61,7 +61,8 @@ def render(runs: Sequence[Run], title: str = "enginebench report", allow_noisy: 
         several_budgets=len({r.cpus for r in model.rows}) > 1,
         badges=BADGES, generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         metric_names=_metric_names(model), environment=_environment(runs), rules=RULES,
-        bootstrap_min=BOOTSTRAP_MIN, noisy_share=NOISY_SHARE, csv_download=csv_download(runs),
+        bootstrap_min=BOOTSTRAP_MIN, noisy_share=NOISY_SHARE, csv_download=csv_download(runs), threshold=THRESHOLD,
+        confirm_min=CONFIRM_MIN,
     )
 
 

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.records import PHASES, Header, Record, Run
-from harness.stats import Contrast, contrast, worse_ratio
+from harness.stats import THRESHOLD, Contrast, contrast, worse_ratio
 
 FAILED = ("wrong", "error", "timeout")
 #: Foreign CPU (processes outside the run) above this share of the budget makes a record noisy.
 NOISY_SHARE = 0.10
+#: Repetitions each side needs before a resolved lead is called a win; fewer make it a lead to confirm.
+CONFIRM_MIN = 3
 
 
 def is_noisy(rec: Record) -> bool:
@@ -45,6 +47,11 @@ class Cell:
     noisy: bool = False  # foreign CPU above NOISY_SHARE of the budget during the case
     ranked: bool = False  # took part in the ranking (ok, not a baseline, not left out as noisy)
     versus_best: Contrast | None = None  # this cell against the row's best (ranked cells but the best)
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether this cell's standing against the best rests on CONFIRM_MIN repetitions a side."""
+        return self.versus_best is not None and min(self.versus_best.n) >= CONFIRM_MIN
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,12 @@ def latest_records(runs: Sequence[Run]) -> list[Record]:
     return list(chosen.values())
 
 
+def separated(c: Contrast) -> bool:
+    """Whether a contrast calls an order: resolved by the tie rule *and* beyond compare's threshold
+    (a resolved 5% difference is real inside one run but not one to act on: never a win)."""
+    return c.resolved and (c.ratio >= 1 + THRESHOLD or c.ratio <= 1 / (1 + THRESHOLD))
+
+
 def build_row(records: Sequence[Record], engines: Sequence[str], category: str,
               baselines: Collection[str] = (), allow_noisy: bool = False) -> Row:
     """One matrix row: figures for ok records, ratios to the best engine, ties by `stats.contrast`.
@@ -181,7 +194,7 @@ def build_row(records: Sequence[Record], engines: Sequence[str], category: str,
                 ratio = versus.ratio
             else:
                 ratio = worse_ratio(statistics.median(best.headline_samples), v, higher)
-            tied = versus is not None and not versus.resolved
+            tied = versus is not None and not separated(versus)
             cells.append(Cell(engine, "ok", v, ratio, rec is best, tied, low=min(xs), high=max(xs), baseline=is_base,
                               noisy=is_noisy(rec), ranked=rec in ranked, versus_best=versus))
         else:
@@ -201,6 +214,13 @@ def _names(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _of(n: int, total: int, what: str) -> str:
+    """'the only contested case', '1 of 3 contested cases', 'all 4 ...': counts that read as English."""
+    if total == 1:
+        return f"the only {what}"
+    return f"{'all ' if n == total else f'{n} of '}{total} {what}s"
+
+
 def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = ()) -> str:
     """A few sentences from the numbers: who leads the contested cases (shared leads named as such),
     by how much, what is too close to call, what only one engine ran, what failed or was left out as
@@ -210,6 +230,7 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = ())
     margins: list[str] = []
     ties: list[str] = []
     alone: list[str] = []
+    leads: list[str] = []  # resolved orders on fewer than CONFIRM_MIN repetitions a side: not wins
     scales, budgets = len({r.scale for r in rows}) > 1, len({r.cpus for r in rows}) > 1
 
     def label(row: Row) -> str:
@@ -229,8 +250,11 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = ())
         if tied:
             ties.append(f"{label(row)}: {_names([top.engine, *tied])} tied")
             continue
-        wins[top.engine] = wins.get(top.engine, 0) + 1
         second, last = figures[1], figures[-1]
+        if not second.confirmed:
+            leads.append(f"{top.engine} on {label(row)} ({fmt_ratio(second.ratio or 0)} ahead of {second.engine})")
+            continue
+        wins[top.engine] = wins.get(top.engine, 0) + 1
         text = f"on {label(row)} {top.engine} is {fmt_ratio(second.ratio or 0)} faster than {second.engine}"
         if last is not second:
             text += f" and {fmt_ratio(last.ratio or 0)} faster than {last.engine}"
@@ -242,12 +266,17 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = ())
     if top_wins:
         leaders = sorted(e for e, n in wins.items() if n == top_wins)
         if len(leaders) == 1:
-            lead = f"{leaders[0]} is fastest on {top_wins} of {len(contested)} contested cases"
+            lead = f"{leaders[0]} is fastest on {_of(top_wins, len(contested), 'contested case')}"
         else:
-            lead = f"{_names(leaders)} share the lead, fastest on {top_wins} of {len(contested)} contested cases each"
+            lead = (f"{_names(leaders)} share the lead, fastest on {top_wins} of {len(contested)} contested "
+                    "cases each")
     first = "; ".join(x for x in [lead, *margins[:3]] if x)
+    if leads:
+        more = f" and {len(leads) - 4} more" if len(leads) > 4 else ""
+        first += (("; " if first else "") + f"leads to confirm (fewer than {CONFIRM_MIN} repetitions per engine, "
+                  "not counted as wins): " + ", ".join(leads[:4]) + more)
     if ties:
-        first += ("; " if first else "") + "too close to call: " + ", ".join(ties)
+        first += ("; " if first else "") + f"too close to call (tied, or within {THRESHOLD:.0%}): " + ", ".join(ties)
     if first:
         sentences.append(first)
     elif not alone:
@@ -290,10 +319,11 @@ def _baseline_sentence(rows: Sequence[Row]) -> str:
     faster = [1 / r for r in against if r < 1]
     slower = [r for r in against if r >= 1]
     who = f"the {name} baseline (one process, no engine)"
+    cases = "its only case" if len(against) == 1 else f"all {len(against)} cases"
     if faster and not slower:
-        return f"{who} is faster than every engine on all {len(against)} cases ({_span(faster)})"
+        return f"{who} is faster than every engine on {cases} ({_span(faster)})"
     if slower and not faster:
-        return f"{who} is slower than the best engine on all {len(against)} cases ({_span(slower)})"
+        return f"{who} is slower than the best engine on {cases} ({_span(slower)})"
     return (f"{who} is faster than every engine on {len(faster)} of {len(against)} cases ({_span(faster)}) "
             f"and slower than the best engine on {len(slower)} ({_span(slower)})")
 
@@ -375,7 +405,7 @@ def crossovers(records: Iterable[Record], allow_noisy: bool = False) -> list[Cro
                     if ra is None or rb is None:
                         continue
                     c = contrast(ra.headline_samples, rb.headline_samples, ra.higher_is_better)
-                    if not c.resolved:
+                    if not separated(c):
                         continue
                     order = 1 if c.ratio > 1 else -1  # ratio > 1: b is that many times worse than a
                     if last is not None and order != last[0]:
