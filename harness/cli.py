@@ -363,7 +363,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
         print(f"picture: {docs.picture([load_run(root / args.results)], root / PICTURE)}")
         return 0
-    return docs.mkdocs(root, ["serve", "--dev-addr", f"127.0.0.1:{args.port}"])
+    return docs.mkdocs(root, ["serve", "--dev-addr", f"127.0.0.1:{args.port}"], replace=True)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -168,19 +168,24 @@ def project_root(given: str | None) -> Path:
     return root
 
 
-def mkdocs(root: Path, args: list[str]) -> int:
-    """Run mkdocs (from the dev extra) on the project's mkdocs.yml; a missing install is one line."""
+def mkdocs(root: Path, args: list[str], replace: bool = False) -> int:
+    """Run mkdocs (from the dev extra) on the project's mkdocs.yml; a missing install is one line.
+    replace: become mkdocs (exec) instead of waiting for it, so a long-lived `serve` is the very
+    process the user's Ctrl-C or SIGTERM reaches and nothing is left listening."""
     import importlib.util
+    import os
     import subprocess
     import sys
 
     if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("material") is None:
         raise UsageError("mkdocs-material is not installed (accepted: pip install -c requirements.lock -e '.[dev]'; "
                          "./enginebench installs it)")
-    import os
-
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's notice about MkDocs 2, printed on every build
-    return subprocess.call([sys.executable, "-m", "mkdocs", *args, "-f", str(root / "mkdocs.yml")], cwd=root, env=env)
+    command = [sys.executable, "-m", "mkdocs", *args, "-f", str(root / "mkdocs.yml")]
+    if replace:
+        os.chdir(root)
+        os.execve(sys.executable, command, env)
+    return subprocess.call(command, cwd=root, env=env)
 
 
 def matrix_page(report_html: str) -> str:
