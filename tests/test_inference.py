@@ -14,7 +14,7 @@ from harness import registry
 from harness.attempt import Session
 from workloads.cnn.data import DataError
 from workloads.inference import model as m
-from workloads.inference.spec import WORKLOAD, check
+from workloads.inference.spec import REFERENCE_FLOOR, WORKLOAD, check, reference
 
 CASE = WORKLOAD.case("score")
 PARAMS = CASE.params_for("tiny")
@@ -71,6 +71,17 @@ def test_the_check_names_missing_repeated_and_differing_predictions(prepared: An
     flipped[:20] = (flipped[:20] + 1) % 10
     bad = check(_answer(ids, flipped), PARAMS, inputs, ref)
     assert not bad.ok and "labels differ from the reference model's on 20 of 2048 images" in bad.reason
+
+
+def test_a_reference_model_below_its_floor_against_the_true_labels_fails_loudly(prepared: Any) -> None:
+    """The reference is what every answer is checked against, so a broken one (here: the true labels
+    out of step with the images, as a mis-keyed data set would leave them) must stop the case."""
+    inputs, ref = prepared.inputs, prepared.reference
+    assert ref["accuracy"] >= REFERENCE_FLOOR["synthetic"]
+    shuffled = {**inputs, "labels": np.random.default_rng(0).permutation(inputs["labels"])}
+    with pytest.raises(ValueError, match=r"the reference model scores 0\.\d+ against the true labels, under the "
+                                         r"synthetic floor 0\.8 \(chance: 0\.1\)"):
+        reference(PARAMS, shuffled)
 
 
 @pytest.mark.engine

@@ -33,9 +33,15 @@ from typing import Any
 from harness.spec import Case, Metric, Params, Timed, Verdict, Workload
 
 #: Share of images whose label may differ from the reference's (near-ties flipped by summation order).
+#: It also bounds the accuracy: an answer within it is within 0.1 points of the reference's accuracy,
+#: so the check has no separate accuracy clause (one could never fail).
 LABEL_TOLERANCE = 0.001
-#: Allowed accuracy difference from the reference (absolute: 0.1 points).
-ACCURACY_TOLERANCE = 0.001
+#: The least accuracy against the true labels the reference model must reach, by data set: below it the
+#: checkpoint (or the labels the images are scored against) is broken and no engine's answer can be
+#: judged. Ten classes: chance is 0.1. The synthetic set's floor is the cnn workload's tiny target; the
+#: real set's, twice chance (ResNet-18 trained one epoch on 10,000 images: its cost, not its accuracy,
+#: is what the workload measures).
+REFERENCE_FLOOR = {"synthetic": 0.8, "cifar10": 0.2}
 #: Parquet files the images are written to.
 FILES = 8
 
@@ -153,8 +159,14 @@ def reference(params: Params, inputs: dict[str, Any]) -> dict[str, Any]:
     table = pq.read_table(inputs["path"]).sort_by("id")
     net, _, _ = m.loaded_model(inputs["checkpoint"])
     labels = m.predict(net, m.decode(table.column("image").to_pylist()), params["batch_size"])
+    accuracy = float((labels == inputs["labels"]).mean())
+    floor = REFERENCE_FLOOR[params["data"]]
+    if accuracy < floor:
+        raise ValueError(f"the reference model scores {accuracy:.3f} against the true labels, under the "
+                         f"{params['data']} floor {floor} (chance: 0.1): checkpoint {inputs['checkpoint'].path} "
+                         "or the image labels are broken; remove the checkpoint and its sidecar to retrain it")
     inputs["reference_labels"] = labels
-    return {"accuracy": float((labels == inputs["labels"]).mean()), "images": int(len(labels))}
+    return {"accuracy": accuracy, "images": int(len(labels))}
 
 
 def check(answer: dict[str, Any], params: Params, inputs: dict[str, Any], ref: Any) -> Verdict:
@@ -177,10 +189,6 @@ def check(answer: dict[str, Any], params: Params, inputs: dict[str, Any], ref: A
     if len(differ) > LABEL_TOLERANCE * n:
         return Verdict(False, f"labels differ from the reference model's on {len(differ)} of {n} images "
                               f"(more than {LABEL_TOLERANCE:.1%}; ids {differ[:5].tolist()})")
-    accuracy = float((by_id == inputs["labels"]).mean())
-    if abs(accuracy - ref["accuracy"]) > ACCURACY_TOLERANCE + 1e-12:
-        return Verdict(False, f"accuracy {accuracy:.4f}, the reference's {ref['accuracy']:.4f} "
-                              f"(more than {ACCURACY_TOLERANCE * 100:.1f} points apart)")
     return Verdict(True)
 
 
