@@ -59,10 +59,17 @@ UNSUPPORTED: dict[str, str] = {
     "write-only from tasks, so a long-lived object answering calls cannot be expressed",
 }
 
-NOTES: dict[str, str] = {
+#: Shown beside every Spark figure of this workload (the report's implementation column): stock PySpark
+#: 3.5's cost per Python task, which enginebench measures as users run it rather than patching it away
+#: (the causes and a patched worker: docs/studies/2026-11-21-spark-python-task-cost.md).
+STOCK_TASK_COST = ("stock PySpark 3.5: every Python task pays tens of milliseconds on a small machine (the "
+                   "worker rescans zip imports after importlib.invalidate_caches(), Nagle + delayed ACK on the "
+                   "task socket, gc.collect() after each task)")
+
+NOTES: dict[str, str] = {case: f"{how}; {STOCK_TASK_COST}" for case, how in {
     "noop": "RDD with one partition per task",
     "fanout": "RDD with one partition per task, RDD.sum()",
     "tree-reduce": "RDD.treeReduce(depth=log2 N)",
     "latency": "one single-partition job per round trip",
     "object-transfer": "broadcast variable read by one task per partition",
-}
+}.items()}
