@@ -1,8 +1,12 @@
-"""ray: Ray Data. `read_parquet`, then `map_batches` with a callable class on an actor pool: up
-to one actor per CPU of the budget (one per GPU when the cluster has GPUs), each loading the model once in
-its constructor and scoring `batch_size` images per call; the labels come back with
-`take_all`-style materialization into the driver. Ray Data's own pool starts with the job, so every
-call pays its actors' start and model load (reported as `loads_in_call`)."""
+"""ray: Ray Data. `read_parquet`, then `map_batches` scoring `batch_size` images per call, the labels
+back into the driver with `iter_batches`.
+
+On CPUs the scoring function runs as Ray tasks on Ray's reused worker processes, the model cached once
+per process (`model.loaded_model`), so from the second call on no process loads it again: the same
+warm workers Dask and Spark score with. The other form, Ray's guide's callable class on an actor pool
+(1 to one actor per CPU), builds a new pool in every call and pays its start and a model load inside
+each call: 7x slower at tiny and 2x at small on 2 CPUs (benchmarks/inference_variants.py,
+docs/studies/2026-11-29-ray-inference-variants.md). With GPUs it is the actor pool, one actor per GPU."""
 
 from __future__ import annotations
 
@@ -27,21 +31,37 @@ class Scorer:
         return m.score(batch["id"], batch["image"], self.ckpt, self.batch, self.device)
 
 
-def score_dataset(ds: Any, ctx: EngineContext, params: Params, inputs: Any, t0: float) -> dict[str, Any]:
+def score_batch(batch: dict[str, np.ndarray], ckpt: m.Checkpoint, size: int, device: str) -> dict[str, np.ndarray]:
+    """The task form of `map_batches`: the model comes from this worker process's cache (`m.loaded_model`),
+    so a reused Ray worker keeps it across tasks and calls, as Dask's and Spark's workers do."""
+    return m.score(batch["id"], batch["image"], ckpt, size, device)
+
+
+#: How Ray Data scores on CPUs: "actors" (a callable class on an actor pool that grows from 1 to one
+#: actor per CPU, new in every call) or "tasks" (a function on Ray's reused worker processes with the
+#: per-process model cache). benchmarks/inference_variants.py measures both; with GPUs it is always actors.
+CPU_STRATEGY = "tasks"
+
+
+def score_dataset(ds: Any, ctx: EngineContext, params: Params, inputs: Any, t0: float,
+                  strategy: str | None = None) -> dict[str, Any]:
     """Score a Ray Dataset with columns id and image (shared with spark-on-ray)."""
     import ray
 
     gpus = int(ray.cluster_resources().get("GPU", 0))
     gpu = use_gpu(params, gpus > 0, "the Ray cluster")
     actors = gpus if gpu else ctx.cpus
-    # On CPUs the pool grows from 1 actor to one per CPU: a fixed pool of one actor per CPU would hold
-    # every CPU of a small budget before the read tasks get one (it hangs); with GPUs the actors hold
-    # no CPU and the pool is one actor per GPU from the start.
-    pool = ray.data.ActorPoolStrategy(min_size=actors if gpu else 1, max_size=actors)
-    out = ds.map_batches(Scorer, fn_constructor_args=(inputs["checkpoint"], params["batch_size"],
-                                                       "cuda" if gpu else "cpu"),
-                         batch_size=params["batch_size"], batch_format="numpy", compute=pool,
-                         num_cpus=0 if gpu else 1, num_gpus=1 if gpu else 0)
+    args = (inputs["checkpoint"], params["batch_size"], "cuda" if gpu else "cpu")
+    if not gpu and (strategy or CPU_STRATEGY) == "tasks":
+        out = ds.map_batches(score_batch, fn_args=args, batch_size=params["batch_size"], batch_format="numpy",
+                             num_cpus=1)
+    else:
+        # On CPUs the pool grows from 1 actor to one per CPU: a fixed pool of one actor per CPU would
+        # hold every CPU of a small budget before the read tasks get one (it hangs); with GPUs the
+        # actors hold no CPU and the pool is one actor per GPU from the start.
+        pool = ray.data.ActorPoolStrategy(min_size=actors if gpu else 1, max_size=actors)
+        out = ds.map_batches(Scorer, fn_constructor_args=args, batch_size=params["batch_size"], batch_format="numpy",
+                             compute=pool, num_cpus=0 if gpu else 1, num_gpus=1 if gpu else 0)
     cols: dict[str, list[np.ndarray]] = {k: [] for k in m.COLUMNS}
     for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
         for k in cols:
@@ -49,16 +69,16 @@ def score_dataset(ds: Any, ctx: EngineContext, params: Params, inputs: Any, t0: 
     return m.answer({k: np.concatenate(v) for k, v in cols.items()}, t0, "cuda" if gpu else "cpu", actors)
 
 
-def score(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+def score(ctx: EngineContext, params: Params, inputs: Any, strategy: str | None = None) -> dict[str, Any]:
     import ray.data
 
     from workloads.etl.ray import tune_data_context
 
     tune_data_context()  # progress bars and per-operator INFO lines off, as in the etl workload
     t0 = time.time()
-    return score_dataset(ray.data.read_parquet(inputs["path"]), ctx, params, inputs, t0)
+    return score_dataset(ray.data.read_parquet(inputs["path"]), ctx, params, inputs, t0, strategy)
 
 
 CASES = {"score": score}
-NOTES = {"score": "ray.data.read_parquet + map_batches(callable class) on an actor pool of 1 to one actor per CPU "
-                  "(per GPU with GPUs), model loaded in each actor's constructor"}
+NOTES = {"score": "ray.data.read_parquet + map_batches(function) as tasks on reused workers, the model cached per "
+                  "worker process (with GPUs: a callable class on one actor per GPU)"}

@@ -1,6 +1,6 @@
 """spark-on-ray: Spark reads the parquet, `ray.data.from_spark` (RayDP) hands the rows to Ray's
-object store, and Ray Data scores them exactly as the ray engine does (an actor pool, the model
-loaded once per actor). Decoding happens on the Ray side: the hand-off carries the 3,072-byte rows,
+object store, and Ray Data scores them exactly as the ray engine does (tasks on reused workers, the
+model cached per worker process). Decoding happens on the Ray side: the hand-off carries the 3,072-byte rows,
 a quarter of the normalized floats' size."""
 
 from __future__ import annotations
@@ -26,4 +26,4 @@ def score(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
 
 CASES = {"score": score}
 NOTES = {"score": "Spark reads (repartition to the cores), ray.data.from_spark hands over, Ray Data map_batches "
-                  "scores on an actor pool"}
+                  "scores as the ray engine does"}
