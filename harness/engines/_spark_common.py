@@ -49,10 +49,6 @@ def common_configs(cpus: int) -> dict[str, str]:
         # Shuffle partitions sized to the budget rather than Spark's fixed default of 200.
         "spark.sql.shuffle.partitions": str(max(2, cpus * 2)),
         "spark.default.parallelism": str(cpus),
-        # Arrow between the JVM and pandas (toPandas, createDataFrame from pandas): off by default in
-        # Spark 3.5, on here for every workload alike, so no workload sets it and none depends on which
-        # ran before it (inference's toPandas: docs/studies/2026-11-29-spark-inference-variants.md).
-        "spark.sql.execution.arrow.pyspark.enabled": "true",
     }
 
 

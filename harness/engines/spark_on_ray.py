@@ -115,7 +115,6 @@ class SparkOnRayEngine(Engine):
         return {
             "executors": num_executors,
             "executor_cores": cores,
-            **spark_config_summary(self._handle, ("spark.master", "spark.executor.memory",
-                                                  "spark.sql.execution.arrow.pyspark.enabled")),
+            **spark_config_summary(self._handle, ("spark.master", "spark.executor.memory")),
             "ray": ray_config(),
         }
