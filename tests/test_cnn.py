@@ -273,9 +273,10 @@ def test_every_engine_trains_to_the_target_and_agrees_with_local(started: Sessio
     if rec.status == "wrong" and "final test accuracy" in rec.reason:
         # Known and open (issue #24): where ranks read a streaming split, the order in which blocks
         # reach them can vary with timing, and with it the final accuracy. In the clean-clone CI runs of
-        # 2026-11-29 it left the accuracy band in 2 of 4 (ray 0.752 once, spark-on-ray 0.941 once), every
-        # coverage and weight clause right. One more training keeps this test about whether the engine
-        # trains correctly; a second miss fails it. The product still records such a run `wrong`.
+        # 2026-11-29 it left the accuracy band once on ray (0.752, not reproduced in six runs alone), every
+        # coverage and weight clause right (spark-on-ray's misses came from the Spark hand-off's order,
+        # now sorted). One more training keeps this test about whether the engine trains correctly; a
+        # second miss fails it. The product still records such a run `wrong`.
         warnings.warn(f"{engine}: {rec.reason}; training once more", stacklevel=1)
         (tmp_path / "again").mkdir()
         runner, _ = run_plan(tmp_path / "again", "cnn", (engine,), repeat=1, warmup=0, session=started)
