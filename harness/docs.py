@@ -21,9 +21,13 @@ import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import UsageError
 from harness.records import Run
+
+if TYPE_CHECKING:
+    from harness.report.model import ReportModel
 
 BLOCK = re.compile(r"(?P<open><!-- enginebench:generate (?P<spec>.*?) -->\n)(?P<body>.*?)"
                    r"(?P<close><!-- enginebench:end -->)", re.S)
@@ -73,12 +77,19 @@ def parse(spec: str, page: Path, line: int) -> Block:
     return Block(page, line, words[0], options)
 
 
-def render(block: Block, runs: list[Run]) -> str:
+@dataclass(frozen=True)
+class Source:
+    """A results file's runs and the report model built from them (once, however many blocks use it)."""
+
+    runs: list[Run]
+    model: ReportModel
+
+
+def render(block: Block, source: Source) -> str:
     """The Markdown a block holds: its table (or sentences) and the sentence naming its source."""
     from harness.report import markdown
-    from harness.report.model import build_model
 
-    model = build_model(runs)
+    runs, model = source.runs, source.model
     workloads = block.names("workloads")
     link = block.options["from"]
     if block.kind == "run":
@@ -100,30 +111,37 @@ def render(block: Block, runs: list[Run]) -> str:
     return f"{body}\n\n{markdown.provenance(runs, link)}"
 
 
-def _loader() -> Callable[[Block], list[Run]]:
-    """Load each results file once, however many blocks use it."""
+def _loader() -> Callable[[Block], Source]:
+    """Load each results file, and build its report model, once however many blocks use it."""
     from harness.records import load_run
+    from harness.report.model import build_model
 
-    cache: dict[Path, list[Run]] = {}
+    cache: dict[Path, Source] = {}
 
-    def load(block: Block) -> list[Run]:
+    def load(block: Block) -> Source:
         path = block.source
         if path not in cache:
             if not path.is_file():
                 raise UsageError(f"{block.where}: results file {block.options['from']} not found "
                                  f"(accepted: a results JSON relative to {block.page.parent})")
-            cache[path] = [load_run(path)]
+            runs = [load_run(path)]
+            cache[path] = Source(runs, build_model(runs))
         return cache[path]
 
     return load
 
 
-def regenerate(text: str, page: Path, load: Callable[[Block], list[Run]] | None = None) -> str:
+def _parsed(m: re.Match[str], text: str, page: Path) -> Block:
+    """The Block of one match of BLOCK in `text`, with the line its opening comment is on."""
+    return parse(m["spec"], page, text.count("\n", 0, m.start()) + 1)
+
+
+def regenerate(text: str, page: Path, load: Callable[[Block], Source] | None = None) -> str:
     """The page's text with every generated block made afresh from its results file."""
     load = load or _loader()
 
     def fill(m: re.Match[str]) -> str:
-        block = parse(m["spec"], page, text.count("\n", 0, m.start()) + 1)
+        block = _parsed(m, text, page)
         return f"{m['open']}{render(block, load(block))}\n{m['close']}"
 
     return BLOCK.sub(fill, text)
@@ -156,7 +174,7 @@ def blocks(root: Path) -> list[Block]:
     out = []
     for page in pages(root):
         text = page.read_text(encoding="utf-8")
-        out += [parse(m["spec"], page, text.count("\n", 0, m.start()) + 1) for m in BLOCK.finditer(text)]
+        out += [_parsed(m, text, page) for m in BLOCK.finditer(text)]
     return out
 
 

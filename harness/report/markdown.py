@@ -148,9 +148,11 @@ def provenance(runs: Sequence[Run], link: str) -> str:
         machine = h.machine
         cores = machine.get("logical_cpus") or "?"
         plan = h.plan
-        preset = f"preset {plan.preset} ({plan.warmup} warm-up + {plan.repeat} repetitions" + \
-            (f", 1 when the warm-up took over {plan.long_s:g} s)" if plan.long_s else ")") if plan.preset in PRESETS \
-            else f"{plan.warmup} warm-up + {plan.repeat} repetitions"
+        preset = f"{plan.warmup} warm-up + {plan.repeat} repetitions"
+        if plan.long_s:
+            preset += f", 1 when the warm-up took over {plan.long_s:g} s"
+        if plan.preset in PRESETS:
+            preset = f"preset {plan.preset} ({preset})"
         parts.append(f"run `{run.run_id}` ({h.created_utc[:10]}, commit `{commit}`, scale {plan.scale}, "
                      f"{plan.budget.cpus} CPUs per engine on a {cores}-core machine, {preset})")
     return f"Generated from [`{link}`]({link}): " + "; ".join(parts) + "."

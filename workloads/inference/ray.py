@@ -5,7 +5,7 @@ On CPUs the scoring function runs as Ray tasks on Ray's reused worker processes,
 per process (`model.loaded_model`), so from the second call on no process loads it again: the same
 warm workers Dask and Spark score with. The other form, Ray's guide's callable class on an actor pool
 (1 to one actor per CPU), builds a new pool in every call and pays its start and a model load inside
-each call: 7x slower at tiny and 2x at small on 2 CPUs (benchmarks/inference_variants.py,
+each call; it measured slower on CPUs (benchmarks/inference_variants.py; the figures:
 docs/studies/2026-11-29-ray-inference-variants.md). With GPUs it is the actor pool, one actor per GPU."""
 
 from __future__ import annotations
@@ -20,6 +20,12 @@ from harness.spec import Params, use_gpu
 from workloads.inference import model as m
 
 
+def score_batch(batch: dict[str, np.ndarray], ckpt: m.Checkpoint, size: int, device: str) -> dict[str, np.ndarray]:
+    """The task form of `map_batches`: the model comes from this worker process's cache (`m.loaded_model`),
+    so a reused Ray worker keeps it across tasks and calls, as Dask's and Spark's workers do."""
+    return m.score(batch["id"], batch["image"], ckpt, size, device)
+
+
 class Scorer:
     """The callable class of `map_batches`: the model is loaded once, in the constructor."""
 
@@ -28,13 +34,7 @@ class Scorer:
         m.loaded_model(ckpt, device)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return m.score(batch["id"], batch["image"], self.ckpt, self.batch, self.device)
-
-
-def score_batch(batch: dict[str, np.ndarray], ckpt: m.Checkpoint, size: int, device: str) -> dict[str, np.ndarray]:
-    """The task form of `map_batches`: the model comes from this worker process's cache (`m.loaded_model`),
-    so a reused Ray worker keeps it across tasks and calls, as Dask's and Spark's workers do."""
-    return m.score(batch["id"], batch["image"], ckpt, size, device)
+        return score_batch(batch, self.ckpt, self.batch, self.device)
 
 
 #: How Ray Data scores on CPUs: "actors" (a callable class on an actor pool that grows from 1 to one
