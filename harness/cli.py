@@ -112,6 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="do not write an HTML report")
     run.add_argument("--allow-noisy", action="store_true", help=NOISY_HELP)
 
+    study = sub.add_parser("variants", help="a variant study: each way an engine's module writes a case (its default "
+                                            "and its VARIANTS), alternated in one run, every answer checked")
+    study.add_argument("--workload", required=True, help=f"one of: {', '.join(registry.WORKLOADS)}")
+    study.add_argument("--cases", help="comma-separated case names of the workload (default all)")
+    study.add_argument("--engines", help=f"comma-separated, or 'all' (default all: {', '.join(registry.ENGINES)})")
+    study.add_argument("--scale", default="tiny", help=f"one of: {', '.join(SCALES)} (default tiny)")
+    study.add_argument("--cpus", type=int_in(1, 1024, "CPU count"), help="CPUs per engine (default: all)")
+    study.add_argument("--memory", help="memory per engine, e.g. 8g (default: half the RAM)")
+    study.add_argument("--repeat", type=int_in(1, 1000, "repeat count"), default=4,
+                       help="timed repetitions per variant, split over its two blocks (default 4)")
+    study.add_argument("--warmup", type=int_in(0, 100, "warm-up count"), default=1,
+                       help="untimed warm-ups before each block (default 1)")
+    study.add_argument("--out", default="results", help="directory for the results file (default results/)")
+
     report = sub.add_parser("report", help="one self-contained HTML page from results files")
     report.add_argument("results", nargs="+", help="results JSON files written by enginebench run")
     report.add_argument("-o", "--output", help="HTML file to write (default reports/<run id>/index.html)")
@@ -267,6 +281,28 @@ def cmd_run(args: argparse.Namespace) -> int:
                      allow_noisy=args.allow_noisy)
         print(f"sweep report: {target}")
     return max(codes)
+
+
+def cmd_variants(args: argparse.Namespace) -> int:
+    from harness import variants
+    from harness.budget import Budget, parse_memory
+    from harness.records import Plan
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file (accepted: a directory, created if missing)")
+    workload = registry.parse_names(args.workload, "workload", tuple(registry.WORKLOADS))
+    if len(workload) != 1:
+        raise UsageError(f"--workload {args.workload}: a study is of one workload (accepted: one of "
+                         f"{', '.join(registry.WORKLOADS)})")
+    scale = registry.parse_names(args.scale, "scale", SCALES)
+    if len(scale) != 1:
+        raise UsageError(f"--scale {args.scale}: a study runs at one scale (accepted: one of {', '.join(SCALES)})")
+    plan = Plan(cases=_cases(args.cases, workload), engines=registry.parse_names(args.engines, "engine",
+                                                                                tuple(registry.ENGINES)),
+                scale=scale[0], budget=Budget.default(args.cpus, parse_memory(args.memory) if args.memory else None),
+                repeat=args.repeat, warmup=args.warmup)
+    return variants.execute(plan, out)[0]
 
 
 def _scales(text: str | None) -> tuple[str, ...]:
@@ -571,6 +607,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_export(args)
         if args.command == "docs":
             return cmd_docs(args)
+        if args.command == "variants":
+            return cmd_variants(args)
     except UsageError as exc:
         sys.stderr.write(f"enginebench {args.command}: error: {exc}\n")
         return EXIT_USAGE

@@ -3,7 +3,10 @@
 A workload package (`workloads/<name>/`) has a `spec.py` exposing `WORKLOAD`, plus one module per
 engine API (`ray.py`, `dask.py`, `spark.py`, `local.py`) exposing `CASES: dict[str, Implementation |
 Staged]`, optionally `UNSUPPORTED: dict[str, str]` (case -> why this API cannot express it) and
-`NOTES: dict[str, str]` (case -> how this implementation differs, copied into every record).
+`NOTES: dict[str, str]` (case -> how this implementation differs, copied into every record), and
+`VARIANTS: dict[str, dict[str, Implementation | Staged]]` (other ways an expert might write the cases,
+measured against `CASES`, whose name is `DEFAULT_VARIANT`, by `enginebench variants`; `VARIANT_NOTES`
+says what each one changes).
 A case that only some engines can run says so once, on the case (`Case.only`).
 An engine that shares an API with another (spark-on-ray speaks `spark`) may have its own module named
 after the engine (`spark_on_ray.py`) for the cases it does differently or alone; the others fall back
@@ -201,16 +204,36 @@ class Workload:
         limited = self.case(case).only if case in self.case_names else None
         if engine and limited is not None and engine not in limited:
             return Resolved(None, self.case(case).only_reason or f"{case} runs only on {', '.join(limited)}")
+        module = self._owner(api, case, engine)
+        if module is None:
+            return Resolved(None, f"no {api} implementation of the {self.name} workload")
+        return self._find(module, case)
+
+    def variants(self, api: str, case: str, engine: str | None = None) -> dict[str, Resolved]:
+        """The ways the module that implements `case` for an engine writes it, for a variant study
+        (`enginebench variants`): its default (`CASES`, named by the module's `DEFAULT_VARIANT`,
+        "default" when it names none) first, then each of its `VARIANTS` (name -> {case: implementation})
+        that has the case. Empty when the engine cannot run the case."""
+        found = self.resolve(api, case, engine)
+        if found.implementation is None:
+            return {}
+        module = self._owner(api, case, engine)
+        out = {str(getattr(module, "DEFAULT_VARIANT", "default")): found}
+        for name, cases in getattr(module, "VARIANTS", {}).items():
+            if case in cases:
+                out[name] = Resolved(cases[case], note=getattr(module, "VARIANT_NOTES", {}).get(name, ""))
+        return out
+
+    def _owner(self, api: str, case: str, engine: str | None) -> Any:
+        """The module that speaks for `case` on an engine: the engine's own module (`spark_on_ray.py`)
+        when it names the case, else the API's module (None when there is none)."""
         own = engine.replace("-", "_") if engine else api
         if own != api:
             module = self._module(own)
             if module is not None and (case in getattr(module, "CASES", {})
                                        or case in getattr(module, "UNSUPPORTED", {})):
-                return self._find(module, case)
-        module = self._module(api)
-        if module is None:
-            return Resolved(None, f"no {api} implementation of the {self.name} workload")
-        return self._find(module, case)
+                return module
+        return self._module(api)
 
     def _module(self, name: str) -> Any:
         module_name = f"{self.package}.{name}"

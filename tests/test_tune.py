@@ -116,3 +116,29 @@ def test_every_engine_runs_the_search_and_planted_bugs_are_wrong(started: Sessio
         kept = started.ctx.handle.run_on_scheduler(lambda dask_scheduler: len(
             dask_scheduler.extensions["optuna"].storages))
         assert kept == 0
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("started", ("ray",), indirect=True, scope="session")
+def test_ray_trial_histories_are_the_trials_own_so_a_scheduler_that_misreads_or_skips_a_result_is_wrong(
+        started: Session, prepared: Any) -> None:
+    """Ray's answer takes the histories from the trials' own records and the decisions from the
+    scheduler's log: a scheduler that decided on another accuracy than the trial reported, or let a
+    trial's results through undecided, is caught (with both from the scheduler's log, neither could be)."""
+    if started.ctx is None:
+        assert started.start() is not None, started.info.reason
+    impl = implementation(started, WORKLOAD, "search")
+    inputs, ref = prepared.inputs, prepared.reference
+    answer = impl(started.ctx, PARAMS, inputs)
+    assert check(answer, PARAMS, inputs, ref).ok
+    misread = impl(started.ctx, {**PARAMS, "plant": "scheduler-misread"}, inputs)
+    verdict = check(misread, PARAMS, inputs, ref)
+    reported = inputs["reference_curves"][0][0]
+    assert not verdict.ok and verdict.reason == (
+        f"the scheduler decided trial 0 at epoch 1 on accuracy {reported / 2}, the trial reported {reported}"), \
+        verdict.reason
+    skipped = impl(started.ctx, {**PARAMS, "plant": "scheduler-skip"}, inputs)
+    verdict = check(skipped, PARAMS, inputs, ref)
+    assert not verdict.ok and verdict.reason == "trial 0 passed the rung at epoch 1 without a decision", verdict.reason
+    assert len(skipped["trials"][0]["history"]) >= 1 and not any(
+        d["trial"] == 0 and d["epoch"] == 1 for d in skipped["decisions"])

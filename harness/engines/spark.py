@@ -74,5 +74,5 @@ class SparkEngine(Engine):
         return spark_config_summary(
             self._handle,
             ("spark.master", "spark.driver.memory", "spark.executor.memory", "spark.default.parallelism",
-             "spark.sql.shuffle.partitions"),
+             "spark.sql.shuffle.partitions", "spark.sql.execution.arrow.pyspark.enabled"),
         )

@@ -115,6 +115,7 @@ class SparkOnRayEngine(Engine):
         return {
             "executors": num_executors,
             "executor_cores": cores,
-            **spark_config_summary(self._handle, ("spark.master", "spark.executor.memory")),
+            **spark_config_summary(self._handle, ("spark.master", "spark.executor.memory",
+                                                  "spark.sql.execution.arrow.pyspark.enabled")),
             "ray": ray_config(),
         }

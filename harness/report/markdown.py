@@ -153,6 +153,12 @@ def provenance(runs: Sequence[Run], link: str) -> str:
             preset += f", 1 when the warm-up took over {plan.long_s:g} s"
         if plan.preset in PRESETS:
             preset = f"preset {plan.preset} ({preset})"
+        if h.source == "enginebench variants":
+            from harness.variants import block_sizes
+
+            preset = ("a variant study: per variant two blocks in A B, B A order, each " +
+                      " and ".join(f"{plan.warmup} warm-up + {n}" for n in block_sizes(plan.repeat) if n) +
+                      " repetitions")
         parts.append(f"run `{run.run_id}` ({h.created_utc[:10]}, commit `{commit}`, scale {plan.scale}, "
                      f"{plan.budget.cpus} CPUs per engine on a {cores}-core machine, {preset})")
     return f"Generated from [`{link}`]({link}): " + "; ".join(parts) + "."
@@ -192,3 +198,44 @@ def document(runs: Sequence[Run], title: str = "enginebench report", source: str
             parts += [f"### {case}", metrics(model, workload, case, ())]
     parts += ["## Engine start", engine_starts(runs), "## Failures and gaps", failures(model)]
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def variants(records: Sequence[Record], workload: str | None = None, case: str | None = None) -> str:
+    """A variant study's table (`enginebench variants`): per case and engine, each variant's headline
+    median, repetitions and standing against the engine's best variant, the default marked; then
+    what each variant changes, and whether every default is within `WITHIN` of its best."""
+    from harness import variants as study
+    from harness.report.model import is_noisy
+
+    groups = study.verdicts([r for r in records if workload in (None, r.workload) and case in (None, r.case)])
+    if not groups:
+        raise ValueError(f"no variant records{f' of {workload}' if workload else ''}{f' {case}' if case else ''} "
+                         "(accepted: a results file written by enginebench variants)")
+    rows, notes, beyond = [], {}, []
+    for g in groups:
+        for row in g.rows:
+            rec = row.record
+            name = f"**{row.variant}**" if row.default else row.variant
+            if row.default and row.variant != "default":
+                name += " (default)"
+            status = STATUS_TEXT.get(row.status, row.status) if row.status != "ok" else \
+                ("ok (noisy)" if is_noisy(rec) else "ok")
+            rows.append([g.case if workload else f"{g.workload} {g.case}", g.engine, name,
+                         "" if row.value is None else f"{format_metric(row.value)} {g.unit}", str(len(rec.samples)),
+                         "" if row.ratio is None else ("best" if row.ratio == 1 else f"{row.ratio:.2f}x"), status])
+            if not row.default and rec.notes.get("implementation"):
+                notes[f"{g.engine}:{row.variant}"] = rec.notes["implementation"]
+        default, best = g.default, g.best
+        if len(g.rows) > 1 and not g.default_within:
+            beyond.append(f"{g.engine} on {g.case} (default {default.ratio:.2f}x of {best.variant})"
+                          if default and best and default.ratio is not None else f"{g.engine} on {g.case}")
+    out = [table(["case", "engine", "variant", "median", "reps", "of best", "status"], rows)]
+    if notes:
+        out.append("\n".join(f"- `{name}`: {text}" for name, text in notes.items()))
+    contested = sum(len(g.rows) > 1 for g in groups)
+    if beyond:
+        out.append(f"Defaults beyond {study.WITHIN}x of their engine's best variant: {'; '.join(beyond)}.")
+    elif contested:
+        out.append(f"Every default is within {study.WITHIN}x of its engine's best variant "
+                   f"({contested} engine-case pairs with more than one variant).")
+    return "\n\n".join(out)

@@ -64,3 +64,14 @@ CASES: dict[str, Implementation | Staged] = {"good": good, "wrong": wrong, "boom
                                              "elsewhere": good, "paced": paced}
 UNSUPPORTED = {"missing": "local cannot express this case"}
 NOTES = {"good": "a plain call"}
+#: For `enginebench variants`: `paced` written slower, `good` written wrong.
+DEFAULT_VARIANT = "plain"
+
+
+def slower(ctx: EngineContext, params: Params, inputs: Any) -> int:
+    time.sleep(PACE["seconds"])
+    return paced(ctx, params, inputs)
+
+
+VARIANTS = {"slower": {"paced": slower}, "off-by-one": {"good": wrong}}
+VARIANT_NOTES = {"slower": "sleeps twice as long", "off-by-one": "answers one too many"}

@@ -348,8 +348,11 @@ def fit(model: nn.Module, recipe: Recipe, n_train: int, rank: int, world: int, d
     t0 is the wall-clock (time.time()) start of the whole implementation call: history times are
     seconds since then, so time-to-accuracy includes data conversion and worker start-up. train_s
     counts only the training steps (not evaluation): images/s = images / train_s. Each epoch's entry
-    carries the ranks' `coverage` of the training set; the last one the ranks' `weight_hashes`.
+    carries the ranks' `coverage` of the training set; the first one `job_start_s`, seconds from t0
+    until this rank's training loop began (workers started, process group formed, data in reach);
+    the last one the ranks' `weight_hashes`.
     """
+    started_s = time.time() - t0  # the rank is up, its data in reach: the job has started
     steps = recipe.steps_per_epoch(n_train)
     opt, sched = make_optimizer(model, recipe, steps)
     gen = torch.Generator().manual_seed(recipe.seed * 1000 + rank)
@@ -371,6 +374,8 @@ def fit(model: nn.Module, recipe: Recipe, n_train: int, rank: int, world: int, d
                  "train_loss": loss_total / max(1.0, seen_total), "test_accuracy": correct / max(1.0, total),
                  "test_images": int(total), "images": int(seen_total),
                  "coverage": coverage(used, n_train, world, device)}
+        if epoch == 0:
+            entry["job_start_s"] = started_s
         if not math.isfinite(entry["train_loss"]):
             entry["train_loss"] = None
         if epoch + 1 == recipe.epochs:

@@ -5,9 +5,11 @@ with `map_batches` and materialized in the object store before `trainer.fit()`: 
 training workers hold every CPU, and streaming preprocessing would have no CPU to run on (it would
 hang), so the conversion finishes before `trainer.fit()` starts (`load`, the answer's `load_s`,
 inside each timed call like every engine's). Each worker calls `prepare_model`
-(DDP over gloo on CPU, NCCL on GPU), reads its shard with `get_dataset_shard` + `iter_torch_batches`
-(equal split, `drop_last`, a seeded local shuffle buffer per epoch; pinned memory on GPU), runs the
-shared `model.fit`, and reports metrics and a checkpoint (weights + history) every epoch.
+(DDP over gloo on CPU, NCCL on GPU), reads its shard (`get_dataset_shard`, an equal split) once into
+arrays and batches them in a seeded order per epoch, as the dask, spark and local ranks do, runs the
+shared `model.fit`, and reports metrics and a checkpoint (weights + history) every epoch. Streaming the
+shard every epoch with `iter_torch_batches` and a local shuffle buffer (the `stream` variant, the
+default until 2026-11-29) trained 4-8x slower per step on CPUs; see docs/workloads/cnn.md.
 `Result.metrics` is not relied on (it came back None in this Ray version): the answer is read from
 the last checkpoint, which `fit_on_ray` checks is there.
 """
@@ -21,6 +23,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -65,7 +68,7 @@ def _train_loop(config: dict[str, Any]) -> None:
     import ray.train.torch
     import torch
 
-    from workloads.cnn.model import build_model, fit, set_threads
+    from workloads.cnn.model import array_batches, build_model, fit, set_threads, test_batches
 
     recipe = Recipe(**config["recipe"])
     set_threads(config["threads"])
@@ -81,15 +84,30 @@ def _train_loop(config: dict[str, Any]) -> None:
     pin = device.type == "cuda"
     dtypes = {"image": torch.float32, "label": torch.int64, "index": torch.int64}
 
+    loader = config.get("loader", "in-memory")
+    shuffle = local_batch * 8 if loader == "stream" else None
+    if loader == "in-memory":  # each shard read once into arrays, batched as the dask, spark and local ranks do
+        train_arrays = _read_shard(train_shard)
+        test_arrays = _read_shard(test_shard)
+        if recipe.plant == "half-data":  # planted (tests only): the first half of the shard, twice
+            half = len(train_arrays[0]) // 2
+            train_arrays = tuple(np.concatenate([a[:half], a[:half]]) for a in train_arrays)  # type: ignore[assignment]
+
     def train_batches(epoch: int) -> Any:
+        if loader == "in-memory":
+            x, y, index = train_arrays
+            return array_batches(x, y, index, recipe, epoch, rank, world, device)
         batches = ((b["image"], b["label"], b["index"].cpu().numpy()) for b in train_shard.iter_torch_batches(
             batch_size=local_batch, drop_last=True, dtypes=dtypes, device=device, pin_memory=pin,
-            local_shuffle_buffer_size=local_batch * 8, local_shuffle_seed=recipe.seed * 100_003 + epoch * 101 + rank))
+            local_shuffle_buffer_size=shuffle, local_shuffle_seed=recipe.seed * 100_003 + epoch * 101 + rank))
         if recipe.plant == "half-data":  # planted (tests only): the first half of the epoch's batches, twice
             return list(itertools.islice(batches, recipe.steps_per_epoch(config["n_train"]) // 2)) * 2
         return batches
 
     def eval_batches() -> Any:
+        if loader == "in-memory":
+            yield from test_batches(test_arrays[0], test_arrays[1], 0, 1, 1024, device)
+            return
         for b in test_shard.iter_torch_batches(batch_size=1024, dtypes=dtypes, device=device, pin_memory=pin):
             yield b["image"], b["label"]
 
@@ -114,9 +132,19 @@ def _train_loop(config: dict[str, Any]) -> None:
     fit(model, recipe, config["n_train"], rank, world, device, train_batches, eval_batches, config["t0"], on_epoch)
 
 
-def fit_on_ray(ctx: EngineContext, params: Params, data: dict[str, Any], t0: float, load_s: float) -> dict[str, Any]:
+def _read_shard(shard: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A worker's whole dataset shard as arrays (images, labels, training-set indices)."""
+    parts = list(shard.iter_batches(batch_size=None, batch_format="numpy"))
+    return tuple(np.concatenate([p[k] for p in parts]) for k in ("image", "label", "index"))  # type: ignore[return-value]
+
+
+def fit_on_ray(ctx: EngineContext, params: Params, data: dict[str, Any], t0: float, load_s: float,
+               loader: str = "in-memory") -> dict[str, Any]:
     """Ray Train over prepared (normalized, materialized) datasets; shared by `ray` and `spark-on-ray`.
-    t0: the call's start (time.time()); load_s: seconds it took to prepare `data`."""
+    t0: the call's start (time.time()); load_s: seconds it took to prepare `data`. loader: how a
+    worker reads its shard: "in-memory" (the default: read once into arrays, then batched in a seeded
+    order per epoch, as the dask, spark and local ranks do), "stream" (iter_torch_batches with a local
+    shuffle buffer, the default until 2026-11-29) or "stream-no-buffer" (no buffer: the blocks' order)."""
     from ray.train import CheckpointConfig, DataConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
@@ -128,7 +156,8 @@ def fit_on_ray(ctx: EngineContext, params: Params, data: dict[str, Any], t0: flo
     try:
         trainer = TorchTrainer(
             _train_loop,
-            train_loop_config={"recipe": recipe.to_dict(), "threads": threads, "n_train": data["n_train"], "t0": t0},
+            train_loop_config={"recipe": recipe.to_dict(), "threads": threads, "n_train": data["n_train"], "t0": t0,
+                               "loader": loader},
             scaling_config=ScalingConfig(num_workers=world, use_gpu=gpus > 0,
                                          resources_per_worker={"CPU": threads, **({"GPU": 1} if gpus else {})}),
             datasets={"train": data["train"], "test": data["test"]},
@@ -164,17 +193,27 @@ def load(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
 
 
 def load_then_fit(ctx: EngineContext, params: Params, inputs: Any,
-                  load_fn: Callable[[EngineContext, Params, Any], dict[str, Any]]) -> dict[str, Any]:
+                  load_fn: Callable[[EngineContext, Params, Any], dict[str, Any]],
+                  loader: str = "in-memory") -> dict[str, Any]:
     """The call `ray` and `spark-on-ray` time: `load_fn` (its seconds are the answer's load_s), then Ray Train."""
     t0 = time.time()
     data = load_fn(ctx, params, inputs)
-    return fit_on_ray(ctx, params, data, t0, time.time() - t0)
+    return fit_on_ray(ctx, params, data, t0, time.time() - t0, loader)
 
 
-def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
-    return load_then_fit(ctx, params, inputs, load)
+def train(ctx: EngineContext, params: Params, inputs: Any, loader: str = "in-memory") -> dict[str, Any]:
+    return load_then_fit(ctx, params, inputs, load, loader)
 
 
 CASES = {"train": train}
+DEFAULT_VARIANT = "in-memory"
+VARIANTS = {"stream": {"train": partial(train, loader="stream")},
+            "stream-no-buffer": {"train": partial(train, loader="stream-no-buffer")}}
+VARIANT_NOTES = {
+    "stream": "iter_torch_batches with a local shuffle buffer of 8 batches, every epoch (the default until "
+              "2026-11-29)",
+    "stream-no-buffer": "iter_torch_batches without the shuffle buffer (each epoch in the shard's block order)",
+}
 NOTES = {"train": "Ray Data (from_arrow, map_batches normalize, materialize) + Ray Train TorchTrainer "
-                  "(prepare_model, get_dataset_shard, iter_torch_batches); checkpoint per epoch"}
+                  "(prepare_model; get_dataset_shard read once per worker into arrays, batched in a seeded order "
+                  "per epoch); checkpoint per epoch"}

@@ -50,7 +50,6 @@ def load(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     import ray.data
 
     spark = ctx.handle
-    spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
     parts = max(2, ctx.cpus * 2)
     datasets = []
     for x, y in ((inputs["train_x"], inputs["train_y"]), (inputs["test_x"], inputs["test_y"])):

@@ -6,7 +6,9 @@ epoch. Headline, MLPerf-style: time to the scale's target accuracy, wall clock f
 (uint8 arrays in the driver) to the end of the first epoch whose test accuracy reaches the target,
 so data loading, worker start and evaluation all count. Beside it: end-to-end images/s (images over
 the whole call), `load_s` (from the call's start until the data is resident where the ranks train,
-the same meaning on every engine), training-step images/s (steps only) and the final accuracy.
+the same meaning on every engine), `job_start_s` (from the call's start until rank 0's training loop
+begins: data loaded, workers started, process group formed; the job's start, apart from the engine's),
+training-step images/s (steps only) and the final accuracy.
 
 Scales tiny and small train on a synthetic data set in the exact CIFAR-10 file format (written once
 and cached, see data.py); medium and large need the real data set (`enginebench data cifar10`).
@@ -211,6 +213,9 @@ def summarize(params: Params, inputs: Any, timed: Sequence[Timed], cpus: int) ->
         "world_size": float(world),
         "threads_per_worker": float(answers[0]["threads_per_worker"]),
     }
+    starts = [a["history"][0]["job_start_s"] for a in answers if a["history"] and "job_start_s" in a["history"][0]]
+    if starts:
+        out["job_start_s"] = statistics.median(starts)
     reached = [_time_to_target(a, params["target_accuracy"]) for a in answers]
     if all(r is not None for r in reached):
         out["time_to_target_s"] = statistics.median(r for r in reached if r is not None)

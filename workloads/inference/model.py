@@ -143,9 +143,10 @@ def predict(model: Any, x: np.ndarray, batch: int, device: str = "cpu") -> np.nd
 
 
 def score(ids: np.ndarray, rows: Any, ckpt: Checkpoint, batch: int, device: str = "cpu") -> dict[str, np.ndarray]:
-    """Decode and predict one engine batch; every output row also says which process scored it and
-    that process's model load (seconds and when), for the per-worker load metric."""
+    """Decode and predict one engine batch; every output row also says which process scored it, that
+    process's model load (seconds and when) and when this batch's decode began (wall clock)."""
     model, load_s, loaded_at = loaded_model(ckpt, device)
+    started_at = time.time()
     t0 = time.perf_counter()
     x = decode(rows)
     t1 = time.perf_counter()
@@ -154,14 +155,14 @@ def score(ids: np.ndarray, rows: Any, ckpt: Checkpoint, batch: int, device: str 
     n = max(1, len(labels))
     return {"id": np.asarray(ids, dtype=np.int64), "label": labels,
             "pid": np.full(len(labels), os.getpid(), dtype=np.int64), "load_s": np.full(len(labels), load_s),
-            "loaded_at": np.full(len(labels), loaded_at),
+            "loaded_at": np.full(len(labels), loaded_at), "started_at": np.full(len(labels), started_at),
             # each row carries its share of the batch's decode and predict seconds: sums add up per worker
             "decode_s": np.full(len(labels), (t1 - t0) / n), "predict_s": np.full(len(labels), (t2 - t1) / n)}
 
 
 #: The columns `score` returns, in order (engines declare their output schema from it).
 COLUMNS = {"id": "int64", "label": "int64", "pid": "int64", "load_s": "float64", "loaded_at": "float64",
-           "decode_s": "float64", "predict_s": "float64"}
+           "started_at": "float64", "decode_s": "float64", "predict_s": "float64"}
 
 
 def answer(got: dict[str, np.ndarray], t0: float, device: str, workers: int) -> dict[str, Any]:
@@ -174,4 +175,6 @@ def answer(got: dict[str, np.ndarray], t0: float, device: str, workers: int) -> 
             "model_load_s": [s for s, _ in loads.values()],
             "loads_in_call": sum(1 for _, at in loads.values() if at >= t0),
             "decode_s": float(np.sum(got["decode_s"])), "predict_s": float(np.sum(got["predict_s"])),
-            "processes": len(loads), "workers": workers, "device": device}
+            "processes": len(loads), "workers": workers, "device": device,
+            # the job's start: from the call's start until the first batch's decode began (model loaded)
+            "job_start_s": float(np.min(got["started_at"]) - t0) if len(got["started_at"]) else 0.0}

@@ -5,12 +5,13 @@ On CPUs the scoring function runs as Ray tasks on Ray's reused worker processes,
 per process (`model.loaded_model`), so from the second call on no process loads it again: the same
 warm workers Dask and Spark score with. The other form, Ray's guide's callable class on an actor pool
 (1 to one actor per CPU), builds a new pool in every call and pays its start and a model load inside
-each call; it measured slower on CPUs (benchmarks/inference_variants.py; the figures:
-docs/studies/2026-11-29-ray-inference-variants.md). With GPUs it is the actor pool, one actor per GPU."""
+each call; it measured slower on CPUs (`VARIANTS`, measured by `enginebench variants`; the figures:
+docs/workloads/inference.md). With GPUs it is the actor pool, one actor per GPU."""
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -37,31 +38,27 @@ class Scorer:
         return score_batch(batch, self.ckpt, self.batch, self.device)
 
 
-#: How Ray Data scores on CPUs: "actors" (a callable class on an actor pool that grows from 1 to one
-#: actor per CPU, new in every call) or "tasks" (a function on Ray's reused worker processes with the
-#: per-process model cache). benchmarks/inference_variants.py measures both; with GPUs it is always actors.
-CPU_STRATEGY = "tasks"
-
-
 def score_dataset(ds: Any, ctx: EngineContext, params: Params, inputs: Any, t0: float,
-                  strategy: str | None = None) -> dict[str, Any]:
-    """Score a Ray Dataset with columns id and image (shared with spark-on-ray)."""
+                  strategy: str = "tasks", batches_per_call: int = 1) -> dict[str, Any]:
+    """Score a Ray Dataset with columns id and image (shared with spark-on-ray). On CPUs `strategy`
+    "tasks" (the default) or "actors" (see the module's doc); `map_batches` hands each call
+    `batches_per_call` of the scale's batches (the model scores them one batch at a time)."""
     import ray
 
     gpus = int(ray.cluster_resources().get("GPU", 0))
     gpu = use_gpu(params, gpus > 0, "the Ray cluster")
     actors = gpus if gpu else ctx.cpus
     args = (inputs["checkpoint"], params["batch_size"], "cuda" if gpu else "cpu")
-    if not gpu and (strategy or CPU_STRATEGY) == "tasks":
-        out = ds.map_batches(score_batch, fn_args=args, batch_size=params["batch_size"], batch_format="numpy",
-                             num_cpus=1)
+    rows = batches_per_call * params["batch_size"]
+    if not gpu and strategy == "tasks":
+        out = ds.map_batches(score_batch, fn_args=args, batch_size=rows, batch_format="numpy", num_cpus=1)
     else:
         # On CPUs the pool grows from 1 actor to one per CPU: a fixed pool of one actor per CPU would
         # hold every CPU of a small budget before the read tasks get one (it hangs); with GPUs the
         # actors hold no CPU and the pool is one actor per GPU from the start.
         pool = ray.data.ActorPoolStrategy(min_size=actors if gpu else 1, max_size=actors)
-        out = ds.map_batches(Scorer, fn_constructor_args=args, batch_size=params["batch_size"], batch_format="numpy",
-                             compute=pool, num_cpus=0 if gpu else 1, num_gpus=1 if gpu else 0)
+        out = ds.map_batches(Scorer, fn_constructor_args=args, batch_size=rows, batch_format="numpy", compute=pool,
+                             num_cpus=0 if gpu else 1, num_gpus=1 if gpu else 0)
     cols: dict[str, list[np.ndarray]] = {k: [] for k in m.COLUMNS}
     for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
         for k in cols:
@@ -69,16 +66,28 @@ def score_dataset(ds: Any, ctx: EngineContext, params: Params, inputs: Any, t0: 
     return m.answer({k: np.concatenate(v) for k, v in cols.items()}, t0, "cuda" if gpu else "cpu", actors)
 
 
-def score(ctx: EngineContext, params: Params, inputs: Any, strategy: str | None = None) -> dict[str, Any]:
+def score(ctx: EngineContext, params: Params, inputs: Any, strategy: str = "tasks",
+          batches_per_call: int = 1) -> dict[str, Any]:
     import ray.data
 
     from workloads.etl.ray import tune_data_context
 
     tune_data_context()  # progress bars and per-operator INFO lines off, as in the etl workload
     t0 = time.time()
-    return score_dataset(ray.data.read_parquet(inputs["path"]), ctx, params, inputs, t0, strategy)
+    return score_dataset(ray.data.read_parquet(inputs["path"]), ctx, params, inputs, t0, strategy, batches_per_call)
 
 
 CASES = {"score": score}
+DEFAULT_VARIANT = "tasks"
+#: `enginebench variants --workload inference --engines ray`: what an expert of Ray Data might write instead.
+VARIANTS = {
+    "actors": {"score": partial(score, strategy="actors")},
+    "tasks-4-batches": {"score": partial(score, batches_per_call=4)},
+}
+VARIANT_NOTES = {
+    "actors": "Ray's batch-inference guide: a callable class on an actor pool growing from 1 to one actor per CPU, "
+              "new in each call, the model loaded in each actor's constructor",
+    "tasks-4-batches": "the default with map_batches(batch_size=4 x the scale's batch): fewer, larger calls",
+}
 NOTES = {"score": "ray.data.read_parquet + map_batches(function) as tasks on reused workers, the model cached per "
                   "worker process (with GPUs: a callable class on one actor per GPU)"}

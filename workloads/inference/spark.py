@@ -1,13 +1,14 @@
 """spark (and spark-on-ray's Spark side): `spark.read.parquet` (Spark packs the 8 small files into one
 partition per core of `spark.default.parallelism`), and an iterator pandas UDF: the model is loaded once
 per Python worker (the reused worker keeps it across tasks and calls) and each Arrow batch is scored in
-slices of the scale's batch size; the labels come back with `toPandas()` over Arrow."""
+slices of the scale's batch size; the labels come back with `toPandas()` over Arrow (which both Spark
+lifecycles turn on). `VARIANTS` are the forms this replaced, measured by `enginebench variants`."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,10 @@ from workloads.inference import model as m
 SCHEMA = ", ".join(f"{k} {'long' if v == 'int64' else 'double'}" for k, v in m.COLUMNS.items())
 
 
-def score(ctx: EngineContext, params: Params, inputs: Any, form: str | None = None) -> dict[str, Any]:
+def score(ctx: EngineContext, params: Params, inputs: Any, repartition: bool = False,
+          rows: bool = False) -> dict[str, Any]:
+    """`repartition`: shuffle to one partition per core first; `rows`: `collect()` Row objects instead
+    of `toPandas()` (the variants; the default does neither)."""
     import pandas as pd
 
     spark = ctx.handle
@@ -32,37 +36,28 @@ def score(ctx: EngineContext, params: Params, inputs: Any, form: str | None = No
             yield pd.DataFrame(m.score(frame["id"].to_numpy(), frame["image"].tolist(), ckpt, batch, device))
 
     df = spark.read.parquet(inputs["path"])
-    if (form or FORM) == "repartition-rows":
+    if repartition:
         df = df.repartition(ctx.cpus)
     scored = df.mapInPandas(score_batches, schema=SCHEMA)
-    if (form or FORM) == "arrow":
-        with arrow(spark):
-            got = scored.toPandas()
-        return m.answer({k: got[k].to_numpy() for k in m.COLUMNS}, t0, device, ctx.cpus)
-    rows = scored.collect()
-    return m.answer({k: np.array([r[k] for r in rows]) for k in m.COLUMNS}, t0, device, ctx.cpus)
-
-
-#: How the scored rows come back: "arrow" (the files' own partitions, `toPandas()` over Arrow),
-#: "rows" (the files' own partitions, `collect()` of Row objects) or "repartition-rows" (a shuffle to
-#: one partition per core first, the default until the variant study; Spark already splits the 8
-#: files into one partition per core). benchmarks/inference_variants.py --engine spark measures them.
-FORM = "arrow"
-
-
-@contextlib.contextmanager
-def arrow(spark: Any) -> Iterator[None]:
-    """Arrow for `toPandas` in this block only, the session's setting restored after, so no other
-    workload's figure depends on whether this one ran first."""
-    key = "spark.sql.execution.arrow.pyspark.enabled"
-    before = spark.conf.get(key, "false")
-    spark.conf.set(key, "true")
-    try:
-        yield
-    finally:
-        spark.conf.set(key, before)
+    if rows:
+        got = scored.collect()
+        return m.answer({k: np.array([r[k] for r in got]) for k in m.COLUMNS}, t0, device, ctx.cpus)
+    frame = scored.toPandas()
+    return m.answer({k: frame[k].to_numpy() for k in m.COLUMNS}, t0, device, ctx.cpus)
 
 
 CASES = {"score": score}
+DEFAULT_VARIANT = "arrow"
+VARIANTS = {
+    "rows": {"score": partial(score, rows=True)},
+    "repartition-rows": {"score": partial(score, repartition=True, rows=True)},
+    "repartition-arrow": {"score": partial(score, repartition=True)},
+}
+VARIANT_NOTES = {
+    "rows": "collect() of Row objects, each column rebuilt from them",
+    "repartition-rows": "repartition(cores) first (a shuffle of the image bytes), then collect() of Rows: the "
+                        "default until 2026-11-29",
+    "repartition-arrow": "repartition(cores) first, then toPandas over Arrow",
+}
 NOTES = {"score": "spark.read.parquet, mapInPandas (iterator of Arrow batches), the model cached once per Python "
                   "worker, toPandas over Arrow"}

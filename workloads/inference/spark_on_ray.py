@@ -6,6 +6,7 @@ a quarter of the normalized floats' size."""
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from harness.engines.base import EngineContext
@@ -13,17 +14,23 @@ from harness.spec import Params
 from workloads.inference.ray import score_dataset
 
 
-def score(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+def score(ctx: EngineContext, params: Params, inputs: Any, repartition: bool = True) -> dict[str, Any]:
+    """`repartition`: to one partition per core before the hand-off (off: the files' own partitions)."""
     import ray.data
 
     from workloads.etl.ray import tune_data_context
 
     tune_data_context()
     t0 = time.time()
-    df = ctx.handle.read.parquet(inputs["path"]).repartition(ctx.cpus)
+    df = ctx.handle.read.parquet(inputs["path"])
+    if repartition:
+        df = df.repartition(ctx.cpus)
     return score_dataset(ray.data.from_spark(df), ctx, params, inputs, t0)
 
 
 CASES = {"score": score}
+DEFAULT_VARIANT = "repartition"
+VARIANTS = {"file-partitions": {"score": partial(score, repartition=False)}}
+VARIANT_NOTES = {"file-partitions": "no repartition: the parquet's own partitions go to ray.data.from_spark"}
 NOTES = {"score": "Spark reads (repartition to the cores), ray.data.from_spark hands over, Ray Data map_batches "
                   "scores as the ray engine does"}

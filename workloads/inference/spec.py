@@ -10,7 +10,9 @@ to parquet once per run (8 files, so every engine can read in parallel).
 Headline: end-to-end images/s, from reading the parquet to the labels in the driver. Beside it:
 the model load per scoring process (seconds; how many processes loaded it inside the call, since
 Dask and Spark keep their worker processes, and the model, from one call to the next, while a Ray
-Data actor pool is new in every call), the processes that scored, the device.
+Data actor pool is new in every call), the processes that scored, the device, and `job_start_s`:
+from the call's start until the first batch's decode began (the read planned, a scoring process up,
+its model loaded), the job's start apart from the engine's.
 
 The check, and why: one prediction per image id (none missing, none twice); labels equal to the
 local reference model's on at least 99.9% of the images (every engine runs the same weights on the
@@ -201,7 +203,8 @@ def summarize(params: Params, inputs: dict[str, Any], runs: Sequence[Timed], cpu
             # worker seconds (summed over the processes) spent decoding and predicting, per call
             "decode_s": statistics.median(r.answer["decode_s"] for r in runs),
             "predict_s": statistics.median(r.answer["predict_s"] for r in runs),
-            "processes": statistics.median(r.answer["processes"] for r in runs)}
+            "processes": statistics.median(r.answer["processes"] for r in runs),
+            "job_start_s": statistics.median(r.answer.get("job_start_s", 0.0) for r in runs)}
 
 
 def notes(params: Params, inputs: dict[str, Any], runs: Sequence[Timed]) -> dict[str, Any]:

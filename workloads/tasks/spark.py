@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import partial
 from typing import Any
 
 from harness.engines.base import EngineContext
@@ -24,12 +25,12 @@ def fanout(ctx: EngineContext, params: Params, inputs: Any) -> int:
     return int(rdd.map(lambda i: spec.spin(i, size, rounds)).sum())
 
 
-def tree_reduce(ctx: EngineContext, params: Params, inputs: Any) -> Any:
+def tree_reduce(ctx: EngineContext, params: Params, inputs: Any, depth: int | None = None) -> Any:
+    """depth None: log2(N), so treeReduce combines pairwise (scale = N^(1/depth) = 2), the tree the case
+    names and the other engines build; the variant `depth-2` is Spark's default depth."""
     n, size = params["n"], params["size"]
     rdd = ctx.handle.sparkContext.parallelize(range(n), n).map(lambda i: spec.make_partial(i, size))
-    # depth = log2(N) makes treeReduce combine pairwise (scale = N^(1/depth) = 2), the same tree
-    # as the other engines, instead of Spark's default depth 2.
-    return rdd.treeReduce(spec.combine, depth=max(1, math.ceil(math.log2(n))))
+    return rdd.treeReduce(spec.combine, depth=depth or max(1, math.ceil(math.log2(n))))
 
 
 def latency(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
@@ -54,6 +55,10 @@ def object_transfer(ctx: EngineContext, params: Params, inputs: Any) -> list[int
 
 CASES: dict[str, Implementation] = cases_of(noop, fanout, tree_reduce, latency, object_transfer)
 
+DEFAULT_VARIANT = "stock"
+VARIANTS = {"depth-2": {"tree-reduce": partial(tree_reduce, depth=2)}}
+VARIANT_NOTES = {"depth-2": "treeReduce at Spark's default depth 2 (one shuffle fewer per level than pairwise; "
+                            "not the case's pairwise tree)"}
 UNSUPPORTED: dict[str, str] = {
     "actors": "Spark has no stateful actors: executors run stateless tasks, and accumulators are "
     "write-only from tasks, so a long-lived object answering calls cannot be expressed",

@@ -35,7 +35,8 @@ from workloads.cnn.model import (
 
 #: Bugs tests/test_tune.py plants to prove the check sees them: the first configuration labels its
 #: reports one epoch late ("wrong-epoch"); trials train on after the halving rule stopped them
-#: ("never-stop": the Optuna objective ignores the pruner, Ray's scheduler answers CONTINUE).
+#: ("never-stop": the Optuna objective ignores the pruner, Ray's scheduler answers CONTINUE). Ray's
+#: scheduler has two more of its own (`workloads.tune.ray.SCHEDULER_PLANTS`).
 PLANTS = ("wrong-epoch", "never-stop")
 
 #: Per process: the last data set normalized (trials of one search share it; a worker runs many trials).
