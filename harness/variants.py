@@ -147,6 +147,8 @@ class Study:
             joined = join(first, rest[0] if rest else None)
             notes = {**joined.notes, "variant": variant, "default": variant == default,
                      "study": f"{len(names)} variants of {session.name}, default {default}"}
+            if variants[variant].patch:
+                notes["engine_patch"] = True
             record = dataclasses.replace(joined, engine=label(session.name, variant), notes=notes)
             self.records.append(record)
             self.writer.add(record)
@@ -161,8 +163,13 @@ class VariantRow:
     default: bool
     status: str
     value: float | None
-    ratio: float | None
+    ratio: float | None  # below 1 only for an engine patch faster than every variant of the code
     record: Record
+
+    @property
+    def patch(self) -> bool:
+        """A variant that patches the engine (stock stays the default): never the best a default is held to."""
+        return bool(self.record.notes.get("engine_patch"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,7 +190,7 @@ class VariantGroup:
 
     @property
     def best(self) -> VariantRow | None:
-        ranked = [row for row in self.rows if row.ratio is not None]
+        ranked = [row for row in self.rows if row.ratio is not None and not row.patch]
         return min(ranked, key=lambda row: row.ratio or 0.0) if ranked else None
 
     @property
@@ -194,7 +201,8 @@ class VariantGroup:
 
 def verdicts(records: list[Record]) -> list[VariantGroup]:
     """Each (workload, case, scale, engine) of a study's records, in the order first seen: its variants'
-    headline medians and standing against the best. Pure."""
+    headline medians and standing against the best variant of the code (engine patches are measured
+    against it too, but are never that best). Pure."""
     groups: dict[tuple[str, str, str, str], list[Record]] = {}
     for r in records:
         engine, variant = split_label(r.engine)
@@ -204,7 +212,9 @@ def verdicts(records: list[Record]) -> list[VariantGroup]:
     for (workload, case, scale, engine), recs in groups.items():
         higher = bool(recs[0].primary.get("higher_is_better"))
         medians = {r.engine: statistics.median(r.samples) for r in recs if r.status == Status.OK and r.samples}
-        best = (max if higher else min)(medians.values()) if medians else None
+        ranked = [v for name, v in medians.items() if not next(r for r in recs if r.engine == name).notes.get(
+            "engine_patch")]
+        best = (max if higher else min)(ranked) if ranked else None
         rows = []
         for r in recs:
             value = medians.get(r.engine)
@@ -244,7 +254,8 @@ def execute(plan: Plan, out: Path) -> tuple[int, Path]:
                 continue
             console.print(f"{g.workload} {g.case} on {g.engine} ({g.metric}, {g.unit}):")
             for row in g.rows:
-                figure = "" if row.value is None else f"{row.value:.4g} {g.unit}  {row.ratio:.2f}x of best"
+                figure = "" if row.value is None or row.ratio is None else \
+                    f"{row.value:.4g} {g.unit}  {row.ratio:.2f}x of best{' (engine patch)' if row.patch else ''}"
                 console.print(f"  {row.variant:24} {'default' if row.default else '':8} {row.status:8} {figure}")
             console.print(f"  default within {WITHIN}x of the best variant: {'yes' if g.default_within else 'NO'}")
         console.print(f"results: {writer.path}")

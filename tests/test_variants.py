@@ -27,8 +27,9 @@ def _record(engine: str, samples: tuple[float, ...], default: bool = False, stat
 
 def test_variants_of_a_case_list_the_default_first_then_the_modules_variants() -> None:
     tasks, inference = registry.workload("tasks"), registry.workload("inference")
-    assert list(tasks.variants("spark", "tree-reduce", "spark")) == ["stock", "depth-2"]
-    assert list(tasks.variants("spark", "noop", "spark")) == ["stock"]  # depth-2 is a tree-reduce variant only
+    assert list(tasks.variants("spark", "tree-reduce", "spark")) == ["stock", "pairwise", "patched-worker"]
+    assert list(tasks.variants("spark", "noop", "spark")) == ["stock", "patched-worker"]  # pairwise: tree-reduce only
+    assert tasks.variants("spark", "noop", "spark")["patched-worker"].patch
     assert list(tasks.variants("spark", "actors", "spark")) == []  # unsupported: nothing to study
     assert list(inference.variants("ray", "score", "ray")) == ["tasks", "actors", "tasks-4-batches"]
     # spark-on-ray has its own module for score: its variants, not the spark module's
@@ -65,6 +66,13 @@ def test_a_default_slower_than_its_best_variant_by_more_than_the_bound_is_named(
     assert "| w c | ray | **plain** (default) | 1.31 s | 3 | 1.31x | ok |" in text
     assert "| w c | ray | broken |  | 0 |  | error |" in text
     assert "Defaults beyond 1.25x of their engine's best variant: ray on c (default 1.31x of fast)." in text
+    patched = _record("ray:patched", (0.5, 0.5, 0.5))
+    patched.notes["engine_patch"] = True
+    [group] = [g for g in verdicts([*recs[:2], patched]) if g.engine == "ray"]
+    assert group.best is not None and group.best.variant == "fast"  # a patch is never the best the default is held to
+    text = markdown.variants([*recs[:2], patched])
+    assert "| w c | ray | patched (engine patch) | 0.5 s | 3 | 2.00x faster | ok |" in text
+    assert "An engine patch (ray:patched) changes the engine" in text
     with pytest.raises(ValueError, match="no variant records of other"):
         markdown.variants(recs, workload="other")
 

@@ -4,8 +4,10 @@ data; treeReduce gives the tree. Spark has no actors."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -25,12 +27,15 @@ def fanout(ctx: EngineContext, params: Params, inputs: Any) -> int:
     return int(rdd.map(lambda i: spec.spin(i, size, rounds)).sum())
 
 
-def tree_reduce(ctx: EngineContext, params: Params, inputs: Any, depth: int | None = None) -> Any:
-    """depth None: log2(N), so treeReduce combines pairwise (scale = N^(1/depth) = 2), the tree the case
-    names and the other engines build; the variant `depth-2` is Spark's default depth."""
+def tree_reduce(ctx: EngineContext, params: Params, inputs: Any, pairwise: bool = False) -> Any:
+    """Spark's idiom: `treeReduce` at its default depth 2 (one shuffle stage to about sqrt(N) partial
+    sums, then the driver). `pairwise` (a variant): depth log2(N), so it combines two at a time
+    (scale = N^(1/depth) = 2), the tree the other engines build, one shuffle stage per level."""
     n, size = params["n"], params["size"]
     rdd = ctx.handle.sparkContext.parallelize(range(n), n).map(lambda i: spec.make_partial(i, size))
-    return rdd.treeReduce(spec.combine, depth=depth or max(1, math.ceil(math.log2(n))))
+    if pairwise:
+        return rdd.treeReduce(spec.combine, depth=max(1, math.ceil(math.log2(n))))
+    return rdd.treeReduce(spec.combine)
 
 
 def latency(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
@@ -55,10 +60,63 @@ def object_transfer(ctx: EngineContext, params: Params, inputs: Any) -> list[int
 
 CASES: dict[str, Implementation] = cases_of(noop, fanout, tree_reduce, latency, object_transfer)
 
+#: The daemon module of the `patched-worker` variant, and the worker environment entry that gives its
+#: tasks a Python worker factory of their own (Spark keys factories by executable and environment, and
+#: a factory reads `spark.python.daemon.module` when it is made).
+PATCHED_DAEMON = "workloads.tasks.spark_worker"
+_PATCHED_ENV = ("ENGINEBENCH_PYSPARK_WORKER", "patched")
+_DAEMON_KEY = "spark.python.daemon.module"
+
+
+def _patched_marker(_: Any) -> str:
+    import importlib
+
+    return importlib.invalidate_caches.__name__
+
+
+@contextlib.contextmanager
+def patched_worker(ctx: EngineContext) -> Iterator[None]:
+    """The block's Python tasks run in workers forked from `PATCHED_DAEMON` (spark_worker.py), the
+    session's setting and environment restored after. Only where the driver's conf is the executors'
+    (local mode, the `spark` engine); elsewhere the workers would stay stock, which is refused."""
+    sc = ctx.handle.sparkContext
+    conf = sc._jsc.sc().conf()
+    before = conf.get(_DAEMON_KEY, "") if conf.contains(_DAEMON_KEY) else None
+    conf.set(_DAEMON_KEY, PATCHED_DAEMON)
+    sc.environment[_PATCHED_ENV[0]] = _PATCHED_ENV[1]
+    try:
+        if sc.parallelize([0], 1).map(_patched_marker).collect() != ["_no_invalidate"]:
+            raise RuntimeError("the patched PySpark worker did not start: the executors read their own "
+                               "spark.python.daemon.module (accepted: the spark engine in local mode)")
+        yield
+    finally:
+        sc.environment.pop(_PATCHED_ENV[0], None)
+        if before is None:
+            conf.remove(_DAEMON_KEY)
+        else:
+            conf.set(_DAEMON_KEY, before)
+
+
+def _patched(impl: Implementation) -> Implementation:
+    def run(ctx: EngineContext, params: Params, inputs: Any) -> Any:
+        with patched_worker(ctx):
+            return impl(ctx, params, inputs)
+
+    return run
+
+
 DEFAULT_VARIANT = "stock"
-VARIANTS = {"depth-2": {"tree-reduce": partial(tree_reduce, depth=2)}}
-VARIANT_NOTES = {"depth-2": "treeReduce at Spark's default depth 2 (one shuffle fewer per level than pairwise; "
-                            "not the case's pairwise tree)"}
+VARIANTS: dict[str, dict[str, Implementation]] = {
+    "pairwise": {"tree-reduce": partial(tree_reduce, pairwise=True)},
+    "patched-worker": {case: _patched(impl) for case, impl in CASES.items()},
+}
+#: Variants that patch Spark rather than the case's code: measured, never the best the default is held to.
+PATCHES = ("patched-worker",)
+VARIANT_NOTES = {"pairwise": "treeReduce(depth=log2 N): two at a time, the other engines' tree, one shuffle stage "
+                             "per level (the default until 2026-11-29)",
+                 "patched-worker": "stock Spark with PySpark's worker daemon replaced (spark_worker.py: no zip "
+                                   "rescan per task, no gc.collect() per task, TCP_QUICKACK on the task socket); "
+                                   "one probe task per call checks it is in use"}
 UNSUPPORTED: dict[str, str] = {
     "actors": "Spark has no stateful actors: executors run stateless tasks, and accumulators are "
     "write-only from tasks, so a long-lived object answering calls cannot be expressed",
@@ -66,15 +124,17 @@ UNSUPPORTED: dict[str, str] = {
 
 #: Shown beside every Spark figure of this workload (the report's implementation column): stock PySpark
 #: 3.5's cost per Python task, which enginebench measures as users run it rather than patching it away
-#: (the causes and a patched worker: docs/studies/2026-11-21-spark-python-task-cost.md).
+#: (the causes: docs/studies/2026-11-21-spark-python-task-cost.md; the `patched-worker` variant measures
+#: the same cases without them: docs/studies/2026-11-29-variant-study.md).
 STOCK_TASK_COST = ("stock PySpark 3.5: every Python task pays tens of milliseconds on a small machine (the "
                    "worker rescans zip imports after importlib.invalidate_caches(), Nagle + delayed ACK on the "
-                   "task socket, gc.collect() after each task)")
+                   "task socket, gc.collect() after each task); `enginebench variants --workload tasks --engines "
+                   "spark` measures a patched worker without them")
 
 NOTES: dict[str, str] = {case: f"{how}; {STOCK_TASK_COST}" for case, how in {
     "noop": "RDD with one partition per task",
     "fanout": "RDD with one partition per task, RDD.sum()",
-    "tree-reduce": "RDD.treeReduce(depth=log2 N)",
+    "tree-reduce": "RDD.treeReduce at its default depth 2 (not the other engines' pairwise tree)",
     "latency": "one single-partition job per round trip",
     "object-transfer": "broadcast variable read by one task per partition",
 }.items()}
