@@ -292,6 +292,7 @@ def test_every_engine_trains_to_the_target_and_agrees_with_local(started: Sessio
     # The headline: time to the target from the call's start, which includes loading the data.
     assert rec.headline == m["time_to_target_s"] and not rec.higher_is_better
     assert 0 < m["load_s"] < m["time_to_target_s"] and 0 < m["e2e_images_per_s"] < m["images_per_s"]
+    assert m["load_s"] <= m["job_start_s"] < m["time_to_target_s"]  # rank 0 trains after the data is in place
     # The reference was trained once, in the inputs phase: this engine's checks do not carry it.
     assert rec.phases["reference"] > rec.phases["check"] and rec.phases["check"] < 1.0
     # The device comes from the record (CI has no GPU; on a GPU machine engines that see one use it):

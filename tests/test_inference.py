@@ -92,6 +92,7 @@ def test_every_engine_scores_every_image_and_planted_bugs_are_wrong(started: Ses
     (rec,) = runner.records
     assert rec.status == "ok", f"{started.name}: {rec.status} {rec.reason}\n{rec.detail}"
     assert rec.metrics["images_per_s"] > 0 and rec.metrics["processes"] >= 1
+    assert 0 < rec.metrics["job_start_s"] < rec.metrics["seconds"]  # the first batch began inside the call
     assert rec.notes["device"] == "cpu" and rec.size_param == "n_images"
     # The real answer of this engine, then two planted bugs in it.
     impl = implementation(started, WORKLOAD, "score")

@@ -103,6 +103,7 @@ def test_every_engine_runs_the_search_and_planted_bugs_are_wrong(started: Sessio
     assert m["search_s"] > 0 and 0 < m["time_to_best_s"] <= m["search_s"] and m["best_accuracy"] >= 0.8
     assert PARAMS["trials"] <= m["epochs"] < PARAMS["trials"] * PARAMS["max_epochs"] and m["stopped"] >= 1
     assert 0 < m["busy_share"] <= 1.0
+    assert 0 < m["job_start_s"] < m["time_to_best_s"]  # the first trial's first epoch began inside the search
     assert len([n for n in rec.series if n.startswith("accuracy/trial ")]) == PARAMS["trials"]
     impl = implementation(started, WORKLOAD, "search")
     inputs, ref = prepared.inputs, prepared.reference

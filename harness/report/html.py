@@ -85,11 +85,18 @@ def _presets(runs: Sequence[Run]) -> dict[str, Any]:
     return {r.header.plan.preset: PRESETS[r.header.plan.preset] for r in runs if r.header.plan.preset in PRESETS}
 
 
+#: Shown right after a case's headline in the metrics table: the job's start inside the call.
+BESIDE_HEADLINE = ("job_start_s",)
+
+
 def _metric_names(model: ReportModel) -> dict[tuple[str, str], list[str]]:
+    """Each case's metric names in the order the metrics table lists them: the headline, then
+    `BESIDE_HEADLINE`, then the rest as the records name them."""
     names: dict[tuple[str, str], list[str]] = {}
     for r in model.records:
         key = (r.workload, r.case)
-        for m in r.metrics:
+        first = [r.primary.get("name", ""), *BESIDE_HEADLINE]
+        for m in sorted(r.metrics, key=lambda m: first.index(m) if m in first else len(first)):
             names.setdefault(key, [])
             if m not in names[key]:
                 names[key].append(m)

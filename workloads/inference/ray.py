@@ -1,5 +1,5 @@
-"""ray: Ray Data. `read_parquet`, then `map_batches` scoring `batch_size` images per call, the labels
-back into the driver with `iter_batches`.
+"""ray: Ray Data. `read_parquet`, then `map_batches` scoring four of the scale's batches per call (the
+model scores one batch at a time), the labels back into the driver with `iter_batches`.
 
 On CPUs the scoring function runs as Ray tasks on Ray's reused worker processes, the model cached once
 per process (`model.loaded_model`), so from the second call on no process loads it again: the same
@@ -38,8 +38,13 @@ class Scorer:
         return score_batch(batch, self.ckpt, self.batch, self.device)
 
 
+#: Batches of the scale's size per `map_batches` call: fewer, larger Ray Data tasks (one batch per call
+#: measured 1.33x slower at tiny and 1.08x at small; docs/studies/2026-11-29-variant-study.md).
+BATCHES_PER_CALL = 4
+
+
 def score_dataset(ds: Any, ctx: EngineContext, params: Params, inputs: Any, t0: float,
-                  strategy: str = "tasks", batches_per_call: int = 1) -> dict[str, Any]:
+                  strategy: str = "tasks", batches_per_call: int = BATCHES_PER_CALL) -> dict[str, Any]:
     """Score a Ray Dataset with columns id and image (shared with spark-on-ray). On CPUs `strategy`
     "tasks" (the default) or "actors" (see the module's doc); `map_batches` hands each call
     `batches_per_call` of the scale's batches (the model scores them one batch at a time)."""
@@ -67,7 +72,7 @@ def score_dataset(ds: Any, ctx: EngineContext, params: Params, inputs: Any, t0: 
 
 
 def score(ctx: EngineContext, params: Params, inputs: Any, strategy: str = "tasks",
-          batches_per_call: int = 1) -> dict[str, Any]:
+          batches_per_call: int = BATCHES_PER_CALL) -> dict[str, Any]:
     import ray.data
 
     from workloads.etl.ray import tune_data_context
@@ -78,16 +83,17 @@ def score(ctx: EngineContext, params: Params, inputs: Any, strategy: str = "task
 
 
 CASES = {"score": score}
-DEFAULT_VARIANT = "tasks"
+DEFAULT_VARIANT = "tasks-4-batches"
 #: `enginebench variants --workload inference --engines ray`: what an expert of Ray Data might write instead.
 VARIANTS = {
     "actors": {"score": partial(score, strategy="actors")},
-    "tasks-4-batches": {"score": partial(score, batches_per_call=4)},
+    "tasks-1-batch": {"score": partial(score, batches_per_call=1)},
 }
 VARIANT_NOTES = {
     "actors": "Ray's batch-inference guide: a callable class on an actor pool growing from 1 to one actor per CPU, "
               "new in each call, the model loaded in each actor's constructor",
-    "tasks-4-batches": "the default with map_batches(batch_size=4 x the scale's batch): fewer, larger calls",
+    "tasks-1-batch": "the default with map_batches(batch_size=the scale's batch): one batch per call (the default "
+                     "until 2026-11-29)",
 }
-NOTES = {"score": "ray.data.read_parquet + map_batches(function) as tasks on reused workers, the model cached per "
-                  "worker process (with GPUs: a callable class on one actor per GPU)"}
+NOTES = {"score": "ray.data.read_parquet + map_batches(function, 4 batches a call) as tasks on reused workers, the "
+                  "model cached per worker process (with GPUs: a callable class on one actor per GPU)"}

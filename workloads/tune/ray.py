@@ -114,7 +114,7 @@ def answer_from_log(log: list[dict[str, Any]], records: list[dict[str, Any]], pa
     trials: dict[int, dict[str, Any]] = {}
     for r in sorted(records, key=lambda r: r["id"]):  # stable: each trial's epochs stay in report order
         t = trials.setdefault(r["id"], {"id": r["id"], "history": [], "busy_s": 0.0})
-        t["history"].append([r["epoch"], r["accuracy"], r["elapsed_s"]])
+        t["history"].append([r["epoch"], r["accuracy"], r["elapsed_s"], r["busy_s"]])
         t["busy_s"] = r["busy_s"]
     decisions: list[dict[str, Any]] = []
     recorded: dict[int, dict[int, float]] = {}

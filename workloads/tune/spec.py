@@ -192,6 +192,9 @@ def _summary(params: Params, run: Timed, cpus: int) -> dict[str, float]:
             "epochs_saved": 1.0 - epochs / (len(a["trials"]) * params["max_epochs"]),
             "busy_share": sum(t["busy_s"] for t in trials) / (run.seconds * cpus),
             "best_accuracy": best["history"][-1][1],
+            # the job's start: until the first trial's first epoch began (its report, less its busy time)
+            **({"job_start_s": min(t["history"][0][2] - t["history"][0][3] for t in trials)}
+               if all(len(t["history"][0]) > 3 for t in trials) else {}),
             "stopped": float(sum(len(t["history"]) < params["max_epochs"] for t in trials))}
 
 

@@ -94,12 +94,13 @@ Report = Callable[[int, float, float, float], bool]
 def run(config: dict[str, Any], data: dict[str, Any], params: Any, t0: float, report: Report) -> dict[str, Any]:
     """A trial as the engines run it: `curve`, with `report(...)` after each epoch (False: the
     scheduler stopped the trial). Returns the trial's history, [epoch, accuracy, seconds since the
-    search began (t0: time.time() in the driver)] per epoch, and the seconds it was busy."""
+    search began (t0: time.time() in the driver), seconds busy so far] per epoch, and the seconds it
+    was busy."""
     history: list[list[float]] = []
     busy = 0.0
     late = params.get("plant", "") == "wrong-epoch" and config["id"] == 0
     for epoch, accuracy, busy in curve(config, data, params):
-        entry = [epoch + 1 if late else epoch, accuracy, time.time() - t0]
+        entry = [epoch + 1 if late else epoch, accuracy, time.time() - t0, busy]
         history.append(entry)
         if not report(int(entry[0]), accuracy, entry[2], busy):
             break
