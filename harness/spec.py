@@ -6,7 +6,8 @@ Staged]`, optionally `UNSUPPORTED: dict[str, str]` (case -> why this API cannot 
 `NOTES: dict[str, str]` (case -> how this implementation differs, copied into every record), and
 `VARIANTS: dict[str, dict[str, Implementation | Staged]]` (other ways an expert might write the cases,
 measured against `CASES`, whose name is `DEFAULT_VARIANT`, by `enginebench variants`; `VARIANT_NOTES`
-says what each one changes, `PATCHES` names those that patch the engine rather than the case's code).
+says what each one changes, `OUTSIDE_RULE` says why a variant is measured but never the best the default
+is held to: it patches the engine, or drops the library the case measures).
 A case that only some engines can run says so once, on the case (`Case.only`).
 An engine that shares an API with another (spark-on-ray speaks `spark`) may have its own module named
 after the engine (`spark_on_ray.py`) for the cases it does differently or alone; the others fall back
@@ -171,9 +172,9 @@ class Resolved:
     implementation: Implementation | Staged | None
     reason: str = ""
     note: str = ""
-    #: a variant that patches the engine itself rather than how the case is written (`PATCHES`): measured
-    #: beside the others, never the best a default is held to
-    patch: bool = False
+    #: why a variant stands outside the 1.25x rule (`OUTSIDE_RULE`: it patches the engine, or drops the
+    #: library the case measures): measured beside the others, never the best a default is held to
+    outside_rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ class Workload:
         for name, cases in getattr(module, "VARIANTS", {}).items():
             if case in cases:
                 out[name] = Resolved(cases[case], note=getattr(module, "VARIANT_NOTES", {}).get(name, ""),
-                                     patch=name in getattr(module, "PATCHES", ()))
+                                     outside_rule=getattr(module, "OUTSIDE_RULE", {}).get(name, ""))
         return out
 
     def _owner(self, api: str, case: str, engine: str | None) -> Any:

@@ -43,6 +43,13 @@ def split_label(name: str) -> tuple[str, str]:
     return engine, variant
 
 
+def standing(ratio: float) -> str:
+    """A variant against the best: "best", "1.31x" (slower), "2.50x faster" (one outside the rule)."""
+    if ratio == 1:
+        return "best"
+    return f"{ratio:.2f}x" if ratio > 1 else f"{1 / ratio:.2f}x faster"
+
+
 def block_sizes(repeat: int) -> tuple[int, int]:
     """Timed repetitions of the first and second block (the first takes the odd one)."""
     return (repeat + 1) // 2, repeat // 2
@@ -147,11 +154,19 @@ class Study:
             joined = join(first, rest[0] if rest else None)
             notes = {**joined.notes, "variant": variant, "default": variant == default,
                      "study": f"{len(names)} variants of {session.name}, default {default}"}
-            if variants[variant].patch:
-                notes["engine_patch"] = True
+            if variants[variant].outside_rule:
+                notes["outside_rule"] = variants[variant].outside_rule
             record = dataclasses.replace(joined, engine=label(session.name, variant), notes=notes)
             self.records.append(record)
             self.writer.add(record)
+
+
+def outside_rule(record: Record) -> str:
+    """Why a variant's record stands outside the 1.25x rule ("" when it does not). Files of the first
+    studies (2026-11-29, commit 2b4226e) wrote `engine_patch: true` instead of a reason."""
+    if record.notes.get("engine_patch"):
+        return "it patches the engine, not the case's code"
+    return str(record.notes.get("outside_rule", ""))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,13 +178,13 @@ class VariantRow:
     default: bool
     status: str
     value: float | None
-    ratio: float | None  # below 1 only for an engine patch faster than every variant of the code
+    ratio: float | None  # below 1 only for a variant outside the rule, faster than every other
     record: Record
 
     @property
-    def patch(self) -> bool:
-        """A variant that patches the engine (stock stays the default): never the best a default is held to."""
-        return bool(self.record.notes.get("engine_patch"))
+    def outside_rule(self) -> str:
+        """Why this variant is never the best a default is held to ("": it may be)."""
+        return outside_rule(self.record)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,7 +205,7 @@ class VariantGroup:
 
     @property
     def best(self) -> VariantRow | None:
-        ranked = [row for row in self.rows if row.ratio is not None and not row.patch]
+        ranked = [row for row in self.rows if row.ratio is not None and not row.outside_rule]
         return min(ranked, key=lambda row: row.ratio or 0.0) if ranked else None
 
     @property
@@ -201,8 +216,8 @@ class VariantGroup:
 
 def verdicts(records: list[Record]) -> list[VariantGroup]:
     """Each (workload, case, scale, engine) of a study's records, in the order first seen: its variants'
-    headline medians and standing against the best variant of the code (engine patches are measured
-    against it too, but are never that best). Pure."""
+    headline medians and standing against the best variant (those outside the rule are measured against
+    it too, but are never that best). Pure."""
     groups: dict[tuple[str, str, str, str], list[Record]] = {}
     for r in records:
         engine, variant = split_label(r.engine)
@@ -212,8 +227,7 @@ def verdicts(records: list[Record]) -> list[VariantGroup]:
     for (workload, case, scale, engine), recs in groups.items():
         higher = bool(recs[0].primary.get("higher_is_better"))
         medians = {r.engine: statistics.median(r.samples) for r in recs if r.status == Status.OK and r.samples}
-        ranked = [v for name, v in medians.items() if not next(r for r in recs if r.engine == name).notes.get(
-            "engine_patch")]
+        ranked = [v for name, v in medians.items() if not outside_rule(next(r for r in recs if r.engine == name))]
         best = (max if higher else min)(ranked) if ranked else None
         rows = []
         for r in recs:
@@ -254,8 +268,9 @@ def execute(plan: Plan, out: Path) -> tuple[int, Path]:
                 continue
             console.print(f"{g.workload} {g.case} on {g.engine} ({g.metric}, {g.unit}):")
             for row in g.rows:
+                outside = " (outside the rule)" if row.outside_rule else ""
                 figure = "" if row.value is None or row.ratio is None else \
-                    f"{row.value:.4g} {g.unit}  {row.ratio:.2f}x of best{' (engine patch)' if row.patch else ''}"
+                    f"{row.value:.4g} {g.unit}  {standing(row.ratio)}{outside}"
                 console.print(f"  {row.variant:24} {'default' if row.default else '':8} {row.status:8} {figure}")
             console.print(f"  default within {WITHIN}x of the best variant: {'yes' if g.default_within else 'NO'}")
         console.print(f"results: {writer.path}")

@@ -29,12 +29,18 @@ def test_variants_of_a_case_list_the_default_first_then_the_modules_variants() -
     tasks, inference = registry.workload("tasks"), registry.workload("inference")
     assert list(tasks.variants("spark", "tree-reduce", "spark")) == ["stock", "pairwise", "patched-worker"]
     assert list(tasks.variants("spark", "noop", "spark")) == ["stock", "patched-worker"]  # pairwise: tree-reduce only
-    assert tasks.variants("spark", "noop", "spark")["patched-worker"].patch
+    assert tasks.variants("spark", "noop", "spark")["patched-worker"].outside_rule.startswith("it patches")
     assert list(tasks.variants("spark", "actors", "spark")) == []  # unsupported: nothing to study
     assert list(inference.variants("ray", "score", "ray")) == ["tasks-4-batches", "actors", "tasks-1-batch"]
     # spark-on-ray has its own module for score: its variants, not the spark module's
     assert list(inference.variants("spark", "score", "spark-on-ray")) == ["file-partitions", "repartition"]
     assert list(inference.variants("local", "score", "local")) == ["default"]
+    cnn = registry.workload("cnn")
+    assert list(cnn.variants("ray", "train", "ray")) == ["in-memory", "stream", "stream-no-buffer", "from-torch",
+                                                        "core-actors"]
+    assert list(cnn.variants("spark", "train", "spark")) == ["default"]
+    assert "drops Ray Train" in cnn.variants("ray", "train", "ray")["core-actors"].outside_rule
+    assert list(cnn.variants("spark", "train", "spark-on-ray")) == ["default"]  # its own module, no variants
     assert inference.variants("ray", "score", "ray")["actors"].note.startswith("Ray's batch-inference guide")
 
 
@@ -67,12 +73,12 @@ def test_a_default_slower_than_its_best_variant_by_more_than_the_bound_is_named(
     assert "| w c | ray | broken |  | 0 |  | error |" in text
     assert "Defaults beyond 1.25x of their engine's best variant: ray on c (default 1.31x of fast)." in text
     patched = _record("ray:patched", (0.5, 0.5, 0.5))
-    patched.notes["engine_patch"] = True
+    patched.notes["outside_rule"] = "it patches the engine"
     [group] = [g for g in verdicts([*recs[:2], patched]) if g.engine == "ray"]
     assert group.best is not None and group.best.variant == "fast"  # a patch is never the best the default is held to
     text = markdown.variants([*recs[:2], patched])
-    assert "| w c | ray | patched (engine patch) | 0.5 s | 3 | 2.00x faster | ok |" in text
-    assert "An engine patch (ray:patched) changes the engine" in text
+    assert "| w c | ray | patched (outside the rule) | 0.5 s | 3 | 2.00x faster | ok |" in text
+    assert "never the best a default is held to: `ray:patched` (it patches the engine)." in text
     with pytest.raises(ValueError, match="no variant records of other"):
         markdown.variants(recs, workload="other")
 

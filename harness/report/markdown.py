@@ -218,13 +218,13 @@ def variants(records: Sequence[Record], workload: str | None = None, case: str |
             name = f"**{row.variant}**" if row.default else row.variant
             if row.default and row.variant != "default":
                 name += " (default)"
-            if row.patch:
-                name += " (engine patch)"
+            if row.outside_rule:
+                name += " (outside the rule)"
             status = STATUS_TEXT.get(row.status, row.status) if row.status != "ok" else \
                 ("ok (noisy)" if is_noisy(rec) else "ok")
             rows.append([g.case if workload else f"{g.workload} {g.case}", g.engine, name,
                          "" if row.value is None else f"{format_metric(row.value)} {g.unit}", str(len(rec.samples)),
-                         _standing(row.ratio), status])
+                         "" if row.ratio is None else study.standing(row.ratio), status])
             if not row.default and rec.notes.get("implementation"):
                 notes[f"{g.engine}:{row.variant}"] = rec.notes["implementation"]
         default, best = g.default, g.best
@@ -232,11 +232,11 @@ def variants(records: Sequence[Record], workload: str | None = None, case: str |
             beyond.append(f"{g.engine} on {g.case} (default {default.ratio:.2f}x of {best.variant})"
                           if default and best and default.ratio is not None else f"{g.engine} on {g.case}")
     out = [table(["case", "engine", "variant", "median", "reps", "of best", "status"], rows)]
-    patches = sorted({f"{g.engine}:{row.variant}" for g in groups for row in g.rows if row.patch})
-    if patches:
-        out.append(f"An engine patch ({', '.join(patches)}) changes the engine, not the case's code: it is measured "
-                   "against the best variant of the code (\"faster\" when it beats it) and is never the best a "
-                   "default is held to.")
+    outside = {f"{g.engine}:{row.variant}": row.outside_rule for g in groups for row in g.rows if row.outside_rule}
+    if outside:
+        out.append(f"Outside the {study.WITHIN}x rule, measured against the best variant (\"faster\" when they beat "
+                   "it) but never the best a default is held to: "
+                   + "; ".join(f"`{name}` ({why})" for name, why in outside.items()) + ".")
     if notes:
         out.append("\n".join(f"- `{name}`: {text}" for name, text in notes.items()))
     contested = sum(len(g.rows) > 1 for g in groups)
@@ -247,11 +247,3 @@ def variants(records: Sequence[Record], workload: str | None = None, case: str |
                    f"({contested} engine-case pairs with more than one variant).")
     return "\n\n".join(out)
 
-
-def _standing(ratio: float | None) -> str:
-    """A variant's standing against the best variant of the code: "best", "1.31x", or "2.50x faster"."""
-    if ratio is None:
-        return ""
-    if ratio == 1:
-        return "best"
-    return f"{ratio:.2f}x" if ratio > 1 else f"{1 / ratio:.2f}x faster"

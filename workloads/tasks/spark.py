@@ -110,8 +110,8 @@ VARIANTS: dict[str, dict[str, Implementation]] = {
     "pairwise": {"tree-reduce": partial(tree_reduce, pairwise=True)},
     "patched-worker": {case: _patched(impl) for case, impl in CASES.items()},
 }
-#: Variants that patch Spark rather than the case's code: measured, never the best the default is held to.
-PATCHES = ("patched-worker",)
+#: Measured, never the best the default is held to (harness.variants): why.
+OUTSIDE_RULE = {"patched-worker": "it patches PySpark's worker, not the case's code; stock Spark is what users run"}
 VARIANT_NOTES = {"pairwise": "treeReduce(depth=log2 N): two at a time, the other engines' tree, one shuffle stage "
                              "per level (the default until 2026-11-29)",
                  "patched-worker": "stock Spark with PySpark's worker daemon replaced (spark_worker.py: no zip "
