@@ -244,6 +244,6 @@ def variants(records: Sequence[Record], workload: str | None = None, case: str |
         out.append(f"Defaults beyond {study.WITHIN}x of their engine's best variant: {'; '.join(beyond)}.")
     elif contested:
         out.append(f"Every default is within {study.WITHIN}x of its engine's best variant "
-                   f"({contested} engine-case pairs with more than one variant).")
+                   f"({contested} engine-case pair{'' if contested == 1 else 's'} with more than one variant).")
     return "\n\n".join(out)
 
