@@ -26,10 +26,11 @@ from harness.spec import Resolved, Verdict, Workload
 FAULTS: tuple[str, ...] = ("kill-worker",)
 
 
-def new_run_id(plan: Plan) -> str:
+def new_run_id(plan: Plan, kind: str = "") -> str:
+    """`<UTC stamp>-[<kind>-]<workloads>-<scale>-<4 hex>`; kind names what wrote it ("variants")."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     workloads = "all" if set(plan.workloads) == set(registry.WORKLOADS) and len(plan.workloads) > 1 else plan.workload
-    return f"{stamp}-{workloads}-{plan.scale}-{secrets.token_hex(2)}"
+    return f"{stamp}-{kind + '-' if kind else ''}{workloads}-{plan.scale}-{secrets.token_hex(2)}"
 
 
 def make_header(plan: Plan, run_id: str) -> Header:

@@ -126,7 +126,7 @@ class Study:
                 self._case(session, case_name, variants, inputs)
         finally:
             session.stop()
-            for variant in {v for vs in found.values() for v in vs}:
+            for variant in dict.fromkeys(v for vs in found.values() for v in vs):
                 self.writer.set_session(label(name, variant), session.info)
 
     def _case(self, session: Session, case_name: str, variants: dict[str, Resolved], inputs: CaseInputs) -> None:
@@ -227,7 +227,7 @@ def verdicts(records: list[Record]) -> list[VariantGroup]:
     for (workload, case, scale, engine), recs in groups.items():
         higher = bool(recs[0].primary.get("higher_is_better"))
         medians = {r.engine: statistics.median(r.samples) for r in recs if r.status == Status.OK and r.samples}
-        ranked = [v for name, v in medians.items() if not outside_rule(next(r for r in recs if r.engine == name))]
+        ranked = [medians[r.engine] for r in recs if r.engine in medians and not outside_rule(r)]
         best = (max if higher else min)(ranked) if ranked else None
         rows = []
         for r in recs:
@@ -243,16 +243,12 @@ def verdicts(records: list[Record]) -> list[VariantGroup]:
 def execute(plan: Plan, out: Path) -> tuple[int, Path]:
     """Run a study with a line per block on the terminal (engine output to OUT/<run id>.log), then a
     table of each engine's variants; (exit code: 0, or 1 when a variant failed; the results path)."""
-    import datetime as dt
-    import secrets
-
     from harness.console import EngineOutput, headline, make_console
     from harness.records import FAILED
-    from harness.runner import make_header
+    from harness.runner import make_header, new_run_id
 
     workload = registry.workload(plan.workload)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_id = f"{stamp}-variants-{workload.name}-{plan.scale}-{secrets.token_hex(2)}"
+    run_id = new_run_id(plan, "variants")
     header = dataclasses.replace(make_header(plan, run_id), source=SOURCE)
     writer = ResultsWriter(out / f"{run_id}.json", header)
     with EngineOutput(writer.path.with_suffix(".log")) as diverted:

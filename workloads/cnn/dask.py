@@ -33,27 +33,20 @@ RENDEZVOUS_TIMEOUT_S = 120
 
 
 def _rendezvous(name: str, rank: int, world: int, host: str) -> Any:
-    """A TCPStore for the process group: rank 0 serves it on an OS-assigned port and publishes the
-    address through the scheduler (a Dask Variable); the other ranks look it up and connect.
-
-    Rank 0 hands the store a socket it bound itself to the worker's own address: left to itself,
-    TCPStore listens on every interface ("::")."""
-    import socket
-    from datetime import timedelta
-
-    import torch.distributed as dist
+    """A TCPStore for the process group (`model.tcp_store`): rank 0 serves it on the worker's own
+    address and publishes the address through the scheduler (a Dask Variable); the other ranks look
+    it up and connect."""
     from distributed import Variable, get_client
 
-    timeout = timedelta(seconds=RENDEZVOUS_TIMEOUT_S)
+    from workloads.cnn.model import tcp_store
+
     address = Variable(name, client=get_client())
     if rank == 0:
-        listener = socket.create_server((host, 0))
-        store = dist.TCPStore(host, listener.getsockname()[1], world, True, timeout, wait_for_workers=False,
-                              master_listen_fd=listener.detach())
+        store = tcp_store(host, world, None, RENDEZVOUS_TIMEOUT_S)
         address.set(f"{host}:{store.port}")
         return store
     master, port = str(address.get(timeout=RENDEZVOUS_TIMEOUT_S)).rsplit(":", 1)
-    return dist.TCPStore(master, int(port), world, False, timeout)
+    return tcp_store(master, world, int(port), RENDEZVOUS_TIMEOUT_S)
 
 
 def _gpu_count() -> int:

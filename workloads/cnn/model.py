@@ -230,6 +230,23 @@ def device_for(local_rank: int, use_gpu: bool) -> torch.device:
     return torch.device("cpu")
 
 
+def tcp_store(host: str, world: int, port: int | None, timeout_s: float) -> Any:
+    """The process group's TCPStore. port None: rank 0 serves it on a port the OS assigns (read it from
+    `.port`), on a socket bound to `host` itself (left to itself, TCPStore listens on every interface,
+    "::"), so there is no free-port race; otherwise a client of the store at host:port."""
+    import socket
+    from datetime import timedelta
+
+    import torch.distributed as dist
+
+    timeout = timedelta(seconds=timeout_s)
+    if port is not None:
+        return dist.TCPStore(host, port, world, False, timeout)
+    listener = socket.create_server((host, 0))
+    return dist.TCPStore(host, listener.getsockname()[1], world, True, timeout, wait_for_workers=False,
+                         master_listen_fd=listener.detach())
+
+
 def backend_for(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 

@@ -245,16 +245,11 @@ class _Rank:
         self.store: Any = None
 
     def serve(self) -> tuple[str, int]:
-        """Rank 0: a TCPStore on a port the OS assigns, on this node's address; its (host, port)."""
-        import socket
-        from datetime import timedelta
-
-        import torch.distributed as dist
+        """Rank 0: the process group's TCPStore on this node's address (`model.tcp_store`); its (host, port)."""
+        from workloads.cnn.model import tcp_store
 
         host = ray.util.get_node_ip_address()
-        listener = socket.create_server((host, 0))
-        self.store = dist.TCPStore(host, listener.getsockname()[1], self.world, True, timedelta(seconds=120),
-                                   wait_for_workers=False, master_listen_fd=listener.detach())
+        self.store = tcp_store(host, self.world, None, 120)
         return host, int(self.store.port)
 
     def train(self, host: str, port: int, x: np.ndarray, y: np.ndarray, first: int, test_x: np.ndarray,
@@ -264,10 +259,10 @@ class _Rank:
         import torch
         import torch.distributed as dist
 
-        from workloads.cnn.model import set_threads, train_shard
+        from workloads.cnn.model import set_threads, tcp_store, train_shard
 
         set_threads(self.threads)
-        store = self.store or dist.TCPStore(host, port, self.world, False, timedelta(seconds=120))
+        store = self.store or tcp_store(host, self.world, port, 120)
         dist.init_process_group("gloo", store=store, rank=self.rank, world_size=self.world,
                                 timeout=timedelta(seconds=120))
         try:

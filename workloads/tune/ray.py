@@ -28,15 +28,14 @@ late, and the replay would fault a later trial's decision instead.)
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
 from functools import partial
 from typing import Any
+from unittest import mock
 
 from harness.engines.base import EngineContext
 from harness.spec import Params
@@ -157,7 +156,8 @@ def search(ctx: EngineContext, params: Params, inputs: Any, reuse_actors: bool =
                                         reuse_actors=reuse_actors),
             run_config=tune.RunConfig(storage_path=storage, name="search", verbose=0),
         )
-        with _environment({} if auto_loggers else {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}):
+        # Tune reads its switches from the driver's environment; patch.dict restores it after the call
+        with mock.patch.dict(os.environ, {} if auto_loggers else {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}):
             grid = tuner.fit()
         errors = [str(grid[i].error) for i in range(len(grid)) if grid[i].error is not None]
         if errors:
@@ -168,21 +168,6 @@ def search(ctx: EngineContext, params: Params, inputs: Any, reuse_actors: bool =
         if recorder is not None:
             ray.kill(recorder)
         shutil.rmtree(storage, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Environment variables for the block only (Tune reads its switches from the driver's environment)."""
-    before = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 CASES = {"search": search}
