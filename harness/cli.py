@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from harness import registry
 from harness.commands import float_in, int_in
 from harness.errors import UsageError, unknown
+from harness.ladder import MIN_RUNGS
 from harness.records import DEFAULT_PRESET, PRESETS
 from harness.runner import FAULTS
 from harness.spec import DEVICES, SCALES
 
 if TYPE_CHECKING:
     from harness.engines.base import Endpoint
-    from harness.records import Plan, ResultsWriter
+    from harness.records import Plan, ResultsWriter, Run
 
 EXIT_USAGE = 2
 EXIT_FAILED_CASES = 1
@@ -40,6 +41,41 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
         raise SystemExit(EXIT_USAGE)
+
+
+def _ladder(text: str) -> tuple[str, tuple[float, ...]]:
+    """--ladder: '1x,2x,4x,8x' (factors of each case's size at the scale) or 'sf=0.01,0.02,0.05,0.1'
+    (sizes of one parameter): (parameter or '', the values), MIN_RUNGS or more distinct positive ones."""
+    param, eq, values = text.partition("=")
+    if not eq:
+        param, values = "", text
+    accepted = (f"accepted: {MIN_RUNGS} or more factors such as 1x,2x,4x,8x, or sizes of one parameter such as "
+                "sf=0.01,0.02,0.05,0.1")
+    parts = [v.strip() for v in values.split(",") if v.strip()]
+    numbers = []
+    for part in parts:
+        if not param and not part.endswith("x"):
+            raise argparse.ArgumentTypeError(f"invalid ladder {text!r}: {part!r} is not a factor ({accepted})")
+        try:
+            number = float(part.removesuffix("x") if not param else part)
+        except ValueError:
+            number = -1.0
+        if not number > 0 or number == float("inf"):
+            raise argparse.ArgumentTypeError(f"invalid ladder {text!r}: {part!r} is not a positive number ({accepted})")
+        numbers.append(number)
+    if len(set(numbers)) < MIN_RUNGS:
+        raise argparse.ArgumentTypeError(f"invalid ladder {text!r}: {len(set(numbers))} distinct sizes ({accepted}: "
+                                         "a line through the smaller sizes, and the largest held out to check it)")
+    return param.strip(), tuple(sorted(set(numbers)))
+
+
+def _sizes(text: str) -> dict[str, float]:
+    from harness.ladder import parse_sizes
+
+    try:
+        return parse_sizes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _cpu_list(text: str) -> tuple[int, ...]:
@@ -79,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--engines", help=f"comma-separated, or 'all' (default all: {', '.join(registry.ENGINES)})")
     run.add_argument("--scale", help=f"one of: {', '.join(SCALES)} (default tiny); a list such as tiny,small "
                                      "runs the plan once per scale and draws each case against input size")
+    run.add_argument("--ladder", type=_ladder, metavar="RUNGS",
+                     help="a size ladder: each case with a size parameter at several sizes, the engines started once, "
+                          "and per engine a line of fixed and per-unit cost with intervals, a held-out check, "
+                          "crossovers; factors of the scale's size (1x,2x,4x,8x) or sizes of one parameter "
+                          f"(sf=0.01,0.02,0.05,0.1); {MIN_RUNGS} or more")
     run.add_argument("--cpus", type=_cpu_list,
                      help="CPUs per engine (default: all); a list such as 1,2 runs the plan once per budget")
     run.add_argument("--memory", help="memory per engine, e.g. 8g (default: half the RAM)")
@@ -132,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--title", default="enginebench report")
     report.add_argument("--force", action="store_true", help="overwrite an existing output file")
     report.add_argument("--allow-noisy", action="store_true", help=NOISY_HELP)
+    report.add_argument("--at", type=_sizes, metavar="SIZES",
+                        help="predict each laddered case at your size, from its lines (intervals, caveats and "
+                             "refusals included): PARAM=SIZE such as n_images=1000000 or sf=100, or a factor of the "
+                             "largest size measured such as 1000x; comma-separated")
     report.add_argument("--format", choices=("html", "markdown"), default="html",
                         help="html (default: one self-contained page) or markdown (the same tables and verdicts "
                              "as one .md document; default path reports/<run id>/report.md)")
@@ -200,8 +245,8 @@ def cmd_list() -> int:
     return 0
 
 
-PLAN_OPTIONS = ("workload", "cases", "engines", "scale", "cpus", "memory", "preset", "repeat", "warmup", "timeout",
-                "inject_fault", "scaling", "device")
+PLAN_OPTIONS = ("workload", "cases", "engines", "scale", "ladder", "cpus", "memory", "preset", "repeat", "warmup",
+                "timeout", "inject_fault", "scaling", "device")
 
 
 def _endpoints() -> dict[str, Endpoint]:
@@ -239,6 +284,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: this machine has no GPU torch can use (accepted: --device cpu or auto, "
                              "or a cluster address whose workers have GPUs)")
+    ladder_param, ladder = args.ladder or ("", ())
+    if ladder:
+        _check_ladder(cases, scales, ladder_param, ladder)
     memory = parse_memory(args.memory) if args.memory else None
     budgets = [Budget.default(c, memory) for c in (args.cpus or (None,))]
     preset = PRESETS[args.preset or DEFAULT_PRESET]
@@ -257,6 +305,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         fault=args.inject_fault,
         scaling=args.scaling or "strong",
         device=args.device or "auto",
+        ladder=ladder,
+        ladder_param=ladder_param,
     ) for scale in scales for budget in budgets]
     show = Display(quiet=args.quiet, verbose=args.verbose)
     if len(plans) == 1:
@@ -303,6 +353,35 @@ def cmd_variants(args: argparse.Namespace) -> int:
                 scale=scale[0], budget=Budget.default(args.cpus, parse_memory(args.memory) if args.memory else None),
                 repeat=args.repeat, warmup=args.warmup)
     return variants.execute(plan, out)[0]
+
+
+def _check_ladder(cases: dict[str, tuple[str, ...]], scales: tuple[str, ...], param: str,
+                  ladder: tuple[float, ...]) -> None:
+    """A ladder runs at one scale; sizes of a parameter need every case of the plan to have it; every
+    laddered case needs MIN_RUNGS distinct sizes once whole-number parameters are rounded."""
+    from harness.ladder import rungs
+
+    if len(scales) != 1:
+        raise UsageError(f"--ladder runs at one scale (given {', '.join(scales)}; accepted: one of "
+                         f"{', '.join(SCALES)})")
+    sized = {}
+    for w, names in cases.items():
+        for c in names:
+            case = registry.workload(w).case(c)
+            sized[f"{w}/{c}"] = (case, case.size_param or case.weak_param or "")
+    if param:
+        other = [f"{name} ({p or 'no size parameter'})" for name, (_, p) in sized.items() if p != param]
+        if other:
+            raise UsageError(f"--ladder {param}=...: {', '.join(other[:4])} {'has' if len(other) == 1 else 'have'} "
+                             f"no size parameter {param!r} (accepted: --cases with that parameter, or factors such "
+                             "as 1x,2x,4x,8x)")
+    elif not any(p for _, p in sized.values()):
+        raise UsageError("--ladder: no case of the plan has a size parameter (see enginebench list)")
+    for name, (case, p) in sized.items():
+        n = len(rungs(case.params_for(scales[0]), p, ladder, param))
+        if p and n < MIN_RUNGS:
+            raise UsageError(f"--ladder: {name} has {n} distinct sizes of {p} once rounded to whole numbers "
+                             f"(accepted: factors far enough apart, such as 1x,2x,4x,8x)")
 
 
 def _scales(text: str | None) -> tuple[str, ...]:
@@ -369,13 +448,39 @@ def cmd_report(args: argparse.Namespace) -> int:
         from harness.files import atomic_write_text
         from harness.report.markdown import document
 
-        atomic_write_text(path, document(runs, args.title, ", ".join(args.results), args.allow_noisy))
+        atomic_write_text(path, document(runs, args.title, ", ".join(args.results), args.allow_noisy, at=args.at))
     else:
         from harness.report.html import write_report
 
-        write_report(runs, path, title=args.title, allow_noisy=args.allow_noisy)
+        write_report(runs, path, title=args.title, allow_noisy=args.allow_noisy, at=args.at)
+    if args.at:
+        _print_predictions(runs, args.at, args.allow_noisy)
     print(f"report: {path}")
     return 0
+
+
+def _print_predictions(runs: Sequence[Run], at: dict[str, float], allow_noisy: bool) -> None:
+    """`report --at`: each laddered case's predicted order at the asked size, on the terminal."""
+    from harness.ladder import fmt_factor, fmt_size
+    from harness.report.model import build_model
+
+    model = build_model(runs, allow_noisy, at)
+    if not model.fits:
+        raise UsageError("--at: these results have no ladder to predict from (accepted: a results file of "
+                         "enginebench run --ladder)")
+    if not model.asked:
+        params = sorted({f.param for f in model.fits})
+        raise UsageError(f"--at: no laddered case has a size parameter among {', '.join(sorted(at))} (accepted: "
+                         f"{', '.join(params)}, or a factor such as 1000x)")
+    for q in model.asked:
+        print(f"{q.workload} {q.case} at {fmt_size(q.param, q.size)}, predicted seconds per call, fastest first:")
+        for i, (fit, p) in enumerate(q.order):
+            if p.seconds is None:
+                print(f"  {fit.engine:<13} no prediction: {p.refused}")
+                continue
+            beyond = f", {fmt_factor(p.factor)} beyond the ladder" if p.factor > 1 else ""
+            ahead = " (ahead of the next)" if q.separated(i) else ""
+            print(f"  {fit.engine:<13} {p.seconds.text()}{beyond}{ahead}")
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
@@ -510,6 +615,10 @@ def _execute(plan: Plan, out: Path, show: Display, writer: ResultsWriter, report
     console.print(f"enginebench run {run_id}: {what} x {len(plan.engines)} engines, scale {plan.scale}, "
                   f"{b.cpus} CPUs, {b.memory_bytes / 2**30:.1f} GiB per engine, warm-up {plan.warmup}, "
                   f"repeat {plan.repeat}")
+    if plan.ladder:
+        rungs = ", ".join(f"{v:g}" + ("" if plan.ladder_param else "x") for v in plan.ladder)
+        console.print(f"size ladder: {plan.ladder_param + '=' if plan.ladder_param else ''}{rungs}, "
+                      f"{plan.attempts} attempts (cases without a size parameter run once)")
     if log is not None:
         console.print(f"engine output: {log}")
     warning = busy_machine_warning(b.cpus)

@@ -148,12 +148,17 @@ def summary_table(records: Sequence[Record], engines: dict[str, EngineSession]) 
     table.add_column("case")
     for e in engine_names:
         table.add_column(e, justify="right")
-    by_key = {(r.workload, r.case, r.engine): r for r in records}
+    by_key = {(r.workload, r.case, r.size, r.engine): r for r in records}
     for workload in workloads:
-        for case in dict.fromkeys(r.case for r in records if r.workload == workload):
-            cells: list[Text | str] = [f"{workload} {case}" if len(workloads) > 1 else case]
+        for case, size in dict.fromkeys((r.case, r.size) for r in records if r.workload == workload):
+            sizes = {r.size for r in records if (r.workload, r.case) == (workload, case)}
+            name = f"{workload} {case}" if len(workloads) > 1 else case
+            if len(sizes) > 1 and size is not None:  # a ladder: a row per size
+                first = next(r for r in records if (r.workload, r.case) == (workload, case))
+                name += f" ({first.size_param} {size:g})"
+            cells: list[Text | str] = [name]
             for e in engine_names:
-                r = by_key.get((workload, case, e))
+                r = by_key.get((workload, case, size, e))
                 cells.append("" if r is None else Text(headline(r), style=STATUS_STYLE.get(r.status, "")))
             table.add_row(*cells)
         table.add_section()

@@ -9,7 +9,8 @@ A page marks a generated block with two HTML comments (invisible on GitHub and i
 `from` is the results file, relative to the page. The kinds (harness.report.markdown renders them):
 matrix, verdicts, metrics (workload=W case=C [columns=a,b,@cpu]), starts, failures, run (what the
 run did and where it came from, in sentences) and variants ([workload=W] [case=C]: a variant study's
-table, from a file `enginebench variants` wrote). Every block ends with the sentence naming its results
+table, from a file `enginebench variants` wrote) and ladder ([workload=W] [case=C]: fixed and per-unit cost
+per engine from a file `enginebench run --ladder` wrote). Every block ends with the sentence naming its results
 file, run, date and commit. `enginebench docs tables` rewrites every block of README.md and docs/**/*.md;
 `--check` (and the test suite) fails when a block differs from what its results file gives, so a figure
 cannot drift from its record.
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 BLOCK = re.compile(r"(?P<open><!-- enginebench:generate (?P<spec>.*?) -->\n)(?P<body>.*?)"
                    r"(?P<close><!-- enginebench:end -->)", re.S)
-KINDS = ("matrix", "verdicts", "metrics", "starts", "failures", "run", "variants")
+KINDS = ("matrix", "verdicts", "metrics", "starts", "failures", "run", "variants", "ladder")
 OPTIONS = {"from", "workloads", "workload", "case", "columns"}
 
 
@@ -103,6 +104,11 @@ def render(block: Block, source: Source) -> str:
         body = markdown.engine_starts(runs)
     elif block.kind == "failures":
         body = markdown.failures(model, workloads)
+    elif block.kind == "ladder":
+        try:
+            body = markdown.ladder(model, block.options.get("workload"), block.options.get("case"))
+        except ValueError as exc:
+            raise UsageError(f"{block.where}: {exc}") from None
     elif block.kind == "variants":
         try:
             body = markdown.variants([r for run in runs for r in run.records], block.options.get("workload"),

@@ -131,6 +131,8 @@ class Record:
     started_utc: str = ""
     #: the parameter that measures the input's size (e.g. "sf"): a size sweep's x axis
     size_param: str = ""
+    #: what one unit of the size parameter is ("image", "task", "SF"): how per-unit costs are named
+    size_unit: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -182,8 +184,10 @@ class Record:
         return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.workload, self.case, self.engine, self.scale)
+    def key(self) -> tuple[str, str, str, str, float | None]:
+        """What one record measures: the case on an engine at a scale and input size (a ladder
+        measures one case at several sizes of one scale)."""
+        return (self.workload, self.case, self.engine, self.scale, self.size)
 
 
 def _known(cls: type, data: Mapping[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -238,6 +242,10 @@ class Plan:
     device: str = "auto"  # --device, for cases with a `device` parameter (cnn)
     preset: str | None = None  # the PRESETS name warmup and repeat came from (None: chosen by hand)
     long_s: float | None = None  # the preset's time box: a case whose warm-up took longer runs once
+    #: a size ladder (--ladder): each case with a size parameter runs at every rung, the engine started once.
+    #: Factors of the scale's size (ladder_param ""), or sizes of the parameter ladder_param names.
+    ladder: tuple[float, ...] = ()
+    ladder_param: str = ""
 
     @property
     def workloads(self) -> tuple[str, ...]:
@@ -250,20 +258,39 @@ class Plan:
 
     @property
     def attempts(self) -> int:
-        """How many records the plan makes: every case of every workload on every engine."""
-        return sum(len(c) for c in self.cases.values()) * len(self.engines)
+        """How many records the plan makes: every case of every workload on every engine (at every
+        rung of a ladder, for the cases with a size parameter)."""
+        if not self.ladder:
+            return sum(len(c) for c in self.cases.values()) * len(self.engines)
+        from harness import registry
+
+        return sum(len(self.rungs(registry.workload(w).case(c))) for w, cases in self.cases.items()
+                   for c in cases) * len(self.engines)
 
     def params(self, case: Case) -> Params:
         params = case.params_for(self.scale, self.budget.cpus if self.scaling == "weak" else None)
         return {**params, "device": self.device} if "device" in params else params
 
-    def case_timeout(self, case: Case) -> float:
+    def rungs(self, case: Case) -> list[Params]:
+        """The case's parameters at each rung of the ladder, smallest first (`ladder.rungs`)."""
+        from harness.ladder import rungs
+
+        return rungs(self.params(case), case.size_param or case.weak_param, self.ladder, self.ladder_param)
+
+    def case_timeout(self, case: Case, params: Params | None = None) -> float:
         """--timeout as given; otherwise the case's timeout for the scale, which is sized for the
         default 4 rounds (1 warm-up + 3 repetitions) and grows in proportion with more rounds, so
-        `--repeat 20` is not cut short by a budget meant for 4."""
+        `--repeat 20` is not cut short by a budget meant for 4, and with a ladder rung's size (`params`)
+        over the scale's."""
         if self.timeout_s is not None:
             return self.timeout_s
-        return float(case.timeout_s[self.scale]) * max(1.0, (self.warmup + self.repeat) / DEFAULT_ROUNDS)
+        grow = 1.0
+        param = case.size_param or case.weak_param
+        if params is not None and param:
+            base, size = self.params(case).get(param), params.get(param)
+            if isinstance(base, int | float) and isinstance(size, int | float) and base > 0:
+                grow = max(1.0, size / base)
+        return float(case.timeout_s[self.scale]) * max(1.0, (self.warmup + self.repeat) / DEFAULT_ROUNDS) * grow
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -276,7 +303,8 @@ class Plan:
         cases = {str(w): tuple(c) for w, c in dict(data["cases"]).items()}
         return cls(**_known(cls, data, cases=cases, engines=tuple(data["engines"]),
                             budget=Budget.from_dict(data["budget"]), repeat=int(data.get("repeat", 3)),
-                            warmup=int(data.get("warmup", 1)), endpoints=dict(data.get("endpoints") or {})))
+                            warmup=int(data.get("warmup", 1)), endpoints=dict(data.get("endpoints") or {}),
+                            ladder=tuple(float(x) for x in data.get("ladder") or ())))
 
 
 @dataclass

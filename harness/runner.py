@@ -21,7 +21,7 @@ from harness import registry
 from harness.attempt import Attempt, CaseInputs, Observer, Session, new_record, one_line
 from harness.engines.base import Endpoints, Engine
 from harness.records import Header, Plan, Record, ResultsWriter, Status, utc_now
-from harness.spec import Resolved, Verdict, Workload
+from harness.spec import Params, Resolved, Verdict, Workload
 
 FAULTS: tuple[str, ...] = ("kill-worker",)
 
@@ -112,27 +112,34 @@ class Runner:
         """Run the whole plan, except attempts already in the results file (a resumed run). Each
         engine starts once and runs every workload's cases. KeyboardInterrupt stops engines, records
         the rest as skipped, and re-raises."""
-        finished = {(r.engine, r.workload, r.case) for r in self.writer.run.records}
-        pending = [(e, w, c) for e in self.plan.engines for w, cases in self.plan.cases.items() for c in cases
-                   if (e, w, c) not in finished]
+        finished = {(r.engine, r.workload, r.case, r.size) for r in self.writer.run.records}
+        pending = [(e, w, c, params) for e in self.plan.engines for w, cases in self.plan.cases.items()
+                   for c in cases for params in self.plan.rungs(self.workloads[w].case(c))
+                   if (e, w, c, self._size(w, c, params)) not in finished]
         try:
             with CaseInputs() as inputs:
                 for engine in self.plan.engines:
-                    todo = [(self.workloads[w], c) for e, w, c in pending if e == engine]
+                    todo = [(self.workloads[w], c, params) for e, w, c, params in pending if e == engine]
                     if todo:
                         self._run_engine(engine, todo, inputs)
         except KeyboardInterrupt:
-            done = {(r.engine, r.workload, r.case) for r in self.records}
-            for e, w, c in pending:
-                if (e, w, c) not in done:
+            done = {(r.engine, r.workload, r.case, r.size) for r in self.records}
+            for e, w, c, params in pending:
+                if (e, w, c, self._size(w, c, params)) not in done:
                     why = "run interrupted before this case"
-                    self._emit(self._record(self.workloads[w], e, c, Status.SKIPPED, why))
+                    self._emit(self._record(self.workloads[w], e, c, Status.SKIPPED, why, params))
             self.writer.finish("interrupted")
             raise
         self.writer.finish("complete")
         return self.records
 
-    def _run_engine(self, name: str, todo: list[tuple[Workload, str]], inputs: CaseInputs) -> None:
+    def _size(self, workload: str, case_name: str, params: Params) -> float | None:
+        """The input size a record of these parameters carries (`Record.size`)."""
+        case = self.workloads[workload].case(case_name)
+        value = params.get(case.size_param or case.weak_param or "")
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    def _run_engine(self, name: str, todo: list[tuple[Workload, str, Params]], inputs: CaseInputs) -> None:
         plan = self.plan
         owned = name not in self.sessions
         session = self.sessions[name] if not owned else \
@@ -141,39 +148,39 @@ class Runner:
             raise ValueError(f"the {name} session was started with {session.budget}, the plan asks for {plan.budget}")
         if not session.available():
             self.writer.set_session(name, session.info)
-            for workload, case_name in todo:
+            for workload, case_name, params in todo:
                 self._emit(self._record(workload, name, case_name, Status.ERROR,
-                                        f"engine unavailable: {session.info.reason}"))
+                                        f"engine unavailable: {session.info.reason}", params))
             return
         # Resolve every case first (unsupported ones need no engine), then emit in plan order.
-        resolved: list[tuple[Workload, str, Resolved, Status]] = []  # ..., what was found, status if not runnable
-        for workload, case_name in todo:
+        resolved: list[tuple[Workload, str, Params, Resolved, Status]] = []  # what was found, status if not runnable
+        for workload, case_name, params in todo:
             try:
                 found = workload.resolve(session.cls.api, case_name, name)
-                resolved.append((workload, case_name, found, Status.UNSUPPORTED))
+                resolved.append((workload, case_name, params, found, Status.UNSUPPORTED))
             except ImportError as exc:
                 why = f"cannot import the {session.cls.api} implementation: {one_line(exc)}"
-                resolved.append((workload, case_name, Resolved(None, why), Status.ERROR))
-        if not any(found.implementation for _, _, found, _ in resolved):
-            for workload, case_name, found, status in resolved:
-                self._emit(self._record(workload, name, case_name, status, found.reason))
+                resolved.append((workload, case_name, params, Resolved(None, why), Status.ERROR))
+        if not any(found.implementation for _, _, _, found, _ in resolved):
+            for workload, case_name, params, found, status in resolved:
+                self._emit(self._record(workload, name, case_name, status, found.reason, params))
             session.info.status = "not needed"
             self.writer.set_session(name, session.info)
             return
         try:
             if session.engine is None:
                 session.start()  # inside the try: an interrupt during the start still stops what started
-            for workload, case_name, found, status in resolved:
+            for workload, case_name, params, found, status in resolved:
                 if found.implementation is None:
-                    self._emit(self._record(workload, name, case_name, status, found.reason))
+                    self._emit(self._record(workload, name, case_name, status, found.reason, params))
                     continue
                 case = workload.case(case_name)
-                params = plan.params(case)
                 self.observer.case_phase(name, case_name, "inputs")
                 prepared = inputs.get(case, params)  # on this thread: outside the attempt's timeout
                 fault = partial(inject_kill_worker, session.engine) if plan.fault and session.engine else None
                 record, healthy = Attempt(session, workload, case, found, plan.scale, params, prepared,
-                                          plan.warmup, plan.repeat, plan.case_timeout(case), long_s=plan.long_s,
+                                          plan.warmup, plan.repeat, plan.case_timeout(case, params),
+                                          long_s=plan.long_s,
                                           fault=fault,
                                           sample_interval_s=self.sample_interval_s).run()
                 self._emit(record)
@@ -184,10 +191,11 @@ class Runner:
                 session.stop()
             self.writer.set_session(name, session.info)
 
-    def _record(self, workload: Workload, engine: str, case_name: str, status: Status, reason: str = "") -> Record:
+    def _record(self, workload: Workload, engine: str, case_name: str, status: Status, reason: str,
+                params: Params) -> Record:
         plan, case = self.plan, workload.case(case_name)
-        return new_record(workload, case, engine, plan.scale, plan.params(case), plan.budget, plan.warmup,
-                          plan.repeat, status, reason)
+        return new_record(workload, case, engine, plan.scale, params, plan.budget, plan.warmup, plan.repeat, status,
+                          reason)
 
     def _emit(self, record: Record) -> None:
         self.records.append(record)

@@ -141,6 +141,9 @@ class Case:
     #: The parameter that measures the input's size (a size sweep draws the headline against it);
     #: None: the work parameter.
     size_param: str | None = None
+    #: What one unit of the size parameter is, singular ("image", "task", "SF"): a ladder's per-unit
+    #: cost is named per this unit ("" : the parameter's name).
+    size_unit: str = ""
     series: Callable[[Params, Any, Sequence[Timed]], dict[str, list[list[float]]]] | None = None
     notes: Callable[[Params, Any, Sequence[Timed]], dict[str, Any]] | None = None
     teardown: Callable[[Any], None] | None = None

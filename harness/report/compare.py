@@ -11,6 +11,7 @@ tracking exactly those is what comparing runs is for.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from harness.errors import UsageError
 from harness.records import Record, Run
@@ -79,13 +80,18 @@ def differences(base: Run, new: Run) -> list[str]:
 
 
 def compare(base: Run, new: Run, threshold: float = THRESHOLD) -> list[Comparison]:
-    """Pair records by (workload, case, engine, scale); refuse if any pair's parameters differ.
-    A pair is slower or faster only beyond `threshold` (0.10: 10%) and when `stats.change`'s rule
-    resolves the difference at the 5% level."""
-    base_by = {r.key: r for r in base.records}
-    pairs = [(base_by[r.key], r) for r in new.records if r.key in base_by]
+    """Pair records by (workload, case, engine, scale), and by input size where a run measured a case
+    at several (a ladder); refuse if any pair's parameters differ. A pair is slower or faster only
+    beyond `threshold` (0.10: 10%) and when `stats.change`'s rule resolves the difference at the 5% level."""
+    def key(r: Record) -> tuple[Any, ...]:
+        return r.key if ladder else r.key[:4]
+
+    ladder = any(len({r.key for r in run.records}) > len({r.key[:4] for r in run.records}) for run in (base, new))
+    base_by = {key(r): r for r in base.records}
+    pairs = [(base_by[key(r)], r) for r in new.records if key(r) in base_by]
     if not pairs:
-        raise UsageError(f"runs {base.run_id} and {new.run_id} share no (workload, case, engine, scale) to compare")
+        raise UsageError(f"runs {base.run_id} and {new.run_id} share no (workload, case, engine, scale"
+                         f"{', size' if ladder else ''}) to compare")
     for b, n in pairs:
         if b.params != n.params:
             raise UsageError(

@@ -154,6 +154,35 @@ def size_lines(model: ReportModel) -> str:
     return _svg(fig)
 
 
+def ladder_lines(model: ReportModel) -> str:
+    """One panel per laddered case: every timed repetition's wall seconds against the size (dots),
+    each rung's median (circles) and the fitted line over the sizes measured, a colour per engine
+    (the baseline dashed); linear axes, so a straight line is what the fit claims."""
+    colours = _palette(model.engines)
+    ladders = model.ladders
+    fig, axes = _panels(len(ladders), 2.8)
+    for ax, (key, lines) in zip(axes, ladders.items(), strict=True):
+        for f in lines:
+            colour = colours.get(f.engine, "#333")
+            recs = [r for r in model.records if (r.workload, r.case, r.budget.get("cpus"), r.engine) ==
+                    (f.workload, f.case, f.cpus, f.engine) and r.status == "ok" and r.size is not None]
+            xs = [r.size for r in recs for _ in r.timings_s]
+            ys = [t for r in recs for t in r.timings_s]
+            ax.scatter(xs, ys, s=6, color=colour, alpha=0.5)
+            ax.plot(f.sizes, f.medians, "o", markersize=4, color=colour)
+            ends = [f.sizes[0], f.sizes[-1]]
+            ax.plot(ends, [f.fixed.value + f.per_unit.value * x for x in ends], color=colour, label=f.engine,
+                    linestyle="--" if f.baseline else "-", linewidth=1.2)
+        ax.set_title(f"{key[0]} {key[1]}" + (f" ({key[2]} CPUs)" if key[2] else ""), fontsize=10)
+        ax.set_xlabel(size_label(lines[0].param))
+        ax.set_ylabel("seconds per call")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _svg(fig)
+
+
 def series_panels(records: Sequence[Any], group: str) -> str:
     """A panel per record (engine, case, scale) with a line per member of a series group: the series
     named `<group>/<member>` (e.g. every trial's accuracy in a hyperparameter search, `accuracy/trial

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.budget import format_bytes
 from harness.fmt import format_metric, format_seconds
+from harness.ladder import EXTRAPOLATION_CAP, fmt_factor, fmt_seconds, fmt_size
+from harness.ladder import RULES as LADDER_RULES
 from harness.records import Run
 from harness.report import figures
-from harness.report.model import CONFIRM_MIN, NOISY_SHARE, ReportModel, build_model, fmt_ratio
+from harness.report.model import CONFIRM_MIN, NOISY_SHARE, ReportModel, build_model, fmt_ratio, ladder_sentence
 from harness.stats import BOOTSTRAP_MIN, MIN_REPETITION_S, RULES, THRESHOLD
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -28,13 +30,19 @@ def _templates() -> Any:
     env.filters["metric"] = format_metric
     env.filters["seconds"] = format_seconds
     env.filters["bytes"] = format_bytes
+    env.filters["per_call"] = fmt_seconds
+    env.filters["factor"] = fmt_factor
+    env.globals["size_text"] = fmt_size
+    env.globals["ladder_cap"] = fmt_factor(EXTRAPOLATION_CAP)
     env.filters["ratio"] = fmt_ratio
     return env
 
 
-def render(runs: Sequence[Run], title: str = "enginebench report", allow_noisy: bool = False) -> str:
-    """The HTML text of a report over `runs` (pure: reads nothing, writes nothing)."""
-    model = build_model(runs, allow_noisy)
+def render(runs: Sequence[Run], title: str = "enginebench report", allow_noisy: bool = False,
+           at: Mapping[str, float] | None = None) -> str:
+    """The HTML text of a report over `runs` (pure: reads nothing, writes nothing); `at`: sizes to
+    predict each laddered case at (`enginebench report --at`)."""
+    model = build_model(runs, allow_noisy, at)
     env = _templates()
     workloads = list(dict.fromkeys(r.workload for r in model.rows))
     charts: dict[str, str] = {}
@@ -55,15 +63,27 @@ def render(runs: Sequence[Run], title: str = "enginebench report", allow_noisy: 
     phase_chart = figures.phase_stack(model) if model.phases else ""
     scaling_chart = figures.scaling_lines(model) if model.scaling else ""
     size_chart = figures.size_lines(model) if model.sizes else ""
+    ladder_chart = figures.ladder_lines(model) if model.fits else ""
     return env.get_template("report.html.j2").render(
         title=title, model=model, workloads=workloads, charts=charts, phase_chart=phase_chart, curves=curves,
-        scaling_chart=scaling_chart, size_chart=size_chart, presets=_presets(runs),
+        scaling_chart=scaling_chart, size_chart=size_chart, ladder_chart=ladder_chart, presets=_presets(runs),
+        ladder_rules=LADDER_RULES, ladder_sentences=_ladder_sentences(model),
         several_budgets=len({r.cpus for r in model.rows}) > 1,
         badges=BADGES, generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         metric_names=_metric_names(model), environment=_environment(runs), rules=RULES,
         bootstrap_min=BOOTSTRAP_MIN, noisy_share=NOISY_SHARE, csv_download=csv_download(runs), threshold=THRESHOLD,
         confirm_min=CONFIRM_MIN,
     )
+
+
+def _ladder_sentences(model: ReportModel) -> dict[tuple[str, str, Any], str]:
+    """Each laddered case's sentence (`model.ladder_sentence`), with the row of its largest size."""
+    out = {}
+    for key, lines in model.ladders.items():
+        largest = max(f.largest for f in lines)
+        row = next((r for r in model.rows if (r.workload, r.case, r.cpus) == key and r.size == largest), None)
+        out[key] = ladder_sentence(lines, [x for x in model.crossings if (x.workload, x.case, x.cpus) == key], row)
+    return out
 
 
 def csv_download(runs: Sequence[Run]) -> dict[str, str]:
@@ -112,11 +132,11 @@ def _environment(runs: Sequence[Run]) -> list[dict[str, Any]]:
 
 
 def write_report(runs: Sequence[Run], path: Path, title: str = "enginebench report",
-                 allow_noisy: bool = False) -> Path:
+                 allow_noisy: bool = False, at: Mapping[str, float] | None = None) -> Path:
     """Render and write atomically; the parent directory is created."""
     from harness.files import atomic_write_text
 
-    atomic_write_text(path, render(runs, title, allow_noisy))
+    atomic_write_text(path, render(runs, title, allow_noisy, at))
     return path
 
 

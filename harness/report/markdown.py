@@ -12,6 +12,7 @@ from typing import Any
 
 from harness.budget import format_bytes
 from harness.fmt import format_metric, format_seconds
+from harness.ladder import MIN_RUNGS, Estimate, fmt_factor, fmt_seconds, fmt_size
 from harness.records import PRESETS, Record, Run
 from harness.report.model import FAILED, Cell, ReportModel, Row, build_model, fmt_ratio
 
@@ -70,10 +71,13 @@ def _rows(model: ReportModel, workloads: Sequence[str] | None) -> list[Row]:
 def matrix(model: ReportModel, workloads: Sequence[str] | None = None) -> str:
     """The engine-fit matrix: a row per case, a column per engine, the median headline in each cell."""
     several = len({r.scale for r in model.rows}) > 1
+    sized = len({(r.case, r.scale, r.cpus, r.size) for r in model.rows}) > len({(r.case, r.scale, r.cpus)
+                                                                                 for r in model.rows})
     head = ["case", "headline", *[f"{e} (baseline)" if e in model.baselines else e for e in model.engines]]
     body = []
     for row in _rows(model, workloads):
-        name = f"{row.workload} {row.case}" + (f" ({row.scale})" if several else "")
+        extra = [row.scale] * several + ([fmt_size(row.size_param, row.size)] if sized and row.size else [])
+        name = f"{row.workload} {row.case}" + (f" ({', '.join(extra)})" if extra else "")
         unit = f"{row.unit}, {'higher' if row.higher_is_better else 'lower'} is better"
         body.append([name, unit, *[cell_text(c) for c in row.cells]])
     return table(head, body)
@@ -187,17 +191,77 @@ def summary(runs: Sequence[Run]) -> str:
 
 
 def document(runs: Sequence[Run], title: str = "enginebench report", source: str = "results",
-             allow_noisy: bool = False) -> str:
+             allow_noisy: bool = False, at: dict[str, float] | None = None) -> str:
     """The whole report as one Markdown document: provenance, verdicts, matrix, each case's figures,
-    engine starts and failures."""
-    model = build_model(runs, allow_noisy)
+    the size ladder (and the sizes asked `at`), engine starts and failures."""
+    model = build_model(runs, allow_noisy, at)
     parts: list[Any] = [f"# {title}", provenance(runs, source), "## Engine fit", verdicts(model), matrix(model)]
     for workload in dict.fromkeys(r.workload for r in model.rows):
         parts.append(f"## Workload {workload}")
         for case in dict.fromkeys(r.case for r in model.rows if r.workload == workload):
             parts += [f"### {case}", metrics(model, workload, case, ())]
+    if model.fits:
+        parts += ["## Size ladder", ladder(model)]
+    if model.asked:
+        parts += ["## At your size", asked(model)]
     parts += ["## Engine start", engine_starts(runs), "## Failures and gaps", failures(model)]
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _estimate(e: Estimate) -> str:
+    return f"{fmt_seconds(e.value)} [{fmt_seconds(e.low)}, {fmt_seconds(e.high)}]"
+
+
+def ladder(model: ReportModel, workload: str | None = None, case: str | None = None) -> str:
+    """A ladder's findings: per case, its sentence and a table of each engine's fixed and per-unit
+    cost with intervals, fit, held-out prediction against the measured figure, and regime; then the
+    rules the figures follow."""
+    from harness.ladder import RULES as LADDER
+    from harness.report.model import ladder_sentence
+
+    parts = []
+    for key, lines in model.ladders.items():
+        if workload not in (None, key[0]) or case not in (None, key[1]):
+            continue
+        largest = max(f.largest for f in lines)
+        row = next((r for r in model.rows if (r.workload, r.case, r.cpus) == key and r.size == largest), None)
+        crosses = [x for x in model.crossings if (x.workload, x.case, x.cpus) == key]
+        body = []
+        for f in lines:
+            h = f.holdout
+            body.append([f.engine + (" (baseline)" if f.baseline else ""), f"{len(f.sizes)} ({f.points} reps)",
+                         _estimate(f.fixed), _estimate(f.per_unit),
+                         f"{f.max_residual:.0%} off" + ("" if f.linear else " (no fit)"),
+                         f"{fmt_seconds(h.predicted.value)} vs {fmt_seconds(h.measured)}: {h.error.value:+.0%} "
+                         f"[{h.error.low:+.0%}, {h.error.high:+.0%}]" if h else "-",
+                         f"{f.regime(f.largest)} ({f.fixed_share(f.largest):.0%} fixed)",
+                         "yes" if f.extrapolates else f"no: {f.why_not_extrapolate()}"])
+        several = len({k[2] for k in model.ladders}) > 1
+        title = f"**{key[0]} {key[1]}**" + (f" ({key[2]} CPUs)" if several else "")
+        missing = model.unfitted.get(key, [])
+        gaps = f" No line for {'; '.join(missing)}." if missing else ""
+        parts.append(f"{title}: {ladder_sentence(lines, crosses, row)}{gaps}\n\n" + table(
+            ["engine", "sizes", "fixed per call", f"per {lines[0].unit}", "fit", "held out: predicted vs measured",
+             f"at {fmt_size(lines[0].param, largest)}", "extrapolates"], body))
+    if not parts:
+        raise ValueError(f"no ladder{f' of {workload}' if workload else ''}{f' {case}' if case else ''} "
+                         f"(accepted: a results file of enginebench run --ladder, {MIN_RUNGS} or more sizes)")
+    rules = "; ".join(LADDER[k] for k in ("fit", "interval", "residual", "holdout", "cap", "cross"))
+    return "\n\n".join(parts) + f"\n\nRules: {rules}."
+
+
+def asked(model: ReportModel) -> str:
+    """`report --at`: per laddered case, each engine's predicted seconds at the asked size, fastest first."""
+    parts = []
+    for q in model.asked:
+        body = []
+        for i, (f, p) in enumerate(q.order):
+            note = f"no prediction: {p.refused}" if p.refused else "ahead of the next" if q.separated(i) else ""
+            body.append([f.engine, _estimate(p.seconds) if p.seconds else "-",
+                         fmt_factor(p.factor) if p.factor > 1 else "inside", note])
+        head = ["engine", "predicted seconds per call", "beyond the ladder", "caveat"]
+        parts.append(f"**{q.workload} {q.case} at {fmt_size(q.param, q.size)}**\n\n" + table(head, body, False))
+    return "\n\n".join(parts)
 
 
 def variants(records: Sequence[Record], workload: str | None = None, case: str | None = None) -> str:

@@ -12,10 +12,22 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.ladder import (
+    MIN_RUNGS,
+    Crossing,
+    Fit,
+    Prediction,
+    asked_size,
+    crossings,
+    fits,
+    fmt_seconds,
+    fmt_size,
+    order_at,
+)
 from harness.records import PHASES, Header, Record, Run
 from harness.stats import THRESHOLD, Contrast, contrast, worse_ratio
 
@@ -65,6 +77,8 @@ class Row:
     unit: str
     higher_is_better: bool
     cells: tuple[Cell, ...]
+    size: float | None = None  # the input's size (several per case in a ladder)
+    size_param: str = ""
 
     @property
     def winners(self) -> list[Cell]:
@@ -125,6 +139,21 @@ class ReportModel:
     size_params: dict[tuple[str, str, Any], str] = field(default_factory=dict)
     crossovers: list[Crossover] = field(default_factory=list)
     allow_noisy: bool = False
+    #: a ladder's lines (fixed and per-unit cost per engine and case) and where two of them cross
+    fits: list[Fit] = field(default_factory=list)
+    crossings: list[Crossing] = field(default_factory=list)
+    #: the sizes a user asked about (`report --at`): per laddered case, the size and each engine's prediction
+    asked: list[Asked] = field(default_factory=list)
+    #: per laddered (workload, case, cpus): the engines with no line, and why
+    unfitted: dict[tuple[str, str, Any], list[str]] = field(default_factory=dict)
+
+    @property
+    def ladders(self) -> dict[tuple[str, str, Any], list[Fit]]:
+        """The fits grouped per (workload, case, cpus), in the report's engine order."""
+        out: dict[tuple[str, str, Any], list[Fit]] = {}
+        for f in sorted(self.fits, key=lambda f: self.engines.index(f.engine) if f.engine in self.engines else 99):
+            out.setdefault((f.workload, f.case, f.cpus), []).append(f)
+        return out
 
     @property
     def categories(self) -> list[str]:
@@ -142,8 +171,8 @@ class ReportModel:
 
     def cell_of(self, rec: Record) -> Cell | None:
         for row in self.rows:
-            if (row.workload, row.case, row.scale, row.cpus) == (rec.workload, rec.case, rec.scale,
-                                                                 rec.budget.get("cpus")):
+            if (row.workload, row.case, row.scale, row.cpus, row.size) == (rec.workload, rec.case, rec.scale,
+                                                                           rec.budget.get("cpus"), rec.size):
                 return next((c for c in row.cells if c.engine == rec.engine), None)
         return None
 
@@ -200,7 +229,7 @@ def build_row(records: Sequence[Record], engines: Sequence[str], category: str,
         else:
             cells.append(Cell(engine, rec.status, reason=rec.reason, baseline=is_base))
     return Row(first.workload, category, first.case, first.scale, first.budget.get("cpus"), metric, unit, higher,
-               tuple(cells))
+               tuple(cells), first.size, first.size_param)
 
 
 def fmt_ratio(r: float) -> str:
@@ -221,7 +250,8 @@ def _of(n: int, total: int, what: str) -> str:
     return f"{'all ' if n == total else f'{n} of '}{total} {what}s"
 
 
-def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = ()) -> str:
+def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = (), lines: Sequence[Fit] = (),
+            crosses: Sequence[Crossing] = ()) -> str:
     """A few sentences from the numbers: who leads the contested cases (shared leads named as such),
     by how much, what is too close to call, what only one engine ran, what failed or was left out as
     noisy, where the local baseline stands, and across input sizes which engine leads at which size
@@ -232,16 +262,21 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = ())
     alone: list[str] = []
     leads: list[str] = []  # resolved orders on fewer than CONFIRM_MIN repetitions a side: not wins
     scales, budgets = len({r.scale for r in rows}) > 1, len({r.cpus for r in rows}) > 1
+    sized = len({(r.case, r.scale, r.cpus, r.size) for r in rows}) > len({(r.case, r.scale, r.cpus) for r in rows})
 
     def label(row: Row) -> str:
         extra = [row.scale] * scales + [f"{row.cpus} CPUs"] * budgets
+        if sized and row.size is not None:
+            extra.append(fmt_size(row.size_param, row.size))
         return f"{row.case} ({', '.join(extra)})" if extra else row.case
 
     contested = [row for row in rows if row.contested]
     for row in rows:
         figures = sorted((c for c in row.cells if c.ranked), key=lambda c: c.ratio or math.inf)
         if len(figures) == 1:
-            alone.append(f"{label(row)} ({figures[0].engine})")
+            name = f"{row.case} (every size)" if sized else label(row)  # a ladder: once per case
+            if f"{name} ({figures[0].engine})" not in alone:
+                alone.append(f"{name} ({figures[0].engine})")
             continue
         if not figures:
             continue
@@ -301,7 +336,82 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = ())
     if flips:
         more = f" and {len(flips) - 6} more (see Data size)" if len(flips) > 6 else ""
         sentences.append("crossovers: " + "; ".join(x.text() for x in flips[:6]) + more)
+    if lines:
+        sentences.append(regime_sentence(lines, crosses))
     return f"{title}: " + ". ".join(s[:1].upper() + s[1:] if i else s for i, s in enumerate(sentences)) + "."
+
+
+def regime_sentence(lines: Sequence[Fit], crosses: Sequence[Crossing]) -> str:
+    """What a ladder says about the category's figures: at the largest size measured, on how many
+    engine lines the fixed cost (start-up inside the call) is most of the time, the largest such
+    share, and the crossovers named from the lines."""
+    fixed = sorted((f for f in lines if f.regime(f.largest) == "fixed cost"),
+                   key=lambda f: -f.fixed_share(f.largest))
+    text = (f"by size (a ladder, {len(lines)} engine line{'s' if len(lines) != 1 else ''}): at the largest size "
+            f"measured fixed cost is most of the time on {len(fixed)} of {len(lines)}")
+    if fixed:
+        top = fixed[0]
+        text += (f", so those figures describe start-up, not throughput (e.g. {top.engine} on {top.case}: "
+                 f"{fmt_seconds(top.fixed.value)} fixed, {top.fixed_share(top.largest):.0%} of its time at "
+                 f"{fmt_size(top.param, top.largest)})")
+    named = [x for x in crosses if x.named]
+    if named:
+        more = f" and {len(named) - 4} more (see Size ladder)" if len(named) > 4 else ""
+        text += "; from the lines: " + "; ".join(x.text() for x in named[:4]) + more
+    else:
+        text += "; no crossover named from the lines (see Size ladder)"
+    return text
+
+
+def ladder_sentence(lines: Sequence[Fit], crosses: Sequence[Crossing], row: Row | None) -> str:
+    """One case's ladder in a sentence: who leads at the largest size and why (fixed or per-unit
+    cost), each engine's per-unit cost, and the crossovers named from the lines (or why none)."""
+    first = lines[0]
+    largest = max(f.largest for f in lines)
+    where = fmt_size(first.param, largest)
+    parts = []
+    if row is not None and row.contested:
+        lead = [c.engine for c in row.cells if c.best or c.tied_with_best]
+        if lead:
+            parts.append(f"at {where} {_names(lead)} {'leads' if len(lead) == 1 else 'are tied in the lead'} "
+                         f"on {row.metric.replace('_', ' ')}")
+    fixed = [f for f in lines if f.regime(f.largest) == "fixed cost"]
+    if fixed:
+        parts.append("fixed cost is most of the time for " + ", ".join(
+            f"{f.engine} ({fmt_seconds(f.fixed.value)} fixed, {f.fixed_share(f.largest):.0%})" for f in fixed))
+    per_unit = [f for f in lines if f not in fixed]
+    if per_unit:
+        parts.append("per-unit cost is most of the time for " + ", ".join(f.engine for f in per_unit))
+    parts.append(f"per {first.unit} " + ", ".join(f"{f.engine} {fmt_seconds(f.per_unit.value)}" for f in lines))
+    named = [x for x in crosses if x.named]
+    if named:
+        parts.append("; ".join(x.text() for x in named))
+    elif crosses:
+        parts.append("no crossover named (" + "; ".join(x.why for x in crosses[:2]) + ")")
+    else:
+        parts.append("no two lines cross: one engine has both the lower fixed and the lower per-unit cost")
+    bad = [f for f in lines if not f.extrapolates]
+    if bad:
+        parts.append("not extrapolated: " + ", ".join(f"{f.engine} ({f.why_not_extrapolate()})" for f in bad))
+    text = "; ".join(parts)
+    return f"{first.case} ({fmt_size(first.param, min(f.sizes[0] for f in lines))} to {where}): {text}."
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A size a user asked about for one laddered case: each engine's predicted seconds, fastest first."""
+
+    workload: str
+    case: str
+    cpus: int | None
+    param: str
+    size: float
+    order: list[tuple[Fit, Prediction]]
+
+    def separated(self, i: int) -> bool:
+        """Whether the i-th prediction's interval lies wholly below the next one's."""
+        a, b = self.order[i][1].seconds, self.order[i + 1][1].seconds if i + 1 < len(self.order) else None
+        return a is not None and b is not None and a.high < b.low
 
 
 def _baseline_sentence(rows: Sequence[Row]) -> str:
@@ -442,8 +552,9 @@ def size_leaders(rows: Sequence[Row]) -> str:
     return "by input size: " + ", ".join(parts)
 
 
-def build_model(runs: Sequence[Run], allow_noisy: bool = False) -> ReportModel:
-    """The whole report's content, from the records alone (each record names its category)."""
+def build_model(runs: Sequence[Run], allow_noisy: bool = False, at: Mapping[str, float] | None = None) -> ReportModel:
+    """The whole report's content, from the records alone (each record names its category); `at`:
+    the sizes a user asks predictions for (`ladder.parse_sizes`)."""
     records = latest_records(runs)
     engines: list[str] = []
     for run in runs:
@@ -453,19 +564,47 @@ def build_model(runs: Sequence[Run], allow_noisy: bool = False) -> ReportModel:
     for r in records:
         if r.engine not in engines:
             engines.append(r.engine)
-    groups: dict[tuple[str, str, str, Any], list[Record]] = {}
+    groups: dict[tuple[str, str, str, Any, Any], list[Record]] = {}
     for r in records:
-        groups.setdefault((r.workload, r.case, r.scale, r.budget.get("cpus")), []).append(r)
+        groups.setdefault((r.workload, r.case, r.scale, r.budget.get("cpus"), r.size), []).append(r)
     baselines = {e for run in runs for e, s in run.header.engines.items() if s.baseline}
     rows = [build_row(recs, engines, recs[0].category or recs[0].workload, baselines, allow_noisy)
             for recs in groups.values()]
-    flips = crossovers(records, allow_noisy)
-    verdicts = {cat: verdict(cat, [r for r in rows if r.category == cat], [x for x in flips if x.category == cat])
+    lines = fits([r for r in records if allow_noisy or not is_noisy(r)], baselines)
+    laddered = {(f.workload, f.case, f.cpus) for f in lines}
+    unfitted: dict[tuple[str, str, Any], list[str]] = {}
+    for key in laddered:
+        have = {f.engine for f in lines if (f.workload, f.case, f.cpus) == key}
+        for engine in engines:
+            recs = [r for r in records if (r.workload, r.case, r.budget.get("cpus"), r.engine) == (*key, engine)]
+            if engine in have or not recs or all(r.status == "unsupported" for r in recs):
+                continue
+            usable = {r.size for r in recs if r.status == "ok" and (allow_noisy or not is_noisy(r))}
+            noisy = sum(1 for r in recs if r.status == "ok" and is_noisy(r) and not allow_noisy)
+            failed = sum(1 for r in recs if r.status in FAILED)
+            unfitted.setdefault(key, []).append(
+                f"{engine} ({len(usable)} checked sizes of the {MIN_RUNGS} a line needs"
+                + (f"; {failed} failed" if failed else "") + (f"; {noisy} left out as noisy" if noisy else "") + ")")
+    crosses = crossings(lines)
+    flips = [x for x in crossovers(records, allow_noisy) if (x.workload, x.case, x.cpus) not in laddered]
+    categories = {(r.workload, r.case): r.category or r.workload for r in records}
+    verdicts = {cat: verdict(cat, [r for r in rows if r.category == cat], [x for x in flips if x.category == cat],
+                             [f for f in lines if categories.get((f.workload, f.case)) == cat],
+                             [x for x in crosses if categories.get((x.workload, x.case)) == cat])
                 for cat in dict.fromkeys(r.category for r in rows)}
+    asked = []
+    if at:
+        ladders: dict[tuple[str, str, Any], list[Fit]] = {}
+        for f in lines:
+            ladders.setdefault((f.workload, f.case, f.cpus), []).append(f)
+        for (workload, case, cpus), group in ladders.items():
+            size = asked_size(group, at)
+            if size is not None:
+                asked.append(Asked(workload, case, cpus, group[0].param, size, order_at(group, size)))
     size_keys = {(r.workload, r.case, r.budget.get("cpus")): r.size_param for r in records if r.size_param}
     failures = [r for r in records if r.status not in ("ok",)]
     return ReportModel(engines=engines, rows=rows, verdicts=verdicts, failures=failures, records=records,
                        runs=[run.header for run in runs], phases=phase_totals(records, runs), baselines=baselines,
                        scaling=scaling_series(rows), sizes=(sizes := size_series(records, allow_noisy)),
                        size_params={k: v for k, v in size_keys.items() if k in sizes}, crossovers=flips,
-                       allow_noisy=allow_noisy)
+                       allow_noisy=allow_noisy, fits=lines, crossings=crosses, asked=asked, unfitted=unfitted)

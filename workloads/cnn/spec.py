@@ -248,6 +248,7 @@ WORKLOAD = Workload(
             params=PARAMS,
             primary=Metric("time_to_target_s", "s", False),
             size_param="n_train",
+            size_unit="training image",
             make_inputs=prepare,
             reference=reference_accuracy,
             check=check,

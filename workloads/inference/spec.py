@@ -226,6 +226,7 @@ WORKLOAD = Workload(
             params=PARAMS,
             primary=Metric("images_per_s", "images/s", True),
             size_param="n_images",
+            size_unit="image",
             make_inputs=prepare,
             teardown=teardown,
             reference=reference,

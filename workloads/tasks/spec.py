@@ -233,6 +233,7 @@ WORKLOAD = Workload(
             check=check_noop,
             summarize=per_second("tasks_per_s", lambda p: p["n"]),
             weak_param="n",
+            size_unit="task",
         ),
         Case(
             name="fanout",
@@ -248,6 +249,7 @@ WORKLOAD = Workload(
             check=check_fanout,
             summarize=summarize_fanout,
             weak_param="n",
+            size_unit="task",
         ),
         Case(
             name="tree-reduce",
@@ -264,6 +266,7 @@ WORKLOAD = Workload(
             check=check_tree,
             summarize=summarize_tree,
             weak_param="n",
+            size_unit="partial array",
         ),
         Case(
             name="actors",
@@ -274,6 +277,7 @@ WORKLOAD = Workload(
             check=check_actor,
             summarize=summarize_actor,
             weak_param="calls",
+            size_unit="call",
         ),
         Case(
             name="latency",
@@ -283,6 +287,8 @@ WORKLOAD = Workload(
             make_inputs=no_inputs,
             check=check_latency,
             summarize=summarize_latency,
+            size_param="rounds",
+            size_unit="round trip",
         ),
         Case(
             name="object-transfer",
@@ -299,6 +305,7 @@ WORKLOAD = Workload(
             summarize=summarize_transfer,
             weak_param="readers",
             size_param="mb",
+            size_unit="MB",
         ),
     ),
 )

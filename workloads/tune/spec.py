@@ -237,6 +237,7 @@ WORKLOAD = Workload(
             params=PARAMS,
             primary=Metric("search_s", "s", False),
             size_param="trials",
+            size_unit="trial",
             make_inputs=prepare,
             reference=reference,
             check=check,
