@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -337,7 +338,9 @@ def fit_records(records: Sequence[Record], unit: str = "", baseline: bool = Fals
     if len({x for x, _ in points}) < MIN_RUNGS:
         return None
     first = ok[0]
-    line = fit_points(points)
+    # A seed of its own per engine: two engines' lines resampled with the same draws would look
+    # resolved against each other whenever their noise happens to line up (a crossover's rule).
+    line = fit_points(points, seed=zlib.crc32(f"{first.workload}/{first.case}/{first.engine}".encode()))
     return Fit(first.workload, first.case, first.engine, first.budget.get("cpus"), first.size_param,
                unit or first.size_unit or first.size_param, baseline=baseline, **line)
 
@@ -392,6 +395,8 @@ def _why_not_named(x: Crossing, a: Fit, b: Fit) -> str:
     for f in (a, b):
         if not f.linear:
             return f"{f.engine}'s {f.why_not_extrapolate()}"
+    if x.factor > EXTRAPOLATION_CAP:
+        return f"it lies {fmt_factor(x.factor)} beyond the sizes measured (cap {EXTRAPOLATION_CAP:,.0f}x)"
     if x.share < CROSS_SHARE:
         return (f"only {x.share:.0%} of the bootstrap pairs cross (needs {CROSS_SHARE:.0%}): the order of the "
                 "fixed or of the per-unit costs is not resolved")
@@ -399,8 +404,6 @@ def _why_not_named(x: Crossing, a: Fit, b: Fit) -> str:
         for f in (a, b):
             if not f.extrapolates:
                 return f"it lies outside the sizes measured and {f.engine}'s {f.why_not_extrapolate()}"
-        if x.factor > EXTRAPOLATION_CAP:
-            return f"it lies {fmt_factor(x.factor)} beyond the sizes measured (cap {EXTRAPOLATION_CAP:,.0f}x)"
     return ""
 
 

@@ -139,14 +139,14 @@ def implementation(started: Session, workload: Workload, case: str) -> Implement
 def run_plan(tmp_path: Path, workload: object, engines: tuple[str, ...], cases: tuple[str, ...] | None = None,
              scale: str = "tiny", repeat: int = 2, warmup: int = 1, timeout_s: float | None = None,
              cpus: int = 2, endpoints: Endpoints | None = None, session: Session | None = None,
-             long_s: float | None = None) -> tuple[Runner, Path]:
+             long_s: float | None = None, ladder: tuple[float, ...] = ()) -> tuple[Runner, Path]:
     """Run a real plan into a fresh results file; returns the runner (records) and the file."""
     from harness.spec import Workload
 
     wl = workload if isinstance(workload, Workload) else registry.workload(str(workload))
     plan = Plan(cases={wl.name: cases or wl.case_names}, engines=engines, scale=scale,
                 budget=Budget(cpus=cpus, memory_bytes=TEST_BUDGET.memory_bytes), repeat=repeat, warmup=warmup,
-                timeout_s=timeout_s, endpoints=(endpoints or Endpoints()).to_dict(), long_s=long_s)
+                timeout_s=timeout_s, endpoints=(endpoints or Endpoints()).to_dict(), long_s=long_s, ladder=ladder)
     path = tmp_path / "run.json"
     sessions = {session.name: session} if session is not None else None
     runner = Runner(plan, ResultsWriter(path, make_header(plan, "test-run")), sample_interval_s=0.05,

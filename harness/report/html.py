@@ -67,13 +67,21 @@ def render(runs: Sequence[Run], title: str = "enginebench report", allow_noisy: 
     return env.get_template("report.html.j2").render(
         title=title, model=model, workloads=workloads, charts=charts, phase_chart=phase_chart, curves=curves,
         scaling_chart=scaling_chart, size_chart=size_chart, ladder_chart=ladder_chart, presets=_presets(runs),
-        ladder_rules=LADDER_RULES, ladder_sentences=_ladder_sentences(model),
+        ladder_rules=LADDER_RULES, ladder_sentences=_ladder_sentences(model), sized_cases=_sized_cases(model),
         several_budgets=len({r.cpus for r in model.rows}) > 1,
         badges=BADGES, generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         metric_names=_metric_names(model), environment=_environment(runs), rules=RULES,
         bootstrap_min=BOOTSTRAP_MIN, noisy_share=NOISY_SHARE, csv_download=csv_download(runs), threshold=THRESHOLD,
         confirm_min=CONFIRM_MIN,
     )
+
+
+def _sized_cases(model: ReportModel) -> set[tuple[str, str]]:
+    """(workload, case) measured at several sizes of one scale and budget (a ladder): their rows name the size."""
+    seen: dict[tuple[str, str, str, Any], set[Any]] = {}
+    for r in model.rows:
+        seen.setdefault((r.workload, r.case, r.scale, r.cpus), set()).add(r.size)
+    return {(k[0], k[1]) for k, sizes in seen.items() if len(sizes) > 1}
 
 
 def _ladder_sentences(model: ReportModel) -> dict[tuple[str, str, Any], str]:
