@@ -286,10 +286,11 @@ def _line_estimate(fixed: float, per_unit: float, boot: tuple[Sequence[float], S
     return _interval(a + b * size, fixed + per_unit * size)
 
 
-def fit_points(points: Sequence[tuple[float, float]], *, holdout: bool = True,
+def fit_points(points: Sequence[tuple[float, float]], *, holdout: str | None = "largest",
                seed: int = 0) -> dict[str, Any]:
-    """The line through (size, seconds) points: its terms with intervals, fit quality and (with
-    `holdout`) the largest size predicted from the others. Raises ValueError with fewer than two sizes."""
+    """The line through (size, seconds) points: its terms with intervals, fit quality and the
+    `holdout` end's size ("largest" or "smallest"; None: none) predicted from the others. Raises
+    ValueError with fewer than two sizes."""
     import numpy as np
 
     sizes = sorted({x for x, _ in points})
@@ -311,16 +312,16 @@ def fit_points(points: Sequence[tuple[float, float]], *, holdout: bool = True,
         "max_residual": max(residuals), "boot": (tuple(boot_a.tolist()), tuple(boot_b.tolist())), "holdout": None,
     }
     if holdout and len(sizes) >= MIN_RUNGS:
-        out["holdout"] = _holdout(points, sizes[-1], seed)
+        out["holdout"] = _holdout(points, sizes[-1] if holdout == "largest" else sizes[0], seed)
     return out
 
 
 def _holdout(points: Sequence[tuple[float, float]], largest: float, seed: int) -> Holdout:
     import numpy as np
 
-    inner = [(x, y) for x, y in points if x < largest]
+    inner = [(x, y) for x, y in points if x != largest]
     measured_ys = np.asarray([y for x, y in points if x == largest], float)
-    line = fit_points(inner, holdout=False, seed=seed)
+    line = fit_points(inner, holdout=None, seed=seed)
     predicted = _line_estimate(line["fixed"].value, line["per_unit"].value, line["boot"], largest)
     measured = float(np.median(measured_ys))
     rng = np.random.default_rng(seed + 1)
@@ -358,6 +359,56 @@ def fits(records: Iterable[Record], baselines: Iterable[str] = (), units: Mappin
         found = fit_records(recs, (units or {}).get((workload, case), ""), engine in base)
         if found is not None:
             out.append(found)
+    return out
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """One engine's line over one case's CPU sweep, the same arithmetic on 1/CPUs (Amdahl's law):
+    seconds = serial + work / cpus. `line.fixed` is the serial part, `line.per_unit` the parallel work
+    in seconds at one CPU; the held-out point is the largest budget, predicted from the smaller ones."""
+
+    scale: str
+    size: float | None
+    cpus: tuple[int, ...]
+    line: Fit
+
+    @property
+    def serial(self) -> Estimate:
+        return self.line.fixed
+
+    @property
+    def work(self) -> Estimate:
+        return self.line.per_unit
+
+    def serial_share(self, cpus: int) -> float:
+        return self.line.fixed_share(1 / cpus)
+
+    def speedup_limit(self) -> float:
+        """The most more CPUs could make the one-CPU call faster: (serial + work) / serial."""
+        serial = self.serial.value
+        return math.inf if serial <= 0 else (serial + self.work.value) / serial
+
+    def predict(self, cpus: int) -> Prediction:
+        return self.line.predict(1 / cpus)
+
+
+def scaling_fits(records: Iterable[Record], baselines: Iterable[str] = ()) -> list[Scaling]:
+    """A Scaling per (workload, case, scale, size, engine) measured at MIN_RUNGS or more CPU budgets."""
+    groups: dict[tuple[str, str, str, Any, str], list[Record]] = {}
+    for r in records:
+        if r.status == "ok" and r.timings_s and r.budget.get("cpus"):
+            groups.setdefault((r.workload, r.case, r.scale, r.size, r.engine), []).append(r)
+    base = set(baselines)
+    out = []
+    for (workload, case, scale, size, engine), recs in groups.items():
+        budgets = sorted({int(r.budget["cpus"]) for r in recs})
+        if len(budgets) < MIN_RUNGS:
+            continue
+        points = [(1 / int(r.budget["cpus"]), t) for r in recs for t in r.timings_s]
+        line = fit_points(points, holdout="smallest", seed=zlib.crc32(f"{workload}/{case}/{engine}/cpus".encode()))
+        out.append(Scaling(scale, size, tuple(budgets), Fit(workload, case, engine, None, "1/CPUs", "CPU",
+                                                             baseline=engine in base, **line)))
     return out
 
 

@@ -226,3 +226,25 @@ def test_plan_attempts_count_every_rung() -> None:
     assert plan.attempts == 16
     assert Plan.from_dict(json.loads(json.dumps(plan.to_dict()))).ladder == (1.0, 2.0, 4.0, 8.0)
     assert make_header(plan, "x").plan.ladder == (1.0, 2.0, 4.0, 8.0)
+
+
+def test_a_cpu_sweep_gets_the_same_treatment_serial_and_parallel_work_with_a_held_out_budget() -> None:
+    import dataclasses
+
+    records = []
+    for engine, serial, work in (("ray", 0.5, 8.0), ("dask", 4.0, 2.0)):
+        for cpus in (1, 2, 4, 8):
+            r = lrec(engine, 1000, tuple((serial + work / cpus) * j for j in JITTER))
+            records.append(dataclasses.replace(r, budget={"cpus": cpus, "memory_bytes": 2**30}))
+    model = build_model([run_of(records)])
+    lines = {a.line.engine: a for a in model.amdahl}
+    ray, dask = lines["ray"], lines["dask"]
+    assert ray.cpus == (1, 2, 4, 8) and ray.serial.value == pytest.approx(0.5, rel=0.2)
+    assert ray.work.value == pytest.approx(8.0, rel=0.05) and ray.line.holdout is not None
+    assert ray.line.holdout.size == pytest.approx(1 / 8)  # the largest budget, predicted from 1, 2 and 4 CPUs
+    assert ray.predict(16).seconds is not None and ray.predict(16).seconds.value == pytest.approx(1.0, rel=0.1)
+    assert dask.speedup_limit() == pytest.approx(1.5, rel=0.1) and dask.serial_share(8) > 0.5
+    verdict = model.verdicts["task parallelism"]
+    assert "By CPUs (serial + work / CPUs, 2 engine lines): at the largest budget the serial part is most of " \
+           "the time on 1 of 2" in verdict
+    assert "dask on noop has 4" in verdict and "more than 1.5x faster than on one" in verdict

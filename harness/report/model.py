@@ -21,12 +21,14 @@ from harness.ladder import (
     Crossing,
     Fit,
     Prediction,
+    Scaling,
     asked_size,
     crossings,
     fits,
     fmt_seconds,
     fmt_size,
     order_at,
+    scaling_fits,
 )
 from harness.records import PHASES, Header, Record, Run
 from harness.stats import THRESHOLD, Contrast, contrast, worse_ratio
@@ -144,6 +146,8 @@ class ReportModel:
     crossings: list[Crossing] = field(default_factory=list)
     #: the sizes a user asked about (`report --at`): per laddered case, the size and each engine's prediction
     asked: list[Asked] = field(default_factory=list)
+    #: per engine and case measured at MIN_RUNGS or more CPU budgets: serial + work / cpus
+    amdahl: list[Scaling] = field(default_factory=list)
     #: per laddered (workload, case, cpus): the engines with no line, and why
     unfitted: dict[tuple[str, str, Any], list[str]] = field(default_factory=dict)
 
@@ -251,7 +255,7 @@ def _of(n: int, total: int, what: str) -> str:
 
 
 def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = (), lines: Sequence[Fit] = (),
-            crosses: Sequence[Crossing] = ()) -> str:
+            crosses: Sequence[Crossing] = (), amdahl: Sequence[Scaling] = ()) -> str:
     """A few sentences from the numbers: who leads the contested cases (shared leads named as such),
     by how much, what is too close to call, what only one engine ran, what failed or was left out as
     noisy, where the local baseline stands, and across input sizes which engine leads at which size
@@ -338,6 +342,8 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = (),
         sentences.append("crossovers: " + "; ".join(x.text() for x in flips[:6]) + more)
     if lines:
         sentences.append(regime_sentence(lines, crosses))
+    if amdahl:
+        sentences.append(amdahl_sentence(amdahl))
     return f"{title}: " + ". ".join(s[:1].upper() + s[1:] if i else s for i, s in enumerate(sentences)) + "."
 
 
@@ -395,6 +401,19 @@ def ladder_sentence(lines: Sequence[Fit], crosses: Sequence[Crossing], row: Row 
         parts.append("not extrapolated: " + ", ".join(f"{f.engine} ({f.why_not_extrapolate()})" for f in bad))
     text = "; ".join(parts)
     return f"{first.case} ({fmt_size(first.param, min(f.sizes[0] for f in lines))} to {where}): {text}."
+
+
+def amdahl_sentence(lines: Sequence[Scaling]) -> str:
+    """What a CPU sweep's lines say: on how many the serial part is most of the time at the largest
+    budget measured, and the engine whose extra CPUs could help least."""
+    serial = [s for s in lines if s.serial_share(s.cpus[-1]) >= 0.5]
+    text = (f"by CPUs (serial + work / CPUs, {len(lines)} engine line{'s' if len(lines) != 1 else ''}): at the "
+            f"largest budget the serial part is most of the time on {len(serial)} of {len(lines)}")
+    worst = min(lines, key=lambda s: s.speedup_limit())
+    if math.isfinite(worst.speedup_limit()):
+        text += (f"; {worst.line.engine} on {worst.line.case} has {fmt_seconds(worst.serial.value)} serial, so no "
+                 f"number of CPUs makes it more than {worst.speedup_limit():.1f}x faster than on one")
+    return text
 
 
 @dataclass(frozen=True)
@@ -587,10 +606,12 @@ def build_model(runs: Sequence[Run], allow_noisy: bool = False, at: Mapping[str,
                 + (f"; {failed} failed" if failed else "") + (f"; {noisy} left out as noisy" if noisy else "") + ")")
     crosses = crossings(lines)
     flips = [x for x in crossovers(records, allow_noisy) if (x.workload, x.case, x.cpus) not in laddered]
+    amdahl = scaling_fits([r for r in records if allow_noisy or not is_noisy(r)], baselines)
     categories = {(r.workload, r.case): r.category or r.workload for r in records}
     verdicts = {cat: verdict(cat, [r for r in rows if r.category == cat], [x for x in flips if x.category == cat],
                              [f for f in lines if categories.get((f.workload, f.case)) == cat],
-                             [x for x in crosses if categories.get((x.workload, x.case)) == cat])
+                             [x for x in crosses if categories.get((x.workload, x.case)) == cat],
+                             [a for a in amdahl if categories.get((a.line.workload, a.line.case)) == cat])
                 for cat in dict.fromkeys(r.category for r in rows)}
     asked = []
     if at:
@@ -607,4 +628,5 @@ def build_model(runs: Sequence[Run], allow_noisy: bool = False, at: Mapping[str,
                        runs=[run.header for run in runs], phases=phase_totals(records, runs), baselines=baselines,
                        scaling=scaling_series(rows), sizes=(sizes := size_series(records, allow_noisy)),
                        size_params={k: v for k, v in size_keys.items() if k in sizes}, crossovers=flips,
-                       allow_noisy=allow_noisy, fits=lines, crossings=crosses, asked=asked, unfitted=unfitted)
+                       allow_noisy=allow_noisy, fits=lines, crossings=crosses, asked=asked, unfitted=unfitted,
+                       amdahl=amdahl)
