@@ -229,8 +229,10 @@ def cmd_list() -> int:
         console.print(f"[bold]workload {wl.name}[/]: {wl.title}")
         for case in wl.cases:
             better = "higher" if case.primary.higher_is_better else "lower"
+            size = case.size_param or case.weak_param
+            sized = f"; size {size}" + (f", per {case.size_unit}" if case.size_unit else "") if size else ""
             console.print(f"  [bold]{case.name}[/]: {case.description} "
-                          f"[dim](headline {case.primary.name} in {case.primary.unit}, {better} is better)[/]")
+                          f"[dim](headline {case.primary.name} in {case.primary.unit}, {better} is better{sized})[/]")
             for scale in SCALES:
                 params = ", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}"
                                    for k, v in case.params[scale].items())

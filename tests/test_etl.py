@@ -90,6 +90,25 @@ def test_official_answer_check_catches_a_wrong_value(data_root: Path) -> None:
     assert check_answer([], {}, inputs).reason == "0 rows, expected 1 (published answer)"
 
 
+def test_a_scale_without_a_published_answer_checks_dates_however_an_engine_returns_them(data_root: Path) -> None:
+    """A size ladder's SF 0.02 has no published answer: DuckDB's result is the reference, its dates
+    written as the published answers write them (found when Ray's datetime.date was called wrong)."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from workloads.etl.spec import prepare
+
+    inputs = prepare({"query": 3, "sf": 0.02})
+    assert inputs["source"] == "duckdb result"
+    first = dict(inputs["expected"][0])
+    day = dt.date.fromisoformat(first["o_orderdate"])
+    for value in (day, pd.Timestamp(day), day.isoformat()):
+        assert check_answer([{**first, "o_orderdate": value}, *inputs["expected"][1:]], {}, inputs).ok, value
+    wrong = check_answer([{**first, "o_orderdate": day + dt.timedelta(days=1)}, *inputs["expected"][1:]], {}, inputs)
+    assert not wrong.ok and "o_orderdate" in wrong.reason
+
+
 def test_data_command_reports_rows_and_rejects_bad_scale_factors(tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "tpch", "--sf", "0.01", "--dir", str(tmp_path)]) == 0
