@@ -301,7 +301,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         repeat=args.repeat or preset.repeat,
         warmup=preset.warmup if args.warmup is None else args.warmup,
         preset=None if hand_picked else args.preset or DEFAULT_PRESET,
-        long_s=None if hand_picked else preset.long_s,
+        # A ladder's line needs a spread at every size: no time box cutting a slow rung to one repetition.
+        long_s=None if hand_picked or ladder else preset.long_s,
         timeout_s=args.timeout,
         endpoints=Endpoints(**{key: getattr(args, key) for key in _endpoints()}).to_dict(),
         fault=args.inject_fault,

@@ -47,8 +47,13 @@ RESIDUAL_BOUND = 0.15
 HOLDOUT_BOUND = 0.20
 #: No prediction further than this factor beyond the ladder (above its largest or below its smallest size).
 EXTRAPOLATION_CAP = 1000.0
-#: Share of bootstrap pairs that must cross for a crossover to be named.
-CROSS_SHARE = 0.95
+#: Share of bootstrap pairs that must cross for a crossover to be named: the crossing size's 95%
+#: interval is then bounded on both sides.
+CROSS_SHARE = 0.975
+#: A per-unit cost whose 95% interval reaches further than this from its estimate (relative) is not
+#: resolved: the ladder's sizes are too close together for the engine's fixed-cost noise, and a
+#: line carried beyond the ladder would multiply that uncertainty by the distance.
+PER_UNIT_PRECISION = 0.5
 #: A term whose share of the call is at least this is said to dominate it.
 DOMINANT_SHARE = 0.5
 RESAMPLES = 2000
@@ -58,9 +63,11 @@ RULES = {
     "fit": "least squares of every timed repetition's wall seconds against the size",
     "interval": f"pairs bootstrap, {RESAMPLES} resamples, {CONFIDENCE:.0%} percentile intervals",
     "residual": f"the line fits when every rung's median lies within {RESIDUAL_BOUND:.0%} of it",
-    "holdout": f"the largest rung predicted from the smaller ones within {HOLDOUT_BOUND:.0%} lets the line extrapolate",
+    "precision": f"the per-unit cost is resolved when its interval lies within {PER_UNIT_PRECISION:.0%} of it",
+    "holdout": f"a line that fits, whose per-unit cost is resolved and which predicted the largest rung from the "
+               f"smaller ones within {HOLDOUT_BOUND:.0%} may extrapolate",
     "cap": f"no prediction more than {EXTRAPOLATION_CAP:,.0f}x beyond the sizes measured",
-    "cross": f"a crossover is named when {CROSS_SHARE:.0%} of the bootstrap pairs cross too",
+    "cross": f"a crossover is named between two such lines when {CROSS_SHARE:.1%} of the bootstrap pairs cross too",
 }
 
 
@@ -127,9 +134,17 @@ class Fit:
         return self.max_residual <= RESIDUAL_BOUND
 
     @property
+    def resolved(self) -> bool:
+        """Whether the per-unit cost is measured: its interval within PER_UNIT_PRECISION of it (so above 0)."""
+        p = self.per_unit
+        return p.value > 0 and p.low >= p.value * (1 - PER_UNIT_PRECISION) and \
+            p.high <= p.value * (1 + PER_UNIT_PRECISION)
+
+    @property
     def extrapolates(self) -> bool:
-        """Whether the line may predict beyond the ladder: it fits, and it predicted the held-out size."""
-        return self.linear and self.holdout is not None and self.holdout.ok
+        """Whether the line may predict beyond the ladder: it fits, its per-unit cost is resolved, and
+        it predicted the held-out size."""
+        return self.linear and self.resolved and self.holdout is not None and self.holdout.ok
 
     @property
     def largest(self) -> float:
@@ -152,6 +167,11 @@ class Fit:
         if not self.holdout.ok:
             return (f"the held-out size was predicted {self.holdout.error.value:+.0%} off (bound "
                     f"{HOLDOUT_BOUND:.0%})")
+        if not self.resolved:
+            p = self.per_unit
+            return (f"its per-unit cost is not resolved ({fmt_seconds(p.value)} per {self.unit}, interval "
+                    f"[{fmt_seconds(p.low)}, {fmt_seconds(p.high)}], beyond {PER_UNIT_PRECISION:.0%} of it: "
+                    "across these sizes the time grows too little next to its noise)")
         return ""
 
     def factor(self, size: float) -> float:
@@ -445,7 +465,11 @@ def crossing(a: Fit, b: Fit) -> Crossing | None:
 def _why_not_named(x: Crossing, a: Fit, b: Fit) -> str:
     for f in (a, b):
         if not f.linear:
-            return f"{f.engine}'s {f.why_not_extrapolate()}"
+            return f"{f.engine}: {f.why_not_extrapolate()}"
+        if not f.resolved:
+            p = f.per_unit
+            return (f"{f.engine}'s per-unit cost is not resolved ({fmt_seconds(p.value)}, interval "
+                    f"[{fmt_seconds(p.low)}, {fmt_seconds(p.high)}])")
     if x.factor > EXTRAPOLATION_CAP:
         return f"it lies {fmt_factor(x.factor)} beyond the sizes measured (cap {EXTRAPOLATION_CAP:,.0f}x)"
     if x.share < CROSS_SHARE:
@@ -454,7 +478,7 @@ def _why_not_named(x: Crossing, a: Fit, b: Fit) -> str:
     if not x.measured:
         for f in (a, b):
             if not f.extrapolates:
-                return f"it lies outside the sizes measured and {f.engine}'s {f.why_not_extrapolate()}"
+                return f"it lies outside the sizes measured, and {f.engine}: {f.why_not_extrapolate()}"
     return ""
 
 

@@ -93,6 +93,20 @@ def test_a_line_that_misses_its_held_out_size_may_interpolate_but_not_extrapolat
     assert beyond.seconds is None and "held-out size was predicted" in beyond.refused
 
 
+def test_a_per_unit_cost_hidden_in_start_up_noise_is_not_resolved_and_not_carried_beyond_the_ladder() -> None:
+    # Ray Train's shape: 24 s to start, give or take a second, one repetition per size, and the
+    # training itself 0.34 ms per image: across 2,048 to 16,384 images the time grows by less than the
+    # start-up's noise, and the measured order at the largest size cannot say where it flips.
+    noise = {2048: 0.8, 4096: -0.6, 8192: 0.5, 16384: -0.7}
+    ray = fitted([lrec("ray", n, (24 + 3.4e-4 * n + e,)) for n, e in noise.items()])
+    dask = fitted([lrec("dask", n, tuple((0.3 + 3.4e-4 * n) * j for j in JITTER)) for n in noise])
+    assert ray.linear and not ray.resolved and dask.resolved
+    assert "per-unit cost is not resolved" in ray.why_not_extrapolate()
+    assert ray.predict(1_000_000).seconds is None and ray.predict(10_000).seconds is not None  # inside: yes
+    x = crossing(ray, dask)
+    assert x is None or (not x.named and "ray's per-unit cost is not resolved" in x.why)
+
+
 def test_a_ladder_needs_four_sizes_and_no_prediction_passes_the_cap() -> None:
     assert fit_records(line("ray", 1.0, 1e-3, sizes=(1000, 2000, 4000))) is None
     f = fitted(line("ray", 1.0, 1e-3))

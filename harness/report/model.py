@@ -110,8 +110,9 @@ class Crossover:
     scales: tuple[str, str]
 
     def text(self) -> str:
+        scales = f" ({self.scales[0]} and {self.scales[1]})" if self.scales[0] != self.scales[1] else ""
         return (f"{self.leader} overtakes {self.other} on {self.case} between {_size(self.param, self.before)} and "
-                f"{_size(self.param, self.after)} ({self.scales[0]} and {self.scales[1]})")
+                f"{_size(self.param, self.after)}{scales}")
 
 
 def size_label(param: str) -> str:
@@ -393,7 +394,8 @@ def ladder_sentence(lines: Sequence[Fit], crosses: Sequence[Crossing], row: Row 
     if named:
         parts.append("; ".join(x.text() for x in named))
     elif crosses:
-        parts.append("no crossover named (" + "; ".join(x.why for x in crosses[:2]) + ")")
+        parts.append("no crossover named from the lines (" + "; ".join(dict.fromkeys(x.why for x in crosses[:3]))
+                     + ")")
     else:
         parts.append("no two lines cross: one engine has both the lower fixed and the lower per-unit cost")
     bad = [f for f in lines if not f.extrapolates]
@@ -520,8 +522,9 @@ def size_series(records: Iterable[Record], allow_noisy: bool = False
 
 def crossovers(records: Iterable[Record], allow_noisy: bool = False) -> list[Crossover]:
     """Every place where two engines swap order as the input grows. The order at a size is decided
-    by `stats.contrast` (the report's tie rule); a tie neither keeps nor breaks an order, so a flip
-    is named between the last size with one order and the first with the other."""
+    by `stats.contrast` (the report's tie rule) on CONFIRM_MIN or more repetitions a side, as a win
+    is; a tie, or an order on fewer repetitions, neither keeps nor breaks an order, so a flip is named
+    between the last size with one order and the first with the other."""
     out: list[Crossover] = []
     for (workload, case, cpus), sizes in _by_size(records, allow_noisy).items():
         engines = list(dict.fromkeys(r.engine for recs in sizes for r in recs))
@@ -534,7 +537,7 @@ def crossovers(records: Iterable[Record], allow_noisy: bool = False) -> list[Cro
                     if ra is None or rb is None:
                         continue
                     c = contrast(ra.headline_samples, rb.headline_samples, ra.higher_is_better)
-                    if not separated(c):
+                    if not separated(c) or min(c.n) < CONFIRM_MIN:  # an order a verdict would call a win
                         continue
                     order = 1 if c.ratio > 1 else -1  # ratio > 1: b is that many times worse than a
                     if last is not None and order != last[0]:
@@ -605,7 +608,7 @@ def build_model(runs: Sequence[Run], allow_noisy: bool = False, at: Mapping[str,
                 f"{engine} ({len(usable)} checked sizes of the {MIN_RUNGS} a line needs"
                 + (f"; {failed} failed" if failed else "") + (f"; {noisy} left out as noisy" if noisy else "") + ")")
     crosses = crossings(lines)
-    flips = [x for x in crossovers(records, allow_noisy) if (x.workload, x.case, x.cpus) not in laddered]
+    flips = crossovers(records, allow_noisy)  # measured order flips, beside the lines' crossovers
     amdahl = scaling_fits([r for r in records if allow_noisy or not is_noisy(r)], baselines)
     categories = {(r.workload, r.case): r.category or r.workload for r in records}
     verdicts = {cat: verdict(cat, [r for r in rows if r.category == cat], [x for x in flips if x.category == cat],
