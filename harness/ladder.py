@@ -174,6 +174,16 @@ class Fit:
                     "across these sizes the time grows too little next to its noise)")
         return ""
 
+    def short_why(self) -> str:
+        """`why_not_extrapolate` in a few words, for sentences that name several lines."""
+        if not self.linear:
+            return f"no fit, {self.max_residual:.0%} off"
+        if self.holdout is None:
+            return "no held-out size"
+        if not self.holdout.ok:
+            return f"held-out size {self.holdout.error.value:+.0%} off"
+        return "per-unit cost not resolved" if not self.resolved else ""
+
     def factor(self, size: float) -> float:
         """How far a size lies beyond the ladder (1 inside it)."""
         if size > self.sizes[-1]:

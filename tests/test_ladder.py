@@ -262,3 +262,23 @@ def test_a_cpu_sweep_gets_the_same_treatment_serial_and_parallel_work_with_a_hel
     assert "By CPUs (serial + work / CPUs, 2 engine lines): at the largest budget the serial part is most of " \
            "the time on 1 of 2" in verdict
     assert "dask on noop has 4" in verdict and "more than 1.5x faster than on one" in verdict
+
+
+def test_a_docs_ladder_block_renders_from_a_ladder_and_refuses_a_file_without_one(tmp_path: Path) -> None:
+    import shutil
+
+    from harness import docs
+    from harness.errors import UsageError
+
+    (tmp_path / "ladder.json").write_text(json.dumps(run_of(line("ray", 10.0, 1e-3) + line("dask", 1.0, 2e-3))
+                                                     .to_dict()))
+    shutil.copy(Path(__file__).parents[1] / "docs" / "results" / "quick-tiny.json", tmp_path / "quick.json")
+    page = tmp_path / "page.md"
+    page.write_text("<!-- enginebench:generate ladder from=ladder.json workload=tasks -->\n<!-- enginebench:end -->\n")
+    docs.stale([page], write=True)
+    text = page.read_text()
+    assert "| ray | 4 (12 reps) |" in text and "ray overtakes dask on noop from about n 9," in text
+    assert "Generated from [`ladder.json`](ladder.json)" in text
+    page.write_text("<!-- enginebench:generate ladder from=quick.json -->\n<!-- enginebench:end -->\n")
+    with pytest.raises(UsageError, match="no ladder"):
+        docs.stale([page], write=True)

@@ -400,7 +400,7 @@ def ladder_sentence(lines: Sequence[Fit], crosses: Sequence[Crossing], row: Row 
         parts.append("no two lines cross: one engine has both the lower fixed and the lower per-unit cost")
     bad = [f for f in lines if not f.extrapolates]
     if bad:
-        parts.append("not extrapolated: " + ", ".join(f"{f.engine} ({f.why_not_extrapolate()})" for f in bad))
+        parts.append("not carried beyond the ladder: " + ", ".join(f"{f.engine} ({f.short_why()})" for f in bad))
     text = "; ".join(parts)
     return f"{first.case} ({fmt_size(first.param, min(f.sizes[0] for f in lines))} to {where}): {text}."
 
