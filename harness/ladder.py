@@ -15,14 +15,18 @@ Rules (each a constant below, printed in the report):
 * Fit quality: a rung whose median lies more than RESIDUAL_BOUND from the line (relative to the
   median) means the line does not fit (curvature, a regime change, noise): no prediction beyond the
   ladder, no crossover.
+* Resolution: a per-unit cost whose interval reaches beyond PER_UNIT_PRECISION of it is not resolved
+  (the time grows too little across the ladder next to its noise, e.g. a job start that varies by a
+  second): its line is never carried beyond the ladder nor crosses another.
 * Held out: the largest rung is also predicted from the line through the smaller ones (MIN_RUNGS - 1
-  or more); predicted against measured, with the error's interval. Only a line whose held-out error
-  is within HOLDOUT_BOUND may extrapolate, and never beyond EXTRAPOLATION_CAP times the largest size
-  measured (or that factor below the smallest).
+  or more); predicted against measured, with the error's interval. Only a line that fits, is resolved
+  and whose held-out error is within HOLDOUT_BOUND may extrapolate, and never beyond EXTRAPOLATION_CAP
+  times the largest size measured (or that factor below the smallest).
 * Crossovers: two lines cross where the engine with the lower fixed cost has the higher per-unit
-  cost. Named when at least CROSS_SHARE of the bootstrap pairs cross too (the order of both terms
-  is resolved), with the size's interval, marked measured (inside the ladder) or extrapolated (by
-  how much); an extrapolated one needs both lines to pass their held-out check and the cap.
+  cost. Named between two lines that fit and are resolved when at least CROSS_SHARE of the bootstrap
+  pairs cross too (the size's interval is bounded), marked measured (inside the ladder) or
+  extrapolated (by how much); an extrapolated one needs both lines to extrapolate and the cap.
+* CPU sweeps: the same line on 1/CPUs (`Scaling`): serial seconds plus parallel work over the CPUs.
 """
 
 from __future__ import annotations
