@@ -227,7 +227,7 @@ def new_record(workload: Workload, case: Case, engine: str, scale: str, params: 
     return Record(
         workload=workload.name, case=case.name, engine=engine, api=registry.engine_class(engine).api, scale=scale,
         status=status, reason=reason, category=workload.category, params=dict(params), budget=budget.to_dict(),
-        warmup=warmup, repeat=repeat, size_param=case.size_param or case.weak_param or "",
+        warmup=warmup, repeat=repeat, size_param=case.sized_by or "",
         size_unit=case.size_unit,
         primary={"name": case.primary.name, "unit": case.primary.unit,
                  "higher_is_better": case.primary.higher_is_better},

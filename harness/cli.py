@@ -24,6 +24,7 @@ from harness.spec import DEVICES, SCALES
 if TYPE_CHECKING:
     from harness.engines.base import Endpoint
     from harness.records import Plan, ResultsWriter, Run
+    from harness.report.model import Asked
 
 EXIT_USAGE = 2
 EXIT_FAILED_CASES = 1
@@ -229,7 +230,7 @@ def cmd_list() -> int:
         console.print(f"[bold]workload {wl.name}[/]: {wl.title}")
         for case in wl.cases:
             better = "higher" if case.primary.higher_is_better else "lower"
-            size = case.size_param or case.weak_param
+            size = case.sized_by
             sized = f"; size {size}" + (f", per {case.size_unit}" if case.size_unit else "") if size else ""
             console.print(f"  [bold]{case.name}[/]: {case.description} "
                           f"[dim](headline {case.primary.name} in {case.primary.unit}, {better} is better{sized})[/]")
@@ -371,7 +372,7 @@ def _check_ladder(cases: dict[str, tuple[str, ...]], scales: tuple[str, ...], pa
     for w, names in cases.items():
         for c in names:
             case = registry.workload(w).case(c)
-            sized[f"{w}/{c}"] = (case, case.size_param or case.weak_param or "")
+            sized[f"{w}/{c}"] = (case, case.sized_by or "")
     if param:
         other = [f"{name} ({p or 'no size parameter'})" for name, (_, p) in sized.items() if p != param]
         if other:
@@ -447,6 +448,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     name = runs[0].run_id if len(runs) == 1 else f"combined-{runs[-1].run_id}"
     default = "report.md" if args.format == "markdown" else "index.html"
     path = _output_path(Path(args.output) if args.output else Path("reports") / name / default, args.force)
+    asked = _asked(runs, args.at, args.allow_noisy) if args.at else None  # refused before anything is written
     if args.format == "markdown":
         from harness.files import atomic_write_text
         from harness.report.markdown import document
@@ -456,15 +458,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         from harness.report.html import write_report
 
         write_report(runs, path, title=args.title, allow_noisy=args.allow_noisy, at=args.at)
-    if args.at:
-        _print_predictions(runs, args.at, args.allow_noisy)
+    if asked is not None:
+        _print_predictions(asked)
     print(f"report: {path}")
     return 0
 
 
-def _print_predictions(runs: Sequence[Run], at: dict[str, float], allow_noisy: bool) -> None:
-    """`report --at`: each laddered case's predicted order at the asked size, on the terminal."""
-    from harness.ladder import fmt_factor, fmt_size
+def _asked(runs: Sequence[Run], at: dict[str, float], allow_noisy: bool) -> list[Asked]:
+    """`report --at`: each laddered case's predictions at the asked size; a one-line error when the
+    results have no ladder or no laddered case has the size's parameter."""
     from harness.report.model import build_model
 
     model = build_model(runs, allow_noisy, at)
@@ -475,7 +477,14 @@ def _print_predictions(runs: Sequence[Run], at: dict[str, float], allow_noisy: b
         params = sorted({f.param for f in model.fits})
         raise UsageError(f"--at: no laddered case has a size parameter among {', '.join(sorted(at))} (accepted: "
                          f"{', '.join(params)}, or a factor such as 1000x)")
-    for q in model.asked:
+    return model.asked
+
+
+def _print_predictions(asked: list[Asked]) -> None:
+    """Each laddered case's predicted order at the asked size, on the terminal."""
+    from harness.ladder import fmt_factor, fmt_size
+
+    for q in asked:
         print(f"{q.workload} {q.case} at {fmt_size(q.param, q.size)}, predicted seconds per call, fastest first:")
         for i, (fit, p) in enumerate(q.order):
             if p.seconds is None:

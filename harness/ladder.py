@@ -38,6 +38,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from harness.spec import size_value
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -254,9 +256,9 @@ class Crossing:
         size = self.size
         interval = f"[{_size(size.low)}, {_size(size.high)}]"
         if self.named:
-            return (f"{self.leader} overtakes {self.other} on {self.case} from about {label(self.param)} "
+            return (f"{self.leader} overtakes {self.other} on {self.case} from about {size_label(self.param)} "
                     f"{_size(size.value)} {interval} ({self.where()})")
-        return (f"{self.leader} and {self.other} on {self.case}: lines cross at about {label(self.param)} "
+        return (f"{self.leader} and {self.other} on {self.case}: lines cross at about {size_label(self.param)} "
                 f"{_size(size.value)}, not named: {self.why}")
 
 
@@ -266,12 +268,12 @@ def rungs(params: Mapping[str, Any], param: str | None, ladder: Sequence[float],
     factor (ladder_param "") or set to each size (ladder_param names it); whole numbers stay whole,
     rungs that round to the same size are one. Without a ladder, or for a case whose size is not a
     number the ladder speaks of, the one set of parameters."""
-    base = params.get(param) if param else None
-    if (not ladder or param is None or not isinstance(base, int | float) or isinstance(base, bool)
-            or ladder_param not in ("", param)):
+    base = size_value(params, param)
+    if not ladder or param is None or base is None or ladder_param not in ("", param):
         return [params]
     sizes = [v if ladder_param else base * v for v in ladder]
-    values = [max(1, round(v)) if isinstance(base, int) else float(f"{v:.10g}") for v in sizes]
+    whole = isinstance(params[param], int)
+    values = [max(1, round(v)) if whole else float(f"{v:.10g}") for v in sizes]
     return [{**params, param: v} for v in sorted(set(values))]
 
 
@@ -558,7 +560,8 @@ def asked_size(lines: Sequence[Fit], sizes: Mapping[str, float]) -> float | None
 
 # -- text -----------------------------------------------------------------------------------------
 
-def label(param: str) -> str:
+def size_label(param: str) -> str:
+    """How a size parameter is named in sentences and on axes (TPC-H's scale factor as SF)."""
     return param.upper() if param == "sf" else param
 
 
@@ -571,7 +574,7 @@ def _size(v: float) -> str:
 
 
 def fmt_size(param: str, v: float) -> str:
-    return f"{label(param)} {_size(v)}"
+    return f"{size_label(param)} {_size(v)}"
 
 
 def fmt_factor(f: float) -> str:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from harness.budget import Budget
 from harness.errors import UsageError
 from harness.files import atomic_write_text
+from harness.spec import size_value
 
 if TYPE_CHECKING:
     from harness.spec import Case, Params
@@ -180,8 +181,7 @@ class Record:
     @property
     def size(self) -> float | None:
         """The input's size (the value of `size_param`), when the record has a numeric one."""
-        value = self.params.get(self.size_param) if self.size_param else None
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return size_value(self.params, self.size_param)
 
     @property
     def key(self) -> tuple[str, str, str, str, float | None]:
@@ -275,7 +275,7 @@ class Plan:
         """The case's parameters at each rung of the ladder, smallest first (`ladder.rungs`)."""
         from harness.ladder import rungs
 
-        return rungs(self.params(case), case.size_param or case.weak_param, self.ladder, self.ladder_param)
+        return rungs(self.params(case), case.sized_by, self.ladder, self.ladder_param)
 
     def case_timeout(self, case: Case, params: Params | None = None) -> float:
         """--timeout as given; otherwise the case's timeout for the scale, which is sized for the
@@ -285,10 +285,9 @@ class Plan:
         if self.timeout_s is not None:
             return self.timeout_s
         grow = 1.0
-        param = case.size_param or case.weak_param
-        if params is not None and param:
-            base, size = self.params(case).get(param), params.get(param)
-            if isinstance(base, int | float) and isinstance(size, int | float) and base > 0:
+        if params is not None:
+            base, size = size_value(self.params(case), case.sized_by), size_value(params, case.sized_by)
+            if base is not None and size is not None and base > 0:
                 grow = max(1.0, size / base)
         return float(case.timeout_s[self.scale]) * max(1.0, (self.warmup + self.repeat) / DEFAULT_ROUNDS) * grow
 

@@ -21,7 +21,7 @@ from harness import registry
 from harness.attempt import Attempt, CaseInputs, Observer, Session, new_record, one_line
 from harness.engines.base import Endpoints, Engine
 from harness.records import Header, Plan, Record, ResultsWriter, Status, utc_now
-from harness.spec import Params, Resolved, Verdict, Workload
+from harness.spec import Params, Resolved, Verdict, Workload, size_value
 
 FAULTS: tuple[str, ...] = ("kill-worker",)
 
@@ -135,9 +135,7 @@ class Runner:
 
     def _size(self, workload: str, case_name: str, params: Params) -> float | None:
         """The input size a record of these parameters carries (`Record.size`)."""
-        case = self.workloads[workload].case(case_name)
-        value = params.get(case.size_param or case.weak_param or "")
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return size_value(params, self.workloads[workload].case(case_name).sized_by)
 
     def _run_engine(self, name: str, todo: list[tuple[Workload, str, Params]], inputs: CaseInputs) -> None:
         plan = self.plan

@@ -152,6 +152,11 @@ class Case:
     only: tuple[str, ...] | None = None
     only_reason: str = ""
 
+    @property
+    def sized_by(self) -> str | None:
+        """The parameter a record's size is read from: `size_param`, else the work parameter."""
+        return self.size_param or self.weak_param
+
     def params_for(self, scale: str, weak_cpus: int | None = None) -> Params:
         """Parameters at a scale; with weak_cpus, the work parameter grows with the CPU count."""
         if scale not in self.params:
@@ -160,6 +165,13 @@ class Case:
         if weak_cpus is not None and self.weak_param is not None:
             params = {**params, self.weak_param: params[self.weak_param] * weak_cpus}
         return params
+
+
+def size_value(params: Params, param: str | None) -> float | None:
+    """The number a size parameter has in `params` (None when there is no such parameter or it is not a
+    number): what a record's size, a ladder's rungs and a rung's timeout are read from."""
+    value = params.get(param) if param else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def cases_of(*functions: Implementation) -> dict[str, Implementation]:

@@ -199,6 +199,7 @@ def test_report_at_prints_predictions_and_refuses_files_without_a_ladder(tmp_pat
     assert 'id="ladder"' in html and 'id="at-your-size"' in html
     assert main(["report", str(path), "-o", str(tmp_path / "s.html"), "--at", "sf=100"]) == 2
     assert "no laddered case has a size parameter among sf (accepted: n" in capsys.readouterr().err
+    assert not (tmp_path / "s.html").exists(), "a refused --at writes no report"
     with pytest.raises(SystemExit):
         main(["report", str(path), "--at", "lots"])
     assert "needs a parameter or an x" in capsys.readouterr().err

@@ -83,10 +83,11 @@ def compare(base: Run, new: Run, threshold: float = THRESHOLD) -> list[Compariso
     """Pair records by (workload, case, engine, scale), and by input size where a run measured a case
     at several (a ladder); refuse if any pair's parameters differ. A pair is slower or faster only
     beyond `threshold` (0.10: 10%) and when `stats.change`'s rule resolves the difference at the 5% level."""
+    ladder = any(len({r.key for r in run.records}) > len({r.key[:4] for r in run.records}) for run in (base, new))
+
     def key(r: Record) -> tuple[Any, ...]:
         return r.key if ladder else r.key[:4]
 
-    ladder = any(len({r.key for r in run.records}) > len({r.key[:4] for r in run.records}) for run in (base, new))
     base_by = {key(r): r for r in base.records}
     pairs = [(base_by[key(r)], r) for r in new.records if key(r) in base_by]
     if not pairs:

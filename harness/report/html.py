@@ -13,7 +13,7 @@ from harness.ladder import EXTRAPOLATION_CAP, fmt_factor, fmt_seconds, fmt_size
 from harness.ladder import RULES as LADDER_RULES
 from harness.records import Run
 from harness.report import figures
-from harness.report.model import CONFIRM_MIN, NOISY_SHARE, ReportModel, build_model, fmt_ratio, ladder_sentence
+from harness.report.model import CONFIRM_MIN, NOISY_SHARE, ReportModel, build_model, fmt_ratio
 from harness.stats import BOOTSTRAP_MIN, MIN_REPETITION_S, RULES, THRESHOLD
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -67,7 +67,7 @@ def render(runs: Sequence[Run], title: str = "enginebench report", allow_noisy: 
     return env.get_template("report.html.j2").render(
         title=title, model=model, workloads=workloads, charts=charts, phase_chart=phase_chart, curves=curves,
         scaling_chart=scaling_chart, size_chart=size_chart, ladder_chart=ladder_chart, presets=_presets(runs),
-        ladder_rules=LADDER_RULES, ladder_sentences=_ladder_sentences(model), sized_cases=_sized_cases(model),
+        ladder_rules=LADDER_RULES, sized_cases=_sized_cases(model),
         several_budgets=len({r.cpus for r in model.rows}) > 1,
         badges=BADGES, generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         metric_names=_metric_names(model), environment=_environment(runs), rules=RULES,
@@ -82,16 +82,6 @@ def _sized_cases(model: ReportModel) -> set[tuple[str, str]]:
     for r in model.rows:
         seen.setdefault((r.workload, r.case, r.scale, r.cpus), set()).add(r.size)
     return {(k[0], k[1]) for k, sizes in seen.items() if len(sizes) > 1}
-
-
-def _ladder_sentences(model: ReportModel) -> dict[tuple[str, str, Any], str]:
-    """Each laddered case's sentence (`model.ladder_sentence`), with the row of its largest size."""
-    out = {}
-    for key, lines in model.ladders.items():
-        largest = max(f.largest for f in lines)
-        row = next((r for r in model.rows if (r.workload, r.case, r.cpus) == key and r.size == largest), None)
-        out[key] = ladder_sentence(lines, [x for x in model.crossings if (x.workload, x.case, x.cpus) == key], row)
-    return out
 
 
 def csv_download(runs: Sequence[Run]) -> dict[str, str]:

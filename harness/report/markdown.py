@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.budget import format_bytes
 from harness.fmt import format_metric, format_seconds
-from harness.ladder import MIN_RUNGS, Estimate, fmt_factor, fmt_seconds, fmt_size
+from harness.ladder import MIN_RUNGS, fmt_factor, fmt_seconds, fmt_size
 from harness.records import PRESETS, Record, Run
 from harness.report.model import FAILED, Cell, ReportModel, Row, build_model, fmt_ratio
 
@@ -208,29 +208,22 @@ def document(runs: Sequence[Run], title: str = "enginebench report", source: str
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
-def _estimate(e: Estimate) -> str:
-    return f"{fmt_seconds(e.value)} [{fmt_seconds(e.low)}, {fmt_seconds(e.high)}]"
-
-
 def ladder(model: ReportModel, workload: str | None = None, case: str | None = None) -> str:
     """A ladder's findings: per case, its sentence and a table of each engine's fixed and per-unit
     cost with intervals, fit, held-out prediction against the measured figure, and regime; then the
     rules the figures follow."""
     from harness.ladder import RULES as LADDER
-    from harness.report.model import ladder_sentence
 
     parts = []
     for key, lines in model.ladders.items():
         if workload not in (None, key[0]) or case not in (None, key[1]):
             continue
         largest = max(f.largest for f in lines)
-        row = next((r for r in model.rows if (r.workload, r.case, r.cpus) == key and r.size == largest), None)
-        crosses = [x for x in model.crossings if (x.workload, x.case, x.cpus) == key]
         body = []
         for f in lines:
             h = f.holdout
             body.append([f.engine + (" (baseline)" if f.baseline else ""), f"{len(f.sizes)} ({f.points} reps)",
-                         _estimate(f.fixed), _estimate(f.per_unit),
+                         f.fixed.text(), f.per_unit.text(),
                          f"{f.max_residual:.0%} off" + ("" if f.linear else " (no fit)"),
                          f"{fmt_seconds(h.predicted.value)} vs {fmt_seconds(h.measured)}: {h.error.value:+.0%} "
                          f"[{h.error.low:+.0%}, {h.error.high:+.0%}]" if h else "-",
@@ -240,7 +233,7 @@ def ladder(model: ReportModel, workload: str | None = None, case: str | None = N
         title = f"**{key[0]} {key[1]}**" + (f" ({key[2]} CPUs)" if several else "")
         missing = model.unfitted.get(key, [])
         gaps = f" No line for {'; '.join(missing)}." if missing else ""
-        parts.append(f"{title}: {ladder_sentence(lines, crosses, row)}{gaps}\n\n" + table(
+        parts.append(f"{title}: {model.ladder_sentence(key)}{gaps}\n\n" + table(
             ["engine", "sizes", "fixed per call", f"per {lines[0].unit}", "fit", "held out: predicted vs measured",
              f"at {fmt_size(lines[0].param, largest)}", "extrapolates"], body))
     if not parts:
@@ -257,7 +250,7 @@ def asked(model: ReportModel) -> str:
         body = []
         for i, (f, p) in enumerate(q.order):
             note = f"no prediction: {p.refused}" if p.refused else "ahead of the next" if q.separated(i) else ""
-            body.append([f.engine, _estimate(p.seconds) if p.seconds else "-",
+            body.append([f.engine, p.seconds.text() if p.seconds else "-",
                          fmt_factor(p.factor) if p.factor > 1 else "inside", note])
         head = ["engine", "predicted seconds per call", "beyond the ladder", "caveat"]
         parts.append(f"**{q.workload} {q.case} at {fmt_size(q.param, q.size)}**\n\n" + table(head, body, False))

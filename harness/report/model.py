@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.ladder import (
+    DOMINANT_SHARE,
     MIN_RUNGS,
     Crossing,
     Fit,
@@ -29,6 +30,7 @@ from harness.ladder import (
     fmt_size,
     order_at,
     scaling_fits,
+    size_label,
 )
 from harness.records import PHASES, Header, Record, Run
 from harness.stats import THRESHOLD, Contrast, contrast, worse_ratio
@@ -115,11 +117,6 @@ class Crossover:
                 f"{_size(self.param, self.after)}{scales}")
 
 
-def size_label(param: str) -> str:
-    """How a size parameter is named in sentences and on axes (TPC-H's scale factor as SF)."""
-    return param.upper() if param == "sf" else param
-
-
 def _size(param: str, value: float) -> str:
     return f"{size_label(param)} {value:g}"
 
@@ -159,6 +156,14 @@ class ReportModel:
         for f in sorted(self.fits, key=lambda f: self.engines.index(f.engine) if f.engine in self.engines else 99):
             out.setdefault((f.workload, f.case, f.cpus), []).append(f)
         return out
+
+    def ladder_sentence(self, key: tuple[str, str, Any]) -> str:
+        """One laddered case's sentence (`ladder_sentence`), with its crossings and the matrix row of
+        its largest size (who leads there)."""
+        lines = self.ladders[key]
+        largest = max(f.largest for f in lines)
+        row = next((r for r in self.rows if (r.workload, r.case, r.cpus) == key and r.size == largest), None)
+        return ladder_sentence(lines, [x for x in self.crossings if (x.workload, x.case, x.cpus) == key], row)
 
     @property
     def categories(self) -> list[str]:
@@ -408,7 +413,7 @@ def ladder_sentence(lines: Sequence[Fit], crosses: Sequence[Crossing], row: Row 
 def amdahl_sentence(lines: Sequence[Scaling]) -> str:
     """What a CPU sweep's lines say: on how many the serial part is most of the time at the largest
     budget measured, and the engine whose extra CPUs could help least."""
-    serial = [s for s in lines if s.serial_share(s.cpus[-1]) >= 0.5]
+    serial = [s for s in lines if s.serial_share(s.cpus[-1]) >= DOMINANT_SHARE]
     text = (f"by CPUs (serial + work / CPUs, {len(lines)} engine line{'s' if len(lines) != 1 else ''}): at the "
             f"largest budget the serial part is most of the time on {len(serial)} of {len(lines)}")
     worst = min(lines, key=lambda s: s.speedup_limit())
@@ -616,20 +621,15 @@ def build_model(runs: Sequence[Run], allow_noisy: bool = False, at: Mapping[str,
                              [x for x in crosses if categories.get((x.workload, x.case)) == cat],
                              [a for a in amdahl if categories.get((a.line.workload, a.line.case)) == cat])
                 for cat in dict.fromkeys(r.category for r in rows)}
-    asked = []
-    if at:
-        ladders: dict[tuple[str, str, Any], list[Fit]] = {}
-        for f in lines:
-            ladders.setdefault((f.workload, f.case, f.cpus), []).append(f)
-        for (workload, case, cpus), group in ladders.items():
-            size = asked_size(group, at)
-            if size is not None:
-                asked.append(Asked(workload, case, cpus, group[0].param, size, order_at(group, size)))
     size_keys = {(r.workload, r.case, r.budget.get("cpus")): r.size_param for r in records if r.size_param}
     failures = [r for r in records if r.status not in ("ok",)]
-    return ReportModel(engines=engines, rows=rows, verdicts=verdicts, failures=failures, records=records,
+    model = ReportModel(engines=engines, rows=rows, verdicts=verdicts, failures=failures, records=records,
                        runs=[run.header for run in runs], phases=phase_totals(records, runs), baselines=baselines,
                        scaling=scaling_series(rows), sizes=(sizes := size_series(records, allow_noisy)),
                        size_params={k: v for k, v in size_keys.items() if k in sizes}, crossovers=flips,
-                       allow_noisy=allow_noisy, fits=lines, crossings=crosses, asked=asked, unfitted=unfitted,
-                       amdahl=amdahl)
+                       allow_noisy=allow_noisy, fits=lines, crossings=crosses, unfitted=unfitted, amdahl=amdahl)
+    for (workload, case, cpus), group in model.ladders.items():
+        size = asked_size(group, at) if at else None
+        if size is not None:
+            model.asked.append(Asked(workload, case, cpus, group[0].param, size, order_at(group, size)))
+    return model
