@@ -29,16 +29,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harness.attempt import Session
-from harness.budget import Budget
-from harness.metrics import ProcessTreeSampler
-from workloads.tasks import spec
+from enginebench.attempt import Session
+from enginebench.budget import Budget
+from enginebench.metrics import ProcessTreeSampler
+from enginebench.workloads.tasks import spec
 
 
 def _ray_variants(ctx: Any, calls: int) -> dict[str, Callable[[], float]]:
     import ray
 
-    from workloads.tasks import ray as impl
+    from enginebench.workloads.tasks import ray as impl
 
     actor_cls = impl.AccumulatorActor
 
@@ -86,7 +86,7 @@ def _ray_variants(ctx: Any, calls: int) -> dict[str, Callable[[], float]]:
 
 
 def _dask_variants(ctx: Any, calls: int) -> dict[str, Callable[[], float]]:
-    from workloads.tasks import dask as impl
+    from enginebench.workloads.tasks import dask as impl
 
     client = ctx.handle
 

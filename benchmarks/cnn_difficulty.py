@@ -25,9 +25,9 @@ import numpy as np
 
 
 def main() -> None:
-    from workloads.cnn import data
-    from workloads.cnn.model import Recipe, normalize, run_local
-    from workloads.cnn.spec import PARAMS, TOLERANCE
+    from enginebench.workloads.cnn import data
+    from enginebench.workloads.cnn.model import Recipe, normalize, run_local
+    from enginebench.workloads.cnn.spec import PARAMS, TOLERANCE
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="tiny", choices=[s for s, p in PARAMS.items() if p["data"] == "synthetic"])

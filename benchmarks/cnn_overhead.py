@@ -17,11 +17,11 @@ import time
 
 
 def main() -> None:
-    from harness import registry
-    from harness.budget import Budget
-    from harness.engines.base import EngineContext
-    from workloads.cnn import local
-    from workloads.cnn.spec import PARAMS, WORKLOAD, prepare
+    from enginebench import registry
+    from enginebench.budget import Budget
+    from enginebench.engines.base import EngineContext
+    from enginebench.workloads.cnn import local
+    from enginebench.workloads.cnn.spec import PARAMS, WORKLOAD, prepare
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("engine", choices=[e for e in registry.ENGINES if e != "local"])

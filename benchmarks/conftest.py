@@ -13,11 +13,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness import registry
-from harness.attempt import CaseInputs, Session
-from harness.budget import Budget
-from harness.errors import UsageError
-from harness.spec import SCALES
+from enginebench import registry
+from enginebench.attempt import CaseInputs, Session
+from enginebench.budget import Budget
+from enginebench.errors import UsageError
+from enginebench.spec import SCALES
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -34,10 +34,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harness.budget import Budget
-from harness.engines.base import Endpoints, EngineContext
-from workloads.etl import data, tpch
-from workloads.etl.spec import WORKLOAD, check_answer, prepare, records, table_path
+from enginebench.budget import Budget
+from enginebench.engines.base import Endpoints, EngineContext
+from enginebench.workloads.etl import data, tpch
+from enginebench.workloads.etl.spec import WORKLOAD, check_answer, prepare, records, table_path
 
 #: The queries in the study (--queries).
 QUERIES: list[int] = [1, 3, 5, 6, 10]
@@ -73,7 +73,7 @@ def _time_interleaved(variants: dict[str, Callable[[], Any]], inputs: dict[int, 
 def dask_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dict[str, Callable[[], Any]]:
     import dask
 
-    from workloads.etl import dask as impl
+    from enginebench.workloads.etl import dask as impl
 
     def with_method(method: str, query: int) -> Callable[[], Any]:
         def run() -> Any:
@@ -106,7 +106,7 @@ def dask_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dict
 def spark_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dict[str, Callable[[], Any]]:
     from pyspark.sql import functions as F
 
-    from workloads.etl import spark as impl
+    from enginebench.workloads.etl import spark as impl
 
     spark = ctx.handle
     default_partitions = spark.conf.get("spark.sql.shuffle.partitions")
@@ -197,7 +197,7 @@ def local_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dic
     pyarrow datasets (replacement scans) instead of read_parquet."""
     import pyarrow.dataset as ds
 
-    from workloads.etl import local as impl
+    from enginebench.workloads.etl import local as impl
 
     shared = impl._connect(ctx)
     shared.execute("SET enable_object_cache = true")
@@ -245,7 +245,7 @@ def ray_variants(ctx: EngineContext, inputs: dict[int, dict[str, Any]]) -> dict[
     import ray.data
     from ray.data.aggregate import Sum
 
-    from workloads.etl import ray as impl
+    from enginebench.workloads.etl import ray as impl
 
     def with_settings(query: int, broadcast: bool = True, **context: Any) -> Callable[[], Any]:
         def run() -> Any:
@@ -308,7 +308,7 @@ def main() -> None:
     data.ensure_tpch(args.sf)
     QUERIES[:] = [int(q) for q in args.queries.split(",")]
     inputs = {q: prepare({"query": q, "sf": args.sf}) for q in QUERIES}
-    from harness import registry
+    from enginebench import registry
 
     engine = registry.engine_class(args.engine)(Budget(cpus=args.cpus, memory_bytes=8 * 2**30), Endpoints())
     ctx = engine.start()

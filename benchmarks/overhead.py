@@ -74,7 +74,7 @@ def bare(engine: str, n: int, repeat: int, cpus: int, memory: int) -> float:
 
 def through_enginebench(engine: str, scale: str, repeat: int, cpus: int, memory: int) -> float:
     with tempfile.TemporaryDirectory() as out_dir:
-        cmd = [sys.executable, "-m", "harness", "run", "--engines", engine, "--cases", "noop", "--scale", scale,
+        cmd = [sys.executable, "-m", "enginebench", "run", "--engines", engine, "--cases", "noop", "--scale", scale,
                "--repeat", str(repeat), "--warmup", "1", "--cpus", str(cpus), "--memory", str(memory),
                "--out", out_dir, "--quiet"]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
@@ -96,8 +96,8 @@ def main() -> int:
     args = ap.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from harness.budget import Budget
-    from workloads.tasks.spec import WORKLOAD
+    from enginebench.budget import Budget
+    from enginebench.workloads.tasks.spec import WORKLOAD
 
     Budget(args.cpus, args.memory)  # validates
     n = WORKLOAD.case("noop").params_for(args.scale)["n"]

@@ -1,5 +1,5 @@
 """The etl workload (queries, pipeline, spark-to-ray) as pytest-benchmark tests: `test_<case>[<engine>-<scale>]`."""
 
-from harness.bench import case_tests
+from enginebench.bench import case_tests
 
 globals().update(case_tests("etl"))

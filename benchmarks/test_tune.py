@@ -1,5 +1,5 @@
 """The tune workload (hyperparameter search) as pytest-benchmark tests: `test_search[<engine>-<scale>]`."""
 
-from harness.bench import case_tests
+from enginebench.bench import case_tests
 
 globals().update(case_tests("tune"))

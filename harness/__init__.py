@@ -1,6 +1,60 @@
 """enginebench: identical workloads on Ray, Dask, Spark-on-Ray, Spark and a local baseline.
 
-Importing this package must stay cheap: no engine (ray, pyspark, dask, torch) is imported here.
+The public workload API: everything a workload needs, shipped or one's own, is imported from here
+(`from enginebench import Case, Workload, Metric, Verdict, Timed, EngineContext`); the five shipped
+workloads use exactly these names and nothing else of the harness. docs/your-workload.md walks through
+writing one. `API_VERSION` is the version of this API: a workload that needs a newer one says so with
+`Workload(requires_api="1.1")` and is refused with one line by an older enginebench.
+
+Importing this package stays cheap: no engine (ray, pyspark, dask, torch) is imported here.
 """
 
+from enginebench.commands import DataCommand, float_in, int_in
+from enginebench.engines.base import EngineContext
+from enginebench.errors import UsageError
+from enginebench.files import atomic_write_text, data_root, replace_dir_atomically
+from enginebench.metrics import percentile
+from enginebench.spec import (
+    SCALES,
+    Case,
+    Implementation,
+    Metric,
+    Params,
+    Staged,
+    Timed,
+    Verdict,
+    Workload,
+    cases_of,
+    median_run,
+    use_gpu,
+)
+
 __version__ = "0.1.0"
+#: The workload API's version, MAJOR.MINOR: a minor release adds names, a major one changes them.
+API_VERSION = "1.0"
+
+__all__ = [
+    "API_VERSION",
+    "SCALES",
+    "Case",
+    "DataCommand",
+    "EngineContext",
+    "Implementation",
+    "Metric",
+    "Params",
+    "Staged",
+    "Timed",
+    "UsageError",
+    "Verdict",
+    "Workload",
+    "__version__",
+    "atomic_write_text",
+    "cases_of",
+    "data_root",
+    "float_in",
+    "int_in",
+    "median_run",
+    "percentile",
+    "replace_dir_atomically",
+    "use_gpu",
+]

@@ -1,5 +1,5 @@
-"""`python -m harness` is the `enginebench` command."""
+"""`python -m enginebench` is the `enginebench` command."""
 
-from harness.cli import main
+from enginebench.cli import main
 
 raise SystemExit(main())

@@ -4,7 +4,7 @@ An attempt runs inputs -> (setup) -> warm-ups -> repetitions -> summary -> recor
 warm-ups included, is checked right after its repetition, outside the timer, before the next one
 starts. Inputs and the case's reference are made once per run by `CaseInputs`, on the calling
 thread, outside every timer, timeout and resource sample. The timer is pluggable: `Stopwatches`
-for the CLI runner, `harness.bench.PedanticTimer` (pytest-benchmark) for the benchmark suites; both
+for the CLI runner, `enginebench.bench.PedanticTimer` (pytest-benchmark) for the benchmark suites; both
 produce the same record. The runner adds its policies (plan order, restarts, faults, resume).
 """
 
@@ -19,12 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from harness import registry
-from harness.budget import Budget
-from harness.engines.base import Endpoints, Engine, EngineContext, EngineUnavailable
-from harness.metrics import ProcessTreeSampler, Stopwatch, describe
-from harness.records import EngineSession, Record, Status, utc_now
-from harness.spec import Case, Params, Resolved, Staged, Timed, Verdict, Workload
+from enginebench import registry
+from enginebench.budget import Budget
+from enginebench.engines.base import Endpoints, Engine, EngineContext, EngineUnavailable
+from enginebench.metrics import ProcessTreeSampler, Stopwatch, describe
+from enginebench.records import EngineSession, Record, Status, utc_now
+from enginebench.spec import Case, Params, Resolved, Staged, Timed, Verdict, Workload
 
 #: Called after each repetition, outside the timer: (index, seconds, answer). Raising ends the loop.
 AfterEach = Callable[[int, float, Any], None]

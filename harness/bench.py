@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harness import registry
-from harness.attempt import AfterEach, Attempt, CaseInputs, Session, Stopwatches
-from harness.records import PYTEST_BENCHMARK_KEY, Record, Status
-from harness.spec import Case, Workload
+from enginebench import registry
+from enginebench.attempt import AfterEach, Attempt, CaseInputs, Session, Stopwatches
+from enginebench.records import PYTEST_BENCHMARK_KEY, Record, Status
+from enginebench.spec import Case, Workload
 
 
 class PedanticTimer:

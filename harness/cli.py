@@ -13,18 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from harness import registry
-from harness.commands import float_in, int_in
-from harness.errors import UsageError, unknown
-from harness.ladder import MIN_RUNGS
-from harness.records import DEFAULT_PRESET, PRESETS
-from harness.runner import FAULTS
-from harness.spec import DEVICES, SCALES
+from enginebench import registry
+from enginebench.commands import float_in, int_in
+from enginebench.errors import UsageError, unknown
+from enginebench.ladder import MIN_RUNGS
+from enginebench.records import DEFAULT_PRESET, PRESETS
+from enginebench.runner import FAULTS
+from enginebench.spec import DEVICES, SCALES
 
 if TYPE_CHECKING:
-    from harness.engines.base import Endpoint
-    from harness.records import Plan, ResultsWriter, Run
-    from harness.report.model import Asked
+    from enginebench.engines.base import Endpoint
+    from enginebench.records import Plan, ResultsWriter, Run
+    from enginebench.report.model import Asked
 
 EXIT_USAGE = 2
 EXIT_FAILED_CASES = 1
@@ -71,7 +71,7 @@ def _ladder(text: str) -> tuple[str, tuple[float, ...]]:
 
 
 def _sizes(text: str) -> dict[str, float]:
-    from harness.ladder import parse_sizes
+    from enginebench.ladder import parse_sizes
 
     try:
         return parse_sizes(text)
@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_list() -> int:
     from rich.console import Console
 
-    from harness.spec import SCALE_NOTES
+    from enginebench.spec import SCALE_NOTES
 
     console = Console(highlight=False, soft_wrap=True)  # piped: long lines stay whole, never cut mid-sentence
     for name in registry.WORKLOADS:
@@ -258,9 +258,9 @@ def _endpoints() -> dict[str, Endpoint]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.budget import Budget, parse_memory
-    from harness.engines.base import Endpoints
-    from harness.records import Plan
+    from enginebench.budget import Budget, parse_memory
+    from enginebench.engines.base import Endpoints
+    from enginebench.records import Plan
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -325,8 +325,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if code == EXIT_INTERRUPTED:
             return code
     if report_dir is not None:
-        from harness.records import load_run
-        from harness.report.html import write_report
+        from enginebench.records import load_run
+        from enginebench.report.html import write_report
 
         what = " and ".join(w for w, n in (("size", len(scales)), (f"{plans[0].scaling} scaling", len(budgets)))
                             if n > 1)
@@ -338,9 +338,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_variants(args: argparse.Namespace) -> int:
-    from harness import variants
-    from harness.budget import Budget, parse_memory
-    from harness.records import Plan
+    from enginebench import variants
+    from enginebench.budget import Budget, parse_memory
+    from enginebench.records import Plan
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -363,7 +363,7 @@ def _check_ladder(cases: dict[str, tuple[str, ...]], scales: tuple[str, ...], pa
                   ladder: tuple[float, ...]) -> None:
     """A ladder runs at one scale; sizes of a parameter need every case of the plan to have it; every
     laddered case needs MIN_RUNGS distinct sizes once whole-number parameters are rounded."""
-    from harness.ladder import rungs
+    from enginebench.ladder import rungs
 
     if len(scales) != 1:
         raise UsageError(f"--ladder runs at one scale (given {', '.join(scales)}; accepted: one of "
@@ -417,7 +417,7 @@ def _cases(text: str | None, workloads: tuple[str, ...]) -> dict[str, tuple[str,
 
 def resume(run_id: str, out: Path, show: Display, report_dir: Path | None, allow_noisy: bool = False) -> int:
     """Finish an interrupted run in place: same plan, finished cases kept, the rest run."""
-    from harness.records import ResultsWriter
+    from enginebench.records import ResultsWriter
 
     path = Path(run_id) if run_id.endswith(".json") else out / f"{run_id}.json"
     if not path.exists():
@@ -442,7 +442,7 @@ def _output_path(path: Path, force: bool) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.records import load_run
+    from enginebench.records import load_run
 
     runs = [load_run(p) for p in args.results]
     name = runs[0].run_id if len(runs) == 1 else f"combined-{runs[-1].run_id}"
@@ -450,12 +450,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     path = _output_path(Path(args.output) if args.output else Path("reports") / name / default, args.force)
     asked = _asked(runs, args.at, args.allow_noisy) if args.at else None  # refused before anything is written
     if args.format == "markdown":
-        from harness.files import atomic_write_text
-        from harness.report.markdown import document
+        from enginebench.files import atomic_write_text
+        from enginebench.report.markdown import document
 
         atomic_write_text(path, document(runs, args.title, ", ".join(args.results), args.allow_noisy, at=args.at))
     else:
-        from harness.report.html import write_report
+        from enginebench.report.html import write_report
 
         write_report(runs, path, title=args.title, allow_noisy=args.allow_noisy, at=args.at)
     if asked is not None:
@@ -467,7 +467,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _asked(runs: Sequence[Run], at: dict[str, float], allow_noisy: bool) -> list[Asked]:
     """`report --at`: each laddered case's predictions at the asked size; a one-line error when the
     results have no ladder or no laddered case has the size's parameter."""
-    from harness.report.model import build_model
+    from enginebench.report.model import build_model
 
     model = build_model(runs, allow_noisy, at)
     if not model.fits:
@@ -482,7 +482,7 @@ def _asked(runs: Sequence[Run], at: dict[str, float], allow_noisy: bool) -> list
 
 def _print_predictions(asked: list[Asked]) -> None:
     """Each laddered case's predicted order at the asked size, on the terminal."""
-    from harness.ladder import fmt_factor, fmt_size
+    from enginebench.ladder import fmt_factor, fmt_size
 
     for q in asked:
         print(f"{q.workload} {q.case} at {fmt_size(q.param, q.size)}, predicted seconds per call, fastest first:")
@@ -496,7 +496,7 @@ def _print_predictions(asked: list[Asked]) -> None:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from harness import docs
+    from enginebench import docs
 
     root = docs.project_root(args.root)
     if args.action == "tables":
@@ -512,7 +512,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
         site = Path(args.site_dir) if args.site_dir else root / "site"
         return docs.mkdocs(root, ["build", "--strict", "--site-dir", str(site.resolve())])
     if args.action == "picture":
-        from harness.records import load_run
+        from enginebench.records import load_run
 
         print(f"picture: {docs.picture([load_run(root / args.results)], root / PICTURE)}")
         return 0
@@ -522,12 +522,12 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from harness.console import make_console
-    from harness.fmt import format_metric
-    from harness.records import atomic_write_text, load_run
-    from harness.report.compare import compare, differences
-    from harness.report.html import render_comparison
-    from harness.stats import THRESHOLD
+    from enginebench.console import make_console
+    from enginebench.fmt import format_metric
+    from enginebench.records import atomic_write_text, load_run
+    from enginebench.report.compare import compare, differences
+    from enginebench.report.html import render_comparison
+    from enginebench.stats import THRESHOLD
 
     base, new = load_run(args.base), load_run(args.new)
     output = _output_path(Path(args.output), args.force) if args.output else None
@@ -562,9 +562,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """One CSV row per record and metric (harness/export.py) to --csv FILE, or to stdout for '-'."""
-    from harness.export import csv_rows, to_csv
-    from harness.files import atomic_write_text
-    from harness.records import load_run
+    from enginebench.export import csv_rows, to_csv
+    from enginebench.files import atomic_write_text
+    from enginebench.records import load_run
 
     runs = [load_run(p) for p in args.results]
     output = None if args.csv == "-" else _output_path(Path(args.csv), args.force)
@@ -598,9 +598,9 @@ def execute(plan: Plan, out: Path, show: Display | None = None, report_dir: Path
     stopped, unfinished cases recorded as skipped, and the file stays valid for --resume."""
     from contextlib import nullcontext
 
-    from harness.console import EngineOutput
-    from harness.records import ResultsWriter
-    from harness.runner import make_header, new_run_id
+    from enginebench.console import EngineOutput
+    from enginebench.records import ResultsWriter
+    from enginebench.runner import make_header, new_run_id
 
     show = show or Display()
     if writer is None:
@@ -616,9 +616,9 @@ def _execute(plan: Plan, out: Path, show: Display, writer: ResultsWriter, report
              allow_noisy: bool, terminal: TextIO | None, log: Path | None) -> tuple[int, Path]:
     import signal
 
-    from harness.console import LiveProgress, make_console, summary_table
-    from harness.records import FAILED
-    from harness.runner import Runner
+    from enginebench.console import LiveProgress, make_console, summary_table
+    from enginebench.records import FAILED
+    from enginebench.runner import Runner
 
     console = make_console(terminal)
     run_id = writer.run.run_id
@@ -660,8 +660,8 @@ def _execute(plan: Plan, out: Path, show: Display, writer: ResultsWriter, report
     failed = [r for r in records if r.status in FAILED]
     console.print(f"results: {writer.path}")
     if report_dir is not None:
-        from harness.records import load_run
-        from harness.report.html import write_report
+        from enginebench.records import load_run
+        from enginebench.report.html import write_report
 
         try:
             path = write_report([load_run(writer.path)], report_dir / run_id / "index.html", allow_noisy=allow_noisy)
@@ -679,8 +679,8 @@ def _execute(plan: Plan, out: Path, show: Display, writer: ResultsWriter, report
 
 def busy_machine_warning(cpus: int) -> str:
     """A warning when other processes keep more than NOISY_SHARE of the budget's CPUs busy now."""
-    from harness.metrics import machine_load
-    from harness.report.model import NOISY_SHARE
+    from enginebench.metrics import machine_load
+    from enginebench.report.model import NOISY_SHARE
 
     load, busy = machine_load(0.5)
     if busy <= NOISY_SHARE * cpus:
@@ -694,7 +694,7 @@ def busy_machine_warning(cpus: int) -> str:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from harness.doctor import diagnose
+    from enginebench.doctor import diagnose
 
     console = Console()
     findings = diagnose(import_engines=not args.no_import)

@@ -14,10 +14,10 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn,
 from rich.table import Table
 from rich.text import Text
 
-from harness.attempt import Observer
-from harness.budget import format_bytes
-from harness.fmt import format_metric
-from harness.records import EngineSession, Record
+from enginebench.attempt import Observer
+from enginebench.budget import format_bytes
+from enginebench.fmt import format_metric
+from enginebench.records import EngineSession, Record
 
 STATUS_STYLE = {"ok": "green", "wrong": "bold red", "error": "red", "timeout": "yellow",
                 "unsupported": "dim", "skipped": "dim"}

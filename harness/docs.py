@@ -6,7 +6,7 @@ A page marks a generated block with two HTML comments (invisible on GitHub and i
     ...whatever `enginebench docs tables` last wrote here...
     <!-- enginebench:end -->
 
-`from` is the results file, relative to the page. The kinds (harness.report.markdown renders them):
+`from` is the results file, relative to the page. The kinds (enginebench.report.markdown renders them):
 matrix, verdicts, metrics (workload=W case=C [columns=a,b,@cpu]), starts, failures, run (what the
 run did and where it came from, in sentences) and variants ([workload=W] [case=C]: a variant study's
 table, from a file `enginebench variants` wrote) and ladder ([workload=W] [case=C]: fixed and per-unit cost
@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.errors import UsageError
-from harness.records import Run
+from enginebench.errors import UsageError
+from enginebench.records import Run
 
 if TYPE_CHECKING:
-    from harness.report.model import ReportModel
+    from enginebench.report.model import ReportModel
 
 BLOCK = re.compile(r"(?P<open><!-- enginebench:generate (?P<spec>.*?) -->\n)(?P<body>.*?)"
                    r"(?P<close><!-- enginebench:end -->)", re.S)
@@ -89,7 +89,7 @@ class Source:
 
 def render(block: Block, source: Source) -> str:
     """The Markdown a block holds: its table (or sentences) and the sentence naming its source."""
-    from harness.report import markdown
+    from enginebench.report import markdown
 
     runs, model = source.runs, source.model
     workloads = block.names("workloads")
@@ -126,8 +126,8 @@ def render(block: Block, source: Source) -> str:
 
 def _loader() -> Callable[[Block], Source]:
     """Load each results file, and build its report model, once however many blocks use it."""
-    from harness.records import load_run
-    from harness.report.model import build_model
+    from enginebench.records import load_run
+    from enginebench.report.model import build_model
 
     cache: dict[Path, Source] = {}
 
@@ -176,7 +176,7 @@ def stale(paths: Iterable[Path], write: bool) -> list[Path]:
         if fresh != text:
             out.append(page)
             if write:
-                from harness.files import atomic_write_text
+                from enginebench.files import atomic_write_text
 
                 atomic_write_text(page, fresh)
     return out
@@ -238,8 +238,8 @@ def picture(runs: list[Run], out: Path, width: int = 1280) -> Path:
 
     from PIL import Image, ImageChops
 
-    from harness.files import atomic_write_bytes
-    from harness.report.html import render
+    from enginebench.files import atomic_write_bytes
+    from enginebench.report.html import render
 
     browser = next((b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
     if browser is None:

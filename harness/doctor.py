@@ -7,11 +7,11 @@ import shutil
 import sys
 from pathlib import Path
 
-from harness import registry
-from harness.budget import format_bytes
-from harness.engines.base import Finding
-from harness.environment import REPO_ROOT
-from harness.lockfile import INSTALL_COMMAND, LOCK_NAME, lock_drift, normalize_name, parse_lock
+from enginebench import registry
+from enginebench.budget import format_bytes
+from enginebench.engines.base import Finding
+from enginebench.environment import REPO_ROOT
+from enginebench.lockfile import INSTALL_COMMAND, LOCK_NAME, lock_drift, normalize_name, parse_lock
 
 MIN_PYTHON = (3, 11)
 

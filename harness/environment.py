@@ -112,7 +112,7 @@ def software() -> dict[str, Any]:
     """Python and every engine package's installed version, read from metadata (no imports)."""
     import importlib.metadata
 
-    from harness import registry
+    from enginebench import registry
 
     engine_packages = [pkg for cls in registry.engine_classes() for pkg in cls.packages]
     versions: dict[str, str] = {}

@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness.records import Header, Record, Run
+    from enginebench.records import Header, Record, Run
 
 COLUMNS: tuple[str, ...] = (
     "run_id", "workload", "case", "engine", "api", "scale", "cpus", "memory_bytes", "status", "reason",
@@ -70,7 +70,7 @@ def _versions(header: Header, engine: str) -> str:
 
 def record_rows(record: Record, header: Header) -> list[dict[str, str]]:
     """The rows of one record (at least one; see the module's docstring)."""
-    from harness.metrics import describe
+    from enginebench.metrics import describe
 
     common = {
         "run_id": header.run_id, "workload": record.workload, "case": record.case, "engine": record.engine,

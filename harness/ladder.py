@@ -38,12 +38,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from harness.spec import size_value
+from enginebench.spec import size_value
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from harness.records import Record
+    from enginebench.records import Record
 
 #: Distinct sizes a line needs: one held out, and a line through three or more to predict it.
 MIN_RUNGS = 4

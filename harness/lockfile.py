@@ -1,6 +1,6 @@
 """requirements.lock: the exact version of every distribution `pip install -e .[test,dev]` installs.
 
-`./enginebench lock` writes it from pip's dry-run resolution report (`python -m harness.lockfile REPORT
+`./enginebench lock` writes it from pip's dry-run resolution report (`python -m enginebench.lockfile REPORT
 LOCK`), the bootstrap installs with it as pip constraints, and `enginebench doctor` compares the installed
 versions with it. Standard library only: the lock is written by the bare Python that creates .venv.
 """
@@ -137,7 +137,7 @@ def write_lock(report_path: Path, lock_path: Path) -> int:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m harness.lockfile PIP_REPORT.json requirements.lock", file=sys.stderr)
+        print("usage: python -m enginebench.lockfile PIP_REPORT.json requirements.lock", file=sys.stderr)
         return 2
     count = write_lock(Path(argv[0]), Path(argv[1]))
     print(f"enginebench: wrote {count} pins to {argv[1]}", file=sys.stderr)

@@ -19,13 +19,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.budget import Budget
-from harness.errors import UsageError
-from harness.files import atomic_write_text
-from harness.spec import size_value
+from enginebench.budget import Budget
+from enginebench.errors import UsageError
+from enginebench.files import atomic_write_text
+from enginebench.spec import size_value
 
 if TYPE_CHECKING:
-    from harness.spec import Case, Params
+    from enginebench.spec import Case, Params
 
 SCHEMA_VERSION = 4
 #: Rounds (warm-ups + timed repetitions) each case's own timeout is sized for.
@@ -262,7 +262,7 @@ class Plan:
         rung of a ladder, for the cases with a size parameter)."""
         if not self.ladder:
             return sum(len(c) for c in self.cases.values()) * len(self.engines)
-        from harness import registry
+        from enginebench import registry
 
         return sum(len(self.rungs(registry.workload(w).case(c))) for w, cases in self.cases.items()
                    for c in cases) * len(self.engines)
@@ -273,7 +273,7 @@ class Plan:
 
     def rungs(self, case: Case) -> list[Params]:
         """The case's parameters at each rung of the ladder, smallest first (`ladder.rungs`)."""
-        from harness.ladder import rungs
+        from enginebench.ladder import rungs
 
         return rungs(self.params(case), case.sized_by, self.ladder, self.ladder_param)
 

@@ -10,28 +10,28 @@ import importlib
 import importlib.util
 from typing import TYPE_CHECKING
 
-from harness.errors import unknown
-from harness.spec import Workload
+from enginebench.errors import unknown
+from enginebench.spec import Workload
 
 if TYPE_CHECKING:
-    from harness.commands import DataCommand
-    from harness.engines.base import Engine
+    from enginebench.commands import DataCommand
+    from enginebench.engines.base import Engine
 
 WORKLOADS: dict[str, str] = {
-    "tasks": "workloads.tasks.spec",
-    "etl": "workloads.etl.spec",
-    "cnn": "workloads.cnn.spec",
-    "inference": "workloads.inference.spec",
-    "tune": "workloads.tune.spec",
+    "tasks": "enginebench.workloads.tasks.spec",
+    "etl": "enginebench.workloads.etl.spec",
+    "cnn": "enginebench.workloads.cnn.spec",
+    "inference": "enginebench.workloads.inference.spec",
+    "tune": "enginebench.workloads.tune.spec",
 }
 
 #: engine name -> "module:Class". Order is the display order.
 ENGINES: dict[str, str] = {
-    "ray": "harness.engines.ray:RayEngine",
-    "dask": "harness.engines.dask:DaskEngine",
-    "spark-on-ray": "harness.engines.spark_on_ray:SparkOnRayEngine",
-    "spark": "harness.engines.spark:SparkEngine",
-    "local": "harness.engines.local:LocalEngine",
+    "ray": "enginebench.engines.ray:RayEngine",
+    "dask": "enginebench.engines.dask:DaskEngine",
+    "spark-on-ray": "enginebench.engines.spark_on_ray:SparkOnRayEngine",
+    "spark": "enginebench.engines.spark:SparkEngine",
+    "local": "enginebench.engines.local:LocalEngine",
 }
 
 

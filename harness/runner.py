@@ -1,7 +1,7 @@
 """Plan -> records: the order of engines and cases, and the run's policies around each attempt.
 
 For each engine in the plan: check it can run, start it once (timed), run each case of each workload
-through the attempt core (`harness.attempt`), restart the engine after a timeout or an injected fault, and stop
+through the attempt core (`enginebench.attempt`), restart the engine after a timeout or an injected fault, and stop
 it, also on failure. Inputs are made once per run and shared by every engine; their teardown runs
 when the plan ends. Every attempt yields exactly one Record, whatever happens; a resumed run skips
 the (engine, case) pairs already in its file.
@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from harness import registry
-from harness.attempt import Attempt, CaseInputs, Observer, Session, new_record, one_line
-from harness.engines.base import Endpoints, Engine
-from harness.records import Header, Plan, Record, ResultsWriter, Status, utc_now
-from harness.spec import Params, Resolved, Verdict, Workload, size_value
+from enginebench import registry
+from enginebench.attempt import Attempt, CaseInputs, Observer, Session, new_record, one_line
+from enginebench.engines.base import Endpoints, Engine
+from enginebench.records import Header, Plan, Record, ResultsWriter, Status, utc_now
+from enginebench.spec import Params, Resolved, Verdict, Workload, size_value
 
 FAULTS: tuple[str, ...] = ("kill-worker",)
 
@@ -35,7 +35,7 @@ def new_run_id(plan: Plan, kind: str = "") -> str:
 
 def make_header(plan: Plan, run_id: str) -> Header:
     """Everything that makes a run comparable: machine, software, plan, git commit."""
-    from harness import environment
+    from enginebench import environment
 
     return Header(run_id=run_id, plan=plan, created_utc=utc_now(), git=environment.git_state(),
                   machine=environment.machine(), software=environment.software())

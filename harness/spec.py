@@ -21,10 +21,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import unknown
+from enginebench.errors import unknown
 
 if TYPE_CHECKING:
-    from harness.engines.base import EngineContext
+    from enginebench.engines.base import EngineContext
 
 SCALES: tuple[str, ...] = ("tiny", "small", "medium", "large")
 #: --device: where cases with a `device` parameter train. auto: CUDA where the engine's workers see a GPU.

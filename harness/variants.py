@@ -20,12 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness import registry
-from harness.attempt import Attempt, CaseInputs, Session
-from harness.engines.base import Endpoints
-from harness.metrics import describe
-from harness.records import Plan, Record, ResultsWriter, Status
-from harness.spec import Resolved, Workload
+from enginebench import registry
+from enginebench.attempt import Attempt, CaseInputs, Session
+from enginebench.engines.base import Endpoints
+from enginebench.metrics import describe
+from enginebench.records import Plan, Record, ResultsWriter, Status
+from enginebench.spec import Resolved, Workload
 
 SOURCE = "enginebench variants"
 #: A default is "an expert's choice" when its headline is within this factor of its best variant's.
@@ -243,9 +243,9 @@ def verdicts(records: list[Record]) -> list[VariantGroup]:
 def execute(plan: Plan, out: Path) -> tuple[int, Path]:
     """Run a study with a line per block on the terminal (engine output to OUT/<run id>.log), then a
     table of each engine's variants; (exit code: 0, or 1 when a variant failed; the results path)."""
-    from harness.console import EngineOutput, headline, make_console
-    from harness.records import FAILED
-    from harness.runner import make_header, new_run_id
+    from enginebench.console import EngineOutput, headline, make_console
+    from enginebench.records import FAILED
+    from enginebench.runner import make_header, new_run_id
 
     workload = registry.workload(plan.workload)
     run_id = new_run_id(plan, "variants")

@@ -10,13 +10,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import registry
-from harness.attempt import CaseInputs, Prepared, Session
-from harness.budget import Budget
-from harness.engines.base import Endpoints
-from harness.records import Plan, ResultsWriter
-from harness.runner import Runner, make_header
-from harness.spec import Case, Implementation, Params, Staged, Workload
+from enginebench import registry
+from enginebench.attempt import CaseInputs, Prepared, Session
+from enginebench.budget import Budget
+from enginebench.engines.base import Endpoints
+from enginebench.records import Plan, ResultsWriter
+from enginebench.runner import Runner, make_header
+from enginebench.spec import Case, Implementation, Params, Staged, Workload
 
 #: Helper processes that belong to Python itself, not to an engine, and end with the interpreter.
 _NOT_ENGINES = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
@@ -141,7 +141,7 @@ def run_plan(tmp_path: Path, workload: object, engines: tuple[str, ...], cases: 
              cpus: int = 2, endpoints: Endpoints | None = None, session: Session | None = None,
              long_s: float | None = None, ladder: tuple[float, ...] = ()) -> tuple[Runner, Path]:
     """Run a real plan into a fresh results file; returns the runner (records) and the file."""
-    from harness.spec import Workload
+    from enginebench.spec import Workload
 
     wl = workload if isinstance(workload, Workload) else registry.workload(str(workload))
     plan = Plan(cases={wl.name: cases or wl.case_names}, engines=engines, scale=scale,

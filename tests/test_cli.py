@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from harness import registry
-from harness.cli import main
+from enginebench import registry
+from enginebench.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def enginebench(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "enginebench", *args], capture_output=True, text=True, cwd=cwd,
                           timeout=600)
 
 
 def test_list_shows_cases_engines_and_scale_parameters_without_importing_engines() -> None:
-    code = ("import sys; from harness.cli import main; rc = main(['list']); "
+    code = ("import sys; from enginebench.cli import main; rc = main(['list']); "
             "heavy = [m for m in ('ray', 'pyspark', 'torch', 'dask', 'distributed', 'raydp') if m in sys.modules]; "
             "print('HEAVY', heavy); sys.exit(rc)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
@@ -37,7 +37,7 @@ def test_list_shows_cases_engines_and_scale_parameters_without_importing_engines
 
 
 def test_help_does_not_import_engines_and_offers_each_engines_endpoint_option() -> None:
-    code = ("import sys\nfrom harness.cli import main\n"
+    code = ("import sys\nfrom enginebench.cli import main\n"
             "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
             "print('HEAVY', [m for m in ('ray', 'pyspark', 'torch', 'dask') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
@@ -136,9 +136,9 @@ def test_doctor_reports_every_engine_package_and_java() -> None:
 
 
 def test_doctor_asks_every_engine_for_its_checks_and_reports_each_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness import doctor
-    from harness.engines.base import Finding
-    from harness.engines.local import LocalEngine
+    from enginebench import doctor
+    from enginebench.engines.base import Finding
+    from enginebench.engines.local import LocalEngine
 
     class Missing(LocalEngine):
         packages = ("enginebench_no_such_package", "numpy")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import run_plan
 
-from harness.engines.base import Endpoints
-from harness.records import load_run
+from enginebench.engines.base import Endpoints
+from enginebench.records import load_run
 
 
 @pytest.fixture

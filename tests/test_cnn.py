@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from conftest import run_plan
 
-from harness import registry
-from harness.attempt import Session
-from harness.cli import main
-from harness.spec import Workload
-from workloads.cnn import data
-from workloads.cnn.spec import PARAMS, WORKLOAD, check, expected_images, world_size
+from enginebench import registry
+from enginebench.attempt import Session
+from enginebench.cli import main
+from enginebench.spec import Workload
+from enginebench.workloads.cnn import data
+from enginebench.workloads.cnn.spec import PARAMS, WORKLOAD, check, expected_images, world_size
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_synthetic_set_has_the_exact_cifar10_file_format(small_set: Path) -> Non
 
 
 def test_rows_are_channel_planes_normalized_with_the_cifar10_mean_and_std() -> None:
-    from workloads.cnn.model import MEAN, STD, normalize
+    from enginebench.workloads.cnn.model import MEAN, STD, normalize
 
     row = np.zeros((1, 3072), dtype=np.uint8)
     row[0, 1024:2048] = 255  # the green plane
@@ -166,9 +166,9 @@ def test_device_option_reaches_the_params_and_cuda_without_a_gpu_is_refused(
         capsys: pytest.CaptureFixture[str]) -> None:
     import torch
 
-    from harness.budget import Budget
-    from harness.records import Plan
-    from harness.spec import use_gpu
+    from enginebench.budget import Budget
+    from enginebench.records import Plan
+    from enginebench.spec import use_gpu
 
     case = WORKLOAD.case("train")
     plan = Plan(cases={"cnn": ("train",)}, engines=("local",), scale="tiny", budget=Budget(2, 2**30),
@@ -193,7 +193,7 @@ def test_world_size_splits_the_global_batch_evenly() -> None:
 
 
 def test_shards_are_disjoint_equal_and_take_the_same_number_of_steps() -> None:
-    from workloads.cnn.model import Recipe, shard_rows
+    from enginebench.workloads.cnn.model import Recipe, shard_rows
 
     recipe = Recipe.from_params(PARAMS["tiny"])
     a, b = shard_rows(2000, recipe, 0, 2), shard_rows(2000, recipe, 1, 2)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import docs
-from harness.cli import main
-from harness.errors import UsageError
-from harness.records import load_run
-from harness.report import markdown
-from harness.report.model import build_model
+from enginebench import docs
+from enginebench.cli import main
+from enginebench.errors import UsageError
+from enginebench.records import load_run
+from enginebench.report import markdown
+from enginebench.report.model import build_model
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "tasks-tiny-run.json"
@@ -102,7 +102,7 @@ def test_the_markdown_matrix_says_what_the_report_model_says() -> None:
 
 
 def test_a_wrong_cell_shows_its_status_and_no_number() -> None:
-    from harness.report.model import Cell
+    from enginebench.report.model import Cell
 
     assert markdown.cell_text(Cell("ray", "wrong", reason="sum off by one")) == "**WRONG**"
     assert markdown.cell_text(Cell("ray", "unsupported")) == "n/a"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from harness.doctor import lock_finding
-from harness.environment import REPO_ROOT
-from harness.lockfile import (
+from enginebench.doctor import lock_finding
+from enginebench.environment import REPO_ROOT
+from enginebench.lockfile import (
     LOCK_NAME,
     lock_drift,
     normalize_name,

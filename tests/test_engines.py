@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import run_plan
 
-from harness import registry
-from harness.attempt import Session
-from harness.budget import Budget
-from harness.engines.base import Endpoints
-from harness.records import load_run
+from enginebench import registry
+from enginebench.attempt import Session
+from enginebench.budget import Budget
+from enginebench.engines.base import Endpoints
+from enginebench.records import load_run
 
 ENGINES = tuple(registry.ENGINES)
 

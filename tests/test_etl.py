@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from conftest import run_plan
 
-from harness import registry
-from harness.attempt import Session
-from harness.cli import main
-from workloads.etl import data
-from workloads.etl.spec import check_answer
+from enginebench import registry
+from enginebench.attempt import Session
+from enginebench.cli import main
+from enginebench.workloads.etl import data
+from enginebench.workloads.etl.spec import check_answer
 
 
 def test_tpch_is_generated_split_cached_and_regenerated_when_corrupt(data_root: Path) -> None:
@@ -62,7 +62,7 @@ def test_raw_tables_have_the_planted_defects_and_are_regenerated_when_truncated(
 
 
 def test_pipeline_check_compares_the_written_rows_and_malformed_counts(data_root: Path, tmp_path: Path) -> None:
-    from workloads.etl import pipeline
+    from enginebench.workloads.etl import pipeline
 
     inputs = pipeline.prepare({"sf": 0.01})
     rows = [{"n_name": n, "month": m, "lines": li, "quantity": q, "revenue": r / 10_000}
@@ -80,7 +80,7 @@ def test_pipeline_check_compares_the_written_rows_and_malformed_counts(data_root
 
 
 def test_official_answer_check_catches_a_wrong_value(data_root: Path) -> None:
-    from workloads.etl.spec import prepare
+    from enginebench.workloads.etl.spec import prepare
 
     inputs = prepare({"query": 6, "sf": 0.01})
     assert inputs["source"] == "published answer"
@@ -97,7 +97,7 @@ def test_a_scale_without_a_published_answer_checks_dates_however_an_engine_retur
 
     import pandas as pd
 
-    from workloads.etl.spec import prepare
+    from enginebench.workloads.etl.spec import prepare
 
     inputs = prepare({"query": 3, "sf": 0.02})
     assert inputs["source"] == "duckdb result"

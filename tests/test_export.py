@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.export import COLUMNS, csv_rows, read_csv, to_csv
-from harness.metrics import describe
-from harness.records import EngineSession, Record, Run, load_run
-from harness.report.html import render
+from enginebench.cli import main
+from enginebench.export import COLUMNS, csv_rows, read_csv, to_csv
+from enginebench.metrics import describe
+from enginebench.records import EngineSession, Record, Run, load_run
+from enginebench.report.html import render
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tasks-tiny-run.json"
 PRIMARY = {"name": "tasks_per_s", "unit": "tasks/s", "higher_is_better": True}

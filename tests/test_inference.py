@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from conftest import implementation, prepared_case, run_plan
 
-from harness import registry
-from harness.attempt import Session
-from workloads.cnn.data import DataError
-from workloads.inference import model as m
-from workloads.inference.spec import REFERENCE_FLOOR, WORKLOAD, check, reference
+from enginebench import registry
+from enginebench.attempt import Session
+from enginebench.workloads.cnn.data import DataError
+from enginebench.workloads.inference import model as m
+from enginebench.workloads.inference.spec import REFERENCE_FLOOR, WORKLOAD, check, reference
 
 CASE = WORKLOAD.case("score")
 PARAMS = CASE.params_for("tiny")

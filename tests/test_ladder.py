@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from conftest import TEST_BUDGET, run_plan
 
-from harness import ladder
-from harness.budget import Budget
-from harness.cli import main
-from harness.ladder import EXTRAPOLATION_CAP, Fit, crossing, fit_records, parse_sizes, rungs
-from harness.metrics import describe
-from harness.records import EngineSession, Header, Plan, Record, ResultsWriter, Run, load_run
-from harness.report.markdown import document
-from harness.report.model import build_model
-from harness.runner import Runner, make_header
+from enginebench import ladder
+from enginebench.budget import Budget
+from enginebench.cli import main
+from enginebench.ladder import EXTRAPOLATION_CAP, Fit, crossing, fit_records, parse_sizes, rungs
+from enginebench.metrics import describe
+from enginebench.records import EngineSession, Header, Plan, Record, ResultsWriter, Run, load_run
+from enginebench.report.markdown import document
+from enginebench.report.model import build_model
+from enginebench.runner import Runner, make_header
 
 #: Relative noise on hand-built repetitions: deterministic, about 2%.
 JITTER = (1.0, 1.02, 0.98)
@@ -268,8 +268,8 @@ def test_a_cpu_sweep_gets_the_same_treatment_serial_and_parallel_work_with_a_hel
 def test_a_docs_ladder_block_renders_from_a_ladder_and_refuses_a_file_without_one(tmp_path: Path) -> None:
     import shutil
 
-    from harness import docs
-    from harness.errors import UsageError
+    from enginebench import docs
+    from enginebench.errors import UsageError
 
     (tmp_path / "ladder.json").write_text(json.dumps(run_of(line("ray", 10.0, 1e-3) + line("dask", 1.0, 2e-3))
                                                      .to_dict()))

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from conftest import run_plan
 
-from harness import registry
-from harness.attempt import Session
-from harness.spec import Resolved, Staged, Workload
+from enginebench import registry
+from enginebench.attempt import Session
+from enginebench.spec import Resolved, Staged, Workload
 
 Plant = Callable[[Any], Any]
 

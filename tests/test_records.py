@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.budget import Budget
-from harness.errors import UsageError
-from harness.metrics import describe, percentile
-from harness.records import SCHEMA_VERSION, Header, Plan, Record, ResultsWriter, load_run
+from enginebench.budget import Budget
+from enginebench.errors import UsageError
+from enginebench.metrics import describe, percentile
+from enginebench.records import SCHEMA_VERSION, Header, Plan, Record, ResultsWriter, load_run
 
 
 def make_record(**overrides: object) -> Record:
@@ -103,8 +103,8 @@ def test_missing_results_file_says_so(tmp_path: Path) -> None:
 
 
 def test_a_schema_v1_file_loads_reports_and_compares(tmp_path: Path) -> None:
-    from harness.report.compare import compare
-    from harness.report.html import render
+    from enginebench.report.compare import compare
+    from enginebench.report.html import render
 
     fixture = Path(__file__).parent / "fixtures" / "tasks-tiny-run.json"
     assert json.loads(fixture.read_text())["schema_version"] == 1
@@ -136,7 +136,7 @@ def test_plan_round_trips_for_resume() -> None:
 def test_a_second_stop_keeps_the_sampler_window() -> None:
     import time
 
-    from harness.metrics import ProcessTreeSampler
+    from enginebench.metrics import ProcessTreeSampler
 
     sampler = ProcessTreeSampler(0.01).start()
     sampler.stop()

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from conftest import run_plan
 
-from harness.engines.base import Endpoints
+from enginebench.engines.base import Endpoints
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=ROOT, text=True,
+    return subprocess.Popen([sys.executable, "-m", "enginebench", *args], cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -76,17 +76,17 @@ def test_sigterm_keeps_finished_records_and_resume_completes_the_plan(tmp_path: 
 
 
 def test_resume_refuses_a_missing_run_and_plan_options() -> None:
-    out = subprocess.run([sys.executable, "-m", "harness", "run", "--resume", "no-such-run"], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "enginebench", "run", "--resume", "no-such-run"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "no results file results/no-such-run.json to resume" in out.stderr
-    out = subprocess.run([sys.executable, "-m", "harness", "run", "--resume", "x", "--engines", "ray"], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "enginebench", "run", "--resume", "x", "--engines", "ray"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "--resume takes its plan from the results file; drop --engines" in out.stderr
 
 
 def test_cpu_sweep_writes_one_run_per_budget_and_a_scaling_report(tmp_path: Path) -> None:
     out, reports = tmp_path / "results", tmp_path / "reports"
-    proc = subprocess.run([sys.executable, "-m", "harness", "run", "--engines", "local", "--cases", "noop,fanout",
+    proc = subprocess.run([sys.executable, "-m", "enginebench", "run", "--engines", "local", "--cases", "noop,fanout",
                            "--cpus", "1,2", "--repeat", "2", "--out", str(out), "--report-dir", str(reports),
                            "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -100,7 +100,7 @@ def test_cpu_sweep_writes_one_run_per_budget_and_a_scaling_report(tmp_path: Path
 
 def test_weak_scaling_grows_the_work_with_the_cpus(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    proc = subprocess.run([sys.executable, "-m", "harness", "run", "--engines", "local", "--cases", "noop,latency",
+    proc = subprocess.run([sys.executable, "-m", "enginebench", "run", "--engines", "local", "--cases", "noop,latency",
                            "--cpus", "1,2", "--scaling", "weak", "--repeat", "1", "--out", str(out), "--no-report",
                            "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -117,9 +117,9 @@ def test_weak_scaling_grows_the_work_with_the_cpus(tmp_path: Path) -> None:
 )
 def test_missing_or_too_old_java_makes_spark_engines_unavailable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                  java_says: str | None, message: str) -> None:
-    from harness.engines.base import EngineUnavailable
-    from harness.engines.spark import SparkEngine
-    from harness.environment import java_version
+    from enginebench.engines.base import EngineUnavailable
+    from enginebench.engines.spark import SparkEngine
+    from enginebench.environment import java_version
 
     home = tmp_path / "jdk"
     (home / "bin").mkdir(parents=True)
@@ -139,9 +139,9 @@ def test_missing_or_too_old_java_makes_spark_engines_unavailable(tmp_path: Path,
 
 @pytest.mark.engine
 def test_killed_worker_is_recorded_with_how_the_engine_coped_and_the_plan_goes_on(tmp_path: Path) -> None:
-    from harness.budget import Budget
-    from harness.records import Plan, ResultsWriter
-    from harness.runner import Runner, make_header
+    from enginebench.budget import Budget
+    from enginebench.records import Plan, ResultsWriter
+    from enginebench.runner import Runner, make_header
 
     plan = Plan(cases={"tasks": ("fanout", "noop")}, engines=("ray", "dask", "local"),
                 scale="tiny", budget=Budget(cpus=2, memory_bytes=4 * 2**30), repeat=1, warmup=1,

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.budget import Budget
-from harness.cli import main
-from harness.errors import UsageError
-from harness.metrics import describe
-from harness.records import EngineSession, Header, Plan, Record, Run, load_run
-from harness.report.compare import compare
-from harness.report.html import render
-from harness.report.model import build_model
+from enginebench.budget import Budget
+from enginebench.cli import main
+from enginebench.errors import UsageError
+from enginebench.metrics import describe
+from enginebench.records import EngineSession, Header, Plan, Record, Run, load_run
+from enginebench.report.compare import compare
+from enginebench.report.html import render
+from enginebench.report.model import build_model
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tasks-tiny-run.json"
 VOID = {"meta", "br", "img", "input", "hr", "link", "col", "source", "wbr", "area", "base", "embed", "param", "track"}

@@ -10,10 +10,10 @@ from conftest import run_plan
 from sample_workload import local as sample_local
 from sample_workload.spec import WORKLOAD as SAMPLE
 
-from harness import registry
-from harness.budget import Budget
-from harness.engines.base import Engine, EngineUnavailable
-from harness.records import SCHEMA_VERSION, load_run
+from enginebench import registry
+from enginebench.budget import Budget
+from enginebench.engines.base import Engine, EngineUnavailable
+from enginebench.records import SCHEMA_VERSION, load_run
 
 
 def by_case(runner: object) -> dict:
@@ -158,7 +158,7 @@ def test_results_file_is_complete_json_with_machine_software_budget_and_plan(tmp
 
 
 def test_budget_rejects_impossible_values() -> None:
-    from harness.errors import UsageError
+    from enginebench.errors import UsageError
 
     with pytest.raises(UsageError, match="invalid CPU count 0"):
         Budget(cpus=0, memory_bytes=2**30)
@@ -188,7 +188,7 @@ def test_staged_setup_runs_once_per_attempt_as_its_own_phase(tmp_path: Path) -> 
 @pytest.fixture
 def local_twice(monkeypatch: pytest.MonkeyPatch) -> None:
     """A second engine name for the local lifecycle: two engines in one plan share one run's inputs."""
-    monkeypatch.setitem(registry.ENGINES, "local-again", "harness.engines.local:LocalEngine")
+    monkeypatch.setitem(registry.ENGINES, "local-again", "enginebench.engines.local:LocalEngine")
 
 
 def test_reference_is_made_once_per_run_outside_every_engine_and_inputs_are_torn_down(
@@ -215,10 +215,12 @@ def test_a_case_limited_to_other_engines_is_unsupported_with_its_reason(tmp_path
 def test_harness_has_no_import_cycle_and_the_cli_imports_no_workload() -> None:
     import ast
 
+    WORKLOADS = "enginebench.workloads"
+
     root = Path(__file__).resolve().parent.parent / "harness"
     imports: dict[str, set[str]] = {}
     for path in root.rglob("*.py"):
-        name = ".".join(path.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__")
+        name = ".".join(("enginebench", *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
         found: set[str] = set()
         # Module-level imports (what runs at import time); TYPE_CHECKING blocks and lazy imports
         # inside functions cannot form a cycle.
@@ -231,9 +233,9 @@ def test_harness_has_no_import_cycle_and_the_cli_imports_no_workload() -> None:
         imports[name] = found
         every = {n.module for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom)} | \
             {a.name for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Import) for a in n.names}
-        if name == "harness.cli":
-            assert not [m for m in every if m and m.startswith("workloads")], "the CLI imports a workload module"
-    assert not [(n, m) for n, ms in imports.items() for m in ms if m.startswith("workloads")], "harness -> workloads"
+        if name == "enginebench.cli":
+            assert not [m for m in every if m and m.startswith(WORKLOADS)], "the CLI imports a workload module"
+    assert not [(n, m) for n, ms in imports.items() for m in ms if m.startswith(WORKLOADS)], "harness -> workloads"
     edges = {n: {m for m in ms if m in imports and m != n} for n, ms in imports.items()}
 
     def visit(n: str, path: tuple[str, ...]) -> None:

@@ -7,8 +7,8 @@ import os
 import psutil
 import pytest
 
-from harness import registry
-from harness.attempt import Session
+from enginebench import registry
+from enginebench.attempt import Session
 
 LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
 

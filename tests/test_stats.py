@@ -16,12 +16,12 @@ import pytest
 from sample_workload import local as sample_local
 from sample_workload.spec import WORKLOAD as SAMPLE
 
-from harness.cli import busy_machine_warning, main
-from harness.records import load_run
-from harness.report.compare import compare
-from harness.report.html import render
-from harness.report.model import build_model
-from harness.stats import change, contrast, separation_chance
+from enginebench.cli import busy_machine_warning, main
+from enginebench.records import load_run
+from enginebench.report.compare import compare
+from enginebench.report.html import render
+from enginebench.report.model import build_model
+from enginebench.stats import change, contrast, separation_chance
 
 
 def noisy_times(median: float, n: int, seed: int, spread: float = 0.04) -> list[float]:

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from conftest import implementation, prepared_case, run_plan
 
-from harness import registry
-from harness.attempt import Session
-from workloads.tune import asha
-from workloads.tune.spec import WORKLOAD, check, configs
+from enginebench import registry
+from enginebench.attempt import Session
+from enginebench.workloads.tune import asha
+from enginebench.workloads.tune.spec import WORKLOAD, check, configs
 
 CASE = WORKLOAD.case("search")
 PARAMS = CASE.params_for("tiny")

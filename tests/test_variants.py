@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import registry
-from harness.cli import main
-from harness.records import Record, Status, load_run
-from harness.report import markdown
-from harness.variants import block_sizes, join, split_label, verdicts
+from enginebench import registry
+from enginebench.cli import main
+from enginebench.records import Record, Status, load_run
+from enginebench.report import markdown
+from enginebench.variants import block_sizes, join, split_label, verdicts
 
 
 def _record(engine: str, samples: tuple[float, ...], default: bool = False, status: str = "ok",

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from harness.budget import Budget
+from enginebench.budget import Budget
 
 
 class EngineUnavailable(RuntimeError):
@@ -192,14 +192,14 @@ class Engine(ABC):
     @classmethod
     def check_available(cls) -> None:
         """Raise EngineUnavailable with a one-line fix when a package or Java is missing."""
-        from harness.environment import install_hint, java_version
+        from enginebench.environment import install_hint, java_version
 
         missing = [p for p in cls.packages if importlib.util.find_spec(p) is None]
         if missing:
             hints = "; ".join(install_hint(p) for p in missing)
             raise EngineUnavailable(f"engine {cls.name!r} needs {', '.join(missing)}: {hints}")
         if cls.needs_java:
-            from harness.environment import java_major
+            from enginebench.environment import java_major
 
             version = java_version()
             if version is None:
@@ -218,7 +218,7 @@ class Engine(ABC):
     def doctor_checks(cls, import_packages: bool = True) -> list[Finding]:
         """`enginebench doctor`'s lines for this engine: each package installed, importable (unless
         import_packages is False) and at enginebench's known-good pin; Java when the engine needs it."""
-        from harness.environment import install_hint, pinned_requirements
+        from enginebench.environment import install_hint, pinned_requirements
 
         out: list[Finding] = []
         for pkg in cls.packages:
@@ -251,7 +251,7 @@ class Engine(ABC):
             except importlib.metadata.PackageNotFoundError:
                 out[pkg] = "not installed"
         if cls.needs_java:
-            from harness.environment import java_version
+            from enginebench.environment import java_version
 
             out["java"] = java_version() or "not found"
         return out
@@ -259,7 +259,7 @@ class Engine(ABC):
 
 def _java_finding() -> Finding:
     """`enginebench doctor`'s line on Java, for the engines that need it."""
-    from harness.environment import java_major, java_version
+    from enginebench.environment import java_major, java_version
 
     version = java_version()
     if version is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from harness.engines.base import REMOTE_CAPS, Endpoint, Engine
+from enginebench.engines.base import REMOTE_CAPS, Endpoint, Engine
 
 
 class DaskEngine(Engine):

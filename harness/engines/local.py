@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.engines.base import Engine
+from enginebench.engines.base import Engine
 
 
 def _ready(_: int) -> int:

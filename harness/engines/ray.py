@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from harness.budget import Budget
-from harness.engines.base import REMOTE_CAPS, Endpoint, Engine
+from enginebench.budget import Budget
+from enginebench.engines.base import REMOTE_CAPS, Endpoint, Engine
 
 #: Share of the memory budget given to Ray's object store (Ray's own default is 30% of RAM).
 OBJECT_STORE_SHARE = 0.3

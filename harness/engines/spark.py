@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.engines._spark_common import (
+from enginebench.engines._spark_common import (
     common_configs,
     prepare_environment,
     python_worker_pid,
     shutdown_gateway,
     spark_config_summary,
 )
-from harness.engines.base import Endpoint, Engine
+from enginebench.engines.base import Endpoint, Engine
 
 #: Share of the memory budget given to the JVM heap (the rest is Python workers and off-heap).
 HEAP_SHARE = 0.6

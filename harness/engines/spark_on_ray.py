@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.engines._spark_common import (
+from enginebench.engines._spark_common import (
     common_configs,
     java_options,
     prepare_environment,
@@ -12,8 +12,8 @@ from harness.engines._spark_common import (
     shutdown_gateway,
     spark_config_summary,
 )
-from harness.engines.base import Engine
-from harness.engines.ray import OBJECT_STORE_SHARE, RayEngine, ray_config, ray_init
+from enginebench.engines.base import Engine
+from enginebench.engines.ray import OBJECT_STORE_SHARE, RayEngine, ray_config, ray_init
 
 #: Cores per executor: RayDP runs one JVM actor per executor, so a few cores each keeps JVM count
 #: (and memory) low while leaving more than one executor on larger budgets.

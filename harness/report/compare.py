@@ -1,6 +1,6 @@
 """Two runs -> per-case ratios NEW/BASE of the headline with a verdict that noise cannot fake.
 
-The verdict comes from `harness.stats.change` on the two records' headline samples: the same
+The verdict comes from `enginebench.stats.change` on the two records' headline samples: the same
 statistics the report uses for ties (see that module for the rules and their error rates).
 
 Refuses to compare when a case's workload parameters differ between the runs: the numbers would
@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import UsageError
-from harness.records import Record, Run
-from harness.report.model import is_noisy
-from harness.stats import THRESHOLD, Change, change
+from enginebench.errors import UsageError
+from enginebench.records import Record, Run
+from enginebench.report.model import is_noisy
+from enginebench.stats import THRESHOLD, Change, change
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.budget import format_bytes
-from harness.fmt import format_metric, format_seconds
-from harness.ladder import EXTRAPOLATION_CAP, fmt_factor, fmt_seconds, fmt_size
-from harness.ladder import RULES as LADDER_RULES
-from harness.records import Run
-from harness.report import figures
-from harness.report.model import CONFIRM_MIN, NOISY_SHARE, ReportModel, build_model, fmt_ratio
-from harness.stats import BOOTSTRAP_MIN, MIN_REPETITION_S, RULES, THRESHOLD
+from enginebench.budget import format_bytes
+from enginebench.fmt import format_metric, format_seconds
+from enginebench.ladder import EXTRAPOLATION_CAP, fmt_factor, fmt_seconds, fmt_size
+from enginebench.ladder import RULES as LADDER_RULES
+from enginebench.records import Run
+from enginebench.report import figures
+from enginebench.report.model import CONFIRM_MIN, NOISY_SHARE, ReportModel, build_model, fmt_ratio
+from enginebench.stats import BOOTSTRAP_MIN, MIN_REPETITION_S, RULES, THRESHOLD
 
 TEMPLATES = Path(__file__).with_name("templates")
 BADGES = {"ok": "checked", "wrong": "WRONG", "error": "error", "timeout": "timeout",
@@ -89,7 +89,7 @@ def csv_download(runs: Sequence[Run]) -> dict[str, str]:
     data: URL, and the file name a browser saves it under."""
     import base64
 
-    from harness.export import to_csv
+    from enginebench.export import to_csv
 
     name = runs[0].run_id if len(runs) == 1 else f"combined-{runs[-1].run_id}" if runs else "empty"
     return {"filename": f"enginebench-{name}.csv",
@@ -98,7 +98,7 @@ def csv_download(runs: Sequence[Run]) -> dict[str, str]:
 
 def _presets(runs: Sequence[Run]) -> dict[str, Any]:
     """The repetition presets the runs used, by name (runs with hand-chosen counts have none)."""
-    from harness.records import PRESETS
+    from enginebench.records import PRESETS
 
     return {r.header.plan.preset: PRESETS[r.header.plan.preset] for r in runs if r.header.plan.preset in PRESETS}
 
@@ -132,7 +132,7 @@ def _environment(runs: Sequence[Run]) -> list[dict[str, Any]]:
 def write_report(runs: Sequence[Run], path: Path, title: str = "enginebench report",
                  allow_noisy: bool = False, at: Mapping[str, float] | None = None) -> Path:
     """Render and write atomically; the parent directory is created."""
-    from harness.files import atomic_write_text
+    from enginebench.files import atomic_write_text
 
     atomic_write_text(path, render(runs, title, allow_noisy, at))
     return path
@@ -140,7 +140,7 @@ def write_report(runs: Sequence[Run], path: Path, title: str = "enginebench repo
 
 def render_comparison(base: Run, new: Run, title: str = "enginebench comparison", threshold: float = THRESHOLD) -> str:
     """HTML table of a comparison (pure)."""
-    from harness.report.compare import compare, differences
+    from enginebench.report.compare import compare, differences
 
     return _templates().get_template("compare.html.j2").render(
         title=title, base=base.run_id, new=new.run_id, rows=compare(base, new, threshold), notes=differences(base, new),

@@ -1,7 +1,7 @@
 """ReportModel -> Markdown: the report's matrix, verdicts and per-case figures as GitHub-flavoured tables.
 
 Pure functions of the records (no I/O). The docs' measured tables are made by these functions from a
-results file committed beside the page (`harness.docs`), and `enginebench report --format markdown`
+results file committed beside the page (`enginebench.docs`), and `enginebench report --format markdown`
 writes the same content as one document, so a figure in the docs and in the report cannot disagree.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from harness.budget import format_bytes
-from harness.fmt import format_metric, format_seconds
-from harness.ladder import MIN_RUNGS, fmt_factor, fmt_seconds, fmt_size
-from harness.records import PRESETS, Record, Run
-from harness.report.model import FAILED, Cell, ReportModel, Row, build_model, fmt_ratio
+from enginebench.budget import format_bytes
+from enginebench.fmt import format_metric, format_seconds
+from enginebench.ladder import MIN_RUNGS, fmt_factor, fmt_seconds, fmt_size
+from enginebench.records import PRESETS, Record, Run
+from enginebench.report.model import FAILED, Cell, ReportModel, Row, build_model, fmt_ratio
 
 STATUS_TEXT = {"wrong": "**WRONG**", "error": "error", "timeout": "timeout", "unsupported": "n/a",
                "skipped": "skipped", "absent": "not run"}
@@ -158,7 +158,7 @@ def provenance(runs: Sequence[Run], link: str) -> str:
         if plan.preset in PRESETS:
             preset = f"preset {plan.preset} ({preset})"
         if h.source == "enginebench variants":
-            from harness.variants import block_sizes
+            from enginebench.variants import block_sizes
 
             preset = ("a variant study: per variant two blocks in A B, B A order, each " +
                       " and ".join(f"{plan.warmup} warm-up + {n}" for n in block_sizes(plan.repeat) if n) +
@@ -212,7 +212,7 @@ def ladder(model: ReportModel, workload: str | None = None, case: str | None = N
     """A ladder's findings: per case, its sentence and a table of each engine's fixed and per-unit
     cost with intervals, fit, held-out prediction against the measured figure, and regime; then the
     rules the figures follow."""
-    from harness.ladder import RULES as LADDER
+    from enginebench.ladder import RULES as LADDER
 
     parts = []
     for key, lines in model.ladders.items():
@@ -261,8 +261,8 @@ def variants(records: Sequence[Record], workload: str | None = None, case: str |
     """A variant study's table (`enginebench variants`): per case and engine, each variant's headline
     median, repetitions and standing against the engine's best variant, the default marked; then
     what each variant changes, and whether every default is within `WITHIN` of its best."""
-    from harness import variants as study
-    from harness.report.model import is_noisy
+    from enginebench import variants as study
+    from enginebench.report.model import is_noisy
 
     groups = study.verdicts([r for r in records if workload in (None, r.workload) and case in (None, r.case)])
     if not groups:

@@ -1,7 +1,7 @@
 """Records -> the content of a report, computed apart from any drawing (pure; no I/O).
 
 Every figure is the median of the case's headline samples (one per timed repetition). Ties and
-ratios come from `harness.stats.contrast`, the same function `compare` uses: two engines are tied on
+ratios come from `enginebench.stats.contrast`, the same function `compare` uses: two engines are tied on
 a case when the rule (a bootstrap interval of the ratio of medians with 5+ repetitions, the overlap
 of the ranges with fewer) does not resolve their difference. Records whose case ran while processes
 outside the run took more than NOISY_SHARE of the budget's CPU are *noisy*: shown, badged, and left
@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.ladder import (
+from enginebench.ladder import (
     DOMINANT_SHARE,
     MIN_RUNGS,
     Crossing,
@@ -32,8 +32,8 @@ from harness.ladder import (
     scaling_fits,
     size_label,
 )
-from harness.records import PHASES, Header, Record, Run
-from harness.stats import THRESHOLD, Contrast, contrast, worse_ratio
+from enginebench.records import PHASES, Header, Record, Run
+from enginebench.stats import THRESHOLD, Contrast, contrast, worse_ratio
 
 FAILED = ("wrong", "error", "timeout")
 #: Foreign CPU (processes outside the run) above this share of the budget makes a record noisy.

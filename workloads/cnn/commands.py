@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.commands import DataCommand, int_in
-from harness.errors import UsageError
+from enginebench import DataCommand, UsageError, int_in
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -76,7 +75,7 @@ def same_as_asked(args: argparse.Namespace, data: ModuleType, dest: Path) -> str
 
 def run(args: argparse.Namespace) -> int:
     """Import or synthesize the set at its place (default under the data root, or --out)."""
-    from workloads.cnn import data
+    from enginebench.workloads.cnn import data
 
     validate(args)
     if args.out:

@@ -23,10 +23,9 @@ import dask.array as da
 import numpy as np
 from distributed import Variable
 
-from harness.engines.base import EngineContext
-from harness.spec import Params, use_gpu
-from workloads.cnn.model import Recipe, answer, normalize, shard_rows
-from workloads.cnn.spec import layout
+from enginebench import EngineContext, Params, use_gpu
+from enginebench.workloads.cnn.model import Recipe, answer, normalize, shard_rows
+from enginebench.workloads.cnn.spec import layout
 
 #: How long ranks wait for each other when the process group forms.
 RENDEZVOUS_TIMEOUT_S = 120
@@ -38,7 +37,7 @@ def _rendezvous(name: str, rank: int, world: int, host: str) -> Any:
     it up and connect."""
     from distributed import Variable, get_client
 
-    from workloads.cnn.model import tcp_store
+    from enginebench.workloads.cnn.model import tcp_store
 
     address = Variable(name, client=get_client())
     if rank == 0:
@@ -67,7 +66,7 @@ def _train_rank(rank: int, world: int, rendezvous: str, host: str, x_shard: np.n
 
     import torch.distributed as dist
 
-    from workloads.cnn.model import backend_for, device_for, set_threads, train_shard
+    from enginebench.workloads.cnn.model import backend_for, device_for, set_threads, train_shard
 
     recipe = Recipe(**recipe_d)
     set_threads(threads)

@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import UsageError
-from harness.files import data_root, replace_dir_atomically
+from enginebench import UsageError, data_root, replace_dir_atomically
 
 #: The official archive and its published md5 (https://www.cs.toronto.edu/~kriz/cifar.html).
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"

@@ -16,9 +16,8 @@ from typing import Any
 
 import torch
 
-from harness.engines.base import EngineContext
-from harness.spec import Params, use_gpu
-from workloads.cnn.model import LOCAL_THREADS, Recipe, answer, normalize, run_local
+from enginebench import EngineContext, Params, use_gpu
+from enginebench.workloads.cnn.model import LOCAL_THREADS, Recipe, answer, normalize, run_local
 
 
 def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:

@@ -30,10 +30,9 @@ import numpy as np
 import ray
 import ray.data
 
-from harness.engines.base import EngineContext
-from harness.spec import Params, use_gpu
-from workloads.cnn.model import Recipe, answer, normalize
-from workloads.cnn.spec import layout
+from enginebench import EngineContext, Params, use_gpu
+from enginebench.workloads.cnn.model import Recipe, answer, normalize
+from enginebench.workloads.cnn.spec import layout
 
 HISTORY_FILE = "history.json"
 
@@ -68,7 +67,7 @@ def _train_loop(config: dict[str, Any]) -> None:
     import ray.train.torch
     import torch
 
-    from workloads.cnn.model import array_batches, build_model, fit, set_threads, test_batches
+    from enginebench.workloads.cnn.model import array_batches, build_model, fit, set_threads, test_batches
 
     recipe = Recipe(**config["recipe"])
     set_threads(config["threads"])
@@ -246,7 +245,7 @@ class _Rank:
 
     def serve(self) -> tuple[str, int]:
         """Rank 0: the process group's TCPStore on this node's address (`model.tcp_store`); its (host, port)."""
-        from workloads.cnn.model import tcp_store
+        from enginebench.workloads.cnn.model import tcp_store
 
         host = ray.util.get_node_ip_address()
         self.store = tcp_store(host, self.world, None, 120)
@@ -259,7 +258,7 @@ class _Rank:
         import torch
         import torch.distributed as dist
 
-        from workloads.cnn.model import set_threads, tcp_store, train_shard
+        from enginebench.workloads.cnn.model import set_threads, tcp_store, train_shard
 
         set_threads(self.threads)
         store = self.store or tcp_store(host, self.world, port, 120)
@@ -279,7 +278,7 @@ class _Rank:
 def core_actors(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     """The variant without Ray Train or Ray Data: one Ray actor per rank, new in each call (as Ray Train's
     worker group is), each handed its uint8 shard as an argument, forming one gloo DDP group. CPU only."""
-    from workloads.cnn.model import shard_rows
+    from enginebench.workloads.cnn.model import shard_rows
 
     t0 = time.time()
     recipe = Recipe.from_params(params)
@@ -307,7 +306,7 @@ VARIANTS = {"stream": {"train": partial(train, loader="stream")},
             "stream-no-buffer": {"train": partial(train, loader="stream-no-buffer")},
             "from-torch": {"train": partial(train, torch_dataset=True)},
             "core-actors": {"train": core_actors}}
-#: Measured, never the best the default is held to (harness.variants): why.
+#: Measured, never the best the default is held to (enginebench.variants): why.
 OUTSIDE_RULE = {"core-actors": "it drops Ray Train, the library the ray engine's cnn case measures; it separates "
                                "Ray Train's cost from Ray's"}
 VARIANT_NOTES = {

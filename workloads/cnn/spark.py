@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.engines.base import EngineContext
-from harness.spec import Params, cases_of, use_gpu
-from workloads.cnn.model import Recipe, answer
-from workloads.cnn.spec import layout
+from enginebench import EngineContext, Params, cases_of, use_gpu
+from enginebench.workloads.cnn.model import Recipe, answer
+from enginebench.workloads.cnn.spec import layout
 
 
 def _leave_without_teardown() -> None:
@@ -51,7 +50,7 @@ def _train_fn(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test
 
     import torch.distributed as dist
 
-    from workloads.cnn.model import backend_for, device_for, normalize, set_threads, shard_rows, train_shard
+    from enginebench.workloads.cnn.model import backend_for, device_for, normalize, set_threads, shard_rows, train_shard
 
     recipe = Recipe(**recipe_d)
     set_threads(threads)

@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.engines.base import EngineContext
-from harness.spec import Params
-from workloads.cnn.model import normalize
+from enginebench import EngineContext, Params
+from enginebench.workloads.cnn.model import normalize
 
 #: The table Spark produces: one row per image, the normalized pixels as 3072 floats.
 SCHEMA = "image array<float>, label long, index long"
@@ -63,7 +62,7 @@ def load(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
 
 
 def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
-    from workloads.cnn.ray import load_then_fit
+    from enginebench.workloads.cnn.ray import load_then_fit
 
     return load_then_fit(ctx, params, inputs, load)
 

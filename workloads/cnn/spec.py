@@ -42,7 +42,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from harness.spec import Case, Metric, Params, Timed, Verdict, Workload, median_run, use_gpu
+from enginebench import Case, Metric, Params, Timed, Verdict, Workload, median_run, use_gpu
 
 #: Allowed distance of an engine's final accuracy from the local reference's range (absolute, 3 points).
 TOLERANCE = 0.03
@@ -70,8 +70,8 @@ def prepare(params: Params) -> dict[str, Any]:
     order every engine shards from."""
     import numpy as np
 
-    from workloads.cnn import data
-    from workloads.cnn.model import permutation
+    from enginebench.workloads.cnn import data
+    from enginebench.workloads.cnn.model import permutation
 
     if params["data"] == "synthetic":
         ds = data.ensure_synthetic(params["n_train"], params["n_test"], params["seed"])
@@ -107,7 +107,7 @@ def reference_accuracy(params: Params, inputs: dict[str, Any]) -> dict[str, Any]
     import numpy as np
     import torch
 
-    from workloads.cnn.model import LOCAL_THREADS, Recipe, normalize, run_local
+    from enginebench.workloads.cnn.model import LOCAL_THREADS, Recipe, normalize, run_local
 
     x, y = normalize(inputs["train_x"]), inputs["train_y"]
     x_test = normalize(inputs["test_x"])
@@ -240,7 +240,7 @@ WORKLOAD = Workload(
     name="cnn",
     title="Distributed CNN training (CIFAR-10)",
     category="deep learning",
-    package="workloads.cnn",
+    package="enginebench.workloads.cnn",
     cases=(
         Case(
             name="train",

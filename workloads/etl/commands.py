@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from harness.commands import DataCommand, float_in
+from enginebench import DataCommand, float_in
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate (or verify the cached) TPC-H tables and the raw text; print what is there."""
-    from workloads.etl import data
+    from enginebench.workloads.etl import data
 
     root = Path(args.dir).resolve() if args.dir else None
     t0 = time.perf_counter()

@@ -11,10 +11,9 @@ import dask
 import dask.dataframe as dd
 import pandas as pd
 
-from harness.engines.base import EngineContext
-from harness.spec import Implementation, Params
-from workloads.etl import pipeline, tpch
-from workloads.etl.spec import records, table_path
+from enginebench import EngineContext, Implementation, Params
+from enginebench.workloads.etl import pipeline, tpch
+from enginebench.workloads.etl.spec import records, table_path
 
 #: The `broadcast` argument of the queries' merges. True: the side with fewer partitions goes whole
 #: to every partition of the other, no shuffle; the TPC-H joins here put a dimension table or a

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from harness.files import data_root, replace_dir_atomically
+from enginebench import data_root, replace_dir_atomically
 
 TABLES = ("lineitem", "orders", "customer", "part", "partsupp", "supplier", "nation", "region")
 #: Rows per parquet file: big tables are split so engines can read them in parallel.

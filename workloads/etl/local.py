@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.engines.base import EngineContext
-from harness.spec import Implementation, Params
-from workloads.etl import data, pipeline
-from workloads.etl.spec import QUERIES, records, table_path
+from enginebench import EngineContext, Implementation, Params
+from enginebench.workloads.etl import data, pipeline
+from enginebench.workloads.etl.spec import QUERIES, records, table_path
 
 _CAST = {"int": "TRY_CAST({c} AS BIGINT)", "money": "TRY_CAST({c} AS DECIMAL(15,2))",
          "date": "CAST(TRY_STRPTIME({c}, '%Y-%m-%d') AS DATE)", "text": "{c}"}

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.spec import Params, Timed, Verdict
+from enginebench import Params, Timed, Verdict
 
 #: Column names of each raw table, in file order (dbgen's layout; the trailing `|` adds an empty field).
 RAW_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -84,7 +84,7 @@ def output_dir(inputs: Any, engine: str) -> str:
 
 def prepare(params: Params) -> dict[str, Any]:
     """Raw tables on disk (generated if needed), the reference output, the planted defect counts."""
-    from workloads.etl import data
+    from enginebench.workloads.etl import data
 
     raw, manifest = data.ensure_raw(params["sf"])
     parquet, _ = data.ensure_tpch(params["sf"])
@@ -103,7 +103,7 @@ def teardown(inputs: Any) -> None:
 
 def reference(parquet: Path) -> list[tuple[str, str, int, int, int]]:
     """(n_name, month, lines, quantity, revenue x 10^4) per group, from the clean parquet tables."""
-    from workloads.etl import data
+    from enginebench.workloads.etl import data
 
     plant = data.planted_filters()
     li_bad = " OR ".join(f"({p})" for p in plant["lineitem"].values())

@@ -21,10 +21,9 @@ import pandas as pd
 import ray.data
 from ray.data.aggregate import Count, Mean, Sum
 
-from harness.engines.base import EngineContext
-from harness.spec import Implementation, Params
-from workloads.etl import pipeline, tpch
-from workloads.etl.spec import records, table_path
+from enginebench import EngineContext, Implementation, Params
+from enginebench.workloads.etl import pipeline, tpch
+from enginebench.workloads.etl.spec import records, table_path
 
 #: Largest build side (rows) joined by broadcast; above it, Dataset.join's hash shuffle.
 BROADCAST_ROWS = 5_000_000

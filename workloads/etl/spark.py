@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.engines.base import EngineContext
-from harness.spec import Implementation, Params
-from workloads.etl import data, pipeline
-from workloads.etl.spec import QUERIES, TABLES_READ, records, table_path
+from enginebench import EngineContext, Implementation, Params
+from enginebench.workloads.etl import data, pipeline
+from enginebench.workloads.etl.spec import QUERIES, TABLES_READ, records, table_path
 
 _TYPES = {"int": "bigint", "money": "decimal(15,2)", "date": "date", "text": "string"}
 

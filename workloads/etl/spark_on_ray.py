@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.engines.base import EngineContext
-from harness.spec import Implementation, Params
-from workloads.etl import pipeline
-from workloads.etl import spark as spark_impl
+from enginebench import EngineContext, Implementation, Params
+from enginebench.workloads.etl import pipeline
+from enginebench.workloads.etl import spark as spark_impl
 
 
 def spark_to_ray(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
@@ -17,7 +16,7 @@ def spark_to_ray(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, A
     from pyspark.sql import functions as F
     from ray.data.aggregate import Count, Sum
 
-    from workloads.etl.ray import tune_data_context
+    from enginebench.workloads.etl.ray import tune_data_context
 
     tune_data_context()
     clock = pipeline.StageClock()

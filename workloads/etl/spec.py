@@ -19,7 +19,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from harness.spec import Case, Metric, Params, Timed, Verdict, Workload
+from enginebench import Case, Metric, Params, Timed, Verdict, Workload
 
 SCALE_FACTORS = {"tiny": 0.01, "small": 0.1, "medium": 1.0, "large": 10.0}
 #: The TPC-H queries measured, one case each (q<N>).
@@ -36,7 +36,7 @@ TABLES_READ = {
 
 def prepare(params: Params) -> dict[str, Any]:
     """Data set on disk (generated if needed), the expected answer, and the input size."""
-    from workloads.etl import data
+    from enginebench.workloads.etl import data
 
     directory, rows = data.ensure_tpch(params["sf"])
     query = params["query"]
@@ -118,7 +118,7 @@ def _query_case(query: int, description: str) -> Case:
 
 
 def _pipeline_case(name: str, description: str, **limits: Any) -> Case:
-    from workloads.etl import pipeline
+    from enginebench.workloads.etl import pipeline
 
     return Case(
         name=name,
@@ -139,7 +139,7 @@ WORKLOAD = Workload(
     name="etl",
     title="Structured ETL (TPC-H on parquet, raw-text pipeline)",
     category="structured ETL",
-    package="workloads.etl",
+    package="enginebench.workloads.etl",
     cases=(
         _query_case(1, "TPC-H Q1: scan of lineitem, filter, group-by with eight aggregates"),
         _query_case(3, "TPC-H Q3: three-way join (customer, orders, lineitem), group-by, top 10"),

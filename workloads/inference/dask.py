@@ -10,9 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from harness.engines.base import EngineContext
-from harness.spec import Params
-from workloads.inference import model as m
+from enginebench import EngineContext, Params
+from enginebench.workloads.inference import model as m
 
 
 def score_partition(part: pd.DataFrame, ckpt: m.Checkpoint, batch: int, device: str) -> pd.DataFrame:

@@ -7,9 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.engines.base import EngineContext
-from harness.spec import Params
-from workloads.inference import model as m
+from enginebench import EngineContext, Params
+from enginebench.workloads.inference import model as m
 
 
 def score(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from workloads.cnn.data import IMAGE_BYTES, DataError
+from enginebench.workloads.cnn.data import IMAGE_BYTES, DataError
 
 #: torch threads per scoring process: every engine's worker is one process per CPU of the budget.
 THREADS = 1
@@ -85,7 +85,7 @@ def device_for(params: Any, where: str) -> str:
     without a GPU is an error, never a silent fall-back (the workers of dask and spark run here)."""
     import torch
 
-    from harness.spec import use_gpu
+    from enginebench import use_gpu
 
     return "cuda" if use_gpu(params, torch.cuda.is_available(), where) else "cpu"
 
@@ -93,7 +93,7 @@ def device_for(params: Any, where: str) -> str:
 def decode(rows: Any) -> np.ndarray:
     """A batch of image rows (bytes objects, or a uint8 array N x 3072) -> normalized float32
     (N, 3, 32, 32). A row of the wrong size is an error naming its position and size."""
-    from workloads.cnn.model import normalize
+    from enginebench.workloads.cnn.model import normalize
 
     if isinstance(rows, np.ndarray) and rows.dtype == np.uint8 and rows.ndim == 2:
         arr = rows
@@ -118,7 +118,7 @@ def loaded_model(ckpt: Checkpoint, device: str = "cpu") -> tuple[Any, float, flo
     if key not in _MODELS:
         import torch
 
-        from workloads.cnn.model import Recipe, build_model
+        from enginebench.workloads.cnn.model import Recipe, build_model
 
         t0 = time.time()
         torch.set_num_threads(THREADS)

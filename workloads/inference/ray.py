@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.engines.base import EngineContext
-from harness.spec import Params, use_gpu
-from workloads.inference import model as m
+from enginebench import EngineContext, Params, use_gpu
+from enginebench.workloads.inference import model as m
 
 
 def score_batch(batch: dict[str, np.ndarray], ckpt: m.Checkpoint, size: int, device: str) -> dict[str, np.ndarray]:
@@ -75,7 +74,7 @@ def score(ctx: EngineContext, params: Params, inputs: Any, strategy: str = "task
           batches_per_call: int = BATCHES_PER_CALL) -> dict[str, Any]:
     import ray.data
 
-    from workloads.etl.ray import tune_data_context
+    from enginebench.workloads.etl.ray import tune_data_context
 
     tune_data_context()  # progress bars and per-operator INFO lines off, as in the etl workload
     t0 = time.time()

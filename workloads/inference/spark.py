@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.engines.base import EngineContext
-from harness.spec import Params
-from workloads.inference import model as m
+from enginebench import EngineContext, Params
+from enginebench.workloads.inference import model as m
 
 SCHEMA = ", ".join(f"{k} {'long' if v == 'int64' else 'double'}" for k, v in m.COLUMNS.items())
 

@@ -9,9 +9,8 @@ import time
 from functools import partial
 from typing import Any
 
-from harness.engines.base import EngineContext
-from harness.spec import Params
-from workloads.inference.ray import score_dataset
+from enginebench import EngineContext, Params
+from enginebench.workloads.inference.ray import score_dataset
 
 
 def score(ctx: EngineContext, params: Params, inputs: Any, repartition: bool = False) -> dict[str, Any]:
@@ -19,7 +18,7 @@ def score(ctx: EngineContext, params: Params, inputs: Any, repartition: bool = F
     own partitions (Spark already packs the 8 files into one partition per core)."""
     import ray.data
 
-    from workloads.etl.ray import tune_data_context
+    from enginebench.workloads.etl.ray import tune_data_context
 
     tune_data_context()
     t0 = time.time()

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.spec import Case, Metric, Params, Timed, Verdict, Workload
+from enginebench import Case, Metric, Params, Timed, Verdict, Workload
 
 #: Share of images whose label may differ from the reference's (near-ties flipped by summation order).
 #: It also bounds the accuracy: an answer within it is within 0.1 points of the reference's accuracy,
@@ -64,7 +64,7 @@ PARAMS: dict[str, dict[str, Any]] = {
 
 
 def _dataset(params: Params) -> Any:
-    from workloads.cnn import data
+    from enginebench.workloads.cnn import data
 
     if params["data"] == "synthetic":
         return data.ensure_synthetic(params["n_train"], params["n_images"], params["seed"])
@@ -80,7 +80,7 @@ def _images(params: Params, ds: Any) -> tuple[Any, Any]:
         x, y = np.concatenate([ds.test_x, ds.train_x]), np.concatenate([ds.test_y, ds.train_y])
     n = params["n_images"]
     if n > len(y):
-        from workloads.cnn.data import DataError
+        from enginebench.workloads.cnn.data import DataError
 
         raise DataError(f"the data set has {len(y)} images, the scale scores {n}")
     return x[:n], y[:n]
@@ -92,8 +92,8 @@ def checkpoint(params: Params, ds: Any) -> Any:
     import hashlib
     import json
 
-    from harness.files import data_root
-    from workloads.inference import model as m
+    from enginebench import data_root
+    from enginebench.workloads.inference import model as m
 
     recipe = {k: params[k] for k in ("model", "epochs", "global_batch", "lr", "seed", "n_train")}
     key = json.dumps({**recipe, "data": ds.source}, sort_keys=True)
@@ -108,7 +108,15 @@ def _train(params: Params, ds: Any) -> dict[str, Any]:
     import numpy as np
     import torch
 
-    from workloads.cnn.model import Recipe, array_batches, build_model, fit, normalize, set_threads, test_batches
+    from enginebench.workloads.cnn.model import (
+        Recipe,
+        array_batches,
+        build_model,
+        fit,
+        normalize,
+        set_threads,
+        test_batches,
+    )
 
     recipe = Recipe.from_params({**params, "plant": ""})
     threads = torch.get_num_threads()
@@ -156,7 +164,7 @@ def reference(params: Params, inputs: dict[str, Any]) -> dict[str, Any]:
     summary is what records store in their notes, and 2,048+ labels do not belong there."""
     import pyarrow.parquet as pq
 
-    from workloads.inference import model as m
+    from enginebench.workloads.inference import model as m
 
     table = pq.read_table(inputs["path"]).sort_by("id")
     net, _, _ = m.loaded_model(inputs["checkpoint"])
@@ -217,7 +225,7 @@ WORKLOAD = Workload(
     name="inference",
     title="Batch inference (a trained CNN scoring CIFAR-10-format images)",
     category="batch inference",
-    package="workloads.inference",
+    package="enginebench.workloads.inference",
     cases=(
         Case(
             name="score",

@@ -8,9 +8,8 @@ from typing import Any
 
 from distributed import Client
 
-from harness.engines.base import EngineContext
-from harness.spec import Implementation, Params, cases_of
-from workloads.tasks import spec
+from enginebench import EngineContext, Implementation, Params, cases_of
+from enginebench.workloads.tasks import spec
 
 
 def noop(ctx: EngineContext, params: Params, inputs: Any) -> list[int]:

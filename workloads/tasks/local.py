@@ -6,9 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from harness.engines.base import EngineContext
-from harness.spec import Implementation, Params, cases_of
-from workloads.tasks import spec
+from enginebench import EngineContext, Implementation, Params, cases_of
+from enginebench.workloads.tasks import spec
 
 
 def noop(ctx: EngineContext, params: Params, inputs: Any) -> list[int]:

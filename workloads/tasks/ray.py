@@ -7,9 +7,8 @@ from typing import Any
 
 import ray
 
-from harness.engines.base import EngineContext
-from harness.spec import Implementation, Params, cases_of
-from workloads.tasks import spec
+from enginebench import EngineContext, Implementation, Params, cases_of
+from enginebench.workloads.tasks import spec
 
 noop_task = ray.remote(spec.noop)
 spin_task = ray.remote(spec.spin)

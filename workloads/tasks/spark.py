@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
-from harness.engines.base import EngineContext
-from harness.spec import Implementation, Params, cases_of
-from workloads.tasks import spec
+from enginebench import EngineContext, Implementation, Params, cases_of
+from enginebench.workloads.tasks import spec
 
 
 def noop(ctx: EngineContext, params: Params, inputs: Any) -> list[int]:
@@ -63,7 +62,7 @@ CASES: dict[str, Implementation] = cases_of(noop, fanout, tree_reduce, latency, 
 #: The daemon module of the `patched-worker` variant, and the worker environment entry that gives its
 #: tasks a Python worker factory of their own (Spark keys factories by executable and environment, and
 #: a factory reads `spark.python.daemon.module` when it is made).
-PATCHED_DAEMON = "workloads.tasks.spark_worker"
+PATCHED_DAEMON = "enginebench.workloads.tasks.spark_worker"
 _PATCHED_ENV = ("ENGINEBENCH_PYSPARK_WORKER", "patched")
 _DAEMON_KEY = "spark.python.daemon.module"
 
@@ -110,7 +109,7 @@ VARIANTS: dict[str, dict[str, Implementation]] = {
     "pairwise": {"tree-reduce": partial(tree_reduce, pairwise=True)},
     "patched-worker": {case: _patched(impl) for case, impl in CASES.items()},
 }
-#: Measured, never the best the default is held to (harness.variants): why.
+#: Measured, never the best the default is held to (enginebench.variants): why.
 OUTSIDE_RULE = {"patched-worker": "it patches PySpark's worker, not the case's code; stock Spark is what users run"}
 VARIANT_NOTES = {"pairwise": "treeReduce(depth=log2 N): two at a time, the other engines' tree, one shuffle stage "
                              "per level (the default until 2026-11-29)",

@@ -14,8 +14,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from harness.metrics import percentile
-from harness.spec import Case, Metric, Params, Timed, Verdict, Workload
+from enginebench import Case, Metric, Params, Timed, Verdict, Workload, percentile
 
 T = TypeVar("T")
 
@@ -222,7 +221,7 @@ WORKLOAD = Workload(
     name="tasks",
     title="Low-level task parallelism",
     category="task parallelism",
-    package="workloads.tasks",
+    package="enginebench.workloads.tasks",
     cases=(
         Case(
             name="noop",

@@ -11,8 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from harness.engines.base import EngineContext
-from harness.spec import Params
+from enginebench import EngineContext, Params
 
 
 def run_trial(storage: str, data: dict[str, Any], params: dict[str, Any], t0: float) -> dict[str, Any]:
@@ -20,7 +19,7 @@ def run_trial(storage: str, data: dict[str, Any], params: dict[str, Any], t0: fl
     import optuna
     from optuna_integration import DaskStorage
 
-    from workloads.tune import optuna_search as o
+    from enginebench.workloads.tune import optuna_search as o
 
     proxy = DaskStorage(name=storage, register=False)
     study = optuna.load_study(study_name=o.STUDY, storage=proxy, pruner=o.pruner(params))
@@ -30,7 +29,7 @@ def run_trial(storage: str, data: dict[str, Any], params: dict[str, Any], t0: fl
 def search(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     from optuna_integration import DaskStorage
 
-    from workloads.tune import optuna_search as o
+    from enginebench.workloads.tune import optuna_search as o
 
     client = ctx.handle
     t0 = time.time()

@@ -6,9 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from harness.engines.base import EngineContext
-from harness.spec import Params
-from workloads.tune import optuna_search as o
+from enginebench import EngineContext, Params
+from enginebench.workloads.tune import optuna_search as o
 
 
 def search(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:

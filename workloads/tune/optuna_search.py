@@ -25,8 +25,8 @@ from typing import Any
 
 import optuna
 
-from workloads.tune import asha, trial
-from workloads.tune.spec import SPACE
+from enginebench.workloads.tune import asha, trial
+from enginebench.workloads.tune.spec import SPACE
 
 #: Optuna logs a line per trial at INFO; the harness reports the trials itself.
 optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -37,9 +37,8 @@ from functools import partial
 from typing import Any
 from unittest import mock
 
-from harness.engines.base import EngineContext
-from harness.spec import Params
-from workloads.tune import asha
+from enginebench import EngineContext, Params
+from enginebench.workloads.tune import asha
 
 #: Scheduler logs by search token: Tune's controller runs in the driver, in this process.
 _LOGS: dict[str, list[dict[str, Any]]] = {}
@@ -92,7 +91,7 @@ def _trainable(config: dict[str, Any], data: dict[str, Any], params: dict[str, A
     import ray
     from ray import tune
 
-    from workloads.tune import trial
+    from enginebench.workloads.tune import trial
 
     tid = config["config"]["id"]
 

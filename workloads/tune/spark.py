@@ -18,8 +18,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from harness.engines.base import EngineContext
-from harness.spec import Params
+from enginebench import EngineContext, Params
 
 
 def serve(storage: Any, host: str) -> tuple[Any, int]:
@@ -41,7 +40,7 @@ def serve(storage: Any, host: str) -> tuple[Any, int]:
 def run_trial(host: str, port: int, data: dict[str, Any], params: dict[str, Any], t0: float) -> dict[str, Any]:
     import optuna
 
-    from workloads.tune import optuna_search as o
+    from enginebench.workloads.tune import optuna_search as o
 
     proxy = optuna.storages.GrpcStorageProxy(host=host, port=port)
     try:
@@ -55,7 +54,7 @@ def run_trial(host: str, port: int, data: dict[str, Any], params: dict[str, Any]
 def search(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     import optuna
 
-    from workloads.tune import optuna_search as o
+    from enginebench.workloads.tune import optuna_search as o
 
     sc = ctx.handle.sparkContext
     t0 = time.time()

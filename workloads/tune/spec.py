@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.spec import Case, Metric, Params, Timed, Verdict, Workload, median_run
+from enginebench import Case, Metric, Params, Timed, Verdict, Workload, median_run
 
 #: The search space (drawn once per scale from its seed; `configs`).
 SPACE = {"lr": (1e-3, 0.3), "momentum": (0.5, 0.99), "weight_decay": (1e-5, 1e-2), "width": (0.5, 1.0, 2.0)}
@@ -77,7 +77,7 @@ def prepare(params: Params) -> dict[str, Any]:
     process normalizes them once)."""
     import hashlib
 
-    from workloads.cnn import data
+    from enginebench.workloads.cnn import data
 
     if params["data"] == "synthetic":
         ds = data.ensure_synthetic(params["n_train"], params["n_test"], params["seed"])
@@ -91,7 +91,7 @@ def prepare(params: Params) -> dict[str, Any]:
 
 
 def _reference_curve(config: dict[str, Any], data: dict[str, Any], params: dict[str, Any]) -> list[float]:
-    from workloads.tune.trial import curve
+    from enginebench.workloads.tune.trial import curve
 
     return [accuracy for _, accuracy, _ in curve(config, data, params)]
 
@@ -104,11 +104,11 @@ def _reference_file(params: dict[str, Any], inputs: dict[str, Any]) -> Path:
     import importlib.metadata
     import json
 
-    import workloads.cnn.model
-    import workloads.tune.trial
-    from harness.files import data_root
+    from enginebench import data_root
+    from enginebench.workloads.cnn import model
+    from enginebench.workloads.tune import trial
 
-    sources = [Path(m.__file__ or "").read_bytes() for m in (workloads.tune.trial, workloads.cnn.model)]
+    sources = [Path(m.__file__ or "").read_bytes() for m in (trial, model)]
     key = json.dumps({"params": params, "configs": inputs["configs"], "data": inputs["data"]["key"],
                       "torch": importlib.metadata.version("torch")}, sort_keys=True).encode()
     name = hashlib.sha256(b"".join([key, *sources])).hexdigest()[:16]
@@ -124,7 +124,7 @@ def reference(params: Params, inputs: dict[str, Any]) -> dict[str, Any]:
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    from harness.files import atomic_write_text
+    from enginebench import atomic_write_text
 
     plain = {k: v for k, v in params.items() if k != "plant"}
     cfgs = inputs["configs"]
@@ -145,7 +145,7 @@ def reference(params: Params, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def check(answer: dict[str, Any], params: Params, inputs: dict[str, Any], ref: Any) -> Verdict:
-    from workloads.tune import asha
+    from enginebench.workloads.tune import asha
 
     trials: dict[int, dict[str, Any]] = answer["trials"]
     k = len(inputs["configs"])
@@ -212,7 +212,7 @@ def series(params: Params, inputs: dict[str, Any], runs: Sequence[Timed]) -> dic
 
 
 def notes(params: Params, inputs: dict[str, Any], runs: Sequence[Timed]) -> dict[str, Any]:
-    from workloads.tune import asha
+    from enginebench.workloads.tune import asha
 
     a = median_run(runs).answer
     tid, best = _best(a)
@@ -228,7 +228,7 @@ WORKLOAD = Workload(
     name="tune",
     title="Hyperparameter search (one CNN, K configurations, asynchronous successive halving)",
     category="hyperparameter search",
-    package="workloads.tune",
+    package="enginebench.workloads.tune",
     cases=(
         Case(
             name="search",

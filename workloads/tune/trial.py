@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from workloads.cnn.model import (
+from enginebench.workloads.cnn.model import (
     Recipe,
     array_batches,
     build_model,
