@@ -106,11 +106,19 @@ def build_parser() -> argparse.ArgumentParser:
                      "Spark and a local baseline; time them, check them, record them.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    sub.add_parser("list", help="workloads, cases, engines and scales (with each scale's parameters)")
+    listing = sub.add_parser("list", help="workloads (and where each comes from), cases, engines and scales")
+    listing.add_argument("--workload", help="comma-separated names, folders or dotted modules to list (default: the "
+                                            "shipped workloads and installed packages' entry points)")
+
+    new = sub.add_parser("new", help="write a working workload folder to start your own from (see "
+                                     "docs/your-workload.md)")
+    new.add_argument("name", help="the workload's name, also its folder's (a Python identifier: letters, digits, _)")
+    new.add_argument("--dir", default=".", help="where to create the folder (default: the current directory)")
 
     run = sub.add_parser("run", help="run a plan: cases x engines at one scale (or one run per scale and budget)")
-    run.add_argument("--workload", help=f"comma-separated, or 'all' (default all: {', '.join(registry.WORKLOADS)}); "
-                                        "each engine starts once and runs every workload")
+    run.add_argument("--workload", help=f"comma-separated names, or 'all' (default all: "
+                                        f"{', '.join(registry.WORKLOADS)}); a folder (./myjob, with a spec.py) or a "
+                                        "dotted module runs your own; each engine starts once and runs every workload")
     run.add_argument("--cases", help="comma-separated case names (WORKLOAD/CASE where a name is ambiguous), "
                                      "or 'all' (default all)")
     run.add_argument("--engines", help=f"comma-separated, or 'all' (default all: {', '.join(registry.ENGINES)})")
@@ -156,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     study = sub.add_parser("variants", help="a variant study: each way an engine's module writes a case (its default "
                                             "and its VARIANTS), alternated in one run, every answer checked")
-    study.add_argument("--workload", required=True, help=f"one of: {', '.join(registry.WORKLOADS)}")
+    study.add_argument("--workload", required=True, help=f"one of: {', '.join(registry.WORKLOADS)}, or a folder or "
+                                                         "dotted module of your own")
     study.add_argument("--cases", help="comma-separated case names of the workload (default all)")
     study.add_argument("--engines", help=f"comma-separated, or 'all' (default all: {', '.join(registry.ENGINES)})")
     study.add_argument("--scale", default="tiny", help=f"one of: {', '.join(SCALES)} (default tiny)")
@@ -219,25 +228,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_list() -> int:
+def cmd_list(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from enginebench.spec import SCALE_NOTES
 
     console = Console(highlight=False, soft_wrap=True)  # piped: long lines stay whole, never cut mid-sentence
-    for name in registry.WORKLOADS:
+    for name in _workloads(args.workload, every=True):
         wl = registry.workload(name)
-        console.print(f"[bold]workload {wl.name}[/]: {wl.title}")
+        console.print(f"[bold]workload {wl.name}[/]: {wl.title} [dim]({registry.source(name).label})[/]")
         for case in wl.cases:
             better = "higher" if case.primary.higher_is_better else "lower"
             size = case.sized_by
             sized = f"; size {size}" + (f", per {case.size_unit}" if case.size_unit else "") if size else ""
             console.print(f"  [bold]{case.name}[/]: {case.description} "
                           f"[dim](headline {case.primary.name} in {case.primary.unit}, {better} is better{sized})[/]")
-            for scale in SCALES:
+            for scale in (s for s in SCALES if s in case.params):
                 params = ", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}"
                                    for k, v in case.params[scale].items())
-                console.print(f"      {scale:<7} {params}   [dim]timeout {case.timeout_s[scale]:g} s[/]")
+                timeout = case.timeout_s.get(scale)
+                console.print(f"      {scale:<7} {params}   [dim]timeout {timeout or '?'} s[/]")
     console.print("[bold]engines[/]")
     for name in registry.ENGINES:
         cls = registry.engine_class(name)
@@ -245,6 +255,18 @@ def cmd_list() -> int:
     console.print("[bold]scales[/]")
     for s in SCALES:
         console.print(f"  [bold]{s:<7}[/] {SCALE_NOTES[s]}")
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from enginebench.template import write
+
+    folder = write(args.name, Path(args.dir)).as_posix()
+    shown = folder if folder.startswith(("/", ".")) else f"./{folder}"  # ./myjob: a folder, not a workload name
+    print(f"wrote {shown}/ (spec.py, one file per engine API, a test). Next:\n"
+          f"  enginebench run --workload {shown}   # every engine at tiny, ends in an HTML report\n"
+          f"  pytest {shown}                       # its tests (ENGINEBENCH_ENGINES=local: one engine, quick)\n"
+          "then make it your job: docs/your-workload.md")
     return 0
 
 
@@ -275,7 +297,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return resume(args.resume, out, Display(quiet=args.quiet, verbose=args.verbose), report_dir=report_dir,
                       allow_noisy=args.allow_noisy)
 
-    workloads = registry.parse_names(args.workload, "workload", tuple(registry.WORKLOADS))
+    workloads = _workloads(args.workload)
     scales = _scales(args.scale)
     cases = _cases(args.cases, workloads)
     if args.device not in (None, "auto") and not any("device" in registry.workload(w).case(c).params[s]
@@ -311,6 +333,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         device=args.device or "auto",
         ladder=ladder,
         ladder_param=ladder_param,
+        sources={w: registry.source(w).to_dict() for w in cases},
     ) for scale in scales for budget in budgets]
     show = Display(quiet=args.quiet, verbose=args.verbose)
     if len(plans) == 1:
@@ -345,7 +368,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file (accepted: a directory, created if missing)")
-    workload = registry.parse_names(args.workload, "workload", tuple(registry.WORKLOADS))
+    workload = _workloads(args.workload)
     if len(workload) != 1:
         raise UsageError(f"--workload {args.workload}: a study is of one workload (accepted: one of "
                          f"{', '.join(registry.WORKLOADS)})")
@@ -355,7 +378,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
     plan = Plan(cases=_cases(args.cases, workload), engines=registry.parse_names(args.engines, "engine",
                                                                                 tuple(registry.ENGINES)),
                 scale=scale[0], budget=Budget.default(args.cpus, parse_memory(args.memory) if args.memory else None),
-                repeat=args.repeat, warmup=args.warmup)
+                repeat=args.repeat, warmup=args.warmup, sources={workload[0]: registry.source(workload[0]).to_dict()})
     return variants.execute(plan, out)[0]
 
 
@@ -386,6 +409,14 @@ def _check_ladder(cases: dict[str, tuple[str, ...]], scales: tuple[str, ...], pa
         if p and n < MIN_RUNGS:
             raise UsageError(f"--ladder: {name} has {n} distinct sizes of {p} once rounded to whole numbers "
                              f"(accepted: factors far enough apart, such as 1x,2x,4x,8x)")
+
+
+def _workloads(text: str | None, every: bool = False) -> tuple[str, ...]:
+    """--workload: names, folders and dotted modules, comma-separated (`registry.resolve`); none or 'all':
+    the shipped workloads (with `every`, installed packages' entry points too)."""
+    if text is None or text.strip() in ("", "all"):
+        return registry.names() if every else tuple(registry.WORKLOADS)
+    return tuple(dict.fromkeys(registry.resolve(item.strip()) for item in text.split(",") if item.strip()))
 
 
 def _scales(text: str | None) -> tuple[str, ...]:
@@ -426,6 +457,7 @@ def resume(run_id: str, out: Path, show: Display, report_dir: Path | None, allow
                          f"{', '.join(known) or 'none there yet'})")
     writer = ResultsWriter.resume(path)
     plan = writer.run.header.plan
+    registry.restore(plan.sources)  # a user's workload, from where it was; refused when its files changed
     for name in plan.workloads:
         registry.workload(name)  # still known?
     done = len(writer.run.records)
@@ -713,7 +745,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "list":
-            return cmd_list()
+            return cmd_list(args)
+        if args.command == "new":
+            return cmd_new(args)
         if args.command == "run":
             return cmd_run(args)
         if args.command == "doctor":

@@ -27,7 +27,7 @@ from enginebench.spec import size_value
 if TYPE_CHECKING:
     from enginebench.spec import Case, Params
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: Rounds (warm-ups + timed repetitions) each case's own timeout is sized for.
 DEFAULT_ROUNDS = 4
 
@@ -246,6 +246,9 @@ class Plan:
     #: Factors of the scale's size (ladder_param ""), or sizes of the parameter ladder_param names.
     ladder: tuple[float, ...] = ()
     ladder_param: str = ""
+    #: where each workload came from (`discovery.Source.to_dict`: shipped, folder, module or entry point,
+    #: with its files' sha256), so a report names it and `--resume` reloads a user's workload
+    sources: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def workloads(self) -> tuple[str, ...]:
@@ -303,7 +306,8 @@ class Plan:
         return cls(**_known(cls, data, cases=cases, engines=tuple(data["engines"]),
                             budget=Budget.from_dict(data["budget"]), repeat=int(data.get("repeat", 3)),
                             warmup=int(data.get("warmup", 1)), endpoints=dict(data.get("endpoints") or {}),
-                            ladder=tuple(float(x) for x in data.get("ladder") or ())))
+                            ladder=tuple(float(x) for x in data.get("ladder") or ()),
+                            sources={str(k): dict(v) for k, v in (data.get("sources") or {}).items()}))
 
 
 @dataclass
@@ -444,8 +448,17 @@ def _v3_to_v4(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "plan": plan, "schema_version": 4}
 
 
+def _v4_to_v5(doc: dict[str, Any]) -> dict[str, Any]:
+    """v5 plans record where each workload came from (`sources`); every v4 workload was shipped, its files
+    unhashed."""
+    plan = {**doc["plan"], "sources": {w: {"kind": "shipped", "where": f"enginebench.workloads.{w}"}
+                                       for w in doc["plan"].get("cases", {})}}
+    return {**doc, "plan": plan, "schema_version": 5}
+
+
 #: schema version N -> function upgrading a version-N document to N+1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4,
+                                                                  4: _v4_to_v5}
 
 #: Where an enginebench record sits inside a pytest-benchmark JSON's benchmark entry (extra_info).
 PYTEST_BENCHMARK_KEY = "enginebench"

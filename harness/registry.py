@@ -1,15 +1,20 @@
-"""Names -> workloads and engines. The only global state: a table of import paths, resolved lazily.
+"""Names -> workloads and engines. The only global state: a table of import paths, resolved lazily, and the
+workloads a user brought in this process (a folder or a module, `enginebench.discovery`).
 
-Adding an engine is one entry here plus one lifecycle module; adding a workload is one entry plus a
-`workloads/<name>/` package. Nothing else dispatches on names.
+Adding an engine is one entry here plus one lifecycle module; adding a shipped workload is one entry plus a
+`workloads/<name>/` package; a user's workload needs no entry (`--workload ./myjob`, or an installed
+package's entry point). Nothing else dispatches on names.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from enginebench import discovery
+from enginebench.discovery import Source, WorkloadError
 from enginebench.errors import unknown
 from enginebench.spec import Workload
 
@@ -17,6 +22,7 @@ if TYPE_CHECKING:
     from enginebench.commands import DataCommand
     from enginebench.engines.base import Engine
 
+#: The shipped workloads: name -> spec module.
 WORKLOADS: dict[str, str] = {
     "tasks": "enginebench.workloads.tasks.spec",
     "etl": "enginebench.workloads.etl.spec",
@@ -34,13 +40,79 @@ ENGINES: dict[str, str] = {
     "local": "enginebench.engines.local:LocalEngine",
 }
 
+#: Workloads loaded in this process that are not shipped: name -> (workload, where it came from).
+_LOADED: dict[str, tuple[Workload, Source]] = {}
+
 
 def workload(name: str) -> Workload:
-    """The workload called `name`; unknown names raise a UsageError listing the accepted ones."""
-    if name not in WORKLOADS:
-        raise unknown("workload", name, tuple(WORKLOADS))
-    wl: Workload = importlib.import_module(WORKLOADS[name]).WORKLOAD
-    return wl
+    """The workload called `name`: shipped, brought in this process, or an installed package's entry point;
+    unknown names raise a UsageError listing the accepted ones."""
+    return _find(name)[0]
+
+
+def source(name: str) -> Source:
+    """Where the workload called `name` came from (recorded in every results file)."""
+    return _find(name)[1]
+
+
+def names() -> tuple[str, ...]:
+    """Every workload `--workload` accepts by name: the shipped ones, then installed entry points, then any
+    brought in this process."""
+    return tuple(dict.fromkeys((*WORKLOADS, *discovery.entry_points(), *_LOADED)))
+
+
+def resolve(ref: str) -> str:
+    """A `--workload` item -> a workload name: a name is looked up; a folder (`./myjob`) or a dotted module
+    (`mypkg.myjob`) is loaded, checked (one line per defect, `WorkloadError`) and registered under its name."""
+    if ref in WORKLOADS or ref in _LOADED:
+        return ref
+    if ref in discovery.entry_points():
+        _find(ref)
+        return ref
+    if discovery.looks_like_path(ref):
+        return add(*discovery.checked(lambda: discovery.load_folder(ref), tuple(WORKLOADS)))
+    if "." in ref:
+        return add(*discovery.checked(lambda: discovery.load_module(ref), tuple(WORKLOADS)))
+    raise unknown("workload", ref, (*names(), "a folder with a spec.py", "a dotted module"))
+
+
+def add(wl: Workload, src: Source) -> str:
+    """Register a checked workload; one name for two different sources is refused."""
+    known = _LOADED.get(wl.name)
+    if known is not None and known[1].where != src.where:
+        raise WorkloadError(f"workload name {wl.name!r} is given twice: by {known[1].label} and by {src.label} "
+                            "(accepted: one workload per name)")
+    _LOADED[wl.name] = (wl, src)
+    return wl.name
+
+
+def restore(sources: Mapping[str, Mapping[str, Any]]) -> None:
+    """Load the non-shipped workloads a results file names from where they came from (for `--resume` and
+    reruns); a workload whose files changed since is refused, as the run would mix two versions."""
+    for name, recorded in sources.items():
+        want = Source.from_dict(recorded)
+        if want.kind == "shipped" or name in _LOADED:
+            continue
+        ref = want.where if want.kind == "folder" else want.where.removesuffix(".spec")
+        resolve(ref)
+        have = source(name)
+        if want.sha256 and have.sha256 != want.sha256:
+            raise WorkloadError(f"workload {name!r} at {want.where} changed since the run began (files sha256 "
+                                f"{want.sha256[:12]}, now {have.sha256[:12]}; accepted: the same files, or a new run)")
+
+
+def _find(name: str) -> tuple[Workload, Source]:
+    if name in _LOADED:
+        return _LOADED[name]
+    if name in WORKLOADS:
+        found = discovery.shipped(name, WORKLOADS[name])
+        _LOADED[name] = found
+        return found
+    eps = discovery.entry_points()
+    if name in eps:
+        return _LOADED.setdefault(name, discovery.checked(lambda: discovery.load_entry_point(eps[name]),
+                                                          tuple(WORKLOADS)))
+    raise unknown("workload", name, names())
 
 
 def engine_class(name: str) -> type[Engine]:
@@ -59,10 +131,11 @@ def engine_classes() -> list[type[Engine]]:
 
 def data_commands() -> dict[str, DataCommand]:
     """Every workload's `enginebench data` subcommands, by name: `DATA_COMMANDS` of the optional
-    `commands` module beside each workload's spec module (none there: the workload has none)."""
+    `commands` module beside each workload's spec module (none there: the workload has none). Shipped
+    workloads and those brought in this process; no spec module is imported for it."""
     out: dict[str, DataCommand] = {}
-    for spec_module in WORKLOADS.values():
-        module_name = spec_module.rpartition(".")[0] + ".commands"
+    packages = [m.rpartition(".")[0] for m in WORKLOADS.values()] + [wl.package for wl, _ in _LOADED.values()]
+    for module_name in (f"{p}.commands" for p in dict.fromkeys(packages)):
         if importlib.util.find_spec(module_name) is None:
             continue
         for command in importlib.import_module(module_name).DATA_COMMANDS:

@@ -98,6 +98,8 @@ class Runner:
         self.plan = plan
         #: the registered workloads of the plan's names, unless given (tests run variants of one)
         self.workloads = dict(workloads or {})
+        if not all(name in self.workloads for name in plan.workloads):
+            registry.restore(plan.sources)  # a user's workload the plan names, from where it was
         for name in plan.workloads:
             if name not in self.workloads:
                 self.workloads[name] = registry.workload(name)

@@ -199,8 +199,11 @@ class Workload:
     name: str
     title: str
     category: str
-    package: str
     cases: tuple[Case, ...]
+    #: the package its engine modules live in; "" : the package of the spec module defining it
+    package: str = ""
+    #: the workload API version it needs ("1.0"); "" : any
+    requires_api: str = ""
 
     @property
     def case_names(self) -> tuple[str, ...]:

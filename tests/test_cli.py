@@ -12,6 +12,7 @@ import pytest
 
 from enginebench import registry
 from enginebench.cli import main
+from enginebench.records import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -169,7 +170,7 @@ def test_one_run_covers_several_workloads_and_a_scale_list_makes_a_size_sweep(
     assert len(files) == 2 and "sweep 1 of 2: scale tiny" in out and "sweep 2 of 2: scale small" in out
     for path, scale in zip(files, ("tiny", "small"), strict=True):
         doc = json.loads(path.read_text())
-        assert doc["schema_version"] == 4 and doc["plan"]["scale"] == scale
+        assert doc["schema_version"] == SCHEMA_VERSION and doc["plan"]["scale"] == scale
         assert doc["plan"]["cases"] == {"tasks": ["noop"], "etl": ["q6"]}
         assert [(r["workload"], r["case"], r["status"]) for r in doc["records"]] == [("tasks", "noop", "ok"),
                                                                                      ("etl", "q6", "ok")]

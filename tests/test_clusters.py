@@ -1,91 +1,289 @@
-"""Existing clusters: a real two-node Ray cluster (also under RayDP) and a Dask scheduler with
-separately started workers, reached by address; records carry the cluster's shape."""
+"""Existing clusters started with the CLIs users run (`ray start`, `dask scheduler` + `dask worker`,
+Spark's standalone Master and Worker), reached by address; records carry the cluster's shape.
+
+Every process a fixture starts is stopped by its handle or PID (never by name, never `ray stop`,
+which stops every Ray on the machine): see `stop_processes`."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+import psutil
 import pytest
 from conftest import run_plan
 
+from enginebench.engines._spark_common import SPARK_CONF_DIR
 from enginebench.engines.base import Endpoints
 from enginebench.records import load_run
 
-
-@pytest.fixture
-def two_node_ray() -> Iterator[str]:
-    from ray.cluster_utils import Cluster
-
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    try:
-        cluster.add_node(num_cpus=1)
-        cluster.wait_for_nodes()
-        yield cluster.address
-    finally:
-        cluster.shutdown()
+BIN = Path(sys.executable).parent
+#: Seconds a cluster gets to come up (2 busy cores: JVMs and Ray's daemons start slowly there).
+START_TIMEOUT_S = 90.0
 
 
+# -- helpers -----------------------------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def dask_scheduler_with_two_workers() -> Iterator[str]:
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                               "--port", str(port), "--no-dashboard"], stderr=subprocess.DEVNULL)]
+def log_tail(path: Path, chars: int = 2000) -> str:
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-        for _ in range(2):
-            procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
-                                           "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"],
-                                          stderr=subprocess.DEVNULL))
-        from distributed import Client
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return ""
 
-        with Client(address, timeout="10s") as client:
-            client.wait_for_workers(2, timeout=60)
+
+def start(cmd: Sequence[str | Path], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start one cluster process, its output (stdout and stderr) into `log`."""
+    with log.open("wb") as out:
+        return subprocess.Popen([str(c) for c in cmd], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env={**os.environ, **(env or {})})
+
+
+def wait_until(ready: Callable[[], bool], what: str, procs: Sequence[subprocess.Popen[bytes]], logs: Sequence[Path],
+               timeout_s: float = START_TIMEOUT_S) -> None:
+    """Poll `ready` until it holds; fail early (with the logs' tails) when a started process exits."""
+    deadline = time.monotonic() + timeout_s
+    while not ready():
+        dead = [p for p in procs if p.poll() is not None]
+        if dead or time.monotonic() > deadline:
+            tails = "\n".join(f"--- {log}\n{log_tail(log)}" for log in logs)
+            why = f"exited with {dead[0].returncode}: {dead[0].args}" if dead else f"not within {timeout_s:g} s"
+            raise AssertionError(f"{what}: {why}\n{tails}")
+        time.sleep(0.3)
+
+
+def port_open(port: int) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+    return check
+
+
+def family(procs: Sequence[subprocess.Popen[bytes]]) -> list[psutil.Process]:
+    """The live processes `procs` started (children, recursively), as psutil handles: a handle
+    remembers its process's start time, so a PID reused later is never signalled."""
+    found = []
+    for p in procs:
+        try:
+            found.extend(psutil.Process(p.pid).children(recursive=True))
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+def stop_processes(procs: Sequence[subprocess.Popen[bytes]], also: Sequence[psutil.Process] = (),
+                   timeout_s: float = 30.0) -> None:
+    """Stop what a fixture started, by handle and PID only: SIGTERM to each handle (in the given
+    order) and wait up to `timeout_s`, then SIGKILL; then the same for their descendants (recorded
+    before the first signal, plus `also`) that outlived them. Fails if one survives SIGKILL."""
+    descendants = {p.pid: p for p in [*also, *family(procs)]}
+    deadline = time.monotonic() + timeout_s
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=30)
+    left = [p for p in descendants.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    for p in left:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            continue
+    _, left = psutil.wait_procs(left, timeout=10)
+    for p in left:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            continue
+    _, left = psutil.wait_procs(left, timeout=10)
+    assert not left, f"processes survived SIGKILL: {[p.pid for p in left]}"
+
+
+# -- Ray: `ray start --head` and `ray start --address` -----------------------------------------------
+@pytest.fixture
+def ray_cli_two_nodes(tmp_path: Path) -> Iterator[str]:
+    """A head (`ray start --head`) and a second node (`ray start --address`), 1 CPU each, on loopback.
+
+    `--block` keeps each `ray start` in the foreground as the parent of the node's daemons (GCS,
+    raylet, agents; the raylet's workers below it). On SIGTERM it kills them itself
+    (Node.kill_all_processes); RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0 skips the drain wait (30 s by
+    default) it does first. Without --block `ray start` exits and leaves its daemons orphaned, to be
+    found only by name or by `ray stop`, which stops every Ray on the machine."""
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    # Ray's socket paths must stay short (AF_UNIX, 107 bytes): a temp dir under /tmp, not tmp_path.
+    temp_dir = Path(tempfile.mkdtemp(prefix="ebray", dir="/tmp"))
+    env = {"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+    # Ports Ray would otherwise take at fixed defaults (10001 Ray Client, 52365 agent HTTP), shared
+    # with anything else on this machine: free or random ones instead. Worker ports: random.
+    per_node = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats", "--block",
+                "--dashboard-agent-listen-port", "0", "--min-worker-port", "0", "--max-worker-port", "0"]
+    procs: list[subprocess.Popen[bytes]] = []
+    started: list[psutil.Process] = []
+    logs = [tmp_path / "ray-head.log", tmp_path / "ray-node.log"]
+    try:
+        procs.append(start([BIN / "ray", "start", "--head", "--port", str(port), "--include-dashboard", "false",
+                            "--ray-client-server-port", str(free_port()), "--temp-dir", temp_dir, *per_node],
+                           logs[0], env))
+        wait_until(port_open(port), "ray head (GCS port)", procs, logs)
+        procs.append(start([BIN / "ray", "start", "--address", address, *per_node], logs[1], env))
+
+        def two_nodes() -> bool:
+            out = subprocess.run([str(BIN / "ray"), "status", "--address", address], capture_output=True,
+                                 text=True, timeout=60, env={**os.environ, **env})
+            active = out.stdout.partition("Active:")[2].partition("Pending:")[0]
+            return out.returncode == 0 and active.count("node_") == 2
+
+        wait_until(two_nodes, "two Ray nodes", procs, logs)
+        started = family(procs)  # GCS, raylets, agents: recorded now in case one is orphaned later
         yield address
     finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=60)
+        try:
+            # The second node first, then the head: the raylet's workers go with their raylet.
+            stop_processes(list(reversed(procs)), also=started)
+        finally:
+            shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 @pytest.mark.engine
-def test_ray_and_spark_on_ray_run_on_an_existing_two_node_cluster(tmp_path: Path, two_node_ray: str) -> None:
+def test_ray_and_spark_on_ray_run_on_a_cluster_started_with_ray_start(tmp_path: Path, ray_cli_two_nodes: str) -> None:
     runner, path = run_plan(tmp_path, "tasks", ("ray", "spark-on-ray"), ("noop", "fanout"), repeat=1, warmup=0,
-                            endpoints=Endpoints(ray_address=two_node_ray))
+                            endpoints=Endpoints(ray_address=ray_cli_two_nodes))
     assert [r.status for r in runner.records] == ["ok"] * 4, [r.reason for r in runner.records]
     engines = load_run(path).header.engines
     assert engines["ray"].config["nodes"] == 2 and engines["ray"].config["cpus"] == 2
     assert engines["ray"].config["mode"] == "existing cluster"
+    assert engines["ray"].config["address"] == ray_cli_two_nodes
     assert engines["spark-on-ray"].config["executors"] == 2  # one 1-core executor per 1-CPU node
     assert engines["spark-on-ray"].config["ray"]["nodes"] == 2
 
 
+# -- Dask: `dask scheduler` and `dask worker` --------------------------------------------------------
+@pytest.fixture
+def dask_scheduler_with_two_workers(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs: list[subprocess.Popen[bytes]] = []
+    logs = [tmp_path / "dask-scheduler.log", tmp_path / "dask-worker-1.log", tmp_path / "dask-worker-2.log"]
+    try:
+        procs.append(start([BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                           logs[0]))
+        wait_until(port_open(port), "dask scheduler", procs, logs)
+        for log in logs[1:]:
+            procs.append(start([BIN / "dask", "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                                "--no-dashboard", "--local-directory", tmp_path / log.stem], log))
+        from distributed import Client
+
+        with Client(address, timeout="10s") as client:
+            client.wait_for_workers(2, timeout=START_TIMEOUT_S)
+        yield address
+    finally:
+        # Workers first (each `dask worker` is a nanny that stops its worker process), then the scheduler.
+        stop_processes(list(reversed(procs)))
+
+
 @pytest.mark.engine
-def test_dask_runs_on_an_existing_scheduler_with_separate_workers(tmp_path: Path,
-                                                                  dask_scheduler_with_two_workers: str) -> None:
+def test_dask_runs_on_a_dask_scheduler_with_two_dask_workers(tmp_path: Path,
+                                                             dask_scheduler_with_two_workers: str) -> None:
     runner, path = run_plan(tmp_path, "tasks", ("dask",), ("noop", "actors"), repeat=1, warmup=0,
                             endpoints=Endpoints(dask_scheduler=dask_scheduler_with_two_workers))
     assert [r.status for r in runner.records] == ["ok", "ok"], [r.reason for r in runner.records]
     config = load_run(path).header.engines["dask"].config
     assert config["mode"] == "existing scheduler" and config["workers"] == 2
     assert config["scheduler"] == dask_scheduler_with_two_workers
+
+
+# -- Spark standalone: a Master and two Workers --------------------------------------------------------
+def master_state(webui_port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{webui_port}/json/", timeout=5) as response:
+        state: dict[str, Any] = json.load(response)
+    return state
+
+
+@pytest.fixture
+def spark_standalone_two_workers(tmp_path: Path) -> Iterator[tuple[str, int]]:
+    """`spark-class ...deploy.master.Master` and two `...deploy.worker.Worker`s (1 core each) from the
+    pyspark package, on loopback; yields the master URL and the master's web UI port.
+
+    The pyspark wheel ships bin/spark-class but not sbin/start-master.sh or start-worker.sh;
+    spark-class `exec`s the JVM, so the Popen handle is the Master or Worker itself."""
+    port, webui = free_port(), free_port()
+    url = f"spark://127.0.0.1:{port}"
+    spark_class = Path(__import__("pyspark").__file__).parent / "bin" / "spark-class"
+    env = {
+        "SPARK_LOCAL_IP": "127.0.0.1",  # RPC and web UIs on loopback
+        "PYSPARK_PYTHON": sys.executable,
+        "SPARK_CONF_DIR": str(SPARK_CONF_DIR),  # errors-only logging
+        "SPARK_LOCAL_DIRS": str(tmp_path / "spark-local"),
+    }
+    procs: list[subprocess.Popen[bytes]] = []
+    logs = [tmp_path / "spark-master.log", tmp_path / "spark-worker-1.log", tmp_path / "spark-worker-2.log"]
+
+    def alive_workers() -> int:
+        try:
+            return int(master_state(webui).get("aliveworkers", 0))
+        except (OSError, ValueError):
+            return 0
+
+    try:
+        procs.append(start([spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                            "--port", str(port), "--webui-port", str(webui)], logs[0], env))
+        wait_until(port_open(port), "spark master", procs, logs)
+        for log in logs[1:]:
+            # --memory is what the Worker offers executors, not what it takes: the spark engine asks
+            # for executors of 60% of the 4 GiB test budget, so 1g would leave the application waiting.
+            procs.append(start([spark_class, "org.apache.spark.deploy.worker.Worker", url, "--cores", "1",
+                                "--memory", "3g", "--host", "127.0.0.1", "--webui-port", str(free_port()),
+                                "--work-dir", tmp_path / log.stem], log, env))
+        wait_until(lambda: alive_workers() == 2, "two spark workers registered", procs, logs)
+        yield url, webui
+    finally:
+        # Workers first (each stops its executors), then the master.
+        stop_processes(list(reversed(procs)))
+
+
+@pytest.mark.engine
+def test_spark_runs_on_a_standalone_master_with_two_workers(
+        tmp_path: Path, data_root: Path, spark_standalone_two_workers: tuple[str, int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    url, webui = spark_standalone_two_workers
+    # The driver on loopback too (the engine only pins the driver's address in local mode).
+    monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+    endpoints = Endpoints(spark_master=url)
+    runner, path = run_plan(tmp_path / "tasks", "tasks", ("spark",), ("noop", "fanout"), repeat=1, warmup=0,
+                            endpoints=endpoints)
+    assert [r.status for r in runner.records] == ["ok", "ok"], [r.reason for r in runner.records]
+    config = load_run(path).header.engines["spark"].config
+    assert config["spark.master"] == url
+
+    # The application ran on both workers: the master lists it with 2 cores (1 + 1) granted.
+    apps = master_state(webui)["completedapps"]
+    assert [app["name"] for app in apps] == ["enginebench"], apps
+    assert apps[0]["cores"] == 2, apps
+
+    (tmp_path / "etl").mkdir()
+    runner, _ = run_plan(tmp_path / "etl", "etl", ("spark",), ("q1",), repeat=1, warmup=0, endpoints=endpoints)
+    assert [r.status for r in runner.records] == ["ok"], [r.reason for r in runner.records]

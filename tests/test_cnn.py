@@ -257,7 +257,7 @@ def test_check_wants_each_image_once_equal_weights_and_the_whole_test_set() -> N
 def test_a_zero_learning_rate_is_recorded_wrong(data_root: Path, tmp_path: Path) -> None:
     case = WORKLOAD.case("train")
     broken = dataclasses.replace(case, params={**case.params, "tiny": {**PARAMS["tiny"], "lr": 0.0, "epochs": 1}})
-    wl = Workload(WORKLOAD.name, WORKLOAD.title, WORKLOAD.category, WORKLOAD.package, (broken,))
+    wl = dataclasses.replace(WORKLOAD, cases=(broken,))
     runner, _ = run_plan(tmp_path, wl, ("local",), repeat=1, warmup=0)
     (rec,) = runner.records
     assert rec.status == "wrong" and "below the scale's target 0.8" in rec.reason, rec.reason

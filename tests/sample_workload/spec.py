@@ -58,7 +58,7 @@ WORKLOAD = Workload(
     name="sample",
     title="Runner test cases",
     category="tests",
-    package="sample_workload",
+    package=__package__,
     cases=(
         _case("good", "returns the right answer"),
         _case("wrong", "returns a wrong answer"),

@@ -240,7 +240,7 @@ WORKLOAD = Workload(
     name="cnn",
     title="Distributed CNN training (CIFAR-10)",
     category="deep learning",
-    package="enginebench.workloads.cnn",
+    package=__package__,
     cases=(
         Case(
             name="train",

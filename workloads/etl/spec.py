@@ -139,7 +139,7 @@ WORKLOAD = Workload(
     name="etl",
     title="Structured ETL (TPC-H on parquet, raw-text pipeline)",
     category="structured ETL",
-    package="enginebench.workloads.etl",
+    package=__package__,
     cases=(
         _query_case(1, "TPC-H Q1: scan of lineitem, filter, group-by with eight aggregates"),
         _query_case(3, "TPC-H Q3: three-way join (customer, orders, lineitem), group-by, top 10"),

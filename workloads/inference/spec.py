@@ -225,7 +225,7 @@ WORKLOAD = Workload(
     name="inference",
     title="Batch inference (a trained CNN scoring CIFAR-10-format images)",
     category="batch inference",
-    package="enginebench.workloads.inference",
+    package=__package__,
     cases=(
         Case(
             name="score",

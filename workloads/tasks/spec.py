@@ -221,7 +221,7 @@ WORKLOAD = Workload(
     name="tasks",
     title="Low-level task parallelism",
     category="task parallelism",
-    package="enginebench.workloads.tasks",
+    package=__package__,
     cases=(
         Case(
             name="noop",

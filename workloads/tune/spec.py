@@ -228,7 +228,7 @@ WORKLOAD = Workload(
     name="tune",
     title="Hyperparameter search (one CNN, K configurations, asynchronous successive halving)",
     category="hyperparameter search",
-    package="enginebench.workloads.tune",
+    package=__package__,
     cases=(
         Case(
             name="search",

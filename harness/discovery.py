@@ -1,0 +1,414 @@
+"""Where a workload comes from, and whether it is well formed before any engine starts.
+
+Four sources: the shipped workloads (`enginebench.workloads.*`), installed packages that register one in
+the entry-point group `enginebench.workloads`, a folder the user names (`--workload ./myjob`: a
+`spec.py` plus one file per engine API, laid out as the shipped ones are), and a dotted module
+(`--workload mypkg.myjob`). A folder is imported as a package named after the folder and registered
+with every engine's pickler to travel by value, so engine workers (on this machine or a cluster) need
+no copy of it. `check` turns every defect a user can make into one line naming the file and what is
+expected (`WorkloadError`, a UsageError: exit 2 before any engine starts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import importlib.util
+import inspect
+import re
+import sys
+import traceback
+import types
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from enginebench.errors import UsageError
+from enginebench.spec import SCALES, Case, Staged, Workload, size_value
+
+#: The entry-point group an installed package registers its workloads in: name = "pkg.module"
+#: (a module with WORKLOAD, or its package whose `spec` module has it).
+ENTRY_POINT_GROUP = "enginebench.workloads"
+SHIPPED_PACKAGE = "enginebench.workloads"
+#: The files a workload may have per engine API (spark_on_ray.py: spark-on-ray's own, else spark.py).
+ENGINE_FILES = ("ray", "dask", "spark", "spark_on_ray", "local")
+NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+
+
+class WorkloadError(UsageError):
+    """A workload that cannot run as written; the message names the file and what is expected."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a workload came from, as a results file records it: kind (shipped, entry-point, folder,
+    module), where (a module name or an absolute folder), the distribution and version that provide
+    it (a folder: none), and a sha256 of its Python files (what `--resume` checks is unchanged)."""
+
+    kind: str
+    where: str
+    package: str = ""
+    version: str = ""
+    sha256: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "where": self.where, "package": self.package, "version": self.version,
+                "sha256": self.sha256}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Source:
+        return cls(**{k: str(data.get(k) or "") for k in ("kind", "where", "package", "version", "sha256")})
+
+    @property
+    def label(self) -> str:
+        """One phrase for `enginebench list` and the report: what it is and where."""
+        digest = f", files sha256 {self.sha256[:12]}" if self.sha256 else ""
+        provider = f"{self.package} {self.version}".strip()
+        if self.kind == "shipped":
+            return f"shipped with {provider}"
+        if self.kind == "folder":
+            return f"folder {self.where}{digest}"
+        if self.kind == "entry-point":
+            return f"entry point of {provider} ({self.where}){digest}"
+        return f"module {self.where}" + (f" of {provider}" if provider else "") + digest
+
+
+def files_sha256(folder: Path) -> str:
+    """A sha256 over the folder's Python files (their paths and contents, __pycache__ left out)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def looks_like_path(ref: str) -> bool:
+    """Whether a --workload item names a folder rather than a workload or a dotted module."""
+    return "/" in ref or ref.startswith(".") or ref.startswith("~") or Path(ref).is_dir()
+
+
+# ---- loading ----
+
+def load_folder(ref: str) -> tuple[Workload, Source]:
+    """The workload in a folder: imported as the package named after the folder, checked, and registered
+    to be pickled by value."""
+    folder = Path(ref).expanduser()
+    if not folder.is_dir():
+        raise WorkloadError(f"--workload {ref}: no such folder (accepted: a workload name, a folder with a spec.py, "
+                            "or a dotted module; see enginebench list)")
+    folder = folder.resolve()
+    if not (folder / "spec.py").is_file():
+        raise WorkloadError(f"{folder}: not a workload folder, it has no spec.py (accepted: a folder with spec.py "
+                            "and one file per engine API: ray.py, dask.py, spark.py, local.py)")
+    name = folder.name
+    if not name.isidentifier():
+        fixed = re.sub(r"\W", "_", name)
+        raise WorkloadError(f"{folder}: the folder's name {name!r} must be a Python identifier, as it is imported "
+                            f"as a package (accepted: letters, digits and _, e.g. {fixed})")
+    _import_package(name, folder)
+    workload = _load_spec(f"{name}.spec", folder / "spec.py")
+    _register_by_value(name)
+    return workload, Source("folder", str(folder), sha256=files_sha256(folder))
+
+
+def load_module(module: str, kind: str = "module", package: str = "", version: str = "") -> tuple[Workload, Source]:
+    """The workload of a dotted module (its WORKLOAD, or its `spec` submodule's)."""
+    try:
+        found = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise WorkloadError(f"--workload {module}: no such workload, folder or module (accepted: a shipped or "
+                            "installed workload name, a folder with a spec.py, or an importable dotted module; "
+                            "see enginebench list)")
+    spec_module = module
+    if found.submodule_search_locations is not None and importlib.util.find_spec(f"{module}.spec") is not None:
+        spec_module = f"{module}.spec"
+    origin = Path(importlib.util.find_spec(spec_module).origin or module)  # type: ignore[union-attr]
+    workload = _load_spec(spec_module, origin)
+    folder = origin.parent
+    if not package:
+        package, version = _distribution(spec_module)
+    return workload, Source(kind, spec_module, package, version, files_sha256(folder))
+
+
+def shipped(name: str, module: str) -> tuple[Workload, Source]:
+    """A shipped workload (not checked here: tests check every shipped workload once)."""
+    wl: Workload = importlib.import_module(module).WORKLOAD
+    folder = Path(importlib.import_module(wl.package).__file__ or "").parent
+    return wl, Source("shipped", wl.package, "enginebench", _own_version(), files_sha256(folder))
+
+
+def entry_points() -> dict[str, importlib.metadata.EntryPoint]:
+    """Installed packages' workloads by name (the group ENTRY_POINT_GROUP)."""
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_entry_point(ep: importlib.metadata.EntryPoint) -> tuple[Workload, Source]:
+    dist = ep.dist
+    package, version = (dist.metadata["Name"], dist.version) if dist is not None else ("", "")
+    module = ep.value.partition(":")[0].strip()
+    workload, source = load_module(module, "entry-point", package, version)
+    if workload.name != ep.name:
+        raise WorkloadError(f"entry point {ep.name!r} of {package or module} ({ENTRY_POINT_GROUP}) loads a workload "
+                            f"named {workload.name!r} (expected: the entry point's name)")
+    return workload, source
+
+
+def _own_version() -> str:
+    from enginebench import __version__
+
+    return __version__
+
+
+def _distribution(module: str) -> tuple[str, str]:
+    """The installed distribution providing a module's top-level package, if any."""
+    top = module.partition(".")[0]
+    for dist in importlib.metadata.packages_distributions().get(top, []):
+        try:
+            return dist, importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "", ""
+
+
+def _import_package(name: str, folder: Path) -> None:
+    """Make `name` the package of `folder` (once); a name already taken by another module is refused."""
+    existing = sys.modules.get(name)
+    if existing is None:
+        try:
+            found = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            found = None
+        if found is not None and not _same_folder(found.submodule_search_locations or [found.origin or ""], folder):
+            raise WorkloadError(f"{folder}: the folder's name {name!r} is also the module {found.origin or name}, "
+                                "which its engine files would clash with (accepted: rename the folder)")
+        init = folder / "__init__.py"
+        if init.is_file():
+            spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(folder)])
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+            except Exception as exc:
+                del sys.modules[name]
+                raise WorkloadError(_import_failure(init, exc)) from None
+        else:
+            module = types.ModuleType(name)
+            module.__path__ = [str(folder)]
+            module.__package__ = name
+            module.__file__ = None
+            sys.modules[name] = module
+    elif not _same_folder(list(getattr(existing, "__path__", [])), folder):
+        raise WorkloadError(f"{folder}: the folder's name {name!r} is already the imported module "
+                            f"{getattr(existing, '__file__', None) or name} (accepted: rename the folder)")
+
+
+def _same_folder(locations: list[str], folder: Path) -> bool:
+    return any(loc and Path(loc).resolve() == folder for loc in locations)
+
+
+def _load_spec(module: str, path: Path) -> Workload:
+    try:
+        spec = importlib.import_module(module)
+    except Exception as exc:
+        raise WorkloadError(_import_failure(path, exc)) from None
+    wl = getattr(spec, "WORKLOAD", None)
+    if not isinstance(wl, Workload):
+        got = "nothing" if wl is None else type(wl).__name__
+        raise WorkloadError(f"{path}: WORKLOAD is {got} (expected: WORKLOAD = Workload(name=..., title=..., "
+                            "category=..., cases=(Case(...),)) with `from enginebench import Workload, Case`)")
+    package = module.rpartition(".")[0] if module.endswith(".spec") else module
+    return wl if wl.package else replace(wl, package=package)
+
+
+def _import_failure(path: Path, exc: BaseException) -> str:
+    """One line for an exception raised while importing a workload file: where in the file, and what a
+    Case needs when the exception is Case(...) missing a field."""
+    line = ""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if Path(frame.filename).resolve() == path.resolve():
+            line = f":{frame.lineno}"
+            break
+    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).resolve() == path.resolve():
+        line = f":{exc.lineno}"
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    missing = re.search(r"(Case|Workload|Metric)\.__init__\(\) missing \d+ required (?:positional |keyword-only )?"
+                        r"arguments?: (.+)", message)
+    if missing:
+        cls = missing.group(1)
+        fields = ", ".join(f.name for f in _required_fields(cls))
+        return f"{path}{line}: {cls}(...) lacks {missing.group(2)} (a {cls} needs {fields})"
+    return f"{path}{line}: cannot import: {type(exc).__name__}: {message} (a workload file must import cleanly)"
+
+
+def _required_fields(cls: str) -> Iterator[Any]:
+    import dataclasses
+
+    from enginebench import spec
+
+    for f in dataclasses.fields(getattr(spec, cls)):
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            yield f
+
+
+def _register_by_value(package: str) -> None:
+    """Functions of a folder workload travel to engine workers by value (each engine pickles with its
+    own copy of cloudpickle), so no worker needs the folder on its path."""
+    module = sys.modules[package]
+    for name in ("cloudpickle", "ray.cloudpickle", "pyspark.cloudpickle"):
+        try:
+            pickler = importlib.import_module(name)
+        except ImportError:
+            continue
+        pickler.register_pickle_by_value(module)  # a set of names: registering twice is harmless
+
+
+# ---- checking ----
+
+def check(workload: Workload, where: Path, shipped_names: tuple[str, ...] = ()) -> Workload:
+    """Every defect a user can make in a workload, as one line naming its file and what is expected;
+    engine files are imported (an engine package they import is imported with them). Returns it."""
+    from enginebench import API_VERSION
+
+    spec_file = where / "spec.py"
+    if not NAME.fullmatch(workload.name):
+        raise WorkloadError(f"{spec_file}: workload name {workload.name!r} (accepted: lower-case letters, digits, "
+                            "- and _, starting with a letter, up to 40)")
+    if workload.name in shipped_names:
+        raise WorkloadError(f"{spec_file}: workload name {workload.name!r} clashes with the shipped workload "
+                            f"{workload.name} (accepted: another name in Workload(name=...))")
+    if workload.requires_api and not _api_satisfies(API_VERSION, workload.requires_api):
+        raise WorkloadError(f"{spec_file}: needs workload API {workload.requires_api}; this enginebench has "
+                            f"{API_VERSION} (accepted: requires_api {API_VERSION.partition('.')[0]}.x up to "
+                            f"{API_VERSION}, or a newer enginebench)")
+    if not workload.cases or not all(isinstance(c, Case) for c in workload.cases):
+        raise WorkloadError(f"{spec_file}: Workload(cases=...) must be a tuple of one or more Case(...)")
+    names = [c.name for c in workload.cases]
+    if len(set(names)) != len(names):
+        raise WorkloadError(f"{spec_file}: two cases are named {next(n for n in names if names.count(n) > 1)!r} "
+                            "(accepted: one name per case)")
+    for case in workload.cases:
+        _check_case(case, spec_file)
+    modules = {api: _engine_module(workload, api, where) for api in ENGINE_FILES}
+    if not any(modules.values()):
+        raise WorkloadError(f"{where}: no engine file (accepted: one or more of "
+                            f"{', '.join(f + '.py' for f in ENGINE_FILES)} beside spec.py)")
+    for api, module in modules.items():
+        if module is not None:
+            _check_engine_module(module, where / f"{api}.py", workload)
+    return workload
+
+
+def _api_satisfies(have: str, need: str) -> bool:
+    try:
+        have_v = tuple(int(x) for x in have.split("."))
+        need_v = tuple(int(x) for x in need.split("."))
+    except ValueError:
+        return False
+    return have_v[0] == need_v[0] and have_v[1:] >= need_v[1:]
+
+
+#: Each callable of a Case, the arguments the harness calls it with.
+CASE_CALLS: dict[str, tuple[str, ...]] = {
+    "make_inputs": ("params",),
+    "check": ("answer", "params", "inputs", "reference"),
+    "summarize": ("params", "inputs", "timed", "cpus"),
+    "reference": ("params", "inputs"),
+    "series": ("params", "inputs", "timed"),
+    "notes": ("params", "inputs", "timed"),
+    "teardown": ("inputs",),
+}
+IMPLEMENTATION_CALL = ("ctx", "params", "inputs")
+
+
+def _check_case(case: Case, spec_file: Path) -> None:
+    where = f"{spec_file}: case {case.name!r}"
+    for attr, args in CASE_CALLS.items():
+        fn = getattr(case, attr)
+        if fn is None and attr in ("reference", "series", "notes", "teardown"):
+            continue
+        _check_call(fn, args, f"{where}: {attr}")
+    if not case.params:
+        raise WorkloadError(f"{where}: params is empty (accepted: a dict of scale -> parameters, scales "
+                            f"{', '.join(SCALES)})")
+    extra = [s for s in case.params if s not in SCALES]
+    if extra:
+        raise WorkloadError(f"{where}: params has scale {extra[0]!r} (accepted: {', '.join(SCALES)})")
+    for attr in ("size_param", "weak_param"):
+        param = getattr(case, attr)
+        if param is None:
+            continue
+        for scale, params in case.params.items():
+            if size_value(params, param) is None:
+                has = ", ".join(params) or "none"
+                raise WorkloadError(f"{where}: {attr} {param!r} is not a number in its {scale} params (its params: "
+                                    f"{has}; accepted: the name of a numeric parameter every scale has)")
+
+
+def _check_call(fn: Any, args: tuple[str, ...], what: str) -> None:
+    """fn can be called with len(args) positional arguments, or the error says how it is called."""
+    if not callable(fn):
+        raise WorkloadError(f"{what} is {type(fn).__name__}, not a function (expected: ({', '.join(args)}))")
+    try:
+        inspect.signature(fn).bind(*args)
+    except TypeError:
+        raise WorkloadError(f"{what}: {getattr(fn, '__name__', 'it')}{inspect.signature(fn)} cannot be called as "
+                            f"({', '.join(args)})") from None
+    except ValueError:  # no signature (a builtin): trust it
+        return
+
+
+def _engine_module(workload: Workload, api: str, where: Path) -> Any:
+    name = f"{workload.package}.{api}"
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        return None
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:
+        raise WorkloadError(_import_failure(Path(found.origin or where / f"{api}.py"), exc)) from None
+
+
+def _check_engine_module(module: Any, path: Path, workload: Workload) -> None:
+    cases = getattr(module, "CASES", None)
+    unsupported = getattr(module, "UNSUPPORTED", {})
+    if cases is None and not unsupported:
+        raise WorkloadError(f"{path}: defines no CASES (expected: CASES = cases_of(fn, ...) or "
+                            "{'case-name': fn}, each fn(ctx, params, inputs) -> answer)")
+    if not isinstance(cases or {}, dict) or not isinstance(unsupported, dict):
+        raise WorkloadError(f"{path}: CASES and UNSUPPORTED must be dicts keyed by case name")
+    known = workload.case_names
+    variants: Mapping[str, Mapping[str, Any]] = getattr(module, "VARIANTS", {})
+    tables: list[tuple[str, Mapping[str, Any]]] = [("CASES", cases or {}), ("UNSUPPORTED", unsupported)]
+    tables += [(f"VARIANTS[{v!r}]", impls) for v, impls in variants.items()]
+    for table, entries in tables:
+        for name in entries:
+            if name not in known:
+                raise WorkloadError(f"{path}: {table} names {name!r}, which is not a case of {workload.name} "
+                                    f"(accepted: {', '.join(known)})")
+        if table == "UNSUPPORTED":
+            continue
+        for name, impl in entries.items():
+            _check_implementation(impl, f"{path}: {table}[{name!r}]")
+
+
+def _check_implementation(impl: Any, what: str) -> None:
+    if isinstance(impl, Staged):
+        _check_call(impl.setup, IMPLEMENTATION_CALL, f"{what} setup")
+        _check_call(impl.run, IMPLEMENTATION_CALL, f"{what} run")
+    else:
+        _check_call(impl, IMPLEMENTATION_CALL, what)
+
+
+def checked(loader: Callable[[], tuple[Workload, Source]], shipped_names: tuple[str, ...]) -> tuple[Workload, Source]:
+    """Load a user's workload and check it; its folder is where its spec module lives."""
+    workload, source = loader()
+    spec = sys.modules.get(f"{workload.package}.spec") or sys.modules.get(workload.package)
+    where = Path(getattr(spec, "__file__", None) or source.where).parent
+    return check(workload, where, shipped_names), source
