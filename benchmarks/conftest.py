@@ -27,7 +27,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--scale", default="tiny", help=f"one of {', '.join(SCALES)} (default tiny)")
     group.addoption("--cases", default="all", help="comma-separated case names (default all)")
     group.addoption("--workloads", default="all",
-                    help=f"comma-separated workloads (default all: {', '.join(registry.WORKLOADS)})")
+                    help=f"comma-separated workloads (default all: {', '.join(registry.WORKLOADS)}); a folder "
+                         "(./myjob) or dotted module of your own runs in test_your_workloads.py")
     group.addoption("--cpus", type=int, default=None, help="CPUs per engine (default: all)")
     group.addoption("--rounds", type=int, default=3, help="timed rounds per benchmark (default 3)")
     group.addoption("--warmup-rounds", type=int, default=1, help="untimed warm-up rounds (default 1)")
@@ -36,7 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _options(config: pytest.Config) -> dict[str, object]:
     try:
         engines = registry.parse_names(config.getoption("engines"), "engine", tuple(registry.ENGINES))
-        workloads = registry.parse_names(config.getoption("workloads"), "workload", tuple(registry.WORKLOADS))
+        workloads = registry.parse_workloads(config.getoption("workloads"))
         scale = config.getoption("scale")
         if scale not in SCALES:
             raise UsageError(f"unknown scale {scale!r} (accepted: {', '.join(SCALES)})")
@@ -51,6 +52,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine_session" not in metafunc.fixturenames:
         return
     opts = _options(metafunc.config)
+    if "your_case" in metafunc.fixturenames:  # test_your_workloads.py: the cases of workloads not shipped
+        yours = [(w, c) for w in opts["workloads"] if w not in registry.WORKLOADS  # type: ignore[union-attr]
+                 for c in registry.workload(w).case_names]
+        metafunc.parametrize("your_case", [pytest.param(wc, marks=pytest.mark.enginebench_case(*wc),
+                                                        id="/".join(wc)) for wc in yours])
     metafunc.parametrize("engine_session", opts["engines"], indirect=True, scope="session",
                          ids=[f"{e}-{opts['scale']}" for e in opts["engines"]])  # type: ignore[union-attr]
 
@@ -68,7 +74,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("enginebench_case")
-        if marker is None or tuple(marker.args) in chosen:
+        if marker is None and "your_case" in getattr(item, "fixturenames", ()):
+            drop.append(item)  # test_your_workloads.py without a workload of your own: nothing to run
+        elif marker is None or tuple(marker.args) in chosen:
             keep.append(item)
         else:
             drop.append(item)

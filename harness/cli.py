@@ -234,7 +234,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from enginebench.spec import SCALE_NOTES
 
     console = Console(highlight=False, soft_wrap=True)  # piped: long lines stay whole, never cut mid-sentence
-    for name in _workloads(args.workload, every=True):
+    for name in registry.parse_workloads(args.workload, every=True):
         wl = registry.workload(name)
         console.print(f"[bold]workload {wl.name}[/]: {wl.title} [dim]({registry.source(name).label})[/]")
         for case in wl.cases:
@@ -297,7 +297,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return resume(args.resume, out, Display(quiet=args.quiet, verbose=args.verbose), report_dir=report_dir,
                       allow_noisy=args.allow_noisy)
 
-    workloads = _workloads(args.workload)
+    workloads = registry.parse_workloads(args.workload)
     scales = _scales(args.scale)
     cases = _cases(args.cases, workloads)
     if args.device not in (None, "auto") and not any("device" in registry.workload(w).case(c).params[s]
@@ -368,7 +368,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file (accepted: a directory, created if missing)")
-    workload = _workloads(args.workload)
+    workload = registry.parse_workloads(args.workload)
     if len(workload) != 1:
         raise UsageError(f"--workload {args.workload}: a study is of one workload (accepted: one of "
                          f"{', '.join(registry.WORKLOADS)})")
@@ -409,14 +409,6 @@ def _check_ladder(cases: dict[str, tuple[str, ...]], scales: tuple[str, ...], pa
         if p and n < MIN_RUNGS:
             raise UsageError(f"--ladder: {name} has {n} distinct sizes of {p} once rounded to whole numbers "
                              f"(accepted: factors far enough apart, such as 1x,2x,4x,8x)")
-
-
-def _workloads(text: str | None, every: bool = False) -> tuple[str, ...]:
-    """--workload: names, folders and dotted modules, comma-separated (`registry.resolve`); none or 'all':
-    the shipped workloads (with `every`, installed packages' entry points too)."""
-    if text is None or text.strip() in ("", "all"):
-        return registry.names() if every else tuple(registry.WORKLOADS)
-    return tuple(dict.fromkeys(registry.resolve(item.strip()) for item in text.split(",") if item.strip()))
 
 
 def _scales(text: str | None) -> tuple[str, ...]:

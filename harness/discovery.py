@@ -355,7 +355,8 @@ def _check_call(fn: Any, args: tuple[str, ...], what: str) -> None:
     try:
         inspect.signature(fn).bind(*args)
     except TypeError:
-        raise WorkloadError(f"{what}: {getattr(fn, '__name__', 'it')}{inspect.signature(fn)} cannot be called as "
+        takes = ", ".join(inspect.signature(fn).parameters)
+        raise WorkloadError(f"{what}: {getattr(fn, '__name__', 'it')}({takes}) cannot be called as "
                             f"({', '.join(args)})") from None
     except ValueError:  # no signature (a builtin): trust it
         return

@@ -76,6 +76,14 @@ def resolve(ref: str) -> str:
     raise unknown("workload", ref, (*names(), "a folder with a spec.py", "a dotted module"))
 
 
+def parse_workloads(text: str | None, every: bool = False) -> tuple[str, ...]:
+    """--workload: names, folders and dotted modules, comma-separated (`resolve`); none or 'all': the
+    shipped workloads (with `every`, installed packages' entry points too)."""
+    if text is None or text.strip() in ("", "all"):
+        return names() if every else tuple(WORKLOADS)
+    return tuple(dict.fromkeys(resolve(item.strip()) for item in text.split(",") if item.strip()))
+
+
 def add(wl: Workload, src: Source) -> str:
     """Register a checked workload; one name for two different sources is refused."""
     known = _LOADED.get(wl.name)

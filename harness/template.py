@@ -1,7 +1,7 @@
 """`enginebench new NAME`: a working workload folder to turn into one's own job.
 
-One case, word counting over generated text, written as each engine's own docs write it (Ray Core's
-map-reduce example, a Dask bag, Spark's quick-start DataFrame, a Counter in one process), a check
+One case, word counting over generated text files, written as each engine's own docs write it (Ray Core's
+map-reduce example, a Dask bag, Spark's quick-start word count, a Counter in one process), a check
 against a reference computed outside every engine, and a pytest file. As generated it passes on all
 five engines; docs/your-workload.md walks through making it one's own.
 """
@@ -16,46 +16,70 @@ from enginebench.errors import UsageError
 
 NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
-SPEC = '''"""$title: the workload's vocabulary. Everything engine-neutral lives here: the parameters per
-scale, the inputs every engine gets, the reference answer and the check. One file per engine API
+SPEC = '''"""The $name workload's vocabulary. Everything engine-neutral lives here: the parameters per
+scale, the input files every engine reads, the reference answer and the check. One file per engine API
 beside it (ray.py, dask.py, spark.py, local.py) implements the case; spark-on-ray uses spark.py."""
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from enginebench import Case, Metric, Params, Timed, Verdict, Workload
+from enginebench import Case, Metric, Params, Timed, Verdict, Workload, data_root, replace_dir_atomically
 
 
-def make_lines(params: Params) -> list[str]:
-    """The inputs, built once per run and handed to every engine: lines of words drawn from a Zipf
-    law over a fixed vocabulary (seeded, so every engine and every run sees the same text)."""
+def make_files(params: Params) -> dict[str, Any]:
+    """The inputs: text files of generated lines, written once under the data root ($$ENGINEBENCH_DATA,
+    default ./data) and reused by later runs; every engine reads the same files. Lines are words drawn
+    from a Zipf law over a fixed vocabulary, seeded. On a cluster, the data root must be a file system
+    every node sees at the same path."""
+    key = "-".join(f"{k}{params[k]}" for k in ("n_lines", "words_per_line", "vocabulary", "parts", "seed"))
+    folder = data_root() / "$name" / key
+    if not folder.is_dir():
+        try:
+            replace_dir_atomically(folder, lambda tmp: _write_parts(params, tmp), overwrite=False)
+        except FileExistsError:
+            pass  # another process wrote the same files first
+    files = sorted(str(p) for p in folder.glob("part-*.txt"))
+    return {"folder": str(folder), "files": files}
+
+
+def _write_parts(params: Params, folder: Path) -> None:
     rng = np.random.default_rng(params["seed"])
     vocabulary = np.array([f"w{i}" for i in range(params["vocabulary"])])
-    ranks = np.minimum(rng.zipf(1.3, size=params["n_lines"] * params["words_per_line"]), len(vocabulary)) - 1
-    words = vocabulary[ranks].reshape(params["n_lines"], params["words_per_line"])
-    return [" ".join(row) for row in words]
+    per_part = -(-params["n_lines"] // params["parts"])
+    for part in range(params["parts"]):
+        n = min(per_part, params["n_lines"] - part * per_part)
+        ranks = np.minimum(rng.zipf(1.3, size=(n, params["words_per_line"])), len(vocabulary)) - 1
+        lines = (" ".join(row) for row in vocabulary[ranks])
+        (folder / f"part-{part:03d}.txt").write_text("\\n".join(lines) + "\\n")
 
 
-def count_words(lines: Sequence[str]) -> dict[str, int]:
-    """What every engine must compute, in plain Python: used for the reference and by local.py."""
+def count_words(lines: Iterable[str]) -> dict[str, int]:
+    """What every engine must compute, in plain Python: the reference, and the work of each task."""
     counts: Counter[str] = Counter()
     for line in lines:
         counts.update(line.split())
     return dict(counts)
 
 
-def reference(params: Params, lines: list[str]) -> dict[str, int]:
+def read_lines(files: Sequence[str]) -> Iterable[str]:
+    for name in files:
+        with open(name) as f:
+            yield from f
+
+
+def reference(params: Params, inputs: dict[str, Any]) -> dict[str, int]:
     """The right answer, computed once per run outside every engine's timers."""
-    return count_words(lines)
+    return count_words(read_lines(inputs["files"]))
 
 
-def check(answer: Any, params: Params, lines: list[str], expected: dict[str, int]) -> Verdict:
+def check(answer: Any, params: Params, inputs: dict[str, Any], expected: dict[str, int]) -> Verdict:
     """Right when every word's count equals the reference's; the reason names what differs."""
     got = {str(k): int(v) for k, v in dict(answer).items()}
     if got == expected:
@@ -70,14 +94,14 @@ def check(answer: Any, params: Params, lines: list[str], expected: dict[str, int
     return Verdict(False, "; ".join(p for p in parts if p))
 
 
-def summarize(params: Params, lines: list[str], timed: Sequence[Timed], cpus: int) -> dict[str, float]:
+def summarize(params: Params, inputs: dict[str, Any], timed: Sequence[Timed], cpus: int) -> dict[str, float]:
     """Figures from the timed repetitions: the headline first."""
     seconds = statistics.median(t.seconds for t in timed)
-    return {"lines_per_s": params["n_lines"] / seconds, "words_per_s": params["n_lines"] * params["words_per_line"]
-            / seconds}
+    words = params["n_lines"] * params["words_per_line"]
+    return {"lines_per_s": params["n_lines"] / seconds, "words_per_s": words / seconds}
 
 
-BASE = {"seed": 0, "vocabulary": 5_000, "words_per_line": 20}
+BASE = {"seed": 0, "vocabulary": 5_000, "words_per_line": 20, "parts": 8}
 
 WORKLOAD = Workload(
     name="$name",
@@ -88,15 +112,15 @@ WORKLOAD = Workload(
     cases=(
         Case(
             name="count-words",
-            description="count every word of generated text lines (map, then reduce by word)",
+            description="count every word of text files (read, split, count by word)",
             params={
                 "tiny": {**BASE, "n_lines": 20_000},
-                "small": {**BASE, "n_lines": 500_000},
-                "medium": {**BASE, "n_lines": 2_000_000},
-                "large": {**BASE, "n_lines": 10_000_000},
+                "small": {**BASE, "n_lines": 1_000_000},
+                "medium": {**BASE, "n_lines": 10_000_000, "parts": 64},
+                "large": {**BASE, "n_lines": 100_000_000, "parts": 512},
             },
             primary=Metric("lines_per_s", "lines/s", higher_is_better=True),
-            make_inputs=make_lines,
+            make_inputs=make_files,
             reference=reference,
             check=check,
             summarize=summarize,
@@ -107,7 +131,7 @@ WORKLOAD = Workload(
 )
 '''
 
-RAY = '''"""Ray Core: the map-reduce of Ray's docs (tasks count chunks of lines, the driver merges their counts)."""
+RAY = '''"""Ray Core: the map-reduce of Ray's docs. A task counts each file; the driver merges the counts."""
 
 from __future__ import annotations
 
@@ -116,36 +140,32 @@ from typing import Any
 
 import ray
 
-from enginebench import EngineContext, Params, cases_of
+from enginebench import EngineContext, Params
 
-from .spec import count_words
+from .spec import count_words, read_lines
 
 
 @ray.remote
-def _count(lines: list[str]) -> dict[str, int]:
-    return count_words(lines)
+def _count_file(name: str) -> dict[str, int]:
+    return count_words(read_lines([name]))
 
 
-def count_words_(ctx: EngineContext, params: Params, lines: list[str]) -> dict[str, int]:
-    chunks = _chunks(lines, 4 * ctx.cpus)
+def count_words_(ctx: EngineContext, params: Params, inputs: dict[str, Any]) -> dict[str, int]:
     total: Counter[str] = Counter()
-    for partial in ray.get([_count.remote(chunk) for chunk in chunks]):
+    for partial in ray.get([_count_file.remote(name) for name in inputs["files"]]):
         total.update(partial)
     return dict(total)
 
 
-def _chunks(items: list[Any], n: int) -> list[list[Any]]:
-    step = max(1, -(-len(items) // n))
-    return [items[i:i + step] for i in range(0, len(items), step)]
-
-
 CASES = {"count-words": count_words_}
-NOTES = {"count-words": "Ray tasks over 4 chunks per CPU, counts merged in the driver"}
+NOTES = {"count-words": "a Ray task per file counts its words; the driver merges the partial counts"}
 '''
 
-DASK = '''"""Dask: a bag of lines, split, flattened and counted with `frequencies` (Dask's own word count)."""
+DASK = '''"""Dask: a bag of the files' lines, split, flattened and counted with `frequencies` (Dask's word count)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import dask.bag as db
 from distributed import Client
@@ -153,19 +173,22 @@ from distributed import Client
 from enginebench import EngineContext, Params
 
 
-def count_words(ctx: EngineContext, params: Params, lines: list[str]) -> dict[str, int]:
+def count_words(ctx: EngineContext, params: Params, inputs: dict[str, Any]) -> dict[str, int]:
     client: Client = ctx.handle
-    bag = db.from_sequence(lines, npartitions=4 * ctx.cpus)
+    bag = db.read_text(inputs["files"])  # a partition per file
     return dict(client.compute(bag.str.split().flatten().frequencies(sort=False)).result())
 
 
 CASES = {"count-words": count_words}
-NOTES = {"count-words": "dask.bag from the lines, 4 partitions per CPU; split, flatten, frequencies"}
+NOTES = {"count-words": "dask.bag.read_text (a partition per file); split, flatten, frequencies"}
 '''
 
-SPARK = '''"""Spark (and spark-on-ray): the DataFrame word count of Spark's quick start (split, explode, group)."""
+SPARK = '''"""Spark (and spark-on-ray): the word count of Spark's quick start, as DataFrames: read the text,
+split, explode, group by word."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -173,35 +196,37 @@ from pyspark.sql import functions as F
 from enginebench import EngineContext, Params
 
 
-def count_words(ctx: EngineContext, params: Params, lines: list[str]) -> dict[str, int]:
+def count_words(ctx: EngineContext, params: Params, inputs: dict[str, Any]) -> dict[str, int]:
     spark: SparkSession = ctx.handle
-    df = spark.createDataFrame([(line,) for line in lines], ["line"]).repartition(4 * ctx.cpus)
-    words = df.select(F.explode(F.split(df.line, " ")).alias("word"))
+    lines = spark.read.text(inputs["files"])
+    words = lines.select(F.explode(F.split(lines.value, " ")).alias("word")).where(F.col("word") != "")
     return {row["word"]: row["count"] for row in words.groupBy("word").count().collect()}
 
 
 CASES = {"count-words": count_words}
-NOTES = {"count-words": "DataFrame: split + explode + groupBy(word).count(), collected to the driver"}
+NOTES = {"count-words": "spark.read.text; split + explode + groupBy(word).count(), collected to the driver"}
 '''
 
 LOCAL = '''"""One process, no engine: the baseline every engine is compared with."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from enginebench import EngineContext, Params
 
-from .spec import count_words
+from .spec import count_words, read_lines
 
 
-def count_words_(ctx: EngineContext, params: Params, lines: list[str]) -> dict[str, int]:
-    return count_words(lines)
+def count_words_(ctx: EngineContext, params: Params, inputs: dict[str, Any]) -> dict[str, int]:
+    return count_words(read_lines(inputs["files"]))
 
 
 CASES = {"count-words": count_words_}
-NOTES = {"count-words": "collections.Counter over every line in one process"}
+NOTES = {"count-words": "collections.Counter over every line, one file after another, in one process"}
 '''
 
-TEST = '''"""Tests of $name: the check catches a wrong answer, and the workload runs right on the engines
+TEST = '''"""Tests of the $name workload: the check catches a wrong answer, and the workload runs right on the engines
 (ENGINEBENCH_ENGINES, default all five; e.g. ENGINEBENCH_ENGINES=local for a quick run). Run with
 `pytest $name/`."""
 
@@ -218,15 +243,14 @@ HERE = Path(__file__).resolve().parent
 
 
 def test_the_check_names_a_wrong_count() -> None:
-    from $name.spec import WORKLOAD, count_words, make_lines  # pytest puts the folder's parent on sys.path
+    from $name.spec import WORKLOAD, count_words  # pytest puts the folder's parent on sys.path
 
     case = WORKLOAD.case("count-words")
-    params = {**case.params["tiny"], "n_lines": 50}
-    lines = make_lines(params)
-    expected = count_words(lines)
-    assert case.check(expected, params, lines, expected) == Verdict(True)
-    word = next(iter(expected))
-    verdict = case.check({**expected, word: expected[word] + 1}, params, lines, expected)
+    params = case.params["tiny"]
+    expected = count_words(["a b a", "b c"])
+    assert case.check(dict(expected), params, {}, expected) == Verdict(True)
+    word = "a"
+    verdict = case.check({**expected, word: expected[word] + 1}, params, {}, expected)
     assert not verdict.ok and f"{word!r}: got {expected[word] + 1}" in verdict.reason
 
 

@@ -94,6 +94,17 @@ TEST_BUDGET = Budget(cpus=2, memory_bytes=4 * 2**30)
 _SHARED: dict[str, Session] = {}
 
 
+SAMPLE_DIR = Path(__file__).resolve().parent / "sample_workload"
+
+
+@pytest.fixture
+def sample_registered(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The sample workload brought in by its folder, as a user's is (`--workload tests/sample_workload`);
+    forgotten again after the test."""
+    monkeypatch.setattr(registry, "_LOADED", dict(registry._LOADED))
+    return registry.resolve(str(SAMPLE_DIR))
+
+
 @pytest.fixture(scope="session")
 def started(request: pytest.FixtureRequest) -> Iterator[Session]:
     """An engine shared by every test parametrized with it (`indirect=True, scope="session"`): pytest

@@ -49,10 +49,10 @@ def test_help_does_not_import_engines_and_offers_each_engines_endpoint_option() 
         assert f"{flag} {flag[2:].replace('-', '_').upper()}" in out.stdout
 
 
-def test_data_commands_are_found_beside_each_workloads_spec(monkeypatch: pytest.MonkeyPatch,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_data_commands_are_found_beside_each_workloads_spec(capsys: pytest.CaptureFixture[str],
+                                                            request: pytest.FixtureRequest) -> None:
     assert list(registry.data_commands()) == ["tpch", "cifar10"]  # etl and cnn declare one each, tasks none
-    monkeypatch.setitem(registry.WORKLOADS, "sample", "sample_workload.spec")
+    request.getfixturevalue("sample_registered")  # a user's folder may declare data commands too
     assert main(["data", "sample", "--rows", "3"]) == 0
     assert capsys.readouterr().out == "sample data: 3 rows\n"
     with pytest.raises(SystemExit) as info:
@@ -69,10 +69,12 @@ def test_data_commands_are_found_beside_each_workloads_spec(monkeypatch: pytest.
         (["run", "--workload", "tasks", "--cases", "noop,sleep"],
          "unknown case of workload 'tasks' 'sleep' (accepted: noop, fanout,"),
         (["run", "--cases", "noop,sleep"], "unknown case 'sleep' (accepted: tasks/noop, tasks/fanout,"),
-        (["run", "--workload", "tasks,sql"], "unknown workload 'sql' (accepted: tasks, etl, cnn, inference, tune)"),
+        (["run", "--workload", "tasks,sql"], "unknown workload 'sql' (accepted: tasks, etl, cnn, inference, tune, "
+         "a folder with a spec.py, a dotted module)"),
         (["run", "--scale", "tiny,huge"], "unknown scale 'huge' (accepted: tiny, small, medium, large)"),
         (["run", "--scale", "huge"], "unknown scale 'huge' (accepted: tiny, small, medium, large)"),
-        (["run", "--workload", "graphs"], "unknown workload 'graphs' (accepted: tasks, etl, cnn, inference, tune)"),
+        (["run", "--workload", "graphs"], "unknown workload 'graphs' (accepted: tasks, etl, cnn, inference, "
+         "tune, a folder with a spec.py, a dotted module)"),
         (["run", "--cpus", "0"], "invalid CPU count 0 (accepted: an integer from 1 to 4096)"),
         (["run", "--cpus", "many"], "invalid CPU count 'many'"),
         (["run", "--repeat", "-1"], "invalid repeat count -1"),

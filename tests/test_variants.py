@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE_DIR
 
 from enginebench import registry
 from enginebench.cli import main
@@ -84,10 +85,9 @@ def test_a_default_slower_than_its_best_variant_by_more_than_the_bound_is_named(
 
 
 def test_a_study_alternates_the_variants_checks_every_answer_and_writes_one_results_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setitem(registry.WORKLOADS, "sample", "sample_workload.spec")
-    code = main(["variants", "--workload", "sample", "--engines", "local", "--cases", "paced,good", "--repeat", "3",
-                 "--cpus", "1", "--out", str(tmp_path)])
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], sample_registered: str) -> None:
+    code = main(["variants", "--workload", str(SAMPLE_DIR), "--engines", "local", "--cases", "paced,good",
+                 "--repeat", "3", "--cpus", "1", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 1  # a variant answered wrong: the study says so in its exit code
     [path] = tmp_path.glob("*-variants-sample-tiny-*.json")

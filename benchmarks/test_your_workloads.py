@@ -1,0 +1,19 @@
+"""Workloads of your own as pytest-benchmark tests: `pytest benchmarks/ --benchmark-only --workloads ./myjob`.
+
+Node ids read `test_case[<workload>/<case>-<engine>-<scale>]`; each benchmark's group is `<workload>/<case>`,
+as for the shipped workloads (benchmarks/test_<name>.py). Without such a workload this test has no cases.
+"""
+
+from typing import Any
+
+from enginebench import registry
+from enginebench.attempt import CaseInputs, Session
+from enginebench.bench import run_case
+
+
+def test_case(benchmark: Any, engine_session: Session, case_inputs: CaseInputs, your_case: tuple[str, str],
+              request: Any) -> None:
+    workload = registry.workload(your_case[0])
+    cfg = request.config
+    run_case(benchmark, engine_session, case_inputs, workload, workload.case(your_case[1]), cfg.getoption("scale"),
+             rounds=cfg.getoption("rounds"), warmup=cfg.getoption("warmup_rounds"))
