@@ -162,6 +162,19 @@ class Session:
         self.info = EngineSession(api=self.cls.api, baseline=self.cls.baseline, versions=self.cls.versions())
         self.engine: Engine | None = None
         self.ctx: EngineContext | None = None
+        #: the packages shipped to the running engine's workers (`ship`), forgotten when it stops
+        self.shipped: set[str] = set()
+
+    def ship(self, workload: Workload) -> None:
+        """Before a folder workload's first case on this engine: its zipped package to the workers
+        (`Engine.ship`), once per started engine."""
+        from enginebench.discovery import archive
+
+        path = archive(workload.package)
+        if path is None or self.engine is None or workload.package in self.shipped:
+            return
+        self.engine.ship(path)
+        self.shipped.add(workload.package)
 
     def available(self) -> bool:
         """Whether the engine's packages (and Java) are here; records why not."""
@@ -209,6 +222,7 @@ class Session:
         self.info.stop_s = time.perf_counter() - t0
         self.engine = None
         self.ctx = None
+        self.shipped = set()
 
     def restart(self) -> EngineContext | None:
         """A fresh engine after a case that overran its timeout (its work may still run inside the
@@ -278,6 +292,11 @@ class Attempt:
         if self.session.ctx is None:
             return self._new(Status.ERROR, f"engine failed to start: {self.session.info.reason}", phases=phases,
                              **base), True
+        try:
+            self.session.ship(self.workload)
+        except Exception as exc:  # noqa: BLE001 - recorded; the next case still runs
+            return self._new(Status.ERROR, f"could not ship workload {self.workload.name!r} to the engine's workers: "
+                             f"{one_line(exc)}", phases=phases, detail=traceback.format_exc()[-4000:], **base), True
         thread = threading.Thread(target=self._body, args=(self.session.ctx, phases, base), daemon=True,
                                   name=f"case-{self.session.name}-{self.case.name}")
         thread.start()

@@ -4,9 +4,10 @@ Four sources: the shipped workloads (`enginebench.workloads.*`), installed packa
 the entry-point group `enginebench.workloads`, a folder the user names (`--workload ./myjob`: a
 `spec.py` plus one file per engine API, laid out as the shipped ones are), and a dotted module
 (`--workload mypkg.myjob`). A folder is imported as a package named after the folder and registered
-with every engine's pickler to travel by value, so engine workers (on this machine or a cluster) need
-no copy of it. `check` turns every defect a user can make into one line naming the file and what is
-expected (`WorkloadError`, a UsageError: exit 2 before any engine starts).
+with every engine's pickler to travel by value; engines whose workers import tasks by name get a zip
+of it (`archive`, `Engine.ship`), so no worker needs a copy of the folder. `check` turns every defect
+a user can make into one line naming the file and what is expected (`WorkloadError`, a UsageError:
+exit 2 before any engine starts).
 """
 
 from __future__ import annotations
@@ -109,7 +110,38 @@ def load_folder(ref: str) -> tuple[Workload, Source]:
     _import_package(name, folder)
     workload = _load_spec(f"{name}.spec", folder / "spec.py")
     _register_by_value(name)
+    _FOLDERS[name] = folder
     return workload, Source("folder", str(folder), sha256=files_sha256(folder))
+
+
+#: Packages imported from a folder in this process (package -> folder), and their zip archives once built.
+_FOLDERS: dict[str, Path] = {}
+_ARCHIVES: dict[str, Path] = {}
+
+
+def archive(package: str) -> Path | None:
+    """A zip of a folder workload's Python files (`<package>.zip` holding `<package>/...`), built once per
+    process, for engines whose workers import what they run by name (Dask's `upload_file`, Spark's
+    `addPyFile`); None for a workload that is not a folder (installed: the workers have it)."""
+    if package not in _FOLDERS:
+        return None
+    if package not in _ARCHIVES:
+        import atexit
+        import shutil
+        import tempfile
+        import zipfile
+
+        where = Path(tempfile.mkdtemp(prefix="enginebench-ship-"))
+        atexit.register(shutil.rmtree, where, True)
+        path = where / f"{package}.zip"
+        folder = _FOLDERS[package]
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for file in sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts):
+                z.write(file, Path(package, file.relative_to(folder)).as_posix())
+            if not (folder / "__init__.py").is_file():
+                z.writestr(f"{package}/__init__.py", "")
+        _ARCHIVES[package] = path
+    return _ARCHIVES[package]
 
 
 def load_module(module: str, kind: str = "module", package: str = "", version: str = "") -> tuple[Workload, Source]:

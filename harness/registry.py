@@ -73,7 +73,8 @@ def resolve(ref: str) -> str:
         return add(*discovery.checked(lambda: discovery.load_folder(ref), tuple(WORKLOADS)))
     if "." in ref:
         return add(*discovery.checked(lambda: discovery.load_module(ref), tuple(WORKLOADS)))
-    raise unknown("workload", ref, (*names(), "a folder with a spec.py", "a dotted module"))
+    typed = (*WORKLOADS, *discovery.entry_points())  # what can be typed by name (a folder is typed as a path)
+    raise unknown("workload", ref, (*dict.fromkeys(typed), "a folder with a spec.py", "a dotted module"))
 
 
 def parse_workloads(text: str | None, every: bool = False) -> tuple[str, ...]:
@@ -120,7 +121,7 @@ def _find(name: str) -> tuple[Workload, Source]:
     if name in eps:
         return _LOADED.setdefault(name, discovery.checked(lambda: discovery.load_entry_point(eps[name]),
                                                           tuple(WORKLOADS)))
-    raise unknown("workload", name, names())
+    raise unknown("workload", name, tuple(dict.fromkeys((*WORKLOADS, *discovery.entry_points()))))
 
 
 def engine_class(name: str) -> type[Engine]:

@@ -6,6 +6,7 @@ which stops every Ray on the machine): see `stop_processes`."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
@@ -21,8 +22,9 @@ from typing import Any
 
 import psutil
 import pytest
-from conftest import run_plan
+from conftest import TEST_BUDGET, run_plan
 
+from enginebench.attempt import Session
 from enginebench.engines._spark_common import SPARK_CONF_DIR
 from enginebench.engines.base import Endpoints
 from enginebench.records import load_run
@@ -61,15 +63,15 @@ def wait_until(ready: Callable[[], bool], what: str, procs: Sequence[subprocess.
         dead = [p for p in procs if p.poll() is not None]
         if dead or time.monotonic() > deadline:
             tails = "\n".join(f"--- {log}\n{log_tail(log)}" for log in logs)
-            why = f"exited with {dead[0].returncode}: {dead[0].args}" if dead else f"not within {timeout_s:g} s"
+            why = f"exited with {dead[0].returncode}: {dead[0].args!r}" if dead else f"not within {timeout_s:g} s"
             raise AssertionError(f"{what}: {why}\n{tails}")
         time.sleep(0.3)
 
 
-def port_open(port: int) -> Callable[[], bool]:
+def port_open(port: int, host: str = "127.0.0.1") -> Callable[[], bool]:
     def check() -> bool:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((host, port), timeout=1).close()
             return True
         except OSError:
             return False
@@ -86,6 +88,21 @@ def family(procs: Sequence[subprocess.Popen[bytes]]) -> list[psutil.Process]:
         except psutil.NoSuchProcess:
             continue
     return found
+
+
+def exposed(procs: Sequence[subprocess.Popen[bytes]]) -> list[tuple[str, int]]:
+    """Listening sockets of `procs` and their descendants that are not on loopback."""
+    pids = {p.pid for p in procs} | {q.pid for q in family(procs)}
+    return sorted({(c.laddr.ip, c.laddr.port) for c in psutil.net_connections(kind="inet")
+                   if c.status == psutil.CONN_LISTEN and c.pid in pids and not ipaddress.ip_address(
+                       c.laddr.ip.removeprefix("::ffff:")).is_loopback})
+
+
+def alive(p: psutil.Process) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def stop_processes(procs: Sequence[subprocess.Popen[bytes]], also: Sequence[psutil.Process] = (),
@@ -106,7 +123,7 @@ def stop_processes(procs: Sequence[subprocess.Popen[bytes]], also: Sequence[psut
         if p.poll() is None:
             p.kill()
             p.wait(timeout=30)
-    left = [p for p in descendants.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    left = [p for p in descendants.values() if alive(p)]
     for p in left:
         try:
             p.terminate()
@@ -124,46 +141,66 @@ def stop_processes(procs: Sequence[subprocess.Popen[bytes]], also: Sequence[psut
 
 # -- Ray: `ray start --head` and `ray start --address` -----------------------------------------------
 @pytest.fixture
-def ray_cli_two_nodes(tmp_path: Path) -> Iterator[str]:
-    """A head (`ray start --head`) and a second node (`ray start --address`), 1 CPU each, on loopback.
+def ray_cli_two_nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A head (`ray start --head`) and a second node (`ray start --address`), 1 CPU each.
+
+    Addresses: `ray start` on Linux replaces 127.0.0.1 (`--node-ip-address`, `--address`) with the
+    machine's network address, so the nodes take two other loopback addresses, 127.0.0.2 (head) and
+    127.0.0.3. Ray's GCS, raylets and workers still listen on all interfaces (as on any multi-node
+    Ray cluster).
+
+    Authentication: on, as for any `ray start` cluster. RAY_AUTH_MODE=token on every node and in the
+    driver (its JVM under RayDP inherits it), with Ray's default token file ~/.ray/auth_token (`ray
+    get-auth-token --generate` makes it if missing; a local `ray.init` makes it too). Not a token of
+    the fixture's own: once a local `ray.init` has run in this process, the driver stays in token
+    mode with that file's token. Left alone, the nodes disagree: `ray start --head` turns token mode
+    on by itself when the file exists, `ray start --address` does not.
 
     `--block` keeps each `ray start` in the foreground as the parent of the node's daemons (GCS,
     raylet, agents; the raylet's workers below it). On SIGTERM it kills them itself
-    (Node.kill_all_processes); RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0 skips the drain wait (30 s by
-    default) it does first. Without --block `ray start` exits and leaves its daemons orphaned, to be
-    found only by name or by `ray stop`, which stops every Ray on the machine."""
-    port = free_port()
-    address = f"127.0.0.1:{port}"
+    (Node.kill_all_processes) and exits; RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0 skips the drain
+    wait (30 s by default) it does first. Without --block `ray start` exits and leaves its daemons
+    orphaned, to be found only by name or by `ray stop`, which stops every Ray on the machine."""
+    head_ip, node_ip, port = "127.0.0.2", "127.0.0.3", free_port()
+    address = f"{head_ip}:{port}"
     # Ray's socket paths must stay short (AF_UNIX, 107 bytes): a temp dir under /tmp, not tmp_path.
+    # The second node uses the head's.
     temp_dir = Path(tempfile.mkdtemp(prefix="ebray", dir="/tmp"))
-    env = {"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+    # RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER: a local `ray.init` earlier in this process (the ray engine
+    # without an address) leaves it at 0, with which `ray start --address` refuses to start.
+    env = {"RAY_AUTH_MODE": "token", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1",
+           "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    subprocess.run([str(BIN / "ray"), "get-auth-token", "--generate"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True, timeout=120, env={**os.environ, **env})
     # Ports Ray would otherwise take at fixed defaults (10001 Ray Client, 52365 agent HTTP), shared
     # with anything else on this machine: free or random ones instead. Worker ports: random.
-    per_node = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats", "--block",
-                "--dashboard-agent-listen-port", "0", "--min-worker-port", "0", "--max-worker-port", "0"]
+    per_node = ["--num-cpus", "1", "--disable-usage-stats", "--block", "--dashboard-agent-listen-port", "0",
+                "--min-worker-port", "0", "--max-worker-port", "0"]
     procs: list[subprocess.Popen[bytes]] = []
-    started: list[psutil.Process] = []
+    daemons: list[psutil.Process] = []
     logs = [tmp_path / "ray-head.log", tmp_path / "ray-node.log"]
+
+    def two_nodes() -> bool:
+        out = subprocess.run([str(BIN / "ray"), "status", "--address", address], capture_output=True, text=True,
+                             timeout=60, env={**os.environ, **env})
+        active = out.stdout.partition("Active:")[2].partition("Pending:")[0]
+        return out.returncode == 0 and active.count("node_") == 2
+
     try:
-        procs.append(start([BIN / "ray", "start", "--head", "--port", str(port), "--include-dashboard", "false",
-                            "--ray-client-server-port", str(free_port()), "--temp-dir", temp_dir, *per_node],
-                           logs[0], env))
-        wait_until(port_open(port), "ray head (GCS port)", procs, logs)
-        procs.append(start([BIN / "ray", "start", "--address", address, *per_node], logs[1], env))
-
-        def two_nodes() -> bool:
-            out = subprocess.run([str(BIN / "ray"), "status", "--address", address], capture_output=True,
-                                 text=True, timeout=60, env={**os.environ, **env})
-            active = out.stdout.partition("Active:")[2].partition("Pending:")[0]
-            return out.returncode == 0 and active.count("node_") == 2
-
+        procs.append(start([BIN / "ray", "start", "--head", "--node-ip-address", head_ip, "--port", str(port),
+                            "--include-dashboard", "false", "--ray-client-server-port", str(free_port()),
+                            "--temp-dir", temp_dir, *per_node], logs[0], env))
+        wait_until(port_open(port, head_ip), "ray head (GCS port)", procs, logs)
+        procs.append(start([BIN / "ray", "start", "--address", address, "--node-ip-address", node_ip, *per_node],
+                           logs[1], env))
         wait_until(two_nodes, "two Ray nodes", procs, logs)
-        started = family(procs)  # GCS, raylets, agents: recorded now in case one is orphaned later
+        daemons = family(procs)  # GCS, raylets, agents: recorded now in case one is orphaned later
         yield address
     finally:
         try:
-            # The second node first, then the head: the raylet's workers go with their raylet.
-            stop_processes(list(reversed(procs)), also=started)
+            # The second node first, then the head; each raylet's workers go with it.
+            stop_processes(list(reversed(procs)), also=daemons)
         finally:
             shutil.rmtree(temp_dir, ignore_errors=True)
 
@@ -189,16 +226,20 @@ def dask_scheduler_with_two_workers(tmp_path: Path) -> Iterator[str]:
     procs: list[subprocess.Popen[bytes]] = []
     logs = [tmp_path / "dask-scheduler.log", tmp_path / "dask-worker-1.log", tmp_path / "dask-worker-2.log"]
     try:
-        procs.append(start([BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                           logs[0]))
+        # --no-dashboard still serves a small HTTP API (health, metrics) at --dashboard-address, by
+        # default :8787 on the scheduler and :0 on workers, all interfaces: a free loopback port instead.
+        procs.append(start([BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard",
+                            "--dashboard-address", "127.0.0.1:0"], logs[0]))
         wait_until(port_open(port), "dask scheduler", procs, logs)
         for log in logs[1:]:
             procs.append(start([BIN / "dask", "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
-                                "--no-dashboard", "--local-directory", tmp_path / log.stem], log))
+                                "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+                                "--local-directory", tmp_path / log.stem], log))
         from distributed import Client
 
         with Client(address, timeout="10s") as client:
             client.wait_for_workers(2, timeout=START_TIMEOUT_S)
+        assert not exposed(procs), f"the dask cluster listens beyond loopback: {exposed(procs)}"
         yield address
     finally:
         # Workers first (each `dask worker` is a nanny that stops its worker process), then the scheduler.
@@ -232,7 +273,9 @@ def spark_standalone_two_workers(tmp_path: Path) -> Iterator[tuple[str, int]]:
     spark-class `exec`s the JVM, so the Popen handle is the Master or Worker itself."""
     port, webui = free_port(), free_port()
     url = f"spark://127.0.0.1:{port}"
-    spark_class = Path(__import__("pyspark").__file__).parent / "bin" / "spark-class"
+    import pyspark
+
+    spark_class = Path(pyspark.__path__[0]) / "bin" / "spark-class"
     env = {
         "SPARK_LOCAL_IP": "127.0.0.1",  # RPC and web UIs on loopback
         "PYSPARK_PYTHON": sys.executable,
@@ -259,6 +302,7 @@ def spark_standalone_two_workers(tmp_path: Path) -> Iterator[tuple[str, int]]:
                                 "--memory", "3g", "--host", "127.0.0.1", "--webui-port", str(free_port()),
                                 "--work-dir", tmp_path / log.stem], log, env))
         wait_until(lambda: alive_workers() == 2, "two spark workers registered", procs, logs)
+        assert not exposed(procs), f"the spark cluster listens beyond loopback: {exposed(procs)}"
         yield url, webui
     finally:
         # Workers first (each stops its executors), then the master.
@@ -270,20 +314,25 @@ def test_spark_runs_on_a_standalone_master_with_two_workers(
         tmp_path: Path, data_root: Path, spark_standalone_two_workers: tuple[str, int],
         monkeypatch: pytest.MonkeyPatch) -> None:
     url, webui = spark_standalone_two_workers
-    # The driver on loopback too (the engine only pins the driver's address in local mode).
+    # The driver on loopback too (the engine pins the driver's address only in local mode).
     monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
     endpoints = Endpoints(spark_master=url)
-    runner, path = run_plan(tmp_path / "tasks", "tasks", ("spark",), ("noop", "fanout"), repeat=1, warmup=0,
-                            endpoints=endpoints)
-    assert [r.status for r in runner.records] == ["ok", "ok"], [r.reason for r in runner.records]
-    config = load_run(path).header.engines["spark"].config
-    assert config["spark.master"] == url
-
+    session = Session("spark", TEST_BUDGET, endpoints)  # one application for both plans
+    try:
+        (tmp_path / "tasks").mkdir()
+        runner, path = run_plan(tmp_path / "tasks", "tasks", ("spark",), ("noop", "fanout"), repeat=1, warmup=0,
+                                endpoints=endpoints, session=session)
+        assert [r.status for r in runner.records] == ["ok", "ok"], [r.reason for r in runner.records]
+        config = load_run(path).header.engines["spark"].config
+        assert config["spark.master"] == url
+        # TPC-H parquet read by path: every worker sees the data root (one machine here).
+        (tmp_path / "etl").mkdir()
+        runner, _ = run_plan(tmp_path / "etl", "etl", ("spark",), ("q1",), repeat=1, warmup=0, endpoints=endpoints,
+                             session=session)
+        assert [r.status for r in runner.records] == ["ok"], [r.reason for r in runner.records]
+    finally:
+        session.stop()
     # The application ran on both workers: the master lists it with 2 cores (1 + 1) granted.
     apps = master_state(webui)["completedapps"]
     assert [app["name"] for app in apps] == ["enginebench"], apps
     assert apps[0]["cores"] == 2, apps
-
-    (tmp_path / "etl").mkdir()
-    runner, _ = run_plan(tmp_path / "etl", "etl", ("spark",), ("q1",), repeat=1, warmup=0, endpoints=endpoints)
-    assert [r.status for r in runner.records] == ["ok"], [r.reason for r in runner.records]

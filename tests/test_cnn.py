@@ -18,7 +18,6 @@ from conftest import run_plan
 from enginebench import registry
 from enginebench.attempt import Session
 from enginebench.cli import main
-from enginebench.spec import Workload
 from enginebench.workloads.cnn import data
 from enginebench.workloads.cnn.spec import PARAMS, WORKLOAD, check, expected_images, world_size
 

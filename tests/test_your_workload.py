@@ -93,6 +93,7 @@ def test_the_generated_tests_pass_and_the_run_records_where_the_workload_came_fr
     assert cli("report", str(path), "--output", str(tmp_path / "r.html"), cwd=tmp_path).returncode == 0
     assert f"wordjob: folder <span class=\"mono\">{copy}</span>, files sha256 <span class=\"mono\">" \
            f"{source['sha256'][:12]}</span>" in (tmp_path / "r.html").read_text()
+    assert cli("compare", str(path), str(path), "--output", str(tmp_path / "c.html"), cwd=tmp_path).returncode == 0
     assert cli("export", str(path), "--csv", str(tmp_path / "r.csv"), cwd=tmp_path).returncode == 0
     assert "wordjob,count-words,local" in (tmp_path / "r.csv").read_text()
 

@@ -9,6 +9,7 @@ import socket
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from enginebench.budget import Budget
@@ -169,6 +170,11 @@ class Engine(ABC):
 
     @abstractmethod
     def _stop(self) -> None: ...
+
+    def ship(self, archive: Path) -> None:
+        """Make a zipped package (a user's workload folder, `discovery.archive`) importable on the workers.
+        By default nothing: the engine's pickler carries the folder's functions by value (Ray)."""
+        return None
 
     def config(self) -> dict[str, Any]:
         """The effective configuration after start (workers, threads, memory): recorded as-is."""

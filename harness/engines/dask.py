@@ -4,6 +4,7 @@ scheduler (`--dask-scheduler`)."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from enginebench.engines.base import REMOTE_CAPS, Endpoint, Engine
@@ -68,6 +69,10 @@ class DaskEngine(Engine):
         client = Client(self._cluster)
         client.wait_for_workers(n_workers, timeout=60)
         return client
+
+    def ship(self, archive: Path) -> None:
+        # Dask's way to bring local code to the workers, present and future (a plugin on the scheduler).
+        self._handle.upload_file(str(archive))
 
     def _stop(self) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from enginebench.engines._spark_common import (
@@ -79,6 +80,10 @@ class SparkOnRayEngine(Engine):
         )
         spark.sparkContext.setLogLevel("ERROR")
         return spark
+
+    def ship(self, archive: Path) -> None:
+        # Spark's way to bring local Python to the executors (each task's sys.path gets the file).
+        self._handle.sparkContext.addPyFile(str(archive))
 
     def _stop(self) -> None:
         try:

@@ -1,6 +1,6 @@
 """The pandas sessionizer shared by the Ray Data and Dask implementations: each engine hands it a frame
-that holds every click of the users in it (a Ray group, a Dask partition after the shuffle on user_id),
-and it answers vectorized, whatever the number of users in the frame."""
+that holds every click of the users in it (a Ray Data group of users, a Dask partition after the shuffle
+on user_id), and it answers vectorized, whatever the number of users in the frame."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def sessions_of(events: pd.DataFrame, gap_ms: int) -> pd.DataFrame:
     time, a new session where the user changes or the idle gap exceeds gap_ms."""
     if events.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in SESSION_DTYPES.items()})
-    df = events[["user_id", "ts", "url"]].sort_values(["user_id", "ts"], kind="stable")
+    # numpy-backed ints whatever the reader made (Ray Data's pandas batches are pyarrow-backed)
+    df = events[["user_id", "ts", "url"]].astype({"user_id": "int64", "ts": "int64"})
+    df = df.sort_values(["user_id", "ts"], kind="stable")
     user, ts = df["user_id"].to_numpy(), df["ts"].to_numpy()
     new = np.ones(len(df), bool)
     new[1:] = (user[1:] != user[:-1]) | (np.diff(ts) > gap_ms)
