@@ -22,8 +22,9 @@ from typing import Any
 
 import psutil
 import pytest
-from conftest import TEST_BUDGET, run_plan
+from conftest import ROOT, TEST_BUDGET, run_plan
 
+from enginebench import registry
 from enginebench.attempt import Session
 from enginebench.engines._spark_common import SPARK_CONF_DIR
 from enginebench.engines.base import Endpoints
@@ -205,8 +206,23 @@ def ray_cli_two_nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
             shutil.rmtree(temp_dir, ignore_errors=True)
 
 
+def clickstream() -> str:
+    """The worked example, a workload folder of one's own: its code reaches the cluster's workers only the
+    way enginebench sends it (by value for Ray, a zip for Dask and Spark), never from their sys.path."""
+    return registry.resolve(str(ROOT / "docs" / "examples" / "clickstream"))
+
+
+def run_yours(tmp_path: Path, engine: str, endpoints: Endpoints, session: Session | None = None) -> None:
+    (tmp_path / "yours").mkdir()
+    runner, _ = run_plan(tmp_path / "yours", clickstream(), (engine,), ("sessionize",), repeat=1, warmup=0,
+                         endpoints=endpoints, session=session)
+    assert [r.status for r in runner.records] == ["ok"], [(r.reason, r.detail[-2000:]) for r in runner.records]
+
+
 @pytest.mark.engine
-def test_ray_and_spark_on_ray_run_on_a_cluster_started_with_ray_start(tmp_path: Path, ray_cli_two_nodes: str) -> None:
+def test_ray_and_spark_on_ray_run_on_a_cluster_started_with_ray_start(tmp_path: Path, data_root: Path,
+                                                                      ray_cli_two_nodes: str) -> None:
+    run_yours(tmp_path, "ray", Endpoints(ray_address=ray_cli_two_nodes))
     runner, path = run_plan(tmp_path, "tasks", ("ray", "spark-on-ray"), ("noop", "fanout"), repeat=1, warmup=0,
                             endpoints=Endpoints(ray_address=ray_cli_two_nodes))
     assert [r.status for r in runner.records] == ["ok"] * 4, [r.reason for r in runner.records]
@@ -247,8 +263,9 @@ def dask_scheduler_with_two_workers(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.engine
-def test_dask_runs_on_a_dask_scheduler_with_two_dask_workers(tmp_path: Path,
+def test_dask_runs_on_a_dask_scheduler_with_two_dask_workers(tmp_path: Path, data_root: Path,
                                                              dask_scheduler_with_two_workers: str) -> None:
+    run_yours(tmp_path, "dask", Endpoints(dask_scheduler=dask_scheduler_with_two_workers))
     runner, path = run_plan(tmp_path, "tasks", ("dask",), ("noop", "actors"), repeat=1, warmup=0,
                             endpoints=Endpoints(dask_scheduler=dask_scheduler_with_two_workers))
     assert [r.status for r in runner.records] == ["ok", "ok"], [r.reason for r in runner.records]
@@ -330,6 +347,7 @@ def test_spark_runs_on_a_standalone_master_with_two_workers(
         runner, _ = run_plan(tmp_path / "etl", "etl", ("spark",), ("q1",), repeat=1, warmup=0, endpoints=endpoints,
                              session=session)
         assert [r.status for r in runner.records] == ["ok"], [r.reason for r in runner.records]
+        run_yours(tmp_path, "spark", endpoints, session)
     finally:
         session.stop()
     # The application ran on both workers: the master lists it with 2 cores (1 + 1) granted.
