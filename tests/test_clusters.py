@@ -342,6 +342,7 @@ def test_spark_runs_on_a_standalone_master_with_two_workers(
         assert [r.status for r in runner.records] == ["ok", "ok"], [r.reason for r in runner.records]
         config = load_run(path).header.engines["spark"].config
         assert config["spark.master"] == url
+        assert config["mode"] == "existing master"
         # TPC-H parquet read by path: every worker sees the data root (one machine here).
         (tmp_path / "etl").mkdir()
         runner, _ = run_plan(tmp_path / "etl", "etl", ("spark",), ("q1",), repeat=1, warmup=0, endpoints=endpoints,

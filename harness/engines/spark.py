@@ -76,8 +76,11 @@ class SparkEngine(Engine):
     def config(self) -> dict[str, Any]:
         if self._handle is None:
             return {}
-        return spark_config_summary(
+        summary = spark_config_summary(
             self._handle,
             ("spark.master", "spark.driver.memory", "spark.executor.memory", "spark.default.parallelism",
              "spark.sql.shuffle.partitions", "spark.sql.execution.arrow.pyspark.enabled"),
         )
+        # Executors of an existing master register after the context starts: the master's UI has the shape.
+        summary["mode"] = "existing master" if self.remote_address() is not None else "local"
+        return summary
