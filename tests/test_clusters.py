@@ -222,16 +222,26 @@ def run_yours(tmp_path: Path, engine: str, endpoints: Endpoints, session: Sessio
 @pytest.mark.engine
 def test_ray_and_spark_on_ray_run_on_a_cluster_started_with_ray_start(tmp_path: Path, data_root: Path,
                                                                       ray_cli_two_nodes: str) -> None:
-    run_yours(tmp_path, "ray", Endpoints(ray_address=ray_cli_two_nodes))
-    runner, path = run_plan(tmp_path, "tasks", ("ray", "spark-on-ray"), ("noop", "fanout"), repeat=1, warmup=0,
-                            endpoints=Endpoints(ray_address=ray_cli_two_nodes))
-    assert [r.status for r in runner.records] == ["ok"] * 4, [r.reason for r in runner.records]
-    engines = load_run(path).header.engines
+    # As a user runs it: `enginebench run --ray-address`, a process of its own. (A driver in this
+    # process may have fixed its Ray authentication mode in an earlier test.)
+    out = subprocess.run(
+        [str(BIN / "enginebench"), "run", "--workload", f"tasks,{ROOT / 'docs' / 'examples' / 'clickstream'}",
+         "--cases", "noop,fanout,sessionize", "--engines", "ray,spark-on-ray", "--repeat", "1", "--warmup", "0",
+         "--ray-address", ray_cli_two_nodes, "--out", str(tmp_path), "--no-report", "--cpus", "2", "--memory", "4g"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        env={**os.environ, "RAY_AUTH_MODE": "token", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1"})
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    (path,) = tmp_path.glob("*.json")
+    run = load_run(path)
+    assert sorted((r.case, r.engine, r.status) for r in run.records) == sorted(
+        (c, e, "ok") for c in ("noop", "fanout", "sessionize") for e in ("ray", "spark-on-ray"))
+    engines = run.header.engines
     assert engines["ray"].config["nodes"] == 2 and engines["ray"].config["cpus"] == 2
     assert engines["ray"].config["mode"] == "existing cluster"
     assert engines["ray"].config["address"] == ray_cli_two_nodes
     assert engines["spark-on-ray"].config["executors"] == 2  # one 1-core executor per 1-CPU node
     assert engines["spark-on-ray"].config["ray"]["nodes"] == 2
+    assert run.header.plan.sources["clickstream"]["kind"] == "folder"
 
 
 # -- Dask: `dask scheduler` and `dask worker` --------------------------------------------------------

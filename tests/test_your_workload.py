@@ -34,9 +34,10 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
                           env={**os.environ, **(env or {})})
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`enginebench new wordjob` in a fresh folder, loaded once for the module."""
+    """`enginebench new wordjob` in a fresh folder, once per session (engine tests are grouped by engine
+    across modules, so a module-scoped folder would be written anew, and refused as a second wordjob)."""
     where = tmp_path_factory.mktemp("new")
     out = cli("new", "wordjob", cwd=where)
     assert out.returncode == 0, out.stderr

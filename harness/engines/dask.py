@@ -71,8 +71,15 @@ class DaskEngine(Engine):
         return client
 
     def ship(self, archive: Path) -> None:
-        # Dask's way to bring local code to the workers, present and future (a plugin on the scheduler).
-        self._handle.upload_file(str(archive))
+        # Dask's way to bring local code to the workers, present and future: `upload_file`, which also
+        # imports it on the scheduler (it unpickles graphs). A LocalCluster's scheduler lives in this
+        # process, which has the package already and must keep its own copy: the workers' plugin only.
+        if self.remote_address() is not None:
+            self._handle.upload_file(str(archive))
+        else:
+            from distributed.diagnostics.plugin import UploadFile
+
+            self._handle.register_plugin(UploadFile(str(archive)), name=f"enginebench-ship-{archive.name}")
 
     def _stop(self) -> None:
         try:
