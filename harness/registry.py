@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from enginebench import discovery
-from enginebench.discovery import Source, WorkloadError
-from enginebench.errors import unknown
+from enginebench.discovery import Source
+from enginebench.errors import WorkloadError, unknown
 from enginebench.spec import Workload
+from enginebench.wellformed import checked
 
 if TYPE_CHECKING:
     from enginebench.commands import DataCommand
@@ -70,9 +71,9 @@ def resolve(ref: str) -> str:
         _find(ref)
         return ref
     if discovery.looks_like_path(ref):
-        return add(*discovery.checked(lambda: discovery.load_folder(ref), tuple(WORKLOADS)))
+        return add(*checked(lambda: discovery.load_folder(ref), tuple(WORKLOADS)))
     if "." in ref:
-        return add(*discovery.checked(lambda: discovery.load_module(ref), tuple(WORKLOADS)))
+        return add(*checked(lambda: discovery.load_module(ref), tuple(WORKLOADS)))
     typed = (*WORKLOADS, *discovery.entry_points())  # what can be typed by name (a folder is typed as a path)
     raise unknown("workload", ref, (*dict.fromkeys(typed), "a folder with a spec.py", "a dotted module"))
 
@@ -119,7 +120,7 @@ def _find(name: str) -> tuple[Workload, Source]:
         return found
     eps = discovery.entry_points()
     if name in eps:
-        return _LOADED.setdefault(name, discovery.checked(lambda: discovery.load_entry_point(eps[name]),
+        return _LOADED.setdefault(name, checked(lambda: discovery.load_entry_point(eps[name]),
                                                           tuple(WORKLOADS)))
     raise unknown("workload", name, tuple(dict.fromkeys((*WORKLOADS, *discovery.entry_points()))))
 

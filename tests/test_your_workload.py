@@ -20,8 +20,8 @@ from conftest import run_plan
 
 from enginebench import API_VERSION, Verdict, registry
 from enginebench.attempt import Session
-from enginebench.discovery import check
 from enginebench.records import load_run
+from enginebench.wellformed import check
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
