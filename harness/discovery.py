@@ -66,10 +66,15 @@ class Source:
         return f"module {self.where}" + (f" of {provider}" if provider else "") + digest
 
 
+def python_files(folder: Path) -> list[Path]:
+    """A workload folder's Python files, sorted (__pycache__ left out): what is hashed and shipped."""
+    return sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
+
+
 def files_sha256(folder: Path) -> str:
-    """A sha256 over the folder's Python files (their paths and contents, __pycache__ left out)."""
+    """A sha256 over the folder's Python files (their paths and contents)."""
     h = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts):
+    for path in python_files(folder):
         h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -126,7 +131,7 @@ def archive(package: str) -> Path | None:
         path = where / f"{package}.zip"
         folder = _FOLDERS[package]
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-            for file in sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts):
+            for file in python_files(folder):
                 z.write(file, Path(package, file.relative_to(folder)).as_posix())
             if not (folder / "__init__.py").is_file():
                 z.writestr(f"{package}/__init__.py", "")

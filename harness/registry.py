@@ -41,7 +41,7 @@ ENGINES: dict[str, str] = {
     "local": "enginebench.engines.local:LocalEngine",
 }
 
-#: Workloads loaded in this process that are not shipped: name -> (workload, where it came from).
+#: Workloads loaded in this process, shipped or not: name -> (workload, where it came from).
 _LOADED: dict[str, tuple[Workload, Source]] = {}
 
 
@@ -74,8 +74,7 @@ def resolve(ref: str) -> str:
         return add(*checked(lambda: discovery.load_folder(ref), tuple(WORKLOADS)))
     if "." in ref:
         return add(*checked(lambda: discovery.load_module(ref), tuple(WORKLOADS)))
-    typed = (*WORKLOADS, *discovery.entry_points())  # what can be typed by name (a folder is typed as a path)
-    raise unknown("workload", ref, (*dict.fromkeys(typed), "a folder with a spec.py", "a dotted module"))
+    raise unknown("workload", ref, (*_typed(), "a folder with a spec.py", "a dotted module"))
 
 
 def parse_workloads(text: str | None, every: bool = False) -> tuple[str, ...]:
@@ -103,8 +102,12 @@ def restore(sources: Mapping[str, Mapping[str, Any]]) -> None:
         want = Source.from_dict(recorded)
         if want.kind == "shipped" or name in _LOADED:
             continue
-        ref = want.where if want.kind == "folder" else want.where.removesuffix(".spec")
-        resolve(ref)
+        if want.kind == "folder":
+            resolve(want.where)
+        elif want.kind == "entry-point":
+            resolve(name)  # through the installed package's entry point again
+        else:
+            resolve(want.where.removesuffix(".spec"))
         have = source(name)
         if want.sha256 and have.sha256 != want.sha256:
             raise WorkloadError(f"workload {name!r} at {want.where} changed since the run began (files sha256 "
@@ -122,7 +125,12 @@ def _find(name: str) -> tuple[Workload, Source]:
     if name in eps:
         return _LOADED.setdefault(name, checked(lambda: discovery.load_entry_point(eps[name]),
                                                           tuple(WORKLOADS)))
-    raise unknown("workload", name, tuple(dict.fromkeys((*WORKLOADS, *discovery.entry_points()))))
+    raise unknown("workload", name, _typed())
+
+
+def _typed() -> tuple[str, ...]:
+    """The workloads that can be typed by name: shipped and installed (a folder is typed as a path)."""
+    return tuple(dict.fromkeys((*WORKLOADS, *discovery.entry_points())))
 
 
 def engine_class(name: str) -> type[Engine]:

@@ -252,13 +252,15 @@ class Workload:
         when it names the case, else the API's module (None when there is none)."""
         own = engine.replace("-", "_") if engine else api
         if own != api:
-            module = self._module(own)
+            module = self.module(own)
             if module is not None and (case in getattr(module, "CASES", {})
                                        or case in getattr(module, "UNSUPPORTED", {})):
                 return module
-        return self._module(api)
+        return self.module(api)
 
-    def _module(self, name: str) -> Any:
+    def module(self, name: str) -> Any:
+        """The module `<package>.<name>` (an engine file such as `ray`), imported; None when there is none. An
+        error raised inside it propagates."""
         module_name = f"{self.package}.{name}"
         try:
             return importlib.import_module(module_name)

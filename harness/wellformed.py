@@ -6,8 +6,7 @@ workloads pass the same checks (tested)."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
+import dataclasses
 import inspect
 import re
 import sys
@@ -78,13 +77,15 @@ CASE_CALLS: dict[str, tuple[str, ...]] = {
     "teardown": ("inputs",),
 }
 IMPLEMENTATION_CALL = ("ctx", "params", "inputs")
+#: The callables a Case may leave out (None by default).
+OPTIONAL_CALLS = {f.name for f in dataclasses.fields(Case) if f.name in CASE_CALLS and f.default is None}
 
 
 def _check_case(case: Case, spec_file: Path) -> None:
     where = f"{spec_file}: case {case.name!r}"
     for attr, args in CASE_CALLS.items():
         fn = getattr(case, attr)
-        if fn is None and attr in ("reference", "series", "notes", "teardown"):
+        if fn is None and attr in OPTIONAL_CALLS:
             continue
         _check_call(fn, args, f"{where}: {attr}")
     if not case.params:
@@ -119,17 +120,10 @@ def _check_call(fn: Any, args: tuple[str, ...], what: str) -> None:
 
 
 def _engine_module(workload: Workload, api: str, where: Path) -> Any:
-    name = f"{workload.package}.{api}"
     try:
-        found = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        found = None
-    if found is None:
-        return None
-    try:
-        return importlib.import_module(name)
+        return workload.module(api)
     except Exception as exc:
-        raise WorkloadError(import_failure(Path(found.origin or where / f"{api}.py"), exc)) from None
+        raise WorkloadError(import_failure(where / f"{api}.py", exc)) from None
 
 
 def _check_engine_module(module: Any, path: Path, workload: Workload) -> None:

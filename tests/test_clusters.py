@@ -125,18 +125,13 @@ def stop_processes(procs: Sequence[subprocess.Popen[bytes]], also: Sequence[psut
             p.kill()
             p.wait(timeout=30)
     left = [p for p in descendants.values() if alive(p)]
-    for p in left:
-        try:
-            p.terminate()
-        except psutil.NoSuchProcess:
-            continue
-    _, left = psutil.wait_procs(left, timeout=10)
-    for p in left:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            continue
-    _, left = psutil.wait_procs(left, timeout=10)
+    for send in (psutil.Process.terminate, psutil.Process.kill):  # SIGTERM, then SIGKILL what is left
+        for p in left:
+            try:
+                send(p)
+            except psutil.NoSuchProcess:
+                continue
+        _, left = psutil.wait_procs(left, timeout=10)
     assert not left, f"processes survived SIGKILL: {[p.pid for p in left]}"
 
 

@@ -271,9 +271,15 @@ def test_every_package_folder_is_installed_under_the_enginebench_name() -> None:
 
 
 def test_pip_install_puts_only_enginebench_into_site_packages(tmp_path: Path) -> None:
+    # Built from a copy of the tracked files: setuptools writes build/ and *.egg-info beside the sources.
+    source = tmp_path / "source"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, tracked.decode().split("\0")):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, source / name)
     wheels = tmp_path / "wheels"
     out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                          str(wheels), str(ROOT)], capture_output=True, text=True, timeout=300)
+                          str(wheels), str(source)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     (wheel,) = wheels.glob("enginebench-*.whl")
     with zipfile.ZipFile(wheel) as z:

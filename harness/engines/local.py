@@ -19,12 +19,26 @@ def _ready(_: int) -> int:
 
 @dataclass(frozen=True)
 class LocalHandle:
-    """What local implementations get: the CPU count, a warm spawn-based process pool, and a scratch
-    directory (DuckDB spills there beyond its memory limit)."""
+    """What local implementations get: the CPU count, a warm spawn-based process pool, a scratch
+    directory, and DuckDB held to the budget (`duckdb()`)."""
 
     cpus: int
     pool: ProcessPoolExecutor
     scratch: Path | None = None
+    memory_bytes: int | None = None
+
+    def duckdb(self) -> Any:
+        """A new in-process DuckDB connection with threads = the budget's CPUs and memory_limit = its
+        memory, spilling to the scratch directory beyond it (the caller closes it)."""
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute(f"SET threads = {self.cpus}")
+        if self.memory_bytes is not None:
+            con.execute(f"SET memory_limit = '{self.memory_bytes // 2**20}MiB'")
+        if self.scratch is not None:
+            con.execute(f"SET temp_directory = '{self.scratch}'")
+        return con
 
 
 class LocalEngine(Engine):
@@ -39,7 +53,7 @@ class LocalEngine(Engine):
         pool = ProcessPoolExecutor(max_workers=self.budget.cpus, mp_context=multiprocessing.get_context("spawn"))
         list(pool.map(_ready, range(self.budget.cpus)))
         scratch = Path(tempfile.mkdtemp(prefix="enginebench-local-"))
-        return LocalHandle(cpus=self.budget.cpus, pool=pool, scratch=scratch)
+        return LocalHandle(cpus=self.budget.cpus, pool=pool, scratch=scratch, memory_bytes=self.budget.memory_bytes)
 
     def _stop(self) -> None:
         if self._handle is None:

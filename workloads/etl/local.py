@@ -14,17 +14,6 @@ _CAST = {"int": "TRY_CAST({c} AS BIGINT)", "money": "TRY_CAST({c} AS DECIMAL(15,
          "date": "CAST(TRY_STRPTIME({c}, '%Y-%m-%d') AS DATE)", "text": "{c}"}
 
 
-def _connect(ctx: EngineContext) -> Any:
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute(f"SET threads = {ctx.cpus}")
-    con.execute(f"SET memory_limit = '{ctx.budget.memory_bytes // 2**20}MiB'")
-    if ctx.handle.scratch is not None:
-        con.execute(f"SET temp_directory = '{ctx.handle.scratch}'")
-    return con
-
-
 def create_views(con: Any, inputs: Any) -> None:
     """Every TPC-H table as a view over its parquet files."""
     for table in data.TABLES:
@@ -32,7 +21,7 @@ def create_views(con: Any, inputs: Any) -> None:
 
 
 def _sql(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
-    con = _connect(ctx)
+    con = ctx.handle.duckdb()
     try:
         create_views(con, inputs)
         return records(con.execute(data.query_text(params["query"])).fetchdf())
@@ -41,7 +30,7 @@ def _sql(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]
 
 
 def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
-    con = _connect(ctx)
+    con = ctx.handle.duckdb()
     malformed: dict[str, int] = {}
     try:
         clock = pipeline.StageClock()

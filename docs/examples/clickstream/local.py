@@ -32,20 +32,9 @@ FROM sessions GROUP BY bucket
 """
 
 
-def _connect(ctx: EngineContext) -> Any:
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute(f"SET threads = {ctx.cpus}")
-    con.execute(f"SET memory_limit = '{ctx.budget.memory_bytes // 2**20}MiB'")
-    if ctx.handle.scratch is not None:
-        con.execute(f"SET temp_directory = '{ctx.handle.scratch}'")
-    return con
-
-
 def sessionize(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     columns = "{" + ", ".join(f"'{c}': '{'VARCHAR' if t == 'string' else 'BIGINT'}'" for c, t in SCHEMA.items()) + "}"
-    con = _connect(ctx)
+    con = ctx.handle.duckdb()
     try:
         cur = con.execute(SQL.format(columns=columns, cap=HIST_CAP), [inputs["glob"], gap_ms(params), inputs["t0"]])
         names = [d[0] for d in cur.description]
