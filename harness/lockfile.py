@@ -1,6 +1,6 @@
 """requirements.lock: the exact version of every distribution `pip install -e .[test,dev]` installs.
 
-`./enginebench lock` writes it from pip's dry-run resolution report (`python -m enginebench.lockfile REPORT
+`./enginebench lock` writes it from pip's dry-run resolution report (`python harness/lockfile.py REPORT
 LOCK`), the bootstrap installs with it as pip constraints, and `enginebench doctor` compares the installed
 versions with it. Standard library only: the lock is written by the bare Python that creates .venv.
 """

@@ -30,6 +30,7 @@ WORKLOADS: dict[str, str] = {
     "cnn": "enginebench.workloads.cnn.spec",
     "inference": "enginebench.workloads.inference.spec",
     "tune": "enginebench.workloads.tune.spec",
+    "gbdt": "enginebench.workloads.gbdt.spec",
 }
 
 #: engine name -> "module:Class". Order is the display order.

@@ -1,0 +1,123 @@
+"""What every engine's gbdt path shares: the booster parameters, the clock callback that records each
+round inside the training (on whichever worker trains), the planted bugs, and the answer.
+
+The answer carries the trained model itself (XGBoost's UBJSON bytes), so the check reads the trees, the
+rows the model saw and the held-out AUC from the model, not from what the engine path says about it.
+
+Rows seen, from the model: at round 0 every row has the same prediction (the model's `base_score`, a
+probability p0), so every row's hessian under the logistic loss is p0 (1 - p0), and the root of the first
+tree covers (sums the hessians of) every training row the workers held, all-reduced across workers.
+rows = root cover / (p0 (1 - p0)). A dropped or duplicated partition changes it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import numpy as np
+
+from enginebench import Params, use_gpu
+
+#: Booster attribute the clock writes its per-round record into (saved with the model).
+HISTORY_ATTR = "enginebench_history"
+#: planted bugs (tests only): one worker's shard dropped, the training labels shuffled, training stopped at half
+#: the rounds
+PLANTS = ("drop-shard", "shuffle-labels", "short-rounds")
+
+
+def has_cuda_build() -> bool:
+    """Whether the installed XGBoost was built with CUDA (the `xgboost-cpu` wheel is not)."""
+    import xgboost
+
+    return bool(xgboost.build_info().get("USE_CUDA"))
+
+
+def device(params: Params, gpus_visible: bool, where: str) -> str:
+    """"cuda" or "cpu" for a case's `device` parameter; --device cuda with no GPU, or with the CPU-only
+    XGBoost build, is one line, never a silent fall-back."""
+    if params.get("device") == "cuda" and gpus_visible and not has_cuda_build():
+        raise RuntimeError("--device cuda, but the installed XGBoost is the CPU-only build (xgboost-cpu); "
+                           "accepted: --device cpu, or `pip install xgboost==<same version>` for CUDA")
+    return "cuda" if use_gpu(params, gpus_visible and has_cuda_build(), where) else "cpu"
+
+
+def booster_params(params: Params, nthread: int, dev: str = "cpu") -> dict[str, Any]:
+    """The one set of XGBoost parameters every engine trains with (rounds apart: `rounds`)."""
+    return {"objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist", "device": dev,
+            "max_depth": params["max_depth"], "eta": params["eta"], "max_bin": params["max_bin"],
+            "min_child_weight": params["min_child_weight"], "seed": params["seed"], "nthread": nthread}
+
+
+def rounds(params: Params) -> int:
+    """Boosting rounds to run; the `short-rounds` plant stops at half."""
+    return int(params["rounds"]) // (2 if params.get("plant") == "short-rounds" else 1)
+
+
+def shuffle_labels(labels: np.ndarray, seed: int) -> np.ndarray:
+    """The `shuffle-labels` plant: the labels of a partition permuted, so they no longer match the rows."""
+    return np.random.default_rng(seed).permutation(labels)
+
+
+def plant_frame(df: Any, params: Params, part: int = 0) -> Any:
+    """A pandas partition with the `shuffle-labels` plant applied when it is planted (else unchanged)."""
+    if params.get("plant") != "shuffle-labels":
+        return df
+    from enginebench.workloads.gbdt.data import LABEL
+
+    return df.assign(**{LABEL: shuffle_labels(df[LABEL].to_numpy(), params["seed"] * 7919 + part)})
+
+
+def clock(t0: float) -> Any:
+    """An XGBoost callback that records, on the worker that trains, when training began and when each round
+    ended with its held-out AUC (the first eval set's), as seconds since `t0` (the call's start,
+    time.time()); written into the booster's attributes at the end, so it travels home with the model."""
+    import xgboost
+
+    class Clock(xgboost.callback.TrainingCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.began = 0.0
+            self.rounds: list[list[float]] = []
+
+        def before_training(self, model: Any) -> Any:
+            self.began = time.time() - t0
+            return model
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            auc = next((float(m["auc"][-1]) for m in evals_log.values() if m.get("auc")), float("nan"))
+            self.rounds.append([round(time.time() - t0, 4), auc])
+            return False
+
+        def after_training(self, model: Any) -> Any:
+            model.set_attr(**{HISTORY_ATTR: json.dumps({"began": round(self.began, 4), "rounds": self.rounds})})
+            return model
+
+    return Clock()
+
+
+def answer(booster: Any, *, t0: float, load_s: float, workers: int, threads: int, dev: str,
+           api: str) -> dict[str, Any]:
+    """An engine path's answer: the model (UBJSON bytes) and its per-round record, the seconds the call spent
+    loading the data (`load_s`), the layout it trained with."""
+    history = json.loads(booster.attr(HISTORY_ATTR) or '{"began": null, "rounds": []}')
+    return {"model": bytes(booster.save_raw("ubj")), "history": history["rounds"], "job_start_s": history["began"],
+            "load_s": load_s, "seconds": time.time() - t0, "workers": workers, "threads_per_worker": threads,
+            "device": dev, "api": api}
+
+
+def load_booster(raw: bytes) -> Any:
+    import xgboost
+
+    booster = xgboost.Booster()
+    booster.load_model(bytearray(raw))
+    return booster
+
+
+def rows_seen(booster: Any) -> float:
+    """Training rows the model saw: the first tree's root cover over one row's hessian at round 0."""
+    config = json.loads(booster.save_config())["learner"]["learner_model_param"]
+    p0 = float(str(config["base_score"]).strip("[]"))
+    root = json.loads(booster.get_dump(dump_format="json", with_stats=True)[0])
+    return float(root["cover"]) / (p0 * (1.0 - p0))
