@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     for endpoint in _endpoints().values():
         run.add_argument(endpoint.flag, dest=endpoint.key, help=endpoint.help)
     run.add_argument("--device", choices=DEVICES,
-                     help="where cases with a device train (cnn): cuda, cpu, or auto (default: cuda where the "
+                     help="where cases with a device train (cnn, gbdt): cuda, cpu, or auto (default: cuda where the "
                           "engine's workers see a GPU)")
     run.add_argument("--scaling", choices=("strong", "weak"),
                      help="with several --cpus: strong keeps the work fixed (default), weak grows it with the CPUs")
@@ -302,7 +302,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cases = _cases(args.cases, workloads)
     if args.device not in (None, "auto") and not any("device" in registry.workload(w).case(c).params[s]
                                                      for w in cases for c in cases[w] for s in scales):
-        raise UsageError(f"--device {args.device}: no case of the plan trains on a device (accepted with: cnn)")
+        raise UsageError(f"--device {args.device}: no case of the plan trains on a device (accepted with: cnn, gbdt)")
     if args.device == "cuda" and not any(getattr(args, key) for key in _endpoints()):
         import torch  # only here: torch takes seconds to import
 

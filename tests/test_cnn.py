@@ -179,7 +179,7 @@ def test_device_option_reaches_the_params_and_cuda_without_a_gpu_is_refused(
     with pytest.raises(RuntimeError, match="--device cuda, but no GPU is visible to the Ray cluster"):
         use_gpu({"device": "cuda"}, False, "the Ray cluster")
     assert main(["run", "--workload", "tasks", "--device", "cpu", "--no-report"]) == 2
-    assert "no case of the plan trains on a device (accepted with: cnn)" in _error_line(capsys)
+    assert "no case of the plan trains on a device (accepted with: cnn, gbdt)" in _error_line(capsys)
     if not torch.cuda.is_available():
         assert main(["run", "--workload", "cnn", "--device", "cuda", "--no-report"]) == 2
         assert "--device cuda: this machine has no GPU" in _error_line(capsys)

@@ -17,7 +17,16 @@ from enginebench import registry
 from enginebench.attempt import Session
 from enginebench.workloads.gbdt import data, local
 from enginebench.workloads.gbdt.model import PLANTS, answer, rows_seen
-from enginebench.workloads.gbdt.spec import PARAMS, TOLERANCE, WORKLOAD, check, reference, time_to_target
+from enginebench.workloads.gbdt.spec import (
+    PARAMS,
+    TOLERANCE,
+    WORKLOAD,
+    check,
+    curve,
+    held_out_auc,
+    reference,
+    time_to_target,
+)
 
 #: Small enough for a check per engine and plant: seconds of training.
 FEW = {**PARAMS["tiny"], "n_train": 20_000, "n_test": 5_000, "rounds": 20, "target_auc": 0.78}
@@ -69,6 +78,9 @@ def test_the_model_says_how_many_rows_it_saw_and_the_check_names_each_bug(tmp_pa
     assert "the model saw 10,000 training rows, the table has 20,000: rows were lost" in verdicts["drop-shard"].reason
     assert "does not learn what the labels say" in verdicts["shuffle-labels"].reason
     assert "the model has 10 trees, expected 20" in verdicts["short-rounds"].reason
+    points = curve(answers[""], inputs)  # per round: the clock's seconds, the model's own held-out AUC
+    assert [p[0] for p in points] == [round(h[0], 3) for h in answers[""]["history"]]
+    assert abs(points[-1][1] - held_out_auc(answers[""]["model"], inputs)) < 1e-4 and points[0][1] < points[-1][1]
     far = check(answers[""], FEW, inputs, {**ref, "auc": ref["auc"] + 2 * TOLERANCE})
     assert not far.ok and f"(allowed {TOLERANCE})" in far.reason
     short = check({**answers[""], "history": answers[""]["history"][:-1]}, FEW, inputs, ref)
@@ -76,7 +88,7 @@ def test_the_model_says_how_many_rows_it_saw_and_the_check_names_each_bug(tmp_pa
 
 
 def test_time_to_target_is_the_first_round_that_reaches_it() -> None:
-    history = [[1.0, 0.70], [1.5, 0.80], [2.0, 0.79], [2.5, 0.85]]
+    history = [[1.0, 0.70], [1.5, 0.80], [2.0, 0.79], [2.5, 0.85]]  # [seconds, held-out AUC]
     assert time_to_target(history, 0.8) == 1.5
     assert time_to_target(history, 0.9) is None
 
@@ -91,7 +103,7 @@ def test_every_engine_trains_the_same_model_and_the_check_holds(started: Session
     assert rec.status == "ok", f"{started.name}: {rec.status} {rec.reason}\n{rec.detail}"
     m, ref = rec.metrics, rec.notes["reference"]
     assert rec.headline == m["seconds"] and not rec.higher_is_better
-    assert abs(m["final_auc"] - ref["auc"]) < 0.01 and m["final_auc"] >= PARAMS["tiny"]["target_auc"]
+    assert abs(m["final_auc"] - ref["auc"]) <= TOLERANCE and m["final_auc"] >= PARAMS["tiny"]["target_auc"]
     assert 0 < m["job_start_s"] < m["time_to_target_s"] <= m["seconds"]
     assert m["train_s"] < m["seconds"] and m["rows_per_s"] > 0
     curve = rec.series["held_out_auc"]

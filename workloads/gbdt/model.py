@@ -115,9 +115,41 @@ def load_booster(raw: bytes) -> Any:
     return booster
 
 
+def base_score(booster: Any) -> float:
+    """The model's starting prediction, a probability (XGBoost estimates it from the training labels)."""
+    config = json.loads(booster.save_config())["learner"]["learner_model_param"]
+    return float(str(config["base_score"]).strip("[]"))
+
+
 def rows_seen(booster: Any) -> float:
     """Training rows the model saw: the first tree's root cover over one row's hessian at round 0."""
-    config = json.loads(booster.save_config())["learner"]["learner_model_param"]
-    p0 = float(str(config["base_score"]).strip("[]"))
+    p0 = base_score(booster)
     root = json.loads(booster.get_dump(dump_format="json", with_stats=True)[0])
     return float(root["cover"]) / (p0 * (1.0 - p0))
+
+
+#: The most rounds a held-out AUC curve is computed at (evenly spaced, the last round always among them).
+CURVE_POINTS = 200
+
+
+def auc_by_round(raw: bytes, x: np.ndarray, y: np.ndarray, points: int = CURVE_POINTS) -> list[tuple[int, float]]:
+    """(round, held-out AUC of the model after that round), from the model itself: each tree's margin on the
+    held-out rows once (`iteration_range`), summed round by round. The same computation for every engine;
+    XGBoost's own distributed eval metric is not used for it (on Spark's validation rows it read 0.87 where
+    the model's AUC on the same rows was 0.841)."""
+    import xgboost
+    from sklearn.metrics import roc_auc_score
+
+    booster = load_booster(raw)
+    booster.set_param({"device": "cpu"})
+    data = xgboost.DMatrix(x, feature_names=booster.feature_names)
+    n = booster.num_boosted_rounds()
+    p0 = base_score(booster)
+    base = np.log(p0 / (1.0 - p0))  # every tree's margin includes the model's base margin once
+    wanted = set(np.unique(np.linspace(1, n, min(n, points)).round().astype(int)).tolist())
+    margin, out = np.zeros(len(y)), []
+    for k in range(n):
+        margin += booster.predict(data, output_margin=True, iteration_range=(k, k + 1)) - base
+        if k + 1 in wanted:
+            out.append((k + 1, float(roc_auc_score(y, margin))))
+    return out
