@@ -3,6 +3,7 @@ and which existing cluster each engine connects to."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,9 @@ from enginebench.engines.base import Endpoints
 from enginebench.records import load_run
 
 ENGINES = tuple(registry.ENGINES)
+#: The thread settings Dask's nanny gives its workers, as this process had them before any engine started.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+THREADS_AT_IMPORT = {k: os.environ.get(k) for k in THREAD_VARIABLES}
 
 
 def test_each_engine_reads_its_own_endpoint_and_endpoints_round_trip() -> None:
@@ -51,6 +55,8 @@ def test_every_tasks_case_runs_checked_and_complete(started: Session, tmp_path: 
     assert session.config, "the engine's effective config is recorded"
     assert all(v != "not installed" for v in session.versions.values())
     # Everything the engine started is gone once it is stopped: checked when the shared engine stops.
+    if engine == "dask":  # the nanny's one-thread settings stay with its workers, not this process
+        assert {k: os.environ.get(k) for k in THREAD_VARIABLES} == THREADS_AT_IMPORT
 
 
 @pytest.mark.engine

@@ -127,3 +127,22 @@ def test_a_planted_bug_in_every_engine_path_is_reported_wrong_and_named(started:
         (rec,) = runner.records
         assert rec.status == "wrong", f"{started.name}/{plant}: {rec.status} {rec.reason}\n{rec.detail}"
         assert words[plant] in rec.reason, f"{started.name}/{plant}: {rec.reason}"
+
+
+def test_the_data_command_writes_the_table_once_and_refuses_bad_sizes(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from enginebench.cli import main
+
+    args = ["data", "higgs-like", "--rows", "5000", "--test-rows", "1000", "--root", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "5,000 training rows in 8 files + 1,000 held-out rows, 28 features" in out and "written in" in out
+    folder = data.table_dir(5000, 1000, 0, tmp_path)
+    before = _digest(folder)
+    assert main(args) == 0 and "already present; not rewritten" in capsys.readouterr().out
+    assert _digest(folder) == before
+    with pytest.raises(SystemExit) as info:
+        main(["data", "higgs-like", "--rows", "10", "--test-rows", "1000", "--root", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert info.value.code == 2
+    assert err.count("\n") == 1 and "invalid training row count 10 (accepted: an integer from 1000" in err

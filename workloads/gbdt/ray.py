@@ -9,15 +9,19 @@ docstring: its shard of each dataset (`get_dataset_shard(...)`, read whole into 
 `QuantileDMatrix` (the test shard sketched against it), `xgboost.train` with `RayTrainReportCallback` reporting
 once, the model as a checkpoint at the end (`RayTrainReportCallback.get_model` reads it back; its
 every-round metric report is the `report-every-round` variant). XGBoost all-reduces the
-histograms and the held-out AUC across the workers every round.
+histograms and the held-out AUC across the workers every round. Ray Train's controller polls its workers
+every 0.2 s instead of its default 2 s (`RAY_TRAIN_HEALTH_CHECK_INTERVAL_S`, for the `fit()` only): the
+default made a short job wait for polls (the `poll-2s` variant).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -26,6 +30,9 @@ import ray.data
 
 from enginebench import EngineContext, Params
 from enginebench.workloads.gbdt.model import answer, booster_params, device, plant_frame, rounds
+
+#: Seconds between the Ray Train controller's polls of its workers (Ray's default: 2).
+POLL_S = 0.2
 
 
 def _train_loop(config: dict[str, Any]) -> None:
@@ -56,8 +63,9 @@ def _train_loop(config: dict[str, Any]) -> None:
 
 def _model_at_end() -> type:
     """RayTrainReportCallback that reports once, with the model, when training ends: its every-round metric
-    report (a `ray.train.report`, a barrier of all workers) cost about 2 s a round here (measured:
-    docs/workloads/gbdt.md), 300x a round's training at tiny; the held-out AUC per round is in the model."""
+    report (a `ray.train.report`, which waits for the controller to take it) cost about 2 s a round with
+    Ray's 2 s polling (measured: docs/workloads/gbdt.md), 100x a round's training at tiny; the per-round
+    record travels in the model."""
     from ray.train.xgboost import RayTrainReportCallback
 
     class ModelAtEnd(RayTrainReportCallback):
@@ -77,11 +85,29 @@ def _read_shard(name: str) -> Any:
     return pd.concat(list(shard.iter_batches(batch_size=None, batch_format="pandas")), ignore_index=True)
 
 
+@contextlib.contextmanager
+def _controller_polls_every(seconds: float | None) -> Iterator[None]:
+    """Ray Train v2's controller polls its worker group every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S (default 2 s;
+    one of the variables Ray Train propagates from the driver to the controller it starts in `fit()`). A fit
+    waits for polls to start, to notice each report and to notice the end: about 5 s of a 21 s call at tiny
+    (measured: docs/workloads/gbdt.md). None: Ray's default."""
+    name, before = "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S")
+    if seconds is not None and before is None:
+        os.environ[name] = str(seconds)
+    try:
+        yield
+    finally:
+        if seconds is not None and before is None:
+            os.environ.pop(name, None)
+
+
 def fit_on_ray(ctx: EngineContext, params: Params, datasets: dict[str, ray.data.Dataset], t0: float,
-               load_s: float, quantile: bool = True, report_every_round: bool = False) -> dict[str, Any]:
+               load_s: float, quantile: bool = True, report_every_round: bool = False,
+               poll_s: float | None = POLL_S) -> dict[str, Any]:
     """Ray Train's XGBoostTrainer over prepared datasets ("train", "test"); shared by ray and spark-on-ray.
     report_every_round: RayTrainReportCallback as it comes (the held-out AUC reported every round) instead of
-    the model reported once at the end."""
+    the model reported once at the end. poll_s: the controller's polling interval (None: Ray's 2 s; a user's
+    own RAY_TRAIN_HEALTH_CHECK_INTERVAL_S is kept)."""
     from ray.train import CheckpointConfig, RunConfig, ScalingConfig
     from ray.train.xgboost import RayTrainReportCallback, XGBoostTrainer
 
@@ -100,7 +126,8 @@ def fit_on_ray(ctx: EngineContext, params: Params, datasets: dict[str, ray.data.
             run_config=RunConfig(name=f"gbdt-{int(t0 * 1000)}", storage_path=storage,
                                  checkpoint_config=CheckpointConfig(num_to_keep=1)),
         )
-        result = trainer.fit()
+        with _controller_polls_every(poll_s):
+            result = trainer.fit()
         if result.error is not None:
             raise result.error
         if result.checkpoint is None:
@@ -134,10 +161,12 @@ def train(ctx: EngineContext, params: Params, inputs: Any, **fit: Any) -> dict[s
 
 CASES = {"train": train}
 DEFAULT_VARIANT = "quantile-dmatrix"
-VARIANTS = {"dmatrix": {"train": partial(train, quantile=False)},
+VARIANTS = {"poll-2s": {"train": partial(train, poll_s=None)},
+            "dmatrix": {"train": partial(train, quantile=False)},
             "report-every-round": {"train": partial(train, report_every_round=True)}}
-VARIANT_NOTES = {"dmatrix": "a plain DMatrix per worker, as the XGBoostTrainer docstring writes it",
+VARIANT_NOTES = {"poll-2s": "Ray Train's controller polls its workers every 2 s, Ray's default, instead of 0.2 s",
+                 "dmatrix": "a plain DMatrix per worker, as the XGBoostTrainer docstring writes it",
                  "report-every-round": "RayTrainReportCallback as it comes: the held-out AUC reported to Ray Train "
                                        "(ray.train.report) every round, the model at the end"}
 NOTES = {"train": "ray.data.read_parquet (materialized) -> XGBoostTrainer, one worker per CPU: shard -> "
-                  "QuantileDMatrix -> xgboost.train + RayTrainReportCallback"}
+                  "QuantileDMatrix -> xgboost.train + RayTrainReportCallback; controller polls every 0.2 s"}
