@@ -51,7 +51,7 @@ def test_help_does_not_import_engines_and_offers_each_engines_endpoint_option() 
 
 def test_data_commands_are_found_beside_each_workloads_spec(capsys: pytest.CaptureFixture[str],
                                                             request: pytest.FixtureRequest) -> None:
-    assert list(registry.data_commands()) == ["tpch", "cifar10"]  # etl and cnn declare one each, tasks none
+    assert list(registry.data_commands()) == ["tpch", "cifar10", "higgs-like"]  # etl, cnn and gbdt one each
     request.getfixturevalue("sample_registered")  # a user's folder may declare data commands too
     assert main(["data", "sample", "--rows", "3"]) == 0
     assert capsys.readouterr().out == "sample data: 3 rows\n"

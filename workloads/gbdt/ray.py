@@ -89,7 +89,7 @@ def _read_shard(name: str) -> Any:
 def _controller_polls_every(seconds: float | None) -> Iterator[None]:
     """Ray Train v2's controller polls its worker group every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S (default 2 s;
     one of the variables Ray Train propagates from the driver to the controller it starts in `fit()`). A fit
-    waits for polls to start, to notice each report and to notice the end: about 5 s of a 21 s call at tiny
+    waits for polls to start, to notice each report and to notice the end: 4 s of a 20 s call at tiny
     (measured: docs/workloads/gbdt.md). None: Ray's default."""
     name, before = "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S")
     if seconds is not None and before is None:
