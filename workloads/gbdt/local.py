@@ -18,7 +18,15 @@ import numpy as np
 
 from enginebench import EngineContext, Params
 from enginebench.workloads.gbdt.data import read_numpy
-from enginebench.workloads.gbdt.model import answer, booster_params, clock, device, rounds, shuffle_labels
+from enginebench.workloads.gbdt.model import (
+    answer,
+    booster_params,
+    clock,
+    device,
+    rounds,
+    shuffle_labels,
+    trained_on,
+)
 
 
 def _dropped_shard(x: np.ndarray, y: np.ndarray, cpus: int) -> tuple[np.ndarray, np.ndarray]:
@@ -50,26 +58,17 @@ def fit(params: Params, folder: Path, nthread: int, t0: float, quantile: bool = 
 
 
 def _gpus() -> bool:
-    try:
-        import torch
+    """Whether this process sees a CUDA GPU (asked through torch, which the suite installs)."""
+    import torch
 
-        return bool(torch.cuda.is_available())
-    except ImportError:
-        return False
+    return bool(torch.cuda.is_available())
 
 
 def train(ctx: EngineContext, params: Params, inputs: Any, quantile: bool = True) -> dict[str, Any]:
     t0 = time.time()
     booster, load_s = fit(params, inputs["folder"], ctx.cpus, t0, quantile)
-    return answer(booster, t0=t0, load_s=load_s, workers=1, threads=ctx.cpus,
-                  dev=booster_params_device(booster), api="xgboost.train")
-
-
-def booster_params_device(booster: Any) -> str:
-    """The device a booster was trained on, from its saved configuration."""
-    import json
-
-    return str(json.loads(booster.save_config())["learner"]["generic_param"].get("device", "cpu"))
+    return answer(booster, t0=t0, load_s=load_s, workers=1, threads=ctx.cpus, dev=trained_on(booster),
+                  api="xgboost.train")
 
 
 CASES = {"train": train}

@@ -35,8 +35,8 @@ def has_cuda_build() -> bool:
 
 
 def device(params: Params, gpus_visible: bool, where: str) -> str:
-    """"cuda" or "cpu" for a case's `device` parameter; --device cuda with no GPU, or with the CPU-only
-    XGBoost build, is one line, never a silent fall-back."""
+    """The device XGBoost trains on ("cuda" or "cpu") for a case's `device` parameter; --device cuda with no
+    GPU, or with the CPU-only XGBoost build, is one line, never a silent fall-back."""
     if params.get("device") == "cuda" and gpus_visible and not has_cuda_build():
         raise RuntimeError("--device cuda, but the installed XGBoost is the CPU-only build (xgboost-cpu); "
                            "accepted: --device cpu, or `pip install xgboost==<same version>` for CUDA")
@@ -105,6 +105,11 @@ def answer(booster: Any, *, t0: float, load_s: float, workers: int, threads: int
     return {"model": bytes(booster.save_raw("ubj")), "history": history["rounds"], "job_start_s": history["began"],
             "load_s": load_s, "seconds": time.time() - t0, "workers": workers, "threads_per_worker": threads,
             "device": dev, "api": api}
+
+
+def trained_on(booster: Any) -> str:
+    """The device a booster was trained on, from its saved configuration."""
+    return str(json.loads(booster.save_config())["learner"]["generic_param"].get("device", "cpu"))
 
 
 def load_booster(raw: bytes) -> Any:
