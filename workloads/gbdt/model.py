@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from enginebench import Params, use_gpu
+from enginebench.workloads.gbdt.data import LABEL
 
 #: Booster attribute the clock writes its per-round record into (saved with the model).
 HISTORY_ATTR = "enginebench_history"
@@ -64,8 +65,6 @@ def plant_frame(df: Any, params: Params, part: int = 0) -> Any:
     """A pandas partition with the `shuffle-labels` plant applied when it is planted (else unchanged)."""
     if params.get("plant") != "shuffle-labels":
         return df
-    from enginebench.workloads.gbdt.data import LABEL
-
     return df.assign(**{LABEL: shuffle_labels(df[LABEL].to_numpy(), params["seed"] * 7919 + part)})
 
 

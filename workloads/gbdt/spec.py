@@ -31,6 +31,7 @@ shuffled, the rounds cut to half) and expects `wrong` with the reason naming it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import statistics
 import time
@@ -114,15 +115,26 @@ def check(answer: Any, params: Params, inputs: Any, ref: Any) -> Verdict:
     return Verdict(True)
 
 
+#: Curves computed in this process, by (the model's sha256, the held-out rows): `summarize` computes each
+#: repetition's and `series` reads the median one's again (a curve takes seconds at small). The model's bytes
+#: hold its round times, so the digest fixes the whole curve. Only digests and points are kept.
+_CURVES: dict[tuple[bytes, int], list[list[float]]] = {}
+
+
 def curve(answer: dict[str, Any], inputs: dict[str, Any]) -> list[list[float]]:
     """[seconds since the call's start at the end of round k, held-out AUC of the model after round k]: the
     times from the clock inside the training, the AUC computed here from the returned model
     (model.auc_by_round), the same way for every engine."""
     from enginebench.workloads.gbdt.model import auc_by_round
 
-    times = answer["history"]
-    return [[round(times[k - 1][0], 3), round(auc, 5)]
-            for k, auc in auc_by_round(answer["model"], inputs["test_x"], inputs["test_y"])]
+    key = (hashlib.sha256(answer["model"]).digest(), id(inputs["test_y"]))
+    if key not in _CURVES:
+        if len(_CURVES) >= 64:
+            _CURVES.clear()
+        times = answer["history"]
+        _CURVES[key] = [[round(times[k - 1][0], 3), round(auc, 5)]
+                        for k, auc in auc_by_round(answer["model"], inputs["test_x"], inputs["test_y"])]
+    return [list(point) for point in _CURVES[key]]
 
 
 def time_to_target(points: Sequence[Sequence[float]], target: float) -> float | None:
