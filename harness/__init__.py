@@ -13,7 +13,7 @@ from enginebench.commands import DataCommand, float_in, int_in
 from enginebench.engines.base import EngineContext
 from enginebench.errors import UsageError
 from enginebench.files import atomic_write_text, data_root, replace_dir_atomically
-from enginebench.metrics import percentile
+from enginebench.metrics import measured_apart, percentile
 from enginebench.spec import (
     SCALES,
     Case,
@@ -31,7 +31,8 @@ from enginebench.spec import (
 
 __version__ = "0.1.0"
 #: The workload API's version, MAJOR.MINOR: a minor release adds names, a major one changes them.
-API_VERSION = "1.0"
+#: 1.1: `measured_apart` (a load generator's process), `Staged(teardown=...)`.
+API_VERSION = "1.1"
 
 __all__ = [
     "API_VERSION",
@@ -53,6 +54,7 @@ __all__ = [
     "data_root",
     "float_in",
     "int_in",
+    "measured_apart",
     "median_run",
     "percentile",
     "replace_dir_atomically",

@@ -346,9 +346,21 @@ class Attempt:
             if i + 1 < self.warmup + self.repeat:
                 self._observe(self._label(i + 1))
 
+        cleanup: list[Callable[[], None]] = []  # a Staged teardown, once its setup succeeded
+
         def finish(status: Status, reason: str = "", **fields: Any) -> None:
             if sampler.samples:
                 sampler.stop()  # no-op when the repetitions already closed the window
+            while cleanup:
+                self._observe("teardown")
+                with Stopwatch() as sw:
+                    try:
+                        cleanup.pop()()
+                    except Exception as exc:  # noqa: BLE001 - recorded
+                        if status is Status.OK:
+                            status, reason = Status.ERROR, f"teardown: {one_line(exc)}"
+                            fields = {"detail": traceback.format_exc()[-4000:]}
+                phases["teardown"] = sw.seconds
             seconds = [t.seconds for t in timed]
             phases["check"] = checks[0]
             if timed:
@@ -365,6 +377,9 @@ class Attempt:
                 with Stopwatch() as sw:
                     engine_inputs = impl.setup(ctx, params, inputs)
                 phases["setup"] = sw.seconds
+                if impl.teardown is not None:
+                    stop, staged = impl.teardown, engine_inputs
+                    cleanup.append(lambda: stop(ctx, params, staged))
                 run = impl.run
             else:
                 assert impl is not None

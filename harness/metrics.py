@@ -6,9 +6,47 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
+
+#: Processes measured apart from the driver's tree (`measured_apart`): pid -> how many registrations hold it.
+_APART: dict[int, int] = {}
+_APART_LOCK = threading.Lock()
+
+
+@contextmanager
+def measured_apart(pid: int) -> Iterator[None]:
+    """While inside, the process `pid` (and its children) is measured apart from the driver's tree: a
+    load generator a case starts beside the engine it loads. Its CPU and memory are left out of the tree's
+    figures and out of the foreign CPU (it is part of the run, not noise), and its CPU time is reported on
+    its own as `client_cpu_s`. A case that starts such a process says so here, or its load counts as the
+    engine's."""
+    with _APART_LOCK:
+        _APART[pid] = _APART.get(pid, 0) + 1
+    try:
+        yield
+    finally:
+        with _APART_LOCK:
+            _APART[pid] -= 1
+            if not _APART[pid]:
+                del _APART[pid]
+
+
+def _apart_pids() -> set[int]:
+    """The registered processes and their descendants, now."""
+    import psutil
+
+    with _APART_LOCK:
+        roots = list(_APART)
+    out: set[int] = set()
+    for pid in roots:
+        try:
+            out |= {pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))}
+        except psutil.Error:
+            continue
+    return out
 
 
 class Stopwatch:
@@ -95,6 +133,8 @@ class ProcessTreeSampler:
     tree's), and the load average at the start. The driver (the root process) is watched on its own:
     its RSS at the start is subtracted from the tree's peak (the driver grows with every engine that
     ran before, which would make figures depend on engine order) and its own peak is reported beside.
+    A process registered with `measured_apart` (a load generator) is left out of the tree and of the
+    foreign CPU; its CPU time is summed on its own (`client_cpu_s`).
     """
 
     def __init__(self, interval_s: float = 0.2, root_pid: int | None = None) -> None:
@@ -104,6 +144,8 @@ class ProcessTreeSampler:
         self._thread: threading.Thread | None = None
         self._first_cpu: dict[int, float] = {}
         self._last_cpu: dict[int, float] = {}
+        self._client_first: dict[int, float] = {}
+        self._client_last: dict[int, float] = {}
         self.peak_rss = 0
         self.driver_rss_start = 0
         self.driver_peak_rss = 0
@@ -121,8 +163,18 @@ class ProcessTreeSampler:
             procs = [root, *root.children(recursive=True)]
         except psutil.Error:
             return
+        apart = _apart_pids()
+        for pid in apart:
+            try:
+                t = psutil.Process(pid).cpu_times()
+            except psutil.Error:
+                continue
+            self._client_first.setdefault(pid, t.user + t.system if self.samples == 0 else 0.0)
+            self._client_last[pid] = t.user + t.system
         rss = 0
         for p in procs:
+            if p.pid in apart:
+                continue
             try:
                 with p.oneshot():
                     mem = p.memory_info().rss
@@ -173,11 +225,16 @@ class ProcessTreeSampler:
         return sum(self._last_cpu[p] - self._first_cpu[p] for p in self._last_cpu)
 
     @property
+    def client_cpu_seconds(self) -> float:
+        """CPU time of the processes measured apart (`measured_apart`), as last sampled."""
+        return sum(self._client_last[p] - self._client_first[p] for p in self._client_last)
+
+    @property
     def foreign_cpu_seconds(self) -> float:
-        """CPU time the machine spent outside the sampled tree during the window."""
+        """CPU time the machine spent outside the sampled tree and the processes measured apart."""
         if len(self._machine_busy) < 2:
             return 0.0
-        return max(0.0, self._machine_busy[1] - self._machine_busy[0] - self.cpu_seconds)
+        return max(0.0, self._machine_busy[1] - self._machine_busy[0] - self.cpu_seconds - self.client_cpu_seconds)
 
     def result(self, cpus: int) -> dict[str, Any]:
         """Peak RSS (bytes; of the tree, and net of the driver's RSS at the start), the driver's own
@@ -185,7 +242,8 @@ class ProcessTreeSampler:
         processes outside the run as seconds and as a share of the budget."""
         budget_s = self.wall_s * cpus
         util = self.cpu_seconds / budget_s if budget_s > 0 else 0.0
-        return {
+        apart = {"client_cpu_s": round(self.client_cpu_seconds, 4)} if self._client_last else {}
+        return {**apart,
             "peak_rss_bytes": self.peak_rss,
             "peak_rss_net_bytes": max(0, self.peak_rss - self.driver_rss_start),
             "driver_rss_start_bytes": self.driver_rss_start,

@@ -83,6 +83,7 @@ PHASES: dict[str, str] = {
     "setup": "setup",
     "run": "run (median)",
     "check": "checks",
+    "teardown": "teardown",
     "engine_stop": "engine stop",
 }
 

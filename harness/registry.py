@@ -31,6 +31,7 @@ WORKLOADS: dict[str, str] = {
     "inference": "enginebench.workloads.inference.spec",
     "tune": "enginebench.workloads.tune.spec",
     "gbdt": "enginebench.workloads.gbdt.spec",
+    "serve": "enginebench.workloads.serve.spec",
 }
 
 #: engine name -> "module:Class". Order is the display order.

@@ -54,13 +54,17 @@ Implementation = Callable[["EngineContext", Params, Any], Any]
 class Staged:
     """An implementation whose idiom splits engine-side preparation from the measured work.
 
-    setup: (ctx, params, inputs) -> engine inputs (e.g. data loaded into the engine); run once per
-    attempt, before the warm-ups, and timed as the `setup` phase. run: (ctx, params, engine inputs)
-    -> answer; the timed repetitions. What setup returns is dropped when the attempt ends.
+    setup: (ctx, params, inputs) -> engine inputs (e.g. data loaded into the engine, a server started);
+    run once per attempt, before the warm-ups, and timed as the `setup` phase. run: (ctx, params, engine
+    inputs) -> answer; the timed repetitions. teardown: (ctx, params, engine inputs) -> None, run once
+    when the attempt ends after a setup that succeeded, whether the repetitions passed, failed or raised
+    (a server stopped), and timed as the `teardown` phase; an error in it makes an `ok` attempt an `error`.
+    What setup returns is dropped when the attempt ends.
     """
 
     setup: Callable[[EngineContext, Params, Any], Any]
     run: Implementation
+    teardown: Callable[[EngineContext, Params, Any], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,8 @@ class Case:
         cases without one.
     summarize: (params, inputs, timed repetitions, cpus) -> derived metrics (throughput, percentiles).
     series: (params, inputs, timed repetitions) -> named curves, each a list of [x, y] points (e.g.
-        test accuracy against training seconds); stored in the record and drawn by the report, one
+        test accuracy against training seconds; a name "Y vs X" labels both axes, any other is drawn
+        against wall time); stored in the record and drawn by the report, one
         figure per name with a curve per engine; names `<group>/<member>` (a search's trials:
         `accuracy/trial 03`) are drawn as one figure per group, a panel per engine, a curve per member.
     notes: (params, inputs, timed repetitions) -> facts about how the answers were produced (e.g. the

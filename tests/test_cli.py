@@ -70,11 +70,11 @@ def test_data_commands_are_found_beside_each_workloads_spec(capsys: pytest.Captu
          "unknown case of workload 'tasks' 'sleep' (accepted: noop, fanout,"),
         (["run", "--cases", "noop,sleep"], "unknown case 'sleep' (accepted: tasks/noop, tasks/fanout,"),
         (["run", "--workload", "tasks,sql"], "unknown workload 'sql' (accepted: tasks, etl, cnn, inference, tune, "
-         "gbdt, a folder with a spec.py, a dotted module)"),
+         "gbdt, serve, a folder with a spec.py, a dotted module)"),
         (["run", "--scale", "tiny,huge"], "unknown scale 'huge' (accepted: tiny, small, medium, large)"),
         (["run", "--scale", "huge"], "unknown scale 'huge' (accepted: tiny, small, medium, large)"),
         (["run", "--workload", "graphs"], "unknown workload 'graphs' (accepted: tasks, etl, cnn, inference, "
-         "tune, gbdt, a folder with a spec.py, a dotted module)"),
+         "tune, gbdt, serve, a folder with a spec.py, a dotted module)"),
         (["run", "--cpus", "0"], "invalid CPU count 0 (accepted: an integer from 1 to 4096)"),
         (["run", "--cpus", "many"], "invalid CPU count 'many'"),
         (["run", "--repeat", "-1"], "invalid repeat count -1"),

@@ -210,7 +210,8 @@ _TRACES = ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d
 
 
 def series_lines(records: Sequence[Any], name: str, engines: Sequence[str]) -> str:
-    """A curve per engine (e.g. test accuracy against wall time), from records' `series[name]`;
+    """A curve per engine (e.g. test accuracy against wall time; a name "Y vs X" is Y against X), from records'
+    `series[name]`;
     only records whose answer was checked right are drawn."""
     plt = _pyplot()
     colours = _palette(engines)
@@ -221,8 +222,10 @@ def series_lines(records: Sequence[Any], name: str, engines: Sequence[str]) -> s
             continue
         xs, ys = zip(*points, strict=True)
         ax.plot(xs, ys, marker=".", color=colours.get(rec.engine, "#333"), label=f"{rec.engine} ({rec.case})")
-    ax.set_xlabel("wall time (s)")
-    ax.set_ylabel(name.replace("_", " "))
+    # A name "Y vs X" names both axes (a latency-throughput curve); any other is drawn against wall time.
+    y_label, _, x_label = name.partition(" vs ")
+    ax.set_xlabel(x_label or "wall time (s)")
+    ax.set_ylabel(y_label.replace("_", " "))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()

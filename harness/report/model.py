@@ -471,7 +471,7 @@ def _span(ratios: Sequence[float]) -> str:
 
 def phase_totals(records: Iterable[Record], runs: Sequence[Run]) -> dict[str, dict[str, float]]:
     """Per engine, seconds by phase label: engine start (once per run), inputs and reference (shared,
-    made once per run), setup, run (all repetitions, warm-ups included) and checks."""
+    made once per run), setup, run (all repetitions, warm-ups included), checks and teardown."""
     out: dict[str, dict[str, float]] = {}
     for run in runs:
         for engine, session in run.header.engines.items():
@@ -482,7 +482,7 @@ def phase_totals(records: Iterable[Record], runs: Sequence[Run]) -> dict[str, di
         if rec.status != "ok":
             continue
         p = out.setdefault(rec.engine, {})
-        for phase in ("inputs", "reference", "setup", "check"):
+        for phase in ("inputs", "reference", "setup", "check", "teardown"):
             if phase in rec.phases:
                 p[PHASES[phase]] = p.get(PHASES[phase], 0.0) + rec.phases[phase]
         p["run"] = p.get("run", 0.0) + sum(rec.timings_s) + sum(rec.warmup_s)

@@ -63,7 +63,8 @@ PARAMS: dict[str, dict[str, Any]] = {
 }
 
 
-def _dataset(params: Params) -> Any:
+def dataset(params: Params) -> Any:
+    """The scale's image set (synthetic, generated once; or CIFAR-10), also the serve workload's."""
     from enginebench.workloads.cnn import data
 
     if params["data"] == "synthetic":
@@ -71,7 +72,7 @@ def _dataset(params: Params) -> Any:
     return data.ensure_real()
 
 
-def _images(params: Params, ds: Any) -> tuple[Any, Any]:
+def images(params: Params, ds: Any) -> tuple[Any, Any]:
     """The rows to score and their labels: the test split (and, for large, the training split too)."""
     import numpy as np
 
@@ -141,8 +142,8 @@ def prepare(params: Params) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    ds = _dataset(params)
-    x, y = _images(params, ds)
+    ds = dataset(params)
+    x, y = images(params, ds)
     ckpt = checkpoint(params, ds)
     folder = Path(tempfile.mkdtemp(prefix="enginebench-inference-"))
     ids = np.arange(len(y), dtype=np.int64)
