@@ -20,6 +20,23 @@ from enginebench.workloads.serve import app, load
 APP_NAME = "enginebench-serve"
 
 
+#: Ray Serve's high-throughput mode (Ray 2.56+): HAProxy as the ingress, and direct gRPC between proxy and
+#: replicas. Read by Serve's processes when the Ray cluster starts, so it is set in the environment the cluster
+#: starts from (`RAY_SERVE_ENABLE_HA_PROXY=1 RAY_SERVE_THROUGHPUT_OPTIMIZED=1 enginebench run ...`), not here;
+#: docs/workloads/serve.md measures both modes.
+HIGH_THROUGHPUT = ("RAY_SERVE_ENABLE_HA_PROXY", "RAY_SERVE_THROUGHPUT_OPTIMIZED")
+
+
+def ingress() -> str:
+    """What carries HTTP to the replicas, from the environment the driver (and so the local cluster) started
+    with: Serve's Python HTTP proxy (its default), or the high-throughput mode's HAProxy."""
+    import os
+
+    on = [v for v in HIGH_THROUGHPUT if os.environ.get(v) == "1"]
+    return ("Serve's HTTP proxy" if not on else
+            "HAProxy (high-throughput mode: " + ", ".join(f"{v}=1" for v in on) + ")")
+
+
 def deploy(ctx: EngineContext, params: Params, inputs: Any, batch: bool = True) -> app.Served:
     import ray
     from ray import serve
@@ -40,10 +57,10 @@ def deploy(ctx: EngineContext, params: Params, inputs: Any, batch: bool = True) 
         serve.shutdown()
         app.stopped_listening(port)
         raise
-    return app.Served(url, port, f"Ray Serve {ray.__version__}: {ctx.cpus} replicas of 1 CPU behind Serve's HTTP "
-                      f"proxy, " + (f"serve.batch up to {max_batch} requests or {params['batch_wait_ms']:g} ms"
-                                    if batch else "no batching"),
-                      ctx.cpus, time.perf_counter() - t0, inputs)
+    batching = (f"serve.batch up to {max_batch} requests or {params['batch_wait_ms']:g} ms" if batch
+                else "no batching")
+    server = f"Ray Serve {ray.__version__}: {ctx.cpus} replicas of 1 CPU behind {ingress()}, {batching}"
+    return app.Served(url, port, server, ctx.cpus, time.perf_counter() - t0, inputs)
 
 
 def shutdown(ctx: EngineContext, params: Params, served: app.Served) -> None:
