@@ -14,6 +14,7 @@ from enginebench import registry
 from enginebench.budget import Budget
 from enginebench.engines.base import Engine, EngineUnavailable
 from enginebench.records import SCHEMA_VERSION, load_run
+from enginebench.spec import Staged
 
 
 def by_case(runner: object) -> dict:
@@ -183,6 +184,29 @@ def test_staged_setup_runs_once_per_attempt_as_its_own_phase(tmp_path: Path) -> 
     assert (sample_local.CALLS["load"], sample_local.CALLS["staged"]) == (1, 4)
     assert rec.phases["setup"] >= 0.2 and max(rec.timings_s) < 0.2, "setup is outside the timed runs"
     assert rec.checks == 4
+    assert sample_local.CALLS["unload"] == 1 and "teardown" in rec.phases
+
+
+def test_a_staged_teardown_runs_after_a_failure_and_its_own_error_is_recorded(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(ctx: object, params: object, data: object) -> int:
+        raise RuntimeError("the run broke")
+
+    def broken_unload(ctx: object, params: object, data: object) -> None:
+        raise OSError("the server would not stop")
+
+    sample_local.CALLS.clear()
+    monkeypatch.setitem(sample_local.CASES, "staged", Staged(sample_local.load, boom, sample_local.unload))
+    (tmp_path / "a").mkdir()
+    runner, _ = run_plan(tmp_path / "a", SAMPLE, ("local",), ("staged",), repeat=1, warmup=0)
+    rec = by_case(runner)["staged"]
+    assert rec.status == "error" and "the run broke" in rec.reason and sample_local.CALLS["unload"] == 1
+
+    monkeypatch.setitem(sample_local.CASES, "staged", Staged(sample_local.load, sample_local.staged, broken_unload))
+    (tmp_path / "b").mkdir()
+    runner, _ = run_plan(tmp_path / "b", SAMPLE, ("local",), ("staged",), repeat=1, warmup=0)
+    rec = by_case(runner)["staged"]
+    assert rec.status == "error" and rec.reason == "teardown: OSError: the server would not stop"
 
 
 @pytest.fixture

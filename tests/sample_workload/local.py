@@ -59,8 +59,12 @@ def staged(ctx: EngineContext, params: Params, data: dict[str, int]) -> int:
     return data["loaded"]
 
 
+def unload(ctx: EngineContext, params: Params, data: dict[str, int]) -> None:
+    CALLS["unload"] += 1
+
+
 CASES: dict[str, Implementation | Staged] = {"good": good, "wrong": wrong, "boom": boom, "sleepy": sleepy,
-                                             "flaky": flaky, "staged": Staged(load, staged), "referenced": good,
+                                             "flaky": flaky, "staged": Staged(load, staged, unload), "referenced": good,
                                              "elsewhere": good, "paced": paced}
 UNSUPPORTED = {"missing": "local cannot express this case"}
 NOTES = {"good": "a plain call"}
