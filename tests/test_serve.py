@@ -60,9 +60,11 @@ def test_the_server_answers_every_request_right_at_every_level(started: Session,
     m = rec.metrics
     for c in FEW["levels"]:
         assert m[f"c{c}_requests_per_s"] > 0 and 0 < m[f"c{c}_p50_ms"] <= m[f"c{c}_p95_ms"] <= m[f"c{c}_p99_ms"]
-    assert m["requests_per_s"] == max(m[f"c{c}_requests_per_s"] for c in FEW["levels"]
-                                      if m[f"c{c}_p99_ms"] <= FEW["p99_bound_ms"])
-    assert m["processes_answering"] == 2  # both replicas (uvicorn workers) scored requests
+    assert m["requests_per_s"] == max((m[f"c{c}_requests_per_s"] for c in FEW["levels"]
+                                       if m[f"c{c}_p99_ms"] <= FEW["p99_bound_ms"]), default=0.0)
+    # Serve's router spreads requests over both replicas; uvicorn's workers share connections, not requests
+    # (a keep-alive connection stays with the worker that accepted it): at concurrency 1 and 4 one may get all.
+    assert m["processes_answering"] == 2 if started.name == "ray" else m["processes_answering"] >= 1
     assert rec.phases["setup"] > 0 and "teardown" in rec.phases and m["server_start_s"] <= rec.phases["setup"]
     assert rec.resources["client_cpu_s"] > 0  # the client measured apart from the server
     curve = rec.series["p99 latency (ms) vs requests/s"]
@@ -131,6 +133,9 @@ def test_the_check_names_dropped_requests_foreign_replies_and_wrong_labels() -> 
     dropped = verdict(status=[200, 500, 500, -1])
     assert not dropped.ok and "3 of 4 requests at concurrency 2 got no answer (HTTP 500 x2, timed out x1)" \
         in dropped.reason
+    garbled = verdict(status=[-2, 200, 0, 200])
+    assert not garbled.ok and "2 of 4 requests at concurrency 2 got no answer (unreadable reply x1, no reply x1)" \
+        in garbled.reason
     foreign = verdict(returned=[0, 1, 3, 3])
     assert not foreign.ok and "name another image than the one sent" in foreign.reason
     assert not check({"levels": []}, params, inputs, None).ok  # a level missing
@@ -166,3 +171,27 @@ def test_a_process_measured_apart_is_not_the_trees_cpu_nor_foreign() -> None:
     r = sampler.result(2)
     assert r["client_cpu_s"] >= 0.5
     assert r["cpu_seconds"] < 0.5 and r["foreign_cpu_s"] < 0.5
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("started", ("ray",), indirect=True, scope="session")
+def test_a_serve_instance_already_on_the_cluster_is_refused_and_left_running(started: Session, data_root: Path,
+                                                                            port: int, tmp_path: Path) -> None:
+    from ray import serve
+
+    if started.ctx is None:
+        assert started.start() is not None, started.info.reason
+
+    @serve.deployment(num_replicas=1, ray_actor_options={"num_cpus": 0})
+    def theirs() -> str:
+        return "theirs"
+
+    serve.run(theirs.bind(), name="theirs", route_prefix=None)
+    try:
+        runner, _ = run_plan(tmp_path, _workload(), (started.name,), repeat=1, warmup=0, session=started)
+        (rec,) = runner.records
+        assert rec.status == "error" and "Ray Serve is already running on this Ray cluster (applications: theirs)" \
+            in rec.reason
+        assert serve.status().applications["theirs"].status == "RUNNING"
+    finally:
+        serve.shutdown()

@@ -34,9 +34,14 @@ HOST = "127.0.0.1"
 #: The route both servers answer on.
 ROUTE = "/predict"
 #: The planted faults (`params["plant"]`): one replica (or worker process) that returns a wrong label for
-#: every image, one that drops every second request it gets (answers HTTP 500). Tests plant each and expect
-#: `wrong`; never set by a normal run.
+#: every image, one that drops every second request it gets, the first included (answers HTTP 500). The
+#: faulty one is the first process to score a request of the load, so it is one that gets traffic (uvicorn
+#: hands a keep-alive connection to one worker for good: at low concurrency one worker may get every
+#: request). Tests plant each and expect `wrong`; never set by a normal run.
 PLANTS = ("wrong-label", "drop-requests")
+#: The id of the readiness probe's request (a real request, scored, never faulted and never the one that
+#: picks the faulty process).
+PROBE_ID = -1
 
 
 @dataclass(frozen=True)
@@ -76,12 +81,20 @@ class Model:
             raise ValueError(f"unknown plant {config.plant!r} (accepted: {', '.join(PLANTS)})")
         self.net, self.load_s, _ = m.loaded_model(config.checkpoint)
         self.pid = os.getpid()
-        self.faulty = config.plant if config.plant and _claims_fault(config.claim_path) else ""
+        self.plant, self.claim_path = config.plant, config.claim_path
+        self.faulty = ""  # the plant, once this process has claimed it
+        self._claimed = False
         self._requests = itertools.count()
 
-    def admit(self) -> None:
-        """Called once per request before it is scored: the drop-requests plant fails every second one."""
-        if self.faulty == "drop-requests" and next(self._requests) % 2:
+    def admit(self, request_id: int) -> None:
+        """Called once per request before it is scored. With a plant, the first request of the load a process
+        gets decides whether it is the faulty one; the drop-requests plant then fails every second request."""
+        if not self.plant or request_id == PROBE_ID:
+            return
+        if not self._claimed:
+            self._claimed = True
+            self.faulty = self.plant if _claims_fault(self.claim_path) else ""
+        if self.faulty == "drop-requests" and next(self._requests) % 2 == 0:
             raise RuntimeError("planted fault: this replica drops every second request")
 
     def labels(self, images: list[str]) -> list[int]:
@@ -169,7 +182,7 @@ def wait_until_answering(url: str, image: bytes, timeout_s: float, alive: Any = 
     import urllib.error
     import urllib.request
 
-    body = json.dumps({"id": 0, "image": base64.b64encode(image).decode()}).encode()
+    body = json.dumps({"id": PROBE_ID, "image": base64.b64encode(image).decode()}).encode()
     t0 = time.perf_counter()
     last = ""
     while time.perf_counter() - t0 < timeout_s:
@@ -206,7 +219,7 @@ def create_app() -> Any:
     @app.post(ROUTE, response_model=LabelOut)
     async def predict(item: ImageIn) -> LabelOut:
         model = state["model"]
-        model.admit()
+        model.admit(item.id)
         return LabelOut(id=item.id, label=model.labels([item.image])[0], pid=model.pid)
 
     return app

@@ -35,15 +35,13 @@ class Classifier:
 
     @api.post(ROUTE)
     async def predict(self, item: ImageIn) -> LabelOut:
-        self.model.admit()
+        self.model.admit(item.id)
         label = await self.score(item.image) if self.batched else self.model.labels([item.image])[0]
         return LabelOut(id=item.id, label=label, pid=self.model.pid)
 
 
-def application(config: str, replicas: int, max_batch_size: int, batch_wait_s: float) -> Any:
-    """The bound application: `replicas` replicas of one CPU each; each replica accepts up to twice its
-    batch of requests at once (Ray's guide: `max_ongoing_requests` at least the batch size, so a full batch
-    can form; Serve's default, 5, would cap it)."""
-    ongoing = max(5, 2 * max_batch_size)
+def application(config: str, replicas: int, max_batch_size: int, batch_wait_s: float, ongoing: int) -> Any:
+    """The bound application: `replicas` replicas of one CPU each, each accepting `ongoing` requests at once
+    (`max_ongoing_requests`)."""
     return Classifier.options(num_replicas=replicas, ray_actor_options={"num_cpus": 1},
                               max_ongoing_requests=ongoing).bind(config, max_batch_size, batch_wait_s)

@@ -10,9 +10,9 @@ reply and send the next, until the level's request count is reached or its time 
 set, so every level sends the same images in the same order.
 
 What it writes (JSON, one file): per level its concurrency, wall seconds and the client's CPU seconds for
-the timed requests, and for every request (warm-ups first) the image id, HTTP status (0: no reply, the
-connection failed; -1: timed out), the returned id and label (-1 when there is none), the pid that
-answered, and the latency in milliseconds.
+the timed requests, and for every request (warm-ups first) the image id, the HTTP status (0: no reply, the
+connection failed; -1: timed out; -2: an HTTP 200 whose body is not the reply), the returned id and label
+(-1 when there is none), the pid that answered, and the latency in milliseconds.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-#: HTTP status stand-ins for requests that got no HTTP reply at all.
-NO_REPLY, TIMED_OUT = 0, -1
+#: Status stand-ins for requests without a usable HTTP reply: none (the connection failed), none in time, or
+#: an HTTP 200 whose body is not the reply JSON.
+NO_REPLY, TIMED_OUT, BAD_REPLY = 0, -1, -2
 #: Seconds the driver waits for the client beyond its own bounds before stopping it.
 GRACE_S = 30.0
 
@@ -113,8 +114,10 @@ async def _level(session: Any, url: str, bodies: list[bytes], concurrency: int, 
                     await reply.read()
         except TimeoutError:
             status = TIMED_OUT
-        except (aiohttp.ClientError, ValueError, KeyError, TypeError):
-            status = status if status != 200 else NO_REPLY
+        except aiohttp.ClientError:
+            status = BAD_REPLY if status == 200 else NO_REPLY
+        except (ValueError, KeyError, TypeError):
+            status = BAD_REPLY
         rows.append((image, status, rid, label, pid, (time.perf_counter() - t0) * 1000))
 
     await asyncio.gather(*(one(k) for k in range(concurrency)))  # warm-up: one request per connection

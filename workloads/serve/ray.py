@@ -1,7 +1,8 @@
 """ray: a Ray Serve application (deployment.py) with one replica of one CPU per CPU of the budget, HTTP through
 Serve's proxy on loopback, requests batched per replica with `serve.batch` (`VARIANTS`: without batching).
 
-Setup (the `setup` phase): `serve.start` with the proxy on 127.0.0.1 and the workload's port, `serve.run` of the
+Setup (the `setup` phase): refused with one line when Serve already runs on the cluster (the teardown would
+take it down); `serve.start` with the proxy on 127.0.0.1 and the workload's port, `serve.run` of the
 application, then one real request until it is answered. Teardown: `serve.shutdown()`, then a check that
 nothing listens on the port any more.
 """
@@ -37,20 +38,33 @@ def ingress() -> str:
             "HAProxy (high-throughput mode: " + ", ".join(f"{v}=1" for v in on) + ")")
 
 
-def deploy(ctx: EngineContext, params: Params, inputs: Any, batch: bool = True) -> app.Served:
+def deploy(ctx: EngineContext, params: Params, inputs: Any, batch: bool = True, max_batch: int | None = None,
+           ongoing: int | None = None) -> app.Served:
+    """Start Serve and deploy the application (see the module's doc); `batch`, `max_batch` (default: the
+    scale's `max_batch_size`) and `ongoing` (`max_ongoing_requests`, default twice the batch) are what the
+    variants change."""
     import ray
     from ray import serve
 
     from enginebench.workloads.serve import deployment
 
+    running = serve.status()
+    if running.applications or running.proxies:
+        raise RuntimeError(f"Ray Serve is already running on this Ray cluster (applications: "
+                           f"{', '.join(running.applications) or 'none'}): the serve workload deploys its own and "
+                           "shuts Serve down afterwards, which would take yours down too (accepted: a Ray cluster "
+                           "without Serve running)")
     port = app.port()
     config = app.ServerConfig(inputs["checkpoint"], params["plant"], str(Path(inputs["folder"]) / "fault-ray"))
-    max_batch = params["max_batch_size"] if batch else 1
+    max_batch = (max_batch or params["max_batch_size"]) if batch else 1
+    # Ray's batching guide: max_ongoing_requests at least the batch size, so a full batch can form (Serve's
+    # default, 5, would cap it); twice the batch lets the next batch gather while one is scored.
+    ongoing = ongoing or max(5, 2 * max_batch)
     t0 = time.perf_counter()
     serve.start(http_options={"host": app.HOST, "port": port}, logging_config={"log_level": "WARNING"})
     try:
-        serve.run(deployment.application(config.to_json(), ctx.cpus, max_batch, params["batch_wait_ms"] / 1000),
-                  name=APP_NAME, route_prefix="/")
+        serve.run(deployment.application(config.to_json(), ctx.cpus, max_batch, params["batch_wait_ms"] / 1000,
+                                         ongoing), name=APP_NAME, route_prefix="/")
         url = f"http://{app.HOST}:{port}{app.ROUTE}"
         app.wait_until_answering(url, inputs["first_image"], params["start_timeout_s"])
     except BaseException:
@@ -58,7 +72,7 @@ def deploy(ctx: EngineContext, params: Params, inputs: Any, batch: bool = True) 
         app.stopped_listening(port)
         raise
     batching = (f"serve.batch up to {max_batch} requests or {params['batch_wait_ms']:g} ms" if batch
-                else "no batching")
+                else "no batching") + f", max_ongoing_requests {ongoing}"
     server = f"Ray Serve {ray.__version__}: {ctx.cpus} replicas of 1 CPU behind {ingress()}, {batching}"
     return app.Served(url, port, server, ctx.cpus, time.perf_counter() - t0, inputs)
 
@@ -72,7 +86,15 @@ def shutdown(ctx: EngineContext, params: Params, served: app.Served) -> None:
 
 CASES = {"predict": Staged(deploy, load.run, shutdown)}
 DEFAULT_VARIANT = "serve-batch"
-VARIANTS = {"no-batch": {"predict": Staged(partial(deploy, batch=False), load.run, shutdown)}}
-VARIANT_NOTES = {"no-batch": "the same deployment scoring each request alone (no serve.batch)"}
+VARIANTS = {
+    "no-batch": {"predict": Staged(partial(deploy, batch=False), load.run, shutdown)},
+    "batch-16": {"predict": Staged(partial(deploy, max_batch=16), load.run, shutdown)},
+    "ongoing-64": {"predict": Staged(partial(deploy, ongoing=64), load.run, shutdown)},
+}
+VARIANT_NOTES = {
+    "no-batch": "the same deployment scoring each request alone (no serve.batch)",
+    "batch-16": "serve.batch up to 16 requests (max_ongoing_requests 32)",
+    "ongoing-64": "max_ongoing_requests 64 per replica (the default: 16): every client's request reaches a replica",
+}
 NOTES = {"predict": "Ray Serve: FastAPI ingress deployment, one 1-CPU replica per CPU, serve.batch, HTTP via "
                     "Serve's proxy on loopback"}

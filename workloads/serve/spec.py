@@ -19,7 +19,7 @@ CPU share is recorded beside every level, and the record's CPU and memory are th
 measured apart, `enginebench.measured_apart`).
 
 The check: every request (warm-ups included) answered with HTTP 200 and the id it asked about, and every label
-equal to the reference model's for that image (the local model on all the images at once). Only a near-tie may
+equal to the reference model's for that image (the local model, batches of 512). Only a near-tie may
 differ: an image whose two best logits are within `NEAR_TIE` of each other, answered with the second best (a
 different batch composition changes the float summation order). tests/test_serve.py plants a replica that
 returns wrong labels and one that drops requests and expects `wrong`.
@@ -84,7 +84,7 @@ def teardown(inputs: dict[str, Any]) -> None:
 
 
 def reference(params: Params, inputs: dict[str, Any]) -> dict[str, Any]:
-    """The local model's label and logits margin for every image (one process, every image in one pass);
+    """The local model's label and logits margin for every image (one process, batches of 512);
     kept in `inputs` for `check`; the summary goes into the records' notes."""
     import numpy as np
     import torch
@@ -92,8 +92,10 @@ def reference(params: Params, inputs: dict[str, Any]) -> dict[str, Any]:
     from enginebench.workloads.inference import model as m
 
     net, _, _ = m.loaded_model(inputs["checkpoint"])
+    rows = np.load(inputs["images"])
     with torch.inference_mode():
-        logits = net(torch.from_numpy(m.decode(np.load(inputs["images"])))).numpy()
+        logits = np.concatenate([net(torch.from_numpy(m.decode(rows[lo:lo + 512]))).numpy()
+                                 for lo in range(0, len(rows), 512)])
     top2 = np.argsort(logits, axis=1)[:, ::-1][:, :2]
     margin = logits[np.arange(len(logits)), top2[:, 0]] - logits[np.arange(len(logits)), top2[:, 1]]
     inputs["reference_labels"], inputs["runner_up"] = top2[:, 0], np.where(margin < NEAR_TIE, top2[:, 1], -1)
@@ -102,7 +104,7 @@ def reference(params: Params, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _no_reply(status: int) -> str:
-    return {0: "no reply", -1: "timed out"}.get(status, f"HTTP {status}")
+    return {0: "no reply", -1: "timed out", -2: "unreadable reply"}.get(status, f"HTTP {status}")
 
 
 def check(answer: dict[str, Any], params: Params, inputs: dict[str, Any], ref: Any) -> Verdict:
