@@ -10,7 +10,7 @@ Importing this package stays cheap: no engine (ray, pyspark, dask, torch) is imp
 """
 
 from enginebench.commands import DataCommand, float_in, int_in
-from enginebench.engines.base import EngineContext
+from enginebench.engines.base import EngineContext, stop_process
 from enginebench.errors import UsageError
 from enginebench.files import atomic_write_text, data_root, replace_dir_atomically
 from enginebench.metrics import measured_apart, percentile
@@ -31,7 +31,7 @@ from enginebench.spec import (
 
 __version__ = "0.1.0"
 #: The workload API's version, MAJOR.MINOR: a minor release adds names, a major one changes them.
-#: 1.1: `measured_apart` (a load generator's process), `Staged(teardown=...)`.
+#: 1.1: `measured_apart` (a load generator's process), `Staged(teardown=...)`, `stop_process`.
 API_VERSION = "1.1"
 
 __all__ = [
@@ -58,5 +58,6 @@ __all__ = [
     "median_run",
     "percentile",
     "replace_dir_atomically",
+    "stop_process",
     "use_gpu",
 ]

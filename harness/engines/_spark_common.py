@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from enginebench.engines.base import stop_process
+
 #: SPARK_CONF_DIR for every JVM enginebench starts: holds a log4j2.properties that logs errors only.
 SPARK_CONF_DIR = Path(__file__).with_name("spark_conf")
 
@@ -69,13 +71,8 @@ def shutdown_gateway() -> None:
         gateway.shutdown()
     except Exception:  # noqa: BLE001 - the JVM may already be gone; the process is handled below
         pass
-    if proc is not None and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+    if proc is not None:
+        stop_process(proc, 15)
     SparkContext._gateway = None
     SparkContext._jvm = None
 

@@ -6,6 +6,7 @@ import importlib.metadata
 import importlib.util
 import re
 import socket
+import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -13,6 +14,19 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from enginebench.budget import Budget
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Stop a child process by its handle: SIGTERM, then SIGKILL if it has not exited within `timeout_s`
+    (never by name). A process that already exited is left as it is."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout_s)
 
 
 class EngineUnavailable(RuntimeError):

@@ -79,7 +79,7 @@ class Model:
     def __init__(self, config: ServerConfig) -> None:
         if config.plant and config.plant not in PLANTS:
             raise ValueError(f"unknown plant {config.plant!r} (accepted: {', '.join(PLANTS)})")
-        self.net, self.load_s, _ = m.loaded_model(config.checkpoint)
+        self.net, _, _ = m.loaded_model(config.checkpoint)
         self.pid = os.getpid()
         self.plant, self.claim_path = config.plant, config.claim_path
         self.faulty = ""  # the plant, once this process has claimed it
@@ -124,15 +124,19 @@ class LabelOut(BaseModel):
 @dataclass(frozen=True)
 class Served:
     """A started server, as a Staged setup hands it to the load: where it answers, what it is (`server`),
-    how many processes score (`processes`), and how long start and deploy took until the first answer."""
+    and how long start and deploy took until the first answer."""
 
     url: str
     port: int
     server: str
-    processes: int
     start_s: float
     inputs: dict[str, Any]  # the case's inputs (the images the load sends)
     handle: Any = None  # the engine's own handle (the uvicorn process), for the teardown
+
+
+def url(port: int) -> str:
+    """Where both servers answer on loopback."""
+    return f"http://{HOST}:{port}{ROUTE}"
 
 
 def port() -> int:
@@ -175,9 +179,9 @@ def stopped_listening(port: int, timeout_s: float = 10.0) -> None:
         time.sleep(0.1)
 
 
-def wait_until_answering(url: str, image: bytes, timeout_s: float, alive: Any = None) -> float:
-    """Send one real request until it is answered (HTTP 200), at most `timeout_s`; returns the seconds it
-    took. `alive()` (optional) says whether the server is still running: a server that exits is an error."""
+def wait_until_answering(url: str, image: bytes, timeout_s: float, alive: Any = None) -> None:
+    """Send one real request until it is answered (HTTP 200), at most `timeout_s`. `alive()` (optional) says
+    whether the server is still running: a server that exits is an error."""
     import time
     import urllib.error
     import urllib.request
@@ -192,7 +196,7 @@ def wait_until_answering(url: str, image: bytes, timeout_s: float, alive: Any = 
             req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
             with urllib.request.urlopen(req, timeout=5) as reply:
                 if reply.status == 200:
-                    return time.perf_counter() - t0
+                    return
         except (urllib.error.URLError, OSError) as exc:
             last = str(exc)
         time.sleep(0.1)

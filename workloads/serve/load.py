@@ -46,7 +46,7 @@ def drive(url: str, images: str, levels: list[int], requests: int, level_s: floa
           folder: Path) -> dict[str, Any]:
     """Run the load against `url` in a child process and return what it measured (see the module's doc).
     A client that fails or overruns its bound is an error naming the last line it wrote."""
-    from enginebench import measured_apart
+    from enginebench import measured_apart, stop_process
 
     out = folder / f"load-{uuid.uuid4().hex[:8]}.json"
     log = out.with_suffix(".log")
@@ -62,13 +62,7 @@ def drive(url: str, images: str, levels: list[int], requests: int, level_s: floa
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"the load generator ran past its {limit:g} s bound and was stopped") from None
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, 5)
     try:
         if rc != 0:
             lines = log.read_text(errors="replace").strip().splitlines() or ["(no output)"]
@@ -85,7 +79,7 @@ def run(ctx: Any, params: Any, served: Any) -> dict[str, Any]:
     what the client measured plus what the server is and how long it took to start."""
     got = drive(served.url, served.inputs["images"], list(params["levels"]), params["requests"], params["level_s"],
                 params["request_timeout_s"], Path(served.inputs["folder"]))
-    return {**got, "server": served.server, "processes": served.processes, "start_s": served.start_s}
+    return {**got, "server": served.server, "start_s": served.start_s}
 
 
 # --- the client process -------------------------------------------------------------------------------------

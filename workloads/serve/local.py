@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from enginebench import EngineContext, Params, Staged
+from enginebench import EngineContext, Params, Staged, stop_process
 from enginebench.workloads.serve import app, load
 
 #: Seconds uvicorn gets to stop its workers after SIGTERM before it is killed.
@@ -37,32 +37,22 @@ def start(ctx: EngineContext, params: Params, inputs: Any) -> app.Served:
     t0 = time.perf_counter()
     with log.open("wb") as err:
         proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT)
+    url = app.url(port)
     try:
-        url = f"http://{app.HOST}:{port}{app.ROUTE}"
         app.wait_until_answering(url, inputs["first_image"], params["start_timeout_s"],
                                  alive=lambda: proc.poll() is None)
     except BaseException as exc:
-        _stop(proc)
+        stop_process(proc, STOP_TIMEOUT_S)
         lines = log.read_text(errors="replace").strip().splitlines()
         if lines and isinstance(exc, RuntimeError):
             raise RuntimeError(f"{exc}: {lines[-1]}") from None
         raise
     return app.Served(url, port, f"uvicorn {uvicorn.__version__}: {ctx.cpus} worker processes, FastAPI, one request "
-                      "at a time per worker", ctx.cpus, time.perf_counter() - t0, inputs, handle=proc)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+                      "at a time per worker", time.perf_counter() - t0, inputs, handle=proc)
 
 
 def stop(ctx: EngineContext, params: Params, served: app.Served) -> None:
-    _stop(served.handle)
+    stop_process(served.handle, STOP_TIMEOUT_S)
     app.stopped_listening(served.port)
 
 

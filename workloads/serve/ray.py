@@ -65,8 +65,7 @@ def deploy(ctx: EngineContext, params: Params, inputs: Any, batch: bool = True, 
     try:
         serve.run(deployment.application(config.to_json(), ctx.cpus, max_batch, params["batch_wait_ms"] / 1000,
                                          ongoing), name=APP_NAME, route_prefix="/")
-        url = f"http://{app.HOST}:{port}{app.ROUTE}"
-        app.wait_until_answering(url, inputs["first_image"], params["start_timeout_s"])
+        app.wait_until_answering(app.url(port), inputs["first_image"], params["start_timeout_s"])
     except BaseException:
         serve.shutdown()
         app.stopped_listening(port)
@@ -74,7 +73,7 @@ def deploy(ctx: EngineContext, params: Params, inputs: Any, batch: bool = True, 
     batching = (f"serve.batch up to {max_batch} requests or {params['batch_wait_ms']:g} ms" if batch
                 else "no batching") + f", max_ongoing_requests {ongoing}"
     server = f"Ray Serve {ray.__version__}: {ctx.cpus} replicas of 1 CPU behind {ingress()}, {batching}"
-    return app.Served(url, port, server, ctx.cpus, time.perf_counter() - t0, inputs)
+    return app.Served(app.url(port), port, server, time.perf_counter() - t0, inputs)
 
 
 def shutdown(ctx: EngineContext, params: Params, served: app.Served) -> None:
