@@ -32,8 +32,9 @@ EXIT_INTERRUPTED = 130
 #: The results file the README's picture of the engine-fit matrix is taken from, and where it goes.
 PICTURE_RESULTS = "docs/results/quick-tiny.json"
 PICTURE = "docs/img/engine-fit.png"
-NOISY_HELP = ("rank and judge cases that ran while other processes took over 10%% of the CPU budget "
-              "(by default they are shown with a 'noisy' badge and left out of verdicts)")
+NOISY_HELP = ("rank cases that ran while other processes took over 10%% of the CPU budget as if they were clean "
+              "(by default their figures count as conservative: a noisy engine behind the leader leaves the "
+              "order undecided)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -702,17 +703,25 @@ def _execute(plan: Plan, out: Path, show: Display, writer: ResultsWriter, report
 
 
 def busy_machine_warning(cpus: int) -> str:
-    """A warning when other processes keep more than NOISY_SHARE of the budget's CPUs busy now."""
-    from enginebench.metrics import machine_load
-    from enginebench.report.model import NOISY_SHARE
+    """A warning, naming the busiest of them, when processes outside this one's tree keep more than
+    NOISY_SHARE of the budget's CPUs busy now."""
+    import os
+    import time
 
-    load, busy = machine_load(0.5)
+    from enginebench.metrics import ProcessTreeSampler
+    from enginebench.report.noise import NOISY_SHARE
+
+    sampler = ProcessTreeSampler(0.25).start()
+    time.sleep(0.5)
+    sampler.stop()
+    busy = max(0.0, sampler.foreign_cpu_seconds - sampler.foreign_resolution_s) / sampler.wall_s
     if busy <= NOISY_SHARE * cpus:
         return ""
-    return (f"warning: the machine is busy before the run starts ({busy:.1f} CPUs in use by other processes, "
-            f"load average {load:.2f}); figures taken now measure contention too. Cases during which other "
-            f"processes take over {NOISY_SHARE:.0%} of the {cpus}-CPU budget are marked noisy and left out "
-            f"of verdicts (--allow-noisy keeps them).")
+    top = ", ".join(f"{p['name']} (pid {p['pid']})" for p in sampler.foreign_top(2))
+    return (f"warning: the machine is busy before the run starts ({busy:.1f} CPUs in use by other processes: "
+            f"{top}; load average {os.getloadavg()[0]:.2f}); figures taken now measure contention too. Cases "
+            f"during which other processes take over {NOISY_SHARE:.0%} of the {cpus}-CPU budget are marked noisy "
+            "and ranked as conservative figures (a noisy engine behind the leader leaves the order undecided).")
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -85,8 +85,13 @@ def _joined_resources(a: dict[str, Any], b: dict[str, Any], cpus: int) -> dict[s
     for key in ("peak_rss_bytes", "peak_rss_net_bytes", "driver_peak_rss_bytes", "load_avg_1m"):
         values = [v for v in (a.get(key), b.get(key)) if v is not None]
         out[key] = max(values) if values else None
-    for key in ("cpu_seconds", "foreign_cpu_s", "wall_s", "samples"):
-        out[key] = (a.get(key) or 0) + (b.get(key) or 0)
+    for key in ("cpu_seconds", "foreign_cpu_s", "foreign_resolution_s", "kernel_cpu_s", "machine_busy_s", "wall_s",
+                "samples"):
+        if key in a or key in b:
+            out[key] = (a.get(key) or 0) + (b.get(key) or 0)
+    if "foreign_top" in a or "foreign_top" in b:
+        top = [*(a.get("foreign_top") or []), *(b.get("foreign_top") or [])]
+        out["foreign_top"] = sorted(top, key=lambda p: -float(p.get("cpu_s") or 0))[:3]
     budget_s = out["wall_s"] * cpus
     if budget_s > 0:
         out["cpu_utilisation"] = round(out["cpu_seconds"] / budget_s, 4)

@@ -62,9 +62,15 @@ def parse(html: str) -> TreeCheck:
 
 
 def rec(engine: str, case: str = "noop", status: str = "ok", seconds: tuple[float, ...] = (1.0, 1.0, 1.0),
-        n: int = 100, reason: str = "", foreign: float = 0.0) -> Record:
-    """A record of `n` tasks per repetition at the given repetition times (headline: tasks/s)."""
+        n: int = 100, reason: str = "", foreign: float = 0.0, top: str = "") -> Record:
+    """A record of `n` tasks per repetition at the given repetition times (headline: tasks/s); `foreign`
+    is the share of the 2-CPU budget other processes took over the window (the repetitions, plus 1 s of
+    warm-up), the busiest of them named `top`."""
     stats = describe(seconds)
+    wall = sum(seconds) + 1.0
+    noise = {"foreign_cpu_share": foreign, "foreign_cpu_s": foreign * wall * 2, "wall_s": wall,
+             "foreign_resolution_s": 0.02, "foreign_top": [{"name": top, "pid": 7, "cpu_s": foreign * wall * 2}]
+             if top else []}
     return Record(workload="tasks", case=case, engine=engine, api=engine, scale="tiny", status=status,
                   reason=reason, category="task parallelism", params={"n": n},
                   budget={"cpus": 2, "memory_bytes": 2**30}, warmup=1,
@@ -73,7 +79,7 @@ def rec(engine: str, case: str = "noop", status: str = "ok", seconds: tuple[floa
                   phases={"engine_start": 1.0, "inputs": 0.0, "run": stats["median"], "check": 0.01},
                   metrics={"tasks_per_s": n / stats["median"]},
                   primary={"name": "tasks_per_s", "unit": "tasks/s", "higher_is_better": True},
-                  resources={"peak_rss_bytes": 2**20, "cpu_utilisation": 0.5, "foreign_cpu_share": foreign})
+                  resources={"peak_rss_bytes": 2**20, "cpu_utilisation": 0.5, **noise})
 
 
 def run_of(records: list[Record], run_id: str = "r1", hostname: str = "host") -> Run:

@@ -15,7 +15,7 @@ from typing import Any
 
 from enginebench.errors import UsageError
 from enginebench.records import Record, Run
-from enginebench.report.model import is_noisy
+from enginebench.report.noise import is_noisy
 from enginebench.stats import THRESHOLD, Change, change
 
 

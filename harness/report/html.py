@@ -13,7 +13,8 @@ from enginebench.ladder import EXTRAPOLATION_CAP, fmt_factor, fmt_seconds, fmt_s
 from enginebench.ladder import RULES as LADDER_RULES
 from enginebench.records import Run
 from enginebench.report import figures
-from enginebench.report.model import CONFIRM_MIN, NOISY_SHARE, ReportModel, build_model, fmt_ratio
+from enginebench.report.model import CONFIRM_MIN, ReportModel, build_model, fmt_ratio
+from enginebench.report.noise import NOISY_SHARE
 from enginebench.stats import BOOTSTRAP_MIN, MIN_REPETITION_S, RULES, THRESHOLD
 
 TEMPLATES = Path(__file__).with_name("templates")

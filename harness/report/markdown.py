@@ -51,17 +51,20 @@ def cell_text(cell: Cell) -> str:
     if cell.value is None:
         return STATUS_TEXT.get(cell.status, cell.status)
     value = format_metric(cell.value)
-    if cell.best:
-        return f"**{value}** best"
     ratio = cell.ratio or 1.0
     if cell.baseline:
         return f"{value} (baseline, {fmt_ratio(1 / ratio)} faster)" if ratio < 1 else \
             f"{value} (baseline, {fmt_ratio(ratio)} slower)"
+    noisy = ", noisy" if cell.noisy else ""
+    if cell.best:
+        return f"**{value}** best{' (noisy)' if cell.noisy else ''}"
     if cell.tied_with_best:
-        return f"{value} (tied, {fmt_ratio(ratio)})"
+        return f"{value} (tied, {fmt_ratio(ratio)}{noisy})"
+    if cell.undecided:
+        return f"{value} ({fmt_ratio(ratio)} slower, noisy: undecided)"
     if not cell.ranked:
-        return f"{value} (noisy, not ranked)" if cell.noisy else f"{value} (not ranked)"
-    return f"{value} ({fmt_ratio(ratio)} slower)"
+        return f"{value} (not ranked{noisy})"
+    return f"{value} ({fmt_ratio(ratio)} slower{noisy})"
 
 
 def _rows(model: ReportModel, workloads: Sequence[str] | None) -> list[Row]:
@@ -262,7 +265,7 @@ def variants(records: Sequence[Record], workload: str | None = None, case: str |
     median, repetitions and standing against the engine's best variant, the default marked; then
     what each variant changes, and whether every default is within `WITHIN` of its best."""
     from enginebench import variants as study
-    from enginebench.report.model import is_noisy
+    from enginebench.report.noise import is_noisy
 
     groups = study.verdicts([r for r in records if workload in (None, r.workload) and case in (None, r.case)])
     if not groups:

@@ -4,8 +4,10 @@ Every figure is the median of the case's headline samples (one per timed repetit
 ratios come from `enginebench.stats.contrast`, the same function `compare` uses: two engines are tied on
 a case when the rule (a bootstrap interval of the ratio of medians with 5+ repetitions, the overlap
 of the ranges with fewer) does not resolve their difference. Records whose case ran while processes
-outside the run took more than NOISY_SHARE of the budget's CPU are *noisy*: shown, badged, and left
-out of rankings and verdicts unless the report is built with allow_noisy.
+outside the run took more than NOISY_SHARE of the budget's CPU are *noisy* (`report.noise`): badged and
+ranked as conservative figures, so a noisy leader still leads and a noisy engine behind the leader
+leaves the order *undecided* unless even its best case (the contention taken out) is beyond the
+threshold behind; allow_noisy ranks them as if they were clean.
 """
 
 from __future__ import annotations
@@ -33,17 +35,12 @@ from enginebench.ladder import (
     size_label,
 )
 from enginebench.records import PHASES, Header, Record, Run
+from enginebench.report.noise import NOISY_SHARE, best_case, foreign_names, is_noisy
 from enginebench.stats import THRESHOLD, Contrast, contrast, worse_ratio
 
 FAILED = ("wrong", "error", "timeout")
-#: Foreign CPU (processes outside the run) above this share of the budget makes a record noisy.
-NOISY_SHARE = 0.10
 #: Repetitions each side needs before a resolved lead is called a win; fewer make it a lead to confirm.
 CONFIRM_MIN = 3
-
-
-def is_noisy(rec: Record) -> bool:
-    return float(rec.resources.get("foreign_cpu_share") or 0.0) > NOISY_SHARE
 
 
 @dataclass(frozen=True)
@@ -61,8 +58,11 @@ class Cell:
     high: float | None = None
     baseline: bool = False  # shown for reference, never ranked
     noisy: bool = False  # foreign CPU above NOISY_SHARE of the budget during the case
-    ranked: bool = False  # took part in the ranking (ok, not a baseline, not left out as noisy)
+    ranked: bool = False  # took part in the ranking (ok, not a baseline)
     versus_best: Contrast | None = None  # this cell against the row's best (ranked cells but the best)
+    #: behind the best only by a noisy figure: its best case (contention taken out) is not beyond the threshold
+    undecided: bool = False
+    foreign: str = ""  # the foreign processes that took most CPU during a noisy case
 
     @property
     def confirmed(self) -> bool:
@@ -205,13 +205,14 @@ def separated(c: Contrast) -> bool:
 def build_row(records: Sequence[Record], engines: Sequence[str], category: str,
               baselines: Collection[str] = (), allow_noisy: bool = False) -> Row:
     """One matrix row: figures for ok records, ratios to the best engine, ties by `stats.contrast`.
-    Baselines (and noisy records, unless allowed) get a figure and a ratio to the best engine but
-    are never the best or tied."""
+    Baselines get a figure and a ratio to the best engine but are never the best or tied. Noisy
+    records are ranked as conservative figures (`report.noise`): one behind the best whose best case
+    is not beyond the threshold behind it is `undecided` (unless allow_noisy ranks it as clean)."""
     first = records[0]
     metric, unit, higher = first.metric, first.primary.get("unit", ""), first.higher_is_better
     by_engine = {r.engine: r for r in records}
     ok = [r for r in records if r.status == "ok" and r.headline_samples]
-    ranked = [r for r in ok if r.engine not in baselines and (allow_noisy or not is_noisy(r))]
+    ranked = [r for r in ok if r.engine not in baselines]
     best = None
     if ranked:
         pick = max if higher else min
@@ -233,9 +234,15 @@ def build_row(records: Sequence[Record], engines: Sequence[str], category: str,
                 ratio = versus.ratio
             else:
                 ratio = worse_ratio(statistics.median(best.headline_samples), v, higher)
+            noisy = is_noisy(rec)
             tied = versus is not None and not separated(versus)
+            undecided = False
+            if versus is not None and noisy and not allow_noisy and not tied and best is not None:
+                undecided = worse_ratio(statistics.median(best.headline_samples), best_case(rec, v, higher),
+                                        higher) < 1 + THRESHOLD
             cells.append(Cell(engine, "ok", v, ratio, rec is best, tied, low=min(xs), high=max(xs), baseline=is_base,
-                              noisy=is_noisy(rec), ranked=rec in ranked, versus_best=versus))
+                              noisy=noisy, ranked=rec in ranked, versus_best=versus, undecided=undecided,
+                              foreign=foreign_names(rec) if noisy else ""))
         else:
             cells.append(Cell(engine, rec.status, reason=rec.reason, baseline=is_base))
     return Row(first.workload, category, first.case, first.scale, first.budget.get("cpus"), metric, unit, higher,
@@ -271,6 +278,7 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = (),
     ties: list[str] = []
     alone: list[str] = []
     leads: list[str] = []  # resolved orders on fewer than CONFIRM_MIN repetitions a side: not wins
+    undecided: list[str] = []  # a noisy engine behind the leader whose best case is not beyond the threshold
     scales, budgets = len({r.scale for r in rows}) > 1, len({r.cpus for r in rows}) > 1
     sized = len({(r.case, r.scale, r.cpus, r.size) for r in rows}) > len({(r.case, r.scale, r.cpus) for r in rows})
 
@@ -294,6 +302,11 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = (),
         tied = [c.engine for c in figures[1:] if c.tied_with_best]
         if tied:
             ties.append(f"{label(row)}: {_names([top.engine, *tied])} tied")
+            continue
+        open_ = [c.engine for c in figures[1:] if c.undecided]
+        if open_:
+            undecided.append(f"{label(row)} ({top.engine} by the figures; {_names(open_)} ran noisy and could have "
+                             "led)")
             continue
         second, last = figures[1], figures[-1]
         if not second.confirmed:
@@ -322,6 +335,9 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = (),
                   "not counted as wins): " + ", ".join(leads[:4]) + more)
     if ties:
         first += ("; " if first else "") + f"too close to call (tied, or within {THRESHOLD:.0%}): " + ", ".join(ties)
+    if undecided:
+        first += (("; " if first else "") + "undecided (a noisy figure is an upper bound on its engine's time): "
+                  + ", ".join(undecided))
     if first:
         sentences.append(first)
     elif not alone:
@@ -332,11 +348,12 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = (),
     if failed:
         more = f" and {len(failed) - 4} more" if len(failed) > 4 else ""
         sentences.append("failed: " + ", ".join(failed[:4]) + more)
-    noisy = [f"{c.engine} on {label(row)}" for row in rows for c in row.cells
-             if c.noisy and c.value is not None and not c.ranked and not c.baseline]
+    noisy = [f"{c.engine} on {label(row)}" + (f" ({c.foreign})" if c.foreign else "") for row in rows
+             for c in row.cells if c.noisy and c.value is not None]
     if noisy:
-        sentences.append("left out as noisy (other processes took over "
-                         f"{NOISY_SHARE:.0%} of the CPU budget): " + ", ".join(noisy))
+        more = f" and {len(noisy) - 4} more" if len(noisy) > 4 else ""
+        sentences.append(f"noisy (other processes took over {NOISY_SHARE:.0%} of the CPU budget; ranked as "
+                         "conservative figures): " + ", ".join(noisy[:4]) + more)
     baseline = _baseline_sentence(rows)
     if baseline:
         sentences.append(baseline)
