@@ -244,7 +244,7 @@ def new_record(workload: Workload, case: Case, engine: str, scale: str, params: 
         warmup=warmup, repeat=repeat, size_param=case.sized_by or "",
         size_unit=case.size_unit,
         primary={"name": case.primary.name, "unit": case.primary.unit,
-                 "higher_is_better": case.primary.higher_is_better},
+                 "higher_is_better": case.primary.higher_is_better, **({"work": case.work} if case.work else {})},
         **fields,
     )
 

@@ -153,6 +153,11 @@ class Case:
     notes: Callable[[Params, Any, Sequence[Timed]], dict[str, Any]] | None = None
     teardown: Callable[[Any], None] | None = None
     reference: Callable[[Params, Any], Any] | None = None
+    #: A derived metric that counts the work an answer did, where engines may do different work on the same
+    #: inputs (tune: the epochs trained, which asynchronous halving makes depend on arrival order). The
+    #: report ranks two engines' headlines only when their work agrees within the threshold, and otherwise
+    #: says so and compares the headline per unit of work. None: every answer does the same work.
+    work: str | None = None
     #: The engines that can run this case at all (None: every engine), and why the others cannot.
     only: tuple[str, ...] | None = None
     only_reason: str = ""

@@ -4,6 +4,7 @@ guard marks noisy cases."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import signal
@@ -17,10 +18,11 @@ from sample_workload import local as sample_local
 from sample_workload.spec import WORKLOAD as SAMPLE
 
 from enginebench.cli import busy_machine_warning, main
-from enginebench.records import load_run
+from enginebench.records import Record, load_run
 from enginebench.report.compare import compare
 from enginebench.report.html import render
 from enginebench.report.markdown import cell_text
+from enginebench.report.markdown import matrix as markdown_matrix
 from enginebench.report.model import build_model
 from enginebench.stats import change, contrast, separation_chance
 
@@ -267,3 +269,30 @@ def test_borderline_and_too_short_are_not_called() -> None:
     assert c.verdict == "same" and c.borderline and "borderline" in c.why and c.contrast.low < 1.1 < c.contrast.ratio
     short = change([1.0] * 5, [2.0] * 5, False, wall_s=(0.0004, 0.0008))
     assert short.verdict == "too short to time" and "below 1 ms" in short.why
+
+
+def test_searches_that_did_different_work_are_not_compared_as_they_stand() -> None:
+    from test_report import rec, run_of
+
+    def search(engine: str, seconds: float, epochs: float) -> Record:
+        r = rec(engine, case="search", seconds=(seconds,) * 3)
+        return dataclasses.replace(r, workload="tune", category="hyperparameter search", metrics={
+            "search_s": seconds, "epochs": epochs}, samples=(seconds,) * 3, primary={
+            "name": "search_s", "unit": "s", "higher_is_better": False, "work": "epochs"})
+
+    # The issue's quick run: spark trained 39 epochs, dask 30, ray 23, and the fastest search trained least.
+    run = run_of([search("ray", 4.6, 23), search("dask", 4.5, 30), search("spark", 5.9, 39)])
+    model = build_model([run])
+    (row,) = model.rows
+    assert row.unequal_work and {c.engine: c.work for c in row.cells if c.work} == {"ray": 23, "dask": 30,
+                                                                                     "spark": 39}
+    sentence = model.verdicts["hyperparameter search"]
+    assert "fastest" not in sentence and "not compared as they stand, the engines did different work (not counted " \
+        "as wins): search (epochs: dask 30, ray 23, spark 39; s per epoch: dask 150 ms, spark 151 ms, ray 200 ms)" \
+        in sentence, sentence
+    assert "search (unequal epochs)" in markdown_matrix(model) and "[23 epochs]" in markdown_matrix(model)
+    assert "unequal epochs</span>" in render([run])
+    # Equal work (within the threshold): ranked as usual.
+    same = run_of([search("ray", 4.6, 30), search("dask", 4.5, 31), search("spark", 9.0, 30)])
+    assert not build_model([same]).rows[0].unequal_work
+    assert "different work" not in build_model([same]).verdicts["hyperparameter search"]

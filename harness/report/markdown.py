@@ -80,9 +80,12 @@ def matrix(model: ReportModel, workloads: Sequence[str] | None = None) -> str:
     body = []
     for row in _rows(model, workloads):
         extra = [row.scale] * several + ([fmt_size(row.size_param, row.size)] if sized and row.size else [])
+        if row.unequal_work:
+            extra.append(f"unequal {row.work}")
         name = f"{row.workload} {row.case}" + (f" ({', '.join(extra)})" if extra else "")
         unit = f"{row.unit}, {'higher' if row.higher_is_better else 'lower'} is better"
-        body.append([name, unit, *[cell_text(c) for c in row.cells]])
+        body.append([name, unit, *[cell_text(c) + (f" [{c.work:,.0f} {row.work}]" if row.work and c.work else "")
+                                   for c in row.cells]])
     return table(head, body)
 
 

@@ -63,6 +63,7 @@ class Cell:
     #: behind the best only by a noisy figure: its best case (contention taken out) is not beyond the threshold
     undecided: bool = False
     foreign: str = ""  # the foreign processes that took most CPU during a noisy case
+    work: float | None = None  # the work its answer did, where the case counts it (`Case.work`)
 
     @property
     def confirmed(self) -> bool:
@@ -83,6 +84,18 @@ class Row:
     cells: tuple[Cell, ...]
     size: float | None = None  # the input's size (several per case in a ladder)
     size_param: str = ""
+    work: str = ""  # the metric that counts each answer's work, where engines may do different work
+
+    @property
+    def unequal_work(self) -> bool:
+        """Whether the ranked engines did different work (beyond the threshold): then their headlines
+        are not compared as they stand."""
+        done = [c.work for c in self.cells if c.ranked and c.work]
+        return len(done) >= 2 and max(done) > (1 + THRESHOLD) * min(done)
+
+    def per_work(self, cell: Cell) -> float | None:
+        """A cell's headline per unit of its work (seconds per epoch), where the case counts work."""
+        return cell.value / cell.work if cell.value is not None and cell.work else None
 
     @property
     def winners(self) -> list[Cell]:
@@ -242,11 +255,33 @@ def build_row(records: Sequence[Record], engines: Sequence[str], category: str,
                                         higher) < 1 + THRESHOLD
             cells.append(Cell(engine, "ok", v, ratio, rec is best, tied, low=min(xs), high=max(xs), baseline=is_base,
                               noisy=noisy, ranked=rec in ranked, versus_best=versus, undecided=undecided,
-                              foreign=foreign_names(rec) if noisy else ""))
+                              foreign=foreign_names(rec) if noisy else "", work=_work(rec)))
         else:
             cells.append(Cell(engine, rec.status, reason=rec.reason, baseline=is_base))
     return Row(first.workload, category, first.case, first.scale, first.budget.get("cpus"), metric, unit, higher,
-               tuple(cells), first.size, first.size_param)
+               tuple(cells), first.size, first.size_param, str(first.primary.get("work") or ""))
+
+
+def _work(rec: Record) -> float | None:
+    """The work a record's answers did (the median repetition's count), where its case counts it."""
+    name = rec.primary.get("work")
+    value = rec.metrics.get(name) if name else None
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def _unequal_work(row: Row, label: str, figures: Sequence[Cell]) -> str:
+    """A row whose engines did different work: the work each did, and the headline per unit of work,
+    best first (e.g. tune's search time per epoch trained)."""
+    done = ", ".join(f"{c.engine} {c.work:,.0f}" for c in figures if c.work)
+    per = sorted((c for c in figures if row.per_work(c) is not None), key=lambda c: row.per_work(c) or 0.0,
+                 reverse=row.higher_is_better)
+    unit = row.work.rstrip("s") if row.work.endswith("s") else row.work
+    text = f"{label} ({row.work}: {done}"
+    if per:
+        text += f"; {row.unit or row.metric.replace('_', ' ')} per {unit}: " + ", ".join(
+            f"{c.engine} {fmt_seconds(row.per_work(c) or 0.0) if row.unit == 's' else f'{row.per_work(c):.3g}'}"
+            for c in per)
+    return text + ")"
 
 
 def fmt_ratio(r: float) -> str:
@@ -279,6 +314,7 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = (),
     alone: list[str] = []
     leads: list[str] = []  # resolved orders on fewer than CONFIRM_MIN repetitions a side: not wins
     undecided: list[str] = []  # a noisy engine behind the leader whose best case is not beyond the threshold
+    unequal: list[str] = []  # rows whose engines did different work: compared per unit of work, not as wins
     scales, budgets = len({r.scale for r in rows}) > 1, len({r.cpus for r in rows}) > 1
     sized = len({(r.case, r.scale, r.cpus, r.size) for r in rows}) > len({(r.case, r.scale, r.cpus) for r in rows})
 
@@ -297,6 +333,9 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = (),
                 alone.append(f"{name} ({figures[0].engine})")
             continue
         if not figures:
+            continue
+        if row.unequal_work:
+            unequal.append(_unequal_work(row, label(row), figures))
             continue
         top = figures[0]
         tied = [c.engine for c in figures[1:] if c.tied_with_best]
@@ -338,6 +377,9 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = (),
     if undecided:
         first += (("; " if first else "") + "undecided (a noisy figure is an upper bound on its engine's time): "
                   + ", ".join(undecided))
+    if unequal:
+        first += (("; " if first else "") + "not compared as they stand, the engines did different work (not "
+                  "counted as wins): " + "; ".join(unequal))
     if first:
         sentences.append(first)
     elif not alone:

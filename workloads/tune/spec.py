@@ -190,6 +190,7 @@ def _summary(params: Params, run: Timed, cpus: int) -> dict[str, float]:
     return {"search_s": run.seconds, "time_to_best_s": best["history"][-1][2],
             "trials_per_min": len(a["trials"]) * 60.0 / run.seconds, "epochs": float(epochs),
             "epochs_saved": 1.0 - epochs / (len(a["trials"]) * params["max_epochs"]),
+            "s_per_epoch": run.seconds / epochs,  # the search time per unit of work: engines train different epochs
             "busy_share": sum(t["busy_s"] for t in trials) / (run.seconds * cpus),
             "best_accuracy": best["history"][-1][1],
             # the job's start: until the first trial's first epoch began (its report, less its busy time)
@@ -236,6 +237,7 @@ WORKLOAD = Workload(
                         "has CPUs, stopped early by asynchronous successive halving (reduction factor 3)",
             params=PARAMS,
             primary=Metric("search_s", "s", False),
+            work="epochs",
             size_param="trials",
             size_unit="trial",
             make_inputs=prepare,
