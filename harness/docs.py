@@ -6,7 +6,9 @@ A page marks a generated block with two HTML comments (invisible on GitHub and i
     ...whatever `enginebench docs tables` last wrote here...
     <!-- enginebench:end -->
 
-`from` is the results file, relative to the page. The kinds (enginebench.report.markdown renders them):
+`from` is the results file, relative to the page, or several joined by commas: repeated runs of one plan
+(the figures are the last file's, and a case whose median moved more than 1.3x between the runs is marked
+unstable with its spread). The kinds (enginebench.report.markdown renders them):
 matrix, verdicts, metrics (workload=W case=C [columns=a,b,@cpu]), starts, failures, run (what the
 run did and where it came from, in sentences) and variants ([workload=W] [case=C]: a variant study's
 table, from a file `enginebench variants` wrote) and ladder ([workload=W] [case=C]: fixed and per-unit cost
@@ -51,8 +53,13 @@ class Block:
         return f"{self.page}:{self.line}"
 
     @property
-    def source(self) -> Path:
-        return (self.page.parent / self.options["from"]).resolve()
+    def links(self) -> list[str]:
+        """The block's results files as the page links them (relative to the page)."""
+        return [v for v in self.options["from"].split(",") if v]
+
+    @property
+    def sources(self) -> tuple[Path, ...]:
+        return tuple((self.page.parent / link).resolve() for link in self.links)
 
     def names(self, key: str) -> list[str] | None:
         value = self.options.get(key)
@@ -93,7 +100,7 @@ def render(block: Block, source: Source) -> str:
 
     runs, model = source.runs, source.model
     workloads = block.names("workloads")
-    link = block.options["from"]
+    link = block.links
     if block.kind == "run":
         return f"{markdown.summary(runs)} {markdown.provenance(runs, link)}"
     if block.kind == "matrix":
@@ -129,17 +136,18 @@ def _loader() -> Callable[[Block], Source]:
     from enginebench.records import load_run
     from enginebench.report.model import build_model
 
-    cache: dict[Path, Source] = {}
+    cache: dict[tuple[Path, ...], Source] = {}
 
     def load(block: Block) -> Source:
-        path = block.source
-        if path not in cache:
-            if not path.is_file():
-                raise UsageError(f"{block.where}: results file {block.options['from']} not found "
-                                 f"(accepted: a results JSON relative to {block.page.parent})")
-            runs = [load_run(path)]
-            cache[path] = Source(runs, build_model(runs))
-        return cache[path]
+        paths = block.sources
+        if paths not in cache:
+            for link, path in zip(block.links, paths, strict=True):
+                if not path.is_file():
+                    raise UsageError(f"{block.where}: results file {link} not found "
+                                     f"(accepted: a results JSON relative to {block.page.parent})")
+            runs = [load_run(path) for path in paths]
+            cache[paths] = Source(runs, build_model(runs))
+        return cache[paths]
 
     return load
 

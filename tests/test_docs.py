@@ -3,6 +3,7 @@ Markdown the docs are made from says what the HTML report says."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -33,10 +34,12 @@ def test_every_generated_table_matches_its_results_file() -> None:
 
 def test_every_generated_block_names_a_committed_results_file() -> None:
     for block in docs.blocks(ROOT):
-        assert block.source.is_file(), block.where
-        assert block.source.is_relative_to(ROOT / "docs" / "results"), f"{block.where}: results outside docs/results"
+        for source in block.sources:
+            assert source.is_file(), block.where
+            assert source.is_relative_to(ROOT / "docs" / "results"), f"{block.where}: results outside docs/results"
         page = block.page.read_text(encoding="utf-8")
-        assert f"Generated from [`{block.options['from']}`]({block.options['from']})" in page, block.where
+        links = ", ".join(f"[`{x}`]({x})" for x in block.links)
+        assert f"Generated from {links}:" in page, block.where
 
 
 def test_a_hand_edited_figure_is_found_and_rewritten(tmp_path: Path) -> None:
@@ -166,3 +169,20 @@ def test_every_relative_link_of_the_readme_and_contributing_exists() -> None:
         for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
             if not re.match(r"[a-z]+:", target):
                 assert (ROOT / target).exists(), f"{name} links to {target}, which does not exist"
+
+
+def test_a_block_from_repeated_runs_marks_the_cases_that_moved(tmp_path: Path) -> None:
+    doc = json.loads(FIXTURE.read_text())
+    moved = next(r for r in doc["records"] if r["status"] == "ok" and r["timings_s"])  # schema 1: no samples yet
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    moved["timings_s"] = [x * 2 for x in moved["timings_s"]]
+    (tmp_path / "b.json").write_text(json.dumps(doc))
+    page = tmp_path / "page.md"
+    page.write_text("<!-- enginebench:generate matrix from=a.json,b.json -->\n<!-- enginebench:end -->\n")
+    assert docs.stale([page], write=True) == [page]
+    made = page.read_text()
+    assert made.count("[unstable: 2.0x over 2 runs]") == 1, made
+    assert "Generated from [`a.json`](a.json), [`b.json`](b.json): run" in made
+    page.write_text("<!-- enginebench:generate matrix from=a.json,gone.json -->\n<!-- enginebench:end -->\n")
+    with pytest.raises(UsageError, match="results file gone.json not found"):
+        docs.stale([page], write=False)

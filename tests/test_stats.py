@@ -296,3 +296,19 @@ def test_searches_that_did_different_work_are_not_compared_as_they_stand() -> No
     same = run_of([search("ray", 4.6, 30), search("dask", 4.5, 31), search("spark", 9.0, 30)])
     assert not build_model([same]).rows[0].unequal_work
     assert "different work" not in build_model([same]).verdicts["hyperparameter search"]
+
+
+def test_a_case_whose_median_moves_over_1_3x_between_runs_is_marked_unstable_with_its_spread() -> None:
+    from test_report import rec, run_of
+
+    runs = [run_of([rec("ray", seconds=(s,) * 2), rec("dask", seconds=(2.0 + d,) * 2)], run_id=f"r{i}")
+            for i, (s, d) in enumerate([(1.0, 0.0), (3.0, 0.1), (1.5, 0.2)])]
+    model = build_model(runs)
+    cells = {c.engine: c for c in model.rows[0].cells}
+    assert cells["ray"].runs == 3 and cells["ray"].spread == pytest.approx(3.0) and cells["ray"].unstable
+    assert cells["dask"].runs == 3 and cells["dask"].spread == pytest.approx(1.1) and not cells["dask"].unstable
+    assert cells["ray"].value == pytest.approx(100 / 1.5)  # the latest run's figure
+    assert "Unstable across runs (medians spread over 1.3x; the figure shown is the latest run's): ray on noop " \
+           "(3.0x over 3 runs)" in model.verdicts["task parallelism"]
+    assert "[unstable: 3.0x over 3 runs]" in markdown_matrix(model) and "unstable 3.0x</span>" in render(runs)
+    assert not build_model(runs[:1]).rows[0].cells[0].unstable  # one run: nothing to say

@@ -85,6 +85,7 @@ def matrix(model: ReportModel, workloads: Sequence[str] | None = None) -> str:
         name = f"{row.workload} {row.case}" + (f" ({', '.join(extra)})" if extra else "")
         unit = f"{row.unit}, {'higher' if row.higher_is_better else 'lower'} is better"
         body.append([name, unit, *[cell_text(c) + (f" [{c.work:,.0f} {row.work}]" if row.work and c.work else "")
+                                   + (f" [unstable: {fmt_ratio(c.spread)} over {c.runs} runs]" if c.unstable else "")
                                    for c in row.cells]])
     return table(head, body)
 
@@ -148,9 +149,9 @@ def failures(model: ReportModel, workloads: Sequence[str] | None = None) -> str:
                  [[f"{r.workload} {r.case}", r.engine, r.status.value, r.reason] for r in recs], numbers=False)
 
 
-def provenance(runs: Sequence[Run], link: str) -> str:
-    """The sentence that names where a generated table's figures come from: the results file (as a
-    link), each run's id, date, commit, machine, budget and repetition preset."""
+def provenance(runs: Sequence[Run], link: str | Sequence[str]) -> str:
+    """The sentence that names where a generated table's figures come from: the results file or files
+    (as links), each run's id, date, commit, machine, budget and repetition preset."""
     parts = []
     for run in runs:
         h = run.header
@@ -171,7 +172,8 @@ def provenance(runs: Sequence[Run], link: str) -> str:
                       " repetitions")
         parts.append(f"run `{run.run_id}` ({h.created_utc[:10]}, commit `{commit}`, scale {plan.scale}, "
                      f"{plan.budget.cpus} CPUs per engine on a {cores}-core machine, {preset})")
-    return f"Generated from [`{link}`]({link}): " + "; ".join(parts) + "."
+    links = [link] if isinstance(link, str) else list(link)
+    return f"Generated from {', '.join(f'[`{x}`]({x})' for x in links)}: " + "; ".join(parts) + "."
 
 
 def summary(runs: Sequence[Run]) -> str:

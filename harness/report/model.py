@@ -41,6 +41,8 @@ from enginebench.stats import THRESHOLD, Contrast, contrast, worse_ratio
 FAILED = ("wrong", "error", "timeout")
 #: Repetitions each side needs before a resolved lead is called a win; fewer make it a lead to confirm.
 CONFIRM_MIN = 3
+#: Across repeated runs of a case, medians spreading more than this (largest over smallest) mark it unstable.
+UNSTABLE_SPREAD = 1.3
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,15 @@ class Cell:
     undecided: bool = False
     foreign: str = ""  # the foreign processes that took most CPU during a noisy case
     work: float | None = None  # the work its answer did, where the case counts it (`Case.work`)
+    #: across the runs given that measured this case on this engine: how many, and their medians' spread
+    #: (largest over smallest; 1.0 with one run)
+    runs: int = 1
+    spread: float = 1.0
+
+    @property
+    def unstable(self) -> bool:
+        """Whether this case's median moved more than UNSTABLE_SPREAD between runs of it."""
+        return self.runs >= 2 and self.spread > UNSTABLE_SPREAD
 
     @property
     def confirmed(self) -> bool:
@@ -216,11 +227,13 @@ def separated(c: Contrast) -> bool:
 
 
 def build_row(records: Sequence[Record], engines: Sequence[str], category: str,
-              baselines: Collection[str] = (), allow_noisy: bool = False) -> Row:
+              baselines: Collection[str] = (), allow_noisy: bool = False,
+              repeats: Mapping[tuple[Any, ...], Sequence[float]] | None = None) -> Row:
     """One matrix row: figures for ok records, ratios to the best engine, ties by `stats.contrast`.
     Baselines get a figure and a ratio to the best engine but are never the best or tied. Noisy
     records are ranked as conservative figures (`report.noise`): one behind the best whose best case
-    is not beyond the threshold behind it is `undecided` (unless allow_noisy ranks it as clean)."""
+    is not beyond the threshold behind it is `undecided` (unless allow_noisy ranks it as clean).
+    `repeats`: per record key (`repeat_key`), the medians of every run that measured it (`run_medians`)."""
     first = records[0]
     metric, unit, higher = first.metric, first.primary.get("unit", ""), first.higher_is_better
     by_engine = {r.engine: r for r in records}
@@ -255,11 +268,35 @@ def build_row(records: Sequence[Record], engines: Sequence[str], category: str,
                                         higher) < 1 + THRESHOLD
             cells.append(Cell(engine, "ok", v, ratio, rec is best, tied, low=min(xs), high=max(xs), baseline=is_base,
                               noisy=noisy, ranked=rec in ranked, versus_best=versus, undecided=undecided,
-                              foreign=foreign_names(rec) if noisy else "", work=_work(rec)))
+                              foreign=foreign_names(rec) if noisy else "", work=_work(rec),
+                              **_spread((repeats or {}).get(repeat_key(rec), ()))))
         else:
             cells.append(Cell(engine, rec.status, reason=rec.reason, baseline=is_base))
     return Row(first.workload, category, first.case, first.scale, first.budget.get("cpus"), metric, unit, higher,
                tuple(cells), first.size, first.size_param, str(first.primary.get("work") or ""))
+
+
+def repeat_key(rec: Record) -> tuple[Any, ...]:
+    """What makes two records measurements of the same thing in different runs."""
+    return (*rec.key, rec.budget.get("cpus"))
+
+
+def run_medians(runs: Sequence[Run]) -> dict[tuple[Any, ...], list[float]]:
+    """Per `repeat_key`, the headline median of each run that has a checked figure for it."""
+    out: dict[tuple[Any, ...], list[float]] = {}
+    for run in runs:
+        for rec in run.records:
+            if rec.status == "ok" and rec.headline_samples:
+                out.setdefault(repeat_key(rec), []).append(statistics.median(rec.headline_samples))
+    return out
+
+
+def _spread(medians: Sequence[float]) -> dict[str, Any]:
+    """A cell's runs and their medians' spread (largest over smallest; unbounded when one is zero)."""
+    if len(medians) < 2:
+        return {}
+    lo, hi = min(medians), max(medians)
+    return {"runs": len(medians), "spread": hi / lo if lo > 0 else math.inf}
 
 
 def _work(rec: Record) -> float | None:
@@ -390,6 +427,12 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = (),
     if failed:
         more = f" and {len(failed) - 4} more" if len(failed) > 4 else ""
         sentences.append("failed: " + ", ".join(failed[:4]) + more)
+    unstable = [f"{c.engine} on {label(row)} ({fmt_ratio(c.spread)} over {c.runs} runs)" for row in rows
+                for c in row.cells if c.unstable and not c.baseline]
+    if unstable:
+        more = f" and {len(unstable) - 6} more" if len(unstable) > 6 else ""
+        sentences.append(f"unstable across runs (medians spread over {UNSTABLE_SPREAD:g}x; the figure shown is the "
+                         "latest run's): " + ", ".join(unstable[:6]) + more)
     noisy = [f"{c.engine} on {label(row)}" + (f" ({c.foreign})" if c.foreign else "") for row in rows
              for c in row.cells if c.noisy and c.value is not None]
     if noisy:
@@ -654,7 +697,8 @@ def build_model(runs: Sequence[Run], allow_noisy: bool = False, at: Mapping[str,
     for r in records:
         groups.setdefault((r.workload, r.case, r.scale, r.budget.get("cpus"), r.size), []).append(r)
     baselines = {e for run in runs for e, s in run.header.engines.items() if s.baseline}
-    rows = [build_row(recs, engines, recs[0].category or recs[0].workload, baselines, allow_noisy)
+    repeats = run_medians(runs)
+    rows = [build_row(recs, engines, recs[0].category or recs[0].workload, baselines, allow_noisy, repeats)
             for recs in groups.values()]
     lines = fits([r for r in records if allow_noisy or not is_noisy(r)], baselines)
     laddered = {(f.workload, f.case, f.cpus) for f in lines}
