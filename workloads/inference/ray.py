@@ -6,11 +6,20 @@ per process (`model.loaded_model`), so from the second call on no process loads 
 warm workers Dask and Spark score with. The other form, Ray's guide's callable class on an actor pool
 (1 to one actor per CPU), builds a new pool in every call and pays its start and a model load inside
 each call; it measured slower on CPUs (`VARIANTS`, measured by `enginebench variants`; the figures:
-docs/workloads/inference.md). With GPUs it is the actor pool, one actor per GPU."""
+docs/workloads/inference.md). With GPUs it is the actor pool, one actor per GPU.
+
+Each call runs with Ray Data's resource-budget backpressure off (`without_cold_start_budget`): in Ray
+2.60 every execution starts with a budget of zero CPUs for about a second, so a call shorter than that
+ran its read and scoring tasks one at a time on one worker, and which of the two prestarted workers had
+loaded the model in the warm-up decided whether a timed call paid torch's import (the 3x run-to-run
+spread of issue #37; docs/studies/2026-12-06-repeatability.md). The stock behaviour is the variant
+`cold-start-budget`."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from typing import Any
 
@@ -18,6 +27,36 @@ import numpy as np
 
 from enginebench import EngineContext, Params, use_gpu
 from enginebench.workloads.inference import model as m
+
+
+@contextmanager
+def without_cold_start_budget() -> Iterator[None]:
+    """Ray Data 2.60 starts every execution (every `iter_batches` here) with resource limits of zero: the executor
+    asks the autoscaling coordinator actor for its reservation without blocking (`DefaultAutoscalingCoordinator.
+    get_reserved_resources` returns its empty cache first) and `ResourceManager` keeps that answer for
+    GLOBAL_LIMITS_UPDATE_INTERVAL_S (1 s). Until then `ResourceBudgetBackpressurePolicy` admits one task at a
+    time, so a call under a second runs on one CPU and one worker process (the other never loads the model in
+    the warm-up and pays torch's import in a later timed call). The other two default policies stay on; Ray
+    Core still schedules the tasks against the CPUs. Restored afterwards: the DataContext is process-wide.
+    Ray Data copies the DataContext into a Dataset when it is created, so this must wrap the read."""
+    import ray.data
+    from ray.data._internal.execution.backpressure_policy import (
+        ENABLED_BACKPRESSURE_POLICIES,
+        ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY,
+        ResourceBudgetBackpressurePolicy,
+    )
+
+    data_ctx = ray.data.DataContext.get_current()
+    before = data_ctx.get_config(ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY)
+    data_ctx.set_config(ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY,
+                        [p for p in ENABLED_BACKPRESSURE_POLICIES if p is not ResourceBudgetBackpressurePolicy])
+    try:
+        yield
+    finally:
+        if before is None:
+            data_ctx.remove_config(ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY)
+        else:
+            data_ctx.set_config(ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY, before)
 
 
 def score_batch(batch: dict[str, np.ndarray], ckpt: m.Checkpoint, size: int, device: str) -> dict[str, np.ndarray]:
@@ -71,14 +110,18 @@ def score_dataset(ds: Any, ctx: EngineContext, params: Params, inputs: Any, t0: 
 
 
 def score(ctx: EngineContext, params: Params, inputs: Any, strategy: str = "tasks",
-          batches_per_call: int = BATCHES_PER_CALL) -> dict[str, Any]:
+          batches_per_call: int = BATCHES_PER_CALL, cold_start_budget: bool = False) -> dict[str, Any]:
+    """`cold_start_budget` (a variant): Ray Data's stock backpressure, with its zero budget for the
+    first second of each call (`without_cold_start_budget`)."""
     import ray.data
 
     from enginebench.workloads.etl.ray import tune_data_context
 
     tune_data_context()  # progress bars and per-operator INFO lines off, as in the etl workload
     t0 = time.time()
-    return score_dataset(ray.data.read_parquet(inputs["path"]), ctx, params, inputs, t0, strategy, batches_per_call)
+    with nullcontext() if cold_start_budget else without_cold_start_budget():  # before the read: see there
+        return score_dataset(ray.data.read_parquet(inputs["path"]), ctx, params, inputs, t0, strategy,
+                             batches_per_call)
 
 
 CASES = {"score": score}
@@ -87,12 +130,18 @@ DEFAULT_VARIANT = "tasks-4-batches"
 VARIANTS = {
     "actors": {"score": partial(score, strategy="actors")},
     "tasks-1-batch": {"score": partial(score, batches_per_call=1)},
+    "cold-start-budget": {"score": partial(score, cold_start_budget=True)},
 }
 VARIANT_NOTES = {
     "actors": "Ray's batch-inference guide: a callable class on an actor pool growing from 1 to one actor per CPU, "
               "new in each call, the model loaded in each actor's constructor",
     "tasks-1-batch": "the default with map_batches(batch_size=the scale's batch): one batch per call (the default "
                      "until 2026-11-29)",
+    "cold-start-budget": "Ray Data 2.60's stock backpressure: every execution starts with a resource budget of zero "
+                         "for about 1 s, so a call under a second runs its tasks one at a time on one worker (the "
+                         "default until 2026-12-06)",
 }
 NOTES = {"score": "ray.data.read_parquet + map_batches(function, 4 batches a call) as tasks on reused workers, the "
-                  "model cached per worker process (with GPUs: a callable class on one actor per GPU)"}
+                  "model cached per worker process (with GPUs: a callable class on one actor per GPU); Ray Data's "
+                  "resource-budget backpressure off for the call (its zero budget in each execution's first second "
+                  "ran the tasks one at a time)"}
