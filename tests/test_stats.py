@@ -223,9 +223,11 @@ def test_a_busy_machine_is_warned_about_and_its_cases_marked_noisy(tmp_path: Pat
         os.kill(pid, signal.SIGKILL)
     (rec,) = runner.records
     assert rec.resources["foreign_cpu_share"] > 0.3, rec.resources  # one of two budget CPUs taken by the burner
-    top = rec.resources["foreign_top"][0]  # named: the report says who took the CPU
-    assert top["pid"] == pid and "while True: pass" in top["name"] and top["cpu_s"] > 0.3 * rec.resources["wall_s"]
-    assert rec.resources["foreign_method"] == "per-process" and rec.resources["foreign_resolution_s"] < 0.2
+    # Named: the report says who took the CPU (among the busiest, if anything else ran beside the test).
+    top = next(p for p in rec.resources["foreign_top"] if p["pid"] == pid)
+    assert "while True: pass" in top["name"] and top["cpu_s"] > 0.3 * rec.resources["wall_s"]
+    assert rec.resources["foreign_method"] == "per-process"
+    assert rec.resources["foreign_resolution_s"] < rec.resources["foreign_cpu_s"] / 2
     assert rec.resources["load_avg_1m"] is not None and rec.resources["driver_peak_rss_bytes"] > 0
     assert 0 <= rec.resources["peak_rss_net_bytes"] <= rec.resources["peak_rss_bytes"]
     assert 'class="badge b-noisy"' in render([load_run(path)])

@@ -32,7 +32,8 @@ def test_variants_of_a_case_list_the_default_first_then_the_modules_variants() -
     assert list(tasks.variants("spark", "noop", "spark")) == ["stock", "patched-worker"]  # pairwise: tree-reduce only
     assert tasks.variants("spark", "noop", "spark")["patched-worker"].outside_rule.startswith("it patches")
     assert list(tasks.variants("spark", "actors", "spark")) == []  # unsupported: nothing to study
-    assert list(inference.variants("ray", "score", "ray")) == ["tasks-4-batches", "actors", "tasks-1-batch"]
+    assert list(inference.variants("ray", "score", "ray")) == ["tasks-4-batches", "actors", "tasks-1-batch",
+                                                                "cold-start-budget"]
     # spark-on-ray has its own module for score: its variants, not the spark module's
     assert list(inference.variants("spark", "score", "spark-on-ray")) == ["file-partitions", "repartition"]
     assert list(inference.variants("local", "score", "local")) == ["default"]
