@@ -9,7 +9,8 @@ A page marks a generated block with two HTML comments (invisible on GitHub and i
 `from` is the results file, relative to the page, or several joined by commas: repeated runs of one plan
 (the figures are the last file's, and a case whose median moved more than 1.3x between the runs is marked
 unstable with its spread). The kinds (enginebench.report.markdown renders them):
-matrix, verdicts, metrics (workload=W case=C [columns=a,b,@cpu]), starts, failures, run (what the
+matrix, verdicts, spread (repeated runs: each cell's medians across them and their spread), metrics
+(workload=W case=C [columns=a,b,@cpu]), starts, failures, run (what the
 run did and where it came from, in sentences) and variants ([workload=W] [case=C]: a variant study's
 table, from a file `enginebench variants` wrote) and ladder ([workload=W] [case=C]: fixed and per-unit cost
 per engine from a file `enginebench run --ladder` wrote). Every block ends with the sentence naming its results
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 BLOCK = re.compile(r"(?P<open><!-- enginebench:generate (?P<spec>.*?) -->\n)(?P<body>.*?)"
                    r"(?P<close><!-- enginebench:end -->)", re.S)
-KINDS = ("matrix", "verdicts", "metrics", "starts", "failures", "run", "variants", "ladder")
+KINDS = ("matrix", "verdicts", "metrics", "starts", "failures", "run", "variants", "ladder", "spread")
 OPTIONS = {"from", "workloads", "workload", "case", "columns"}
 
 
@@ -107,6 +108,8 @@ def render(block: Block, source: Source) -> str:
         body = markdown.matrix(model, workloads)
     elif block.kind == "verdicts":
         body = markdown.verdicts(model, workloads)
+    elif block.kind == "spread":
+        body = markdown.spread(model, workloads)
     elif block.kind == "starts":
         body = markdown.engine_starts(runs)
     elif block.kind == "failures":

@@ -182,6 +182,10 @@ def test_a_block_from_repeated_runs_marks_the_cases_that_moved(tmp_path: Path) -
     assert docs.stale([page], write=True) == [page]
     made = page.read_text()
     assert made.count("[unstable: 2.0x over 2 runs]") == 1, made
+    page.write_text("<!-- enginebench:generate spread from=a.json,b.json -->\n<!-- enginebench:end -->\n")
+    docs.stale([page], write=True)
+    made = page.read_text()
+    assert made.count("2.0x unstable**") == 1 and "1.0x" in made and "over 1.3x is unstable" in made, made
     assert "Generated from [`a.json`](a.json), [`b.json`](b.json): run" in made
     page.write_text("<!-- enginebench:generate matrix from=a.json,gone.json -->\n<!-- enginebench:end -->\n")
     with pytest.raises(UsageError, match="results file gone.json not found"):

@@ -90,6 +90,27 @@ def matrix(model: ReportModel, workloads: Sequence[str] | None = None) -> str:
     return table(head, body)
 
 
+def spread(model: ReportModel, workloads: Sequence[str] | None = None) -> str:
+    """Repeated runs of one plan, a row per case and a column per engine: each cell's medians across the
+    runs (smallest to largest) and their spread, marked unstable beyond UNSTABLE_SPREAD."""
+    from enginebench.report.model import UNSTABLE_SPREAD
+
+    head = ["case", "headline", *[f"{e} (baseline)" if e in model.baselines else e for e in model.engines]]
+    body = []
+    for row in _rows(model, workloads):
+        cells = []
+        for c in row.cells:
+            if c.run_range is None:
+                cells.append(cell_text(c) if c.value is None else f"{format_metric(c.value)} (1 run)")
+                continue
+            lo, hi = (format_metric(v) for v in c.run_range)
+            cells.append(f"{lo} to {hi}: " + (f"**{fmt_ratio(c.spread)} unstable**" if c.unstable
+                                              else fmt_ratio(c.spread)))
+        body.append([f"{row.workload} {row.case}", row.unit, *cells])
+    return table(head, body) + (f"\n\nEach cell: the smallest and largest of the runs' medians and their ratio; "
+                                f"over {UNSTABLE_SPREAD:g}x is unstable.")
+
+
 def verdicts(model: ReportModel, workloads: Sequence[str] | None = None) -> str:
     """The report's sentences, one bullet per category (categories of the given workloads only)."""
     categories = dict.fromkeys(r.category for r in _rows(model, workloads))

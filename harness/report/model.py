@@ -70,6 +70,7 @@ class Cell:
     #: (largest over smallest; 1.0 with one run)
     runs: int = 1
     spread: float = 1.0
+    run_range: tuple[float, float] | None = None  # the smallest and largest of those medians
 
     @property
     def unstable(self) -> bool:
@@ -296,7 +297,7 @@ def _spread(medians: Sequence[float]) -> dict[str, Any]:
     if len(medians) < 2:
         return {}
     lo, hi = min(medians), max(medians)
-    return {"runs": len(medians), "spread": hi / lo if lo > 0 else math.inf}
+    return {"runs": len(medians), "spread": hi / lo if lo > 0 else math.inf, "run_range": (lo, hi)}
 
 
 def _work(rec: Record) -> float | None:
