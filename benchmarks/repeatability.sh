@@ -18,6 +18,7 @@ mkdir -p "$out"
 commit="$(git -C "$here" rev-parse HEAD)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/enginebench-repeat.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM  # through the EXIT trap: the clones go too
 for i in $(seq 1 "$n"); do
   dest="$out/repeat-$i.json"
   if [[ -f "$dest" ]]; then

@@ -30,7 +30,7 @@ EXIT_USAGE = 2
 EXIT_FAILED_CASES = 1
 EXIT_INTERRUPTED = 130
 #: The results file the README's picture of the engine-fit matrix is taken from, and where it goes.
-PICTURE_RESULTS = "docs/results/quick-tiny.json"
+PICTURE_RESULTS = "docs/results/repeat-1.json,docs/results/repeat-2.json,docs/results/repeat-3.json"
 PICTURE = "docs/img/engine-fit.png"
 NOISY_HELP = ("rank cases that ran while other processes took over 10%% of the CPU budget as if they were clean "
               "(by default their figures count as conservative: a noisy engine behind the leader leaves the "
@@ -222,7 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--port", type=int_in(1024, 65535, "port"), default=8000, help="with serve (default 8000)")
     docs.add_argument("--root", help="the enginebench checkout (default: the one this command runs from)")
     docs.add_argument("--results", default=PICTURE_RESULTS,
-                      help=f"with picture: the results file (default {PICTURE_RESULTS}, under --root)")
+                      help=f"with picture: the results file, or repeated runs' files joined by commas (default "
+                           f"{PICTURE_RESULTS}, under --root)")
 
     doctor = sub.add_parser("doctor", help="check Python, every engine's packages and needs, memory and /dev/shm")
     doctor.add_argument("--no-import", action="store_true", help="check installed versions without importing")
@@ -539,7 +540,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
     if args.action == "picture":
         from enginebench.records import load_run
 
-        print(f"picture: {docs.picture([load_run(root / args.results)], root / PICTURE)}")
+        runs = [load_run(root / path) for path in args.results.split(",") if path]
+        print(f"picture: {docs.picture(runs, root / PICTURE)}")
         return 0
     return docs.mkdocs(root, ["serve", "--dev-addr", f"127.0.0.1:{args.port}"], replace=True)
 

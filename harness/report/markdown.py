@@ -74,8 +74,9 @@ def _rows(model: ReportModel, workloads: Sequence[str] | None) -> list[Row]:
 def matrix(model: ReportModel, workloads: Sequence[str] | None = None) -> str:
     """The engine-fit matrix: a row per case, a column per engine, the median headline in each cell."""
     several = len({r.scale for r in model.rows}) > 1
-    sized = len({(r.case, r.scale, r.cpus, r.size) for r in model.rows}) > len({(r.case, r.scale, r.cpus)
-                                                                                 for r in model.rows})
+    # Sizes are named only where one case ran at several (two workloads' `train` are two cases).
+    sized = len({(r.workload, r.case, r.scale, r.cpus, r.size) for r in model.rows}) > \
+        len({(r.workload, r.case, r.scale, r.cpus) for r in model.rows})
     head = ["case", "headline", *[f"{e} (baseline)" if e in model.baselines else e for e in model.engines]]
     body = []
     for row in _rows(model, workloads):
@@ -143,7 +144,9 @@ def metrics(model: ReportModel, workload: str, case: str, names: Sequence[str] =
         figures = [EXTRA_COLUMNS[n][1](rec) if n.startswith("@")
                    else format_metric(rec.metrics[n]) if n in rec.metrics else "" for n in chosen]
         body.append([name, cell_text(cell), *figures])
-    return table(head, body)
+    note = (f"\n\nThe engines did different work ({row.work}): the ratios compare the searches as they stand; the "
+            f"verdict compares them per unit of {row.work}." if row.unequal_work else "")
+    return table(head, body) + note
 
 
 def engine_starts(runs: Sequence[Run]) -> str:

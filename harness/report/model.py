@@ -354,7 +354,8 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = (),
     undecided: list[str] = []  # a noisy engine behind the leader whose best case is not beyond the threshold
     unequal: list[str] = []  # rows whose engines did different work: compared per unit of work, not as wins
     scales, budgets = len({r.scale for r in rows}) > 1, len({r.cpus for r in rows}) > 1
-    sized = len({(r.case, r.scale, r.cpus, r.size) for r in rows}) > len({(r.case, r.scale, r.cpus) for r in rows})
+    sized = len({(r.workload, r.case, r.scale, r.cpus, r.size) for r in rows}) > \
+        len({(r.workload, r.case, r.scale, r.cpus) for r in rows})
 
     def label(row: Row) -> str:
         extra = [row.scale] * scales + [f"{row.cpus} CPUs"] * budgets
