@@ -365,3 +365,16 @@ def test_records_without_a_size_parameter_stay_out_of_size_sweeps() -> None:
     runs = [run_of([dataclasses.replace(rec("ray", n=n), scale=scale)], run_id=scale)
             for scale, n in (("small", 100), ("large", 1000))]
     assert not build_model(runs).sizes
+
+
+def test_two_workloads_sharing_a_case_name_are_not_a_ladder() -> None:
+    import dataclasses
+
+    from enginebench.report.markdown import matrix
+
+    # cnn's train and gbdt's train are two cases at one size each: no row names a size.
+    cnn = [dataclasses.replace(rec(e, case="train", n=2048), workload="cnn", size_param="n") for e in ("ray", "dask")]
+    gbdt = [dataclasses.replace(rec(e, case="train", n=100_000), workload="gbdt", size_param="n")
+            for e in ("ray", "dask")]
+    table = matrix(build_model([run_of([*cnn, *gbdt])]))
+    assert "| cnn train |" in table and "| gbdt train |" in table and "(n " not in table, table
