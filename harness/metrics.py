@@ -102,14 +102,6 @@ def machine_busy_seconds() -> float:
     return sum(getattr(t, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq"))
 
 
-def machine_load(seconds: float = 1.0) -> tuple[float, float]:
-    """(1-minute load average, CPUs' worth of busy time over the next `seconds`) of the machine."""
-    t0, b0 = time.perf_counter(), machine_busy_seconds()
-    time.sleep(seconds)
-    busy = (machine_busy_seconds() - b0) / (time.perf_counter() - t0)
-    return os.getloadavg()[0], busy
-
-
 #: How finely the kernel reports a process's CPU time (seconds): one clock tick (10 ms on Linux).
 TICK_S = 1.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") and "SC_CLK_TCK" in os.sysconf_names else 0.01
 #: How many foreign processes a record names (the largest CPU users first).

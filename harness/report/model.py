@@ -69,8 +69,15 @@ class Cell:
     #: across the runs given that measured this case on this engine: how many, and their medians' spread
     #: (largest over smallest; 1.0 with one run)
     runs: int = 1
-    spread: float = 1.0
     run_range: tuple[float, float] | None = None  # the smallest and largest of those medians
+
+    @property
+    def spread(self) -> float:
+        """Largest over smallest of the runs' medians (1.0 with one run; unbounded when one is zero)."""
+        if self.run_range is None:
+            return 1.0
+        lo, hi = self.run_range
+        return hi / lo if lo > 0 else math.inf
 
     @property
     def unstable(self) -> bool:
@@ -217,7 +224,7 @@ def latest_records(runs: Sequence[Run]) -> list[Record]:
     chosen: dict[tuple[Any, ...], Record] = {}
     for run in runs:
         for rec in run.records:
-            chosen[(*rec.key, rec.budget.get("cpus"))] = rec
+            chosen[repeat_key(rec)] = rec
     return list(chosen.values())
 
 
@@ -293,11 +300,10 @@ def run_medians(runs: Sequence[Run]) -> dict[tuple[Any, ...], list[float]]:
 
 
 def _spread(medians: Sequence[float]) -> dict[str, Any]:
-    """A cell's runs and their medians' spread (largest over smallest; unbounded when one is zero)."""
+    """A cell's runs and the range of their medians (nothing to say with fewer than two)."""
     if len(medians) < 2:
         return {}
-    lo, hi = min(medians), max(medians)
-    return {"runs": len(medians), "spread": hi / lo if lo > 0 else math.inf, "run_range": (lo, hi)}
+    return {"runs": len(medians), "run_range": (min(medians), max(medians))}
 
 
 def _work(rec: Record) -> float | None:
@@ -313,7 +319,7 @@ def _unequal_work(row: Row, label: str, figures: Sequence[Cell]) -> str:
     done = ", ".join(f"{c.engine} {c.work:,.0f}" for c in figures if c.work)
     per = sorted((c for c in figures if row.per_work(c) is not None), key=lambda c: row.per_work(c) or 0.0,
                  reverse=row.higher_is_better)
-    unit = row.work.rstrip("s") if row.work.endswith("s") else row.work
+    unit = row.work.removesuffix("s")
     text = f"{label} ({row.work}: {done}"
     if per:
         text += f"; {row.unit or row.metric.replace('_', ' ')} per {unit}: " + ", ".join(
