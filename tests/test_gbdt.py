@@ -129,6 +129,28 @@ def test_a_planted_bug_in_every_engine_path_is_reported_wrong_and_named(started:
         assert words[plant] in rec.reason, f"{started.name}/{plant}: {rec.reason}"
 
 
+@pytest.mark.engine
+@pytest.mark.parametrize("started", tuple(registry.ENGINES), indirect=True, scope="session")
+def test_the_default_evaluates_nothing_inside_training_and_the_variant_reads_the_held_out_rows(
+        started: Session, tmp_path: Path) -> None:
+    """Every engine's default does the same training work: no eval set. The `held-out-auc` variant evaluates the
+    held-out rows every round, and the clock records their AUC (picked by name: xgboost.spark evaluates the
+    training rows first), which agrees with the model's own AUC on those rows."""
+    folder = data.ensure(FEW["n_train"], FEW["n_test"], 0, tmp_path)
+    x, y = data.read_numpy(folder, "test")
+    inputs = {"folder": folder, "meta": data.meta(folder), "test_x": x, "test_y": y}
+    if started.ctx is None:
+        assert started.start() is not None, started.info.reason
+    found = WORKLOAD.variants(started.cls.api, "train", started.name)
+    assert started.ctx is not None and "held-out-auc" in found, list(found)
+    default = next(iter(found.values())).implementation
+    plain = default(started.ctx, FEW, inputs)  # type: ignore[operator,misc]
+    assert all(np.isnan(auc) for _, auc in plain["history"]) and len(plain["history"]) == FEW["rounds"]
+    got = found["held-out-auc"].implementation(started.ctx, FEW, inputs)  # type: ignore[operator,misc]
+    model_auc = held_out_auc(got["model"], inputs)
+    assert abs(got["history"][-1][1] - model_auc) < 0.005, (started.name, got["history"][-1][1], model_auc)
+
+
 def test_the_data_command_writes_the_table_once_and_refuses_bad_sizes(tmp_path: Path,
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     from enginebench.cli import main

@@ -39,7 +39,7 @@ def test_variants_of_a_case_list_the_default_first_then_the_modules_variants() -
     assert list(inference.variants("local", "score", "local")) == ["default"]
     cnn = registry.workload("cnn")
     assert list(cnn.variants("ray", "train", "ray")) == ["in-memory", "stream", "stream-no-buffer", "from-torch",
-                                                        "core-actors"]
+                                                        "ray-train-defaults", "core-actors"]
     assert list(cnn.variants("spark", "train", "spark")) == ["default"]
     assert "drops Ray Train" in cnn.variants("ray", "train", "ray")["core-actors"].outside_rule
     assert list(cnn.variants("spark", "train", "spark-on-ray")) == ["default"]  # its own module, no variants

@@ -7,7 +7,9 @@ hang), so the conversion finishes before `trainer.fit()` starts (`load`, the ans
 inside each timed call like every engine's). Each worker calls `prepare_model`
 (DDP over gloo on CPU, NCCL on GPU), reads its shard (`get_dataset_shard`, an equal split) once into
 arrays and batches them in a seeded order per epoch, as the dask, spark and local ranks do, runs the
-shared `model.fit`, and reports metrics and a checkpoint (weights + history) every epoch. Streaming the
+shared `model.fit`, and reports metrics and a checkpoint (weights + history) every epoch; `fit()` runs under
+`engines.ray.train_settings` (the controller polls every 0.2 s, not 2 s, so a report does not wait up to
+2 s; no preemption watcher: Ray's defaults are the `ray-train-defaults` variant). Streaming the
 shard every epoch with `iter_torch_batches` and a local shuffle buffer (the `stream` variant, the
 default until 2026-11-29) trained 4-8x slower per step on CPUs; see docs/workloads/cnn.md.
 `Result.metrics` is not relied on (it came back None in this Ray version): the answer is read from
@@ -138,14 +140,18 @@ def _read_shard(shard: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def fit_on_ray(ctx: EngineContext, params: Params, data: dict[str, Any], t0: float, load_s: float,
-               loader: str = "in-memory") -> dict[str, Any]:
+               loader: str = "in-memory", train_settings: dict[str, str] | None = None) -> dict[str, Any]:
     """Ray Train over prepared (normalized, materialized) datasets; shared by `ray` and `spark-on-ray`.
     t0: the call's start (time.time()); load_s: seconds it took to prepare `data`. loader: how a
     worker reads its shard: "in-memory" (the default: read once into arrays, then batched in a seeded
     order per epoch, as the dask, spark and local ranks do), "stream" (iter_torch_batches with a local
-    shuffle buffer, the default until 2026-11-29) or "stream-no-buffer" (no buffer: the blocks' order)."""
+    shuffle buffer, the default until 2026-11-29) or "stream-no-buffer" (no buffer: the blocks' order).
+    train_settings: Ray Train's controller settings for the fit (None: enginebench's, `engines.ray.TRAIN_SETTINGS`:
+    a poll every 0.2 s instead of 2 s, which each epoch's report waits for; {}: Ray's defaults)."""
     from ray.train import CheckpointConfig, DataConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
+
+    from enginebench.engines.ray import train_settings as controller
 
     recipe = Recipe.from_params(params)
     gpus = cluster_gpus()
@@ -165,7 +171,8 @@ def fit_on_ray(ctx: EngineContext, params: Params, data: dict[str, Any], t0: flo
             run_config=RunConfig(name=f"cnn-{int(t0 * 1000)}", storage_path=storage,
                                  checkpoint_config=CheckpointConfig(num_to_keep=1)),
         )
-        result = trainer.fit()
+        with controller(train_settings):
+            result = trainer.fit()
         if result.error is not None:
             raise result.error
         if result.checkpoint is None:
@@ -221,18 +228,17 @@ def load_from_torch(ctx: EngineContext, params: Params, inputs: Any) -> dict[str
 
 
 def load_then_fit(ctx: EngineContext, params: Params, inputs: Any,
-                  load_fn: Callable[[EngineContext, Params, Any], dict[str, Any]],
-                  loader: str = "in-memory") -> dict[str, Any]:
-    """The call `ray` and `spark-on-ray` time: `load_fn` (its seconds are the answer's load_s), then Ray Train."""
+                  load_fn: Callable[[EngineContext, Params, Any], dict[str, Any]], **fit: Any) -> dict[str, Any]:
+    """The call `ray` and `spark-on-ray` time: `load_fn` (its seconds are the answer's load_s), then Ray Train
+    (`fit`: `fit_on_ray`'s options)."""
     t0 = time.time()
     data = load_fn(ctx, params, inputs)
-    return fit_on_ray(ctx, params, data, t0, time.time() - t0, loader)
+    return fit_on_ray(ctx, params, data, t0, time.time() - t0, **fit)
 
 
-def train(ctx: EngineContext, params: Params, inputs: Any, loader: str = "in-memory",
-          torch_dataset: bool = False) -> dict[str, Any]:
-    """`loader`: see `fit_on_ray`; `torch_dataset` (a variant): the data enter Ray Data through `from_torch`."""
-    return load_then_fit(ctx, params, inputs, load_from_torch if torch_dataset else load, loader)
+def train(ctx: EngineContext, params: Params, inputs: Any, torch_dataset: bool = False, **fit: Any) -> dict[str, Any]:
+    """`fit`: `fit_on_ray`'s options; `torch_dataset` (a variant): the data enter Ray Data through `from_torch`."""
+    return load_then_fit(ctx, params, inputs, load_from_torch if torch_dataset else load, **fit)
 
 
 class _Rank:
@@ -305,6 +311,7 @@ DEFAULT_VARIANT = "in-memory"
 VARIANTS = {"stream": {"train": partial(train, loader="stream")},
             "stream-no-buffer": {"train": partial(train, loader="stream-no-buffer")},
             "from-torch": {"train": partial(train, torch_dataset=True)},
+            "ray-train-defaults": {"train": partial(train, train_settings={})},
             "core-actors": {"train": core_actors}}
 #: Measured, never the best the default is held to (enginebench.variants): why.
 OUTSIDE_RULE = {"core-actors": "it drops Ray Train, the library the ray engine's cnn case measures; it separates "
@@ -315,6 +322,8 @@ VARIANT_NOTES = {
     "stream-no-buffer": "iter_torch_batches without the shuffle buffer (each epoch in the shard's block order)",
     "from-torch": "the seed's idiom for the data: a torch Dataset through ray.data.from_torch (one read task) and "
                   "map_batches, then the default training",
+    "ray-train-defaults": "Ray Train's controller as it comes: polls its workers every 2 s (each epoch's report "
+                          "waits for a poll), a preemption watcher",
     "core-actors": "no Ray Train, no Ray Data: one Ray actor per rank (new in each call) forms a gloo DDP group "
                    "and trains its shard, handed over as an argument, as the Dask ranks do",
 }

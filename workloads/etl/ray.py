@@ -10,11 +10,18 @@ SF 0.01, warm: 12 s hash shuffle, 14 s shuffle_v2, 0.84 s sort_shuffle_pull_base
 (up to BROADCAST_ROWS rows) are broadcast: the small side is collected once and merged into each
 batch of the big side in map_batches (pandas merge), as Spark's broadcast-hash join does; a
 Dataset.join (hash shuffle through aggregator actors) took 16 s for a 15,000 x 1,500 row join here
-against 0.5 s broadcast. Bigger build sides fall back to Dataset.join.
+against 0.5 s broadcast. Bigger build sides fall back to Dataset.join. Every query runs inside `data_context`,
+which also turns off Ray Data 2.60's resource-budget backpressure for the query (each execution's first second
+admits one task at a time: `engines.ray.without_cold_start_budget`) and restores the DataContext afterwards.
+The `VARIANTS` measure these choices against Ray's defaults.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -22,6 +29,7 @@ import ray.data
 from ray.data.aggregate import Count, Mean, Sum
 
 from enginebench import EngineContext, Implementation, Params
+from enginebench.engines.ray import without_cold_start_budget
 from enginebench.workloads.etl import pipeline, tpch
 from enginebench.workloads.etl.spec import records, table_path
 
@@ -29,24 +37,67 @@ from enginebench.workloads.etl.spec import records, table_path
 BROADCAST_ROWS = 5_000_000
 
 
-#: The DataContext settings every query runs with; benchmarks/etl_variants.py changes them for a variant.
-#: use_datasource_v2 None: by input size (V2_FROM_BYTES).
-DATA_CONTEXT: dict[str, Any] = {"use_datasource_v2": None, "shuffle_strategy": "SORT_SHUFFLE_PULL_BASED"}
+#: The DataContext settings every query runs with (`data_context`); the variants change them.
+#: use_datasource_v2 None: by input size (V2_FROM_BYTES). footer_actors: V2's parquet footer-reader actors per read
+#: (RAY_DATA_PARQUET_FOOTER_NUM_ACTORS; None: Ray's 32). cold_start_budget: Ray Data's stock resource-budget
+#: backpressure, which admits one task at a time in each execution's first second (`without_cold_start_budget`).
+DATA_CONTEXT: dict[str, Any] = {"use_datasource_v2": None, "shuffle_strategy": "SORT_SHUFFLE_PULL_BASED",
+                                "footer_actors": None, "cold_start_budget": False}
 #: From this many bytes of input the V2 parquet datasource wins: its footer-reader actors cost about 3.5 s
 #: per query on 2 CPUs, V1 about 0.35 s per MB (variant study: V1 5x faster at SF 0.01, 2 MB read; V2
 #: 1.2-2x faster at SF 0.1 and 1.3-2.4x at SF 1).
 V2_FROM_BYTES = 10 * 2**20
+_FOOTER_ACTORS = "RAY_DATA_PARQUET_FOOTER_NUM_ACTORS"
 
 
-def tune_data_context(inputs: Any = None) -> None:
+def tune_data_context(inputs: Any = None, settings: dict[str, Any] | None = None) -> None:
+    """Ray Data's DataContext as the queries run it (`settings` over DATA_CONTEXT); process-wide and left set:
+    `data_context` restores it."""
     import logging
 
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # per-operation INFO lines drown the console
+    chosen = {**DATA_CONTEXT, **(settings or {})}
     ctx = ray.data.DataContext.get_current()
-    v2 = DATA_CONTEXT["use_datasource_v2"]
+    v2 = chosen["use_datasource_v2"]
     ctx.use_datasource_v2 = (int((inputs or {}).get("input_bytes", 0)) >= V2_FROM_BYTES) if v2 is None else v2
-    ctx.shuffle_strategy = ray.data.context.ShuffleStrategy[DATA_CONTEXT["shuffle_strategy"]]
+    ctx.shuffle_strategy = ray.data.context.ShuffleStrategy[chosen["shuffle_strategy"]]
     ctx.enable_progress_bars = False
+
+
+@contextlib.contextmanager
+def data_context(inputs: Any = None, settings: dict[str, Any] | None = None) -> Iterator[None]:
+    """The block runs with `tune_data_context`'s DataContext, Ray Data's cold-start budget off and the footer
+    readers set (unless `settings` say otherwise); all restored afterwards, so no other workload in the
+    session runs with them. Ray Data copies the DataContext into a Dataset when it is made: wrap the reads."""
+    chosen = {**DATA_CONTEXT, **(settings or {})}
+    ctx = ray.data.DataContext.get_current()
+    saved = {k: getattr(ctx, k) for k in ("use_datasource_v2", "shuffle_strategy", "enable_progress_bars")}
+    footer = os.environ.get(_FOOTER_ACTORS)
+    if chosen["footer_actors"] is not None and footer is None:
+        os.environ[_FOOTER_ACTORS] = str(chosen["footer_actors"])
+    tune_data_context(inputs, settings)
+    try:
+        with contextlib.nullcontext() if chosen["cold_start_budget"] else without_cold_start_budget():
+            yield
+    finally:
+        for k, v in saved.items():
+            setattr(ctx, k, v)
+        if footer is None:
+            os.environ.pop(_FOOTER_ACTORS, None)
+
+
+def tuned(query: Implementation, settings: dict[str, Any] | None = None) -> Implementation:
+    """A query run inside `data_context(inputs, settings)` (footer_actors "cpus": one per CPU of the budget)."""
+
+    @functools.wraps(query)
+    def run(ctx: EngineContext, params: Params, inputs: Any) -> Any:
+        chosen = dict(settings or {})
+        if chosen.get("footer_actors") == "cpus":
+            chosen["footer_actors"] = ctx.cpus
+        with data_context(inputs, chosen):
+            return query(ctx, params, inputs)
+
+    return run
 
 
 def _merge(batch: pd.DataFrame, small: pd.DataFrame, left_on: list[str], right_on: list[str]) -> pd.DataFrame:
@@ -71,7 +122,6 @@ def _q1_prepare(batch: pd.DataFrame) -> pd.DataFrame:
 
 
 def q1(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
-    tune_data_context(inputs)
     cols = ["l_returnflag", "l_linestatus", "l_quantity", "l_extendedprice", "l_discount", "l_tax", "l_shipdate"]
     ds = ray.data.read_parquet(table_path(inputs, "lineitem")).select_columns(cols)
     # num_partitions: a hash shuffle sized to the budget, not Ray Data's default of 200 partitions.
@@ -95,7 +145,6 @@ def _q6_revenue(batch: pd.DataFrame) -> pd.DataFrame:
 
 
 def q6(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
-    tune_data_context(inputs)
     ds = ray.data.read_parquet(table_path(inputs, "lineitem")).select_columns(
         ["l_extendedprice", "l_discount", "l_quantity", "l_shipdate"])
     return [{"revenue": float(ds.map_batches(_q6_revenue, batch_format="pandas").sum("revenue"))}]
@@ -120,7 +169,6 @@ def _with_revenue(batch: pd.DataFrame) -> pd.DataFrame:
 
 
 def q3(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
-    tune_data_context(inputs)
     cut, segment = tpch.Q3_DATE, tpch.Q3_SEGMENT
     n = ctx.cpus
     c = _read(inputs, "customer", ["c_custkey", "c_mktsegment"], lambda b: b["c_mktsegment"] == segment)
@@ -138,7 +186,6 @@ def q3(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
 
 
 def q5(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
-    tune_data_context(inputs)
     n = ctx.cpus
     (start, end), name = tpch.Q5_ORDERDATE, tpch.Q5_REGION
     region = _read(inputs, "region", ["r_regionkey", "r_name"], lambda b: b["r_name"] == name)
@@ -162,7 +209,6 @@ Q10_CUSTOMER = ["c_custkey", "c_name", "c_acctbal", "c_phone", "c_nationkey", "c
 
 
 def q10(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
-    tune_data_context(inputs)
     n = ctx.cpus
     (start, end), flag = tpch.Q10_ORDERDATE, tpch.Q10_RETURNFLAG
     orders = _read(inputs, "orders", ["o_orderkey", "o_custkey", "o_orderdate"],
@@ -206,7 +252,6 @@ def _read_raw(inputs: Any, table: str) -> ray.data.Dataset:
 
 
 def pipeline_(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
-    tune_data_context()  # raw text, not parquet: the study measured the datasources on parquet only
     n = ctx.cpus
     clock = pipeline.StageClock()
     marked = {t: _read_raw(inputs, t).materialize() for t in pipeline.KEEP}
@@ -242,7 +287,27 @@ def _drop_keys(batch: pd.DataFrame, keys: Any) -> pd.DataFrame:
     return batch[~batch["o_orderkey"].isin(keys)]
 
 
-CASES: dict[str, Implementation] = {"q1": q1, "q3": q3, "q5": q5, "q6": q6, "q10": q10, "pipeline": pipeline_}
+_QUERIES: dict[str, Implementation] = {"q1": q1, "q3": q3, "q5": q5, "q6": q6, "q10": q10, "pipeline": pipeline_}
+CASES: dict[str, Implementation] = {name: tuned(query) for name, query in _QUERIES.items()}
+#: The variants: Ray Data's settings as they come and the datasources at every size (the footer readers of V2 as
+#: Ray starts them, 32 per read, and one per CPU).
+_VARIANT_SETTINGS: dict[str, dict[str, Any]] = {
+    "cold-start-budget": {"cold_start_budget": True},
+    "v1-always": {"use_datasource_v2": False},
+    "v2-always": {"use_datasource_v2": True},
+    "v2-footer-per-cpu": {"use_datasource_v2": True, "footer_actors": "cpus"},
+}
+VARIANTS = {name: {q: tuned(query, settings) for q, query in _QUERIES.items()
+                   if q != "pipeline" or "use_datasource_v2" not in settings}  # the pipeline reads CSV, not parquet
+            for name, settings in _VARIANT_SETTINGS.items()}
+VARIANT_NOTES = {
+    "cold-start-budget": "Ray Data 2.60's stock backpressure: each execution's first second admits one task at a "
+                         "time (the default until 2026-12-07)",
+    "v1-always": "the V1 parquet datasource at every input size",
+    "v2-always": "the V2 parquet datasource at every input size, with Ray's 32 footer-reader actors per read",
+    "v2-footer-per-cpu": "the V2 parquet datasource at every input size, one footer-reader actor per CPU "
+                         "(RAY_DATA_PARQUET_FOOTER_NUM_ACTORS)",
+}
 _NOTES = {"q3": "broadcast joins (map_batches + pandas merge); top 10 sorted in pandas",
           "q5": "broadcast joins; the 2-key supplier join carries c_nationkey = s_nationkey",
           "q10": "broadcast join, distributed group-by on c_custkey, customer attributes joined to the top 20",
@@ -250,5 +315,6 @@ _NOTES = {"q3": "broadcast joins (map_batches + pandas merge); top 10 sorted in 
                       "column; broadcast joins; groupby(num_partitions=cpus)"}
 #: Non-default settings every query runs with (tune_data_context), named in each record's notes.
 SETTINGS = (f"DataContext: parquet datasource V1 below {V2_FROM_BYTES // 2**20} MiB of input, V2 above; "
-            "pull-based sort shuffle")
+            "pull-based sort shuffle; resource-budget backpressure off (its zero budget in each execution's first "
+            "second)")
 NOTES = {case: f"{_NOTES[case]}; {SETTINGS}" if case in _NOTES else SETTINGS for case in (*_NOTES, "q1", "q6")}

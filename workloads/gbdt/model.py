@@ -44,8 +44,14 @@ def device(params: Params, gpus_visible: bool, where: str) -> str:
     return "cuda" if use_gpu(params, gpus_visible and has_cuda_build(), where) else "cpu"
 
 
+#: The name every engine gives the held-out rows when it evaluates them inside the training (the `held-out-auc`
+#: variants; xgboost.spark names them "validation" itself).
+EVAL_NAME = "test"
+
+
 def booster_params(params: Params, nthread: int, dev: str = "cpu") -> dict[str, Any]:
-    """The one set of XGBoost parameters every engine trains with (rounds apart: `rounds`)."""
+    """The one set of XGBoost parameters every engine trains with (rounds apart: `rounds`). `eval_metric` is
+    only computed where an engine evaluates a set inside the training (the `held-out-auc` variants)."""
     return {"objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist", "device": dev,
             "max_depth": params["max_depth"], "eta": params["eta"], "max_bin": params["max_bin"],
             "min_child_weight": params["min_child_weight"], "seed": params["seed"], "nthread": nthread}
@@ -68,10 +74,12 @@ def plant_frame(df: Any, params: Params, part: int = 0) -> Any:
     return df.assign(**{LABEL: shuffle_labels(df[LABEL].to_numpy(), params["seed"] * 7919 + part)})
 
 
-def clock(t0: float) -> Any:
+def clock(t0: float, eval_name: str = EVAL_NAME) -> Any:
     """An XGBoost callback that records, on the worker that trains, when training began and when each round
-    ended with its held-out AUC (the first eval set's), as seconds since `t0` (the call's start,
-    time.time()); written into the booster's attributes at the end, so it travels home with the model."""
+    ended with the AUC of the eval set named `eval_name` (NaN when the training evaluates no such set: the
+    defaults evaluate nothing inside the training), as seconds since `t0` (the call's start, time.time());
+    written into the booster's attributes at the end, so it travels home with the model. The set is picked by
+    name: xgboost.spark evaluates its training rows first."""
     import xgboost
 
     class Clock(xgboost.callback.TrainingCallback):
@@ -85,7 +93,7 @@ def clock(t0: float) -> Any:
             return model
 
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-            auc = next((float(m["auc"][-1]) for m in evals_log.values() if m.get("auc")), float("nan"))
+            auc = float((evals_log.get(eval_name) or {}).get("auc", [float("nan")])[-1])
             self.rounds.append([round(time.time() - t0, 4), auc])
             return False
 
@@ -138,9 +146,9 @@ CURVE_POINTS = 200
 
 def auc_by_round(raw: bytes, x: np.ndarray, y: np.ndarray, points: int = CURVE_POINTS) -> list[tuple[int, float]]:
     """(round, held-out AUC of the model after that round), from the model itself: each tree's margin on the
-    held-out rows once (`iteration_range`), summed round by round. The same computation for every engine;
-    XGBoost's own distributed eval metric is not used for it (on Spark's validation rows it read 0.87 where
-    the model's AUC on the same rows was 0.841)."""
+    held-out rows once (`iteration_range`), summed round by round. The same computation for every engine, after
+    the call: no engine evaluates anything inside its training by default, so every engine does the same
+    training work (xgboost.spark cannot evaluate held-out rows without its training rows as well)."""
     import xgboost
     from sklearn.metrics import roc_auc_score
 

@@ -32,6 +32,7 @@ shuffled, the rounds cut to half) and expects `wrong` with the reason naming it.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import statistics
 import time
@@ -166,12 +167,14 @@ def series(params: Params, inputs: Any, timed: Sequence[Timed]) -> dict[str, lis
 
 
 def notes(params: Params, inputs: Any, timed: Sequence[Timed]) -> dict[str, Any]:
-    """How the engine trained, and the final held-out AUC XGBoost's own eval metric reported inside the
-    training (distributed: as the engine's workers computed it; the curve and the check use the model's)."""
+    """How the engine trained, and, where it evaluated the held-out rows inside the training (the `held-out-auc`
+    variants), the final AUC XGBoost's own eval metric reported (distributed: as the engine's workers computed
+    it; the curve and the check use the model's)."""
     a = median_run(timed).answer
+    last = a["history"][-1][1] if a["history"] else math.nan
     return {"api": a["api"], "device": a["device"], "workers": a["workers"], "threads_per_worker":
             a["threads_per_worker"], "bayes_auc": round(inputs["meta"]["bayes_auc"], 4),
-            "eval_metric_final_auc": round(a["history"][-1][1], 5) if a["history"] else None}
+            "eval_metric_final_auc": None if math.isnan(last) else round(last, 5)}
 
 
 WORKLOAD = Workload(

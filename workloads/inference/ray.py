@@ -18,45 +18,15 @@ spread of issue #37; docs/studies/2026-12-06-repeatability.md). The stock behavi
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
 import numpy as np
 
 from enginebench import EngineContext, Params, use_gpu
+from enginebench.engines.ray import without_cold_start_budget
 from enginebench.workloads.inference import model as m
-
-
-@contextmanager
-def without_cold_start_budget() -> Iterator[None]:
-    """Ray Data 2.60 starts every execution (every `iter_batches` here) with resource limits of zero: the executor
-    asks the autoscaling coordinator actor for its reservation without blocking (`DefaultAutoscalingCoordinator.
-    get_reserved_resources` returns its empty cache first) and `ResourceManager` keeps that answer for
-    GLOBAL_LIMITS_UPDATE_INTERVAL_S (1 s). Until then `ResourceBudgetBackpressurePolicy` admits one task at a
-    time, so a call under a second runs on one CPU and one worker process (the other never loads the model in
-    the warm-up and pays torch's import in a later timed call). The other two default policies stay on; Ray
-    Core still schedules the tasks against the CPUs. Restored afterwards: the DataContext is process-wide.
-    Ray Data copies the DataContext into a Dataset when it is created, so this must wrap the read."""
-    import ray.data
-    from ray.data._internal.execution.backpressure_policy import (
-        ENABLED_BACKPRESSURE_POLICIES,
-        ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY,
-        ResourceBudgetBackpressurePolicy,
-    )
-
-    data_ctx = ray.data.DataContext.get_current()
-    before = data_ctx.get_config(ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY)
-    data_ctx.set_config(ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY,
-                        [p for p in ENABLED_BACKPRESSURE_POLICIES if p is not ResourceBudgetBackpressurePolicy])
-    try:
-        yield
-    finally:
-        if before is None:
-            data_ctx.remove_config(ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY)
-        else:
-            data_ctx.set_config(ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY, before)
 
 
 def score_batch(batch: dict[str, np.ndarray], ckpt: m.Checkpoint, size: int, device: str) -> dict[str, np.ndarray]:

@@ -10,7 +10,8 @@ from functools import partial
 from typing import Any
 
 from enginebench import EngineContext, Params
-from enginebench.workloads.inference.ray import score_dataset, without_cold_start_budget
+from enginebench.engines.ray import without_cold_start_budget
+from enginebench.workloads.inference.ray import score_dataset
 
 
 def score(ctx: EngineContext, params: Params, inputs: Any, repartition: bool = False) -> dict[str, Any]:

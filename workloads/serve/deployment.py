@@ -40,8 +40,13 @@ class Classifier:
         return LabelOut(id=item.id, label=label, pid=self.model.pid)
 
 
-def application(config: str, replicas: int, max_batch_size: int, batch_wait_s: float, ongoing: int) -> Any:
+def application(config: str, replicas: int, max_batch_size: int, batch_wait_s: float, ongoing: int,
+                log_level: str = "WARNING", env: dict[str, str] | None = None) -> Any:
     """The bound application: `replicas` replicas of one CPU each, each accepting `ongoing` requests at once
-    (`max_ongoing_requests`)."""
-    return Classifier.options(num_replicas=replicas, ray_actor_options={"num_cpus": 1},
-                              max_ongoing_requests=ongoing).bind(config, max_batch_size, batch_wait_s)
+    (`max_ongoing_requests`), logging at `log_level` (Serve's default, INFO, writes an access line per request
+    and flushes it; `serve.start`'s logging_config covers only the controller and proxy, so the replicas get
+    their own, as Ray's serve benchmarks set it), with `env` in the replicas' environment (Serve's settings
+    are read when a replica's process imports Serve)."""
+    actor: dict[str, Any] = {"num_cpus": 1, **({"runtime_env": {"env_vars": env}} if env else {})}
+    return Classifier.options(num_replicas=replicas, ray_actor_options=actor, max_ongoing_requests=ongoing,
+                              logging_config={"log_level": log_level}).bind(config, max_batch_size, batch_wait_s)
