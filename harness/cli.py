@@ -169,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "dotted module of your own")
     study.add_argument("--cases", help="comma-separated case names of the workload (default all)")
     study.add_argument("--engines", help=f"comma-separated, or 'all' (default all: {', '.join(registry.ENGINES)})")
+    study.add_argument("--variants", help="comma-separated variant names run beside each default (default all of "
+                                          "the engines' variants)")
     study.add_argument("--scale", default="tiny", help=f"one of: {', '.join(SCALES)} (default tiny)")
     study.add_argument("--cpus", type=int_in(1, 1024, "CPU count"), help="CPUs per engine (default: all)")
     study.add_argument("--memory", help="memory per engine, e.g. 8g (default: half the RAM)")
@@ -381,7 +383,14 @@ def cmd_variants(args: argparse.Namespace) -> int:
                                                                                 tuple(registry.ENGINES)),
                 scale=scale[0], budget=Budget.default(args.cpus, parse_memory(args.memory) if args.memory else None),
                 repeat=args.repeat, warmup=args.warmup, sources={workload[0]: registry.source(workload[0]).to_dict()})
-    return variants.execute(plan, out)[0]
+    only = tuple(v.strip() for v in (args.variants or "").split(",") if v.strip())
+    if only:
+        known = variants.variant_names(plan)
+        unknown = [v for v in only if v not in known]
+        if unknown:
+            raise UsageError(f"--variants {args.variants}: {', '.join(unknown)} is no variant of the plan's engines and "
+                             f"cases (accepted: {', '.join(known) or 'none: they have no variants'})")
+    return variants.execute(plan, out, only)[0]
 
 
 def _check_ladder(cases: dict[str, tuple[str, ...]], scales: tuple[str, ...], param: str,

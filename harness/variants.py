@@ -99,16 +99,36 @@ def _joined_resources(a: dict[str, Any], b: dict[str, Any], cpus: int) -> dict[s
     return out
 
 
+def found_variants(workload: Workload, api: str, case: str, engine: str,
+                   only: tuple[str, ...] = ()) -> dict[str, Resolved]:
+    """The ways an engine's module writes a case (`Workload.variants`: the default first), only the default and
+    the variants named in `only` when it names any."""
+    found = workload.variants(api, case, engine)
+    return {n: r for i, (n, r) in enumerate(found.items()) if i == 0 or not only or n in only}
+
+
+def variant_names(plan: Plan) -> list[str]:
+    """Every variant (defaults apart) of the plan's engines and cases, in the order first met."""
+    workload = registry.workload(plan.workload)
+    names: dict[str, None] = {}
+    for engine in plan.engines:
+        api = registry.engine_class(engine).api
+        for case in plan.cases[workload.name]:
+            names.update(dict.fromkeys(list(workload.variants(api, case, engine))[1:]))
+    return list(names)
+
+
 @dataclasses.dataclass
 class Study:
-    """One variant study: each (engine, case) of the plan with every variant the engine's module has,
-    one results file. `progress` is told each block as it ends."""
+    """One variant study: each (engine, case) of the plan with every variant the engine's module has (or the
+    default and those named in `only`), one results file. `progress` is told each block as it ends."""
 
     plan: Plan
     workload: Workload
     writer: ResultsWriter
     progress: Callable[[Record, str], None] = lambda record, block: None
     records: list[Record] = dataclasses.field(default_factory=list)
+    only: tuple[str, ...] = ()
 
     def run(self) -> list[Record]:
         with CaseInputs() as inputs:
@@ -120,7 +140,8 @@ class Study:
     def _engine(self, name: str, inputs: CaseInputs) -> None:
         plan = self.plan
         session = Session(name, plan.budget, Endpoints.from_dict(plan.endpoints))
-        found = {c: self.workload.variants(session.cls.api, c, name) for c in plan.cases[self.workload.name]}
+        found = {c: found_variants(self.workload, session.cls.api, c, name, self.only)
+                 for c in plan.cases[self.workload.name]}
         found = {c: v for c, v in found.items() if v}
         if not found or not session.available():
             self.writer.set_session(name, session.info)
@@ -245,9 +266,10 @@ def verdicts(records: list[Record]) -> list[VariantGroup]:
     return out
 
 
-def execute(plan: Plan, out: Path) -> tuple[int, Path]:
+def execute(plan: Plan, out: Path, only: tuple[str, ...] = ()) -> tuple[int, Path]:
     """Run a study with a line per block on the terminal (engine output to OUT/<run id>.log), then a
-    table of each engine's variants; (exit code: 0, or 1 when a variant failed; the results path)."""
+    table of each engine's variants; (exit code: 0, or 1 when a variant failed; the results path). only: run
+    the defaults and these variants (default: every variant)."""
     from enginebench.console import EngineOutput, headline, make_console
     from enginebench.records import FAILED
     from enginebench.runner import make_header, new_run_id
@@ -262,7 +284,7 @@ def execute(plan: Plan, out: Path) -> tuple[int, Path]:
                       f"{plan.scale}, {plan.budget.cpus} CPUs, per variant 2 blocks of warm-up {plan.warmup} + "
                       f"{' and '.join(str(n) for n in block_sizes(plan.repeat) if n)} repetitions")
         records = Study(plan, workload, writer,
-                        progress=lambda r, block: console.print(f"  {block} {r.case}: {headline(r)}")).run()
+                        progress=lambda r, block: console.print(f"  {block} {r.case}: {headline(r)}"), only=only).run()
         for g in verdicts(records):
             if len(g.rows) == 1:
                 console.print(f"{g.workload} {g.case} on {g.engine}: {g.rows[0].status}, no variants")

@@ -118,3 +118,16 @@ def test_a_study_of_several_workloads_or_scales_is_refused_in_one_line(capsys: p
     assert "a study is of one workload" in capsys.readouterr().err
     assert main(["variants", "--workload", "tasks", "--scale", "tiny,small"]) == 2
     assert "a study runs at one scale" in capsys.readouterr().err
+    assert main(["variants", "--workload", "gbdt", "--engines", "local,dask", "--variants", "dmatrix,nope"]) == 2
+    err = capsys.readouterr().err
+    assert "nope is no variant of the plan's engines and cases (accepted: dmatrix, held-out-auc, " in err, err
+
+
+def test_a_study_can_run_the_defaults_beside_named_variants_only(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], sample_registered: str) -> None:
+    code = main(["variants", "--workload", str(SAMPLE_DIR), "--engines", "local", "--cases", "paced,good",
+                 "--variants", "slower", "--repeat", "1", "--warmup", "0", "--cpus", "1", "--out", str(tmp_path)])
+    assert code == 0, capsys.readouterr()
+    [path] = tmp_path.glob("*-variants-sample-tiny-*.json")
+    assert {(r.case, r.engine) for r in load_run(path).records} == {("paced", "local:plain"), ("paced", "local:slower"),
+                                                                     ("good", "local:plain")}
