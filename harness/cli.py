@@ -388,8 +388,8 @@ def cmd_variants(args: argparse.Namespace) -> int:
         known = variants.variant_names(plan)
         unknown = [v for v in only if v not in known]
         if unknown:
-            raise UsageError(f"--variants {args.variants}: {', '.join(unknown)} is no variant of the plan's engines and "
-                             f"cases (accepted: {', '.join(known) or 'none: they have no variants'})")
+            raise UsageError(f"--variants {args.variants}: {', '.join(unknown)} is no variant of the plan's engines "
+                             f"and cases (accepted: {', '.join(known) or 'none: they have no variants'})")
     return variants.execute(plan, out, only)[0]
 
 

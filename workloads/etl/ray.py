@@ -1,10 +1,13 @@
 """Ray Data: read_parquet with select_columns (projection pushed into the read), filters and derived
 columns in vectorized map_batches (pandas batches), joins, then groupby().aggregate() / sum().
 
-Tuning (the variant study, docs/studies/2026-11-24-etl-variants.md): `tune_data_context()` selects Ray Data's V1 parquet
-datasource for small inputs, because V2 starts a pool of footer-reader actors on every read (1.4-8 s
-per read_parquet on 2 cores against 0.1-0.3 s for V1, for the same files), and V2 from V2_FROM_BYTES
-of input on, where it reads faster (1.3-2.4x at SF 1); and the task-based sort shuffle for
+Tuning (the variant study, docs/studies/2026-11-24-etl-variants.md): `read_table` reads a table through Ray Data's
+V1 parquet datasource when the table is small, because V2 starts a pool of footer-reader actors on every read
+(1.4-8 s per read_parquet on 2 cores against 0.1-0.3 s for V1, for the same files), and through V2 from
+V2_FROM_BYTES on, where it reads faster (1.3-2.4x at SF 1); chosen per table since 2026-12-07 (before, per
+query, so q5's five small tables paid V2's readers once the query's input passed the threshold), with one
+footer-reader actor per CPU instead of Ray's 32 (`data_context`; both measured in docs/workloads/etl.md); and
+the task-based sort shuffle for
 group-bys instead of the default hash shuffle, which starts aggregator actors per operation (Q1 at
 SF 0.01, warm: 12 s hash shuffle, 14 s shuffle_v2, 0.84 s sort_shuffle_pull_based). Joins against a dimension-sized side
 (up to BROADCAST_ROWS rows) are broadcast: the small side is collected once and merged into each
@@ -22,6 +25,7 @@ import contextlib
 import functools
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -38,16 +42,33 @@ BROADCAST_ROWS = 5_000_000
 
 
 #: The DataContext settings every query runs with (`data_context`); the variants change them.
-#: use_datasource_v2 None: by input size (V2_FROM_BYTES). footer_actors: V2's parquet footer-reader actors per read
-#: (RAY_DATA_PARQUET_FOOTER_NUM_ACTORS; None: Ray's 32). cold_start_budget: Ray Data's stock resource-budget
-#: backpressure, which admits one task at a time in each execution's first second (`without_cold_start_budget`).
+#: use_datasource_v2 None: by each table's size (V2_FROM_BYTES, `read_table`); "query": by the query's whole
+#: input. footer_actors: V2's parquet footer-reader actors per read
+#: (RAY_DATA_PARQUET_FOOTER_NUM_ACTORS; "cpus": one per CPU of the budget; None: Ray's 32). cold_start_budget:
+#: Ray Data's stock resource-budget backpressure, which admits one task at a time in each execution's first
+#: second (`without_cold_start_budget`).
 DATA_CONTEXT: dict[str, Any] = {"use_datasource_v2": None, "shuffle_strategy": "SORT_SHUFFLE_PULL_BASED",
-                                "footer_actors": None, "cold_start_budget": False}
+                                "footer_actors": "cpus", "cold_start_budget": False}
 #: From this many bytes of input the V2 parquet datasource wins: its footer-reader actors cost about 3.5 s
 #: per query on 2 CPUs, V1 about 0.35 s per MB (variant study: V1 5x faster at SF 0.01, 2 MB read; V2
 #: 1.2-2x faster at SF 0.1 and 1.3-2.4x at SF 1).
 V2_FROM_BYTES = 10 * 2**20
 _FOOTER_ACTORS = "RAY_DATA_PARQUET_FOOTER_NUM_ACTORS"
+#: Whether `read_table` picks the datasource by the table's size (set by `tune_data_context`).
+_BY_TABLE = {"on": True}
+
+
+def table_bytes(inputs: Any, table: str) -> int:
+    return sum(f.stat().st_size for f in Path(table_path(inputs, table)).glob("*.parquet"))
+
+
+def read_table(inputs: Any, table: str) -> ray.data.Dataset:
+    """`read_parquet` of one table, through the parquet datasource its size calls for (V1 below V2_FROM_BYTES:
+    V2 starts footer-reader actors on every read, seconds each on 2 CPUs, which a query joining small tables
+    paid per table) unless the DataContext settings fix one. Ray Data reads the setting when the read is made."""
+    if _BY_TABLE["on"]:
+        ray.data.DataContext.get_current().use_datasource_v2 = table_bytes(inputs, table) >= V2_FROM_BYTES
+    return ray.data.read_parquet(table_path(inputs, table))
 
 
 def tune_data_context(inputs: Any = None, settings: dict[str, Any] | None = None) -> None:
@@ -59,7 +80,9 @@ def tune_data_context(inputs: Any = None, settings: dict[str, Any] | None = None
     chosen = {**DATA_CONTEXT, **(settings or {})}
     ctx = ray.data.DataContext.get_current()
     v2 = chosen["use_datasource_v2"]
-    ctx.use_datasource_v2 = (int((inputs or {}).get("input_bytes", 0)) >= V2_FROM_BYTES) if v2 is None else v2
+    _BY_TABLE["on"] = v2 is None
+    by_input = int((inputs or {}).get("input_bytes", 0)) >= V2_FROM_BYTES
+    ctx.use_datasource_v2 = by_input if v2 in (None, "query") else v2
     ctx.shuffle_strategy = ray.data.context.ShuffleStrategy[chosen["shuffle_strategy"]]
     ctx.enable_progress_bars = False
 
@@ -91,8 +114,8 @@ def tuned(query: Implementation, settings: dict[str, Any] | None = None) -> Impl
 
     @functools.wraps(query)
     def run(ctx: EngineContext, params: Params, inputs: Any) -> Any:
-        chosen = dict(settings or {})
-        if chosen.get("footer_actors") == "cpus":
+        chosen = {**DATA_CONTEXT, **(settings or {})}
+        if chosen["footer_actors"] == "cpus":
             chosen["footer_actors"] = ctx.cpus
         with data_context(inputs, chosen):
             return query(ctx, params, inputs)
@@ -121,18 +144,34 @@ def _q1_prepare(batch: pd.DataFrame) -> pd.DataFrame:
     return batch.assign(disc_price=disc_price, charge=disc_price * (1 + batch["l_tax"]))
 
 
-def q1(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
-    cols = ["l_returnflag", "l_linestatus", "l_quantity", "l_extendedprice", "l_discount", "l_tax", "l_shipdate"]
-    ds = ray.data.read_parquet(table_path(inputs, "lineitem")).select_columns(cols)
-    # num_partitions: a hash shuffle sized to the budget, not Ray Data's default of 200 partitions.
-    grouped = ds.map_batches(_q1_prepare, batch_format="pandas").groupby(list(tpch.Q1_KEYS), num_partitions=ctx.cpus)
-    out = grouped.aggregate(
+_Q1_COLUMNS = ["l_returnflag", "l_linestatus", "l_quantity", "l_extendedprice", "l_discount", "l_tax", "l_shipdate"]
+
+
+def _q1_aggregate(ds: ray.data.Dataset, cpus: int) -> list[dict[str, Any]]:
+    # num_partitions: a shuffle sized to the budget, not Ray Data's default of 200 partitions.
+    out = ds.groupby(list(tpch.Q1_KEYS), num_partitions=cpus).aggregate(
         Sum("l_quantity", alias_name="sum_qty"), Sum("l_extendedprice", alias_name="sum_base_price"),
         Sum("disc_price", alias_name="sum_disc_price"), Sum("charge", alias_name="sum_charge"),
         Mean("l_quantity", alias_name="avg_qty"), Mean("l_extendedprice", alias_name="avg_price"),
         Mean("l_discount", alias_name="avg_disc"), Count(alias_name="count_order"),
     ).to_pandas()
     return records(out.sort_values(list(tpch.Q1_KEYS))[list(tpch.Q1_COLUMNS)])
+
+
+def q1(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
+    ds = read_table(inputs, "lineitem").select_columns(_Q1_COLUMNS)
+    return _q1_aggregate(ds.map_batches(_q1_prepare, batch_format="pandas"), ctx.cpus)
+
+
+def q1_expressions(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
+    """The `expressions` variant: the filter and derived columns as Ray Data expressions (evaluated on Arrow), as
+    Ray's release-test TPC-H queries write them."""
+    from ray.data.expressions import col
+
+    ds = (read_table(inputs, "lineitem").select_columns(_Q1_COLUMNS)
+          .filter(expr=col("l_shipdate") <= tpch.Q1_SHIPDATE_MAX)
+          .with_column("disc_price", col("l_extendedprice") * (1 - col("l_discount"))))
+    return _q1_aggregate(ds.with_column("charge", col("disc_price") * (1 + col("l_tax"))), ctx.cpus)
 
 
 def _q6_revenue(batch: pd.DataFrame) -> pd.DataFrame:
@@ -145,9 +184,21 @@ def _q6_revenue(batch: pd.DataFrame) -> pd.DataFrame:
 
 
 def q6(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
-    ds = ray.data.read_parquet(table_path(inputs, "lineitem")).select_columns(
+    ds = read_table(inputs, "lineitem").select_columns(
         ["l_extendedprice", "l_discount", "l_quantity", "l_shipdate"])
     return [{"revenue": float(ds.map_batches(_q6_revenue, batch_format="pandas").sum("revenue"))}]
+
+
+def q6_expressions(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
+    """The `expressions` variant: the predicate and the revenue as Ray Data expressions."""
+    from ray.data.expressions import col
+
+    (start, end), (low, high) = tpch.Q6_SHIPDATE, tpch.Q6_DISCOUNT
+    predicate = ((col("l_shipdate") >= start) & (col("l_shipdate") < end) & (col("l_discount") >= low)
+                 & (col("l_discount") <= high) & (col("l_quantity") < tpch.Q6_QUANTITY_BELOW))
+    ds = read_table(inputs, "lineitem").select_columns(
+        ["l_extendedprice", "l_discount", "l_quantity", "l_shipdate"]).filter(expr=predicate)
+    return [{"revenue": float(ds.with_column("revenue", col("l_extendedprice") * col("l_discount")).sum("revenue"))}]
 
 
 def _where(predicate: Any) -> Any:
@@ -160,7 +211,7 @@ def _where(predicate: Any) -> Any:
 
 
 def _read(inputs: Any, table: str, cols: list[str], predicate: Any = None) -> ray.data.Dataset:
-    ds = ray.data.read_parquet(table_path(inputs, table)).select_columns(cols)
+    ds = read_table(inputs, table).select_columns(cols)
     return ds.map_batches(_where(predicate), batch_format="pandas") if predicate is not None else ds
 
 
@@ -293,16 +344,24 @@ CASES: dict[str, Implementation] = {name: tuned(query) for name, query in _QUERI
 #: Ray starts them, 32 per read, and one per CPU).
 _VARIANT_SETTINGS: dict[str, dict[str, Any]] = {
     "cold-start-budget": {"cold_start_budget": True},
+    "by-query-input": {"use_datasource_v2": "query", "footer_actors": None},
+    "footer-32": {"footer_actors": None},
     "v1-always": {"use_datasource_v2": False},
-    "v2-always": {"use_datasource_v2": True},
-    "v2-footer-per-cpu": {"use_datasource_v2": True, "footer_actors": "cpus"},
+    "v2-always": {"use_datasource_v2": True, "footer_actors": None},
+    "v2-footer-per-cpu": {"use_datasource_v2": True},
 }
 VARIANTS = {name: {q: tuned(query, settings) for q, query in _QUERIES.items()
                    if q != "pipeline" or "use_datasource_v2" not in settings}  # the pipeline reads CSV, not parquet
             for name, settings in _VARIANT_SETTINGS.items()}
+VARIANTS["expressions"] = {"q1": tuned(q1_expressions), "q6": tuned(q6_expressions)}
 VARIANT_NOTES = {
+    "expressions": "filter(expr=...) and with_column(...) with ray.data.expressions.col instead of pandas "
+                   "map_batches (q1 and q6, the one-table queries)",
     "cold-start-budget": "Ray Data 2.60's stock backpressure: each execution's first second admits one task at a "
                          "time (the default until 2026-12-07)",
+    "by-query-input": "the parquet datasource chosen by the query's whole input (V2 from 10 MiB), not per table, "
+                      "V2 with Ray's 32 footer readers (the default until 2026-12-07)",
+    "footer-32": "the default's per-table choice, V2 with Ray's 32 footer-reader actors per read",
     "v1-always": "the V1 parquet datasource at every input size",
     "v2-always": "the V2 parquet datasource at every input size, with Ray's 32 footer-reader actors per read",
     "v2-footer-per-cpu": "the V2 parquet datasource at every input size, one footer-reader actor per CPU "
@@ -314,7 +373,8 @@ _NOTES = {"q3": "broadcast joins (map_batches + pandas merge); top 10 sorted in 
           "pipeline": "read_csv (strings) + map_batches(parse_pandas); duplicate keys found on the collected key "
                       "column; broadcast joins; groupby(num_partitions=cpus)"}
 #: Non-default settings every query runs with (tune_data_context), named in each record's notes.
-SETTINGS = (f"DataContext: parquet datasource V1 below {V2_FROM_BYTES // 2**20} MiB of input, V2 above; "
+SETTINGS = (f"DataContext: parquet datasource V1 for a table below {V2_FROM_BYTES // 2**20} MiB, V2 (one footer "
+            "reader per CPU) above; "
             "pull-based sort shuffle; resource-budget backpressure off (its zero budget in each execution's first "
             "second)")
 NOTES = {case: f"{_NOTES[case]}; {SETTINGS}" if case in _NOTES else SETTINGS for case in (*_NOTES, "q1", "q6")}

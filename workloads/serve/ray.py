@@ -29,14 +29,23 @@ APP_NAME = "enginebench-serve"
 HIGH_THROUGHPUT = ("RAY_SERVE_ENABLE_HA_PROXY", "RAY_SERVE_THROUGHPUT_OPTIMIZED")
 
 
+#: Serve's settings read by every Serve process, the proxy included, when set where the cluster starts (the
+#: performance guide's loopback-safe throughput settings): named in the record's `server` note when set.
+CLUSTER_SETTINGS = ("RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD", "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP",
+                    "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE", "RAY_SERVE_LOG_TO_STDERR")
+
+
 def ingress() -> str:
     """What carries HTTP to the replicas, from the environment the driver (and so the local cluster) started
-    with: Serve's Python HTTP proxy (its default), or the high-throughput mode's HAProxy."""
+    with: Serve's Python HTTP proxy (its default), or the high-throughput mode's HAProxy; and any of Serve's
+    CLUSTER_SETTINGS set there."""
     import os
 
     on = [v for v in HIGH_THROUGHPUT if os.environ.get(v) == "1"]
-    return ("Serve's HTTP proxy" if not on else
+    what = ("Serve's HTTP proxy" if not on else
             "HAProxy (high-throughput mode: " + ", ".join(f"{v}=1" for v in on) + ")")
+    settings = [f"{v}={os.environ[v]}" for v in CLUSTER_SETTINGS if v in os.environ]
+    return what + (f" (cluster started with {' '.join(settings)})" if settings else "")
 
 
 #: Ray Serve's performance guide's throughput settings that need no other ingress (no HAProxy, nothing bound
