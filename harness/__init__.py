@@ -11,6 +11,7 @@ Importing this package stays cheap: no engine (ray, pyspark, dask, torch) is imp
 
 from enginebench.commands import DataCommand, float_in, int_in
 from enginebench.engines.base import EngineContext, stop_process
+from enginebench.engines.ray import train_settings, without_cold_start_budget
 from enginebench.errors import UsageError
 from enginebench.files import atomic_write_text, data_root, replace_dir_atomically
 from enginebench.metrics import measured_apart, percentile
@@ -32,7 +33,8 @@ from enginebench.spec import (
 __version__ = "0.1.0"
 #: The workload API's version, MAJOR.MINOR: a minor release adds names, a major one changes them.
 #: 1.1: `measured_apart` (a load generator's process), `Staged(teardown=...)`, `stop_process`.
-API_VERSION = "1.1"
+#: 1.2: `train_settings` (Ray Train's controller as enginebench runs it), `without_cold_start_budget` (Ray Data).
+API_VERSION = "1.2"
 
 __all__ = [
     "API_VERSION",
@@ -58,6 +60,8 @@ __all__ = [
     "median_run",
     "percentile",
     "replace_dir_atomically",
+    "train_settings",
     "stop_process",
     "use_gpu",
+    "without_cold_start_budget",
 ]

@@ -151,7 +151,7 @@ def fit_on_ray(ctx: EngineContext, params: Params, data: dict[str, Any], t0: flo
     from ray.train import CheckpointConfig, DataConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    from enginebench.engines.ray import train_settings as controller
+    from enginebench import train_settings as controller
 
     recipe = Recipe.from_params(params)
     gpus = cluster_gpus()

@@ -32,8 +32,7 @@ import pandas as pd
 import ray.data
 from ray.data.aggregate import Count, Mean, Sum
 
-from enginebench import EngineContext, Implementation, Params
-from enginebench.engines.ray import without_cold_start_budget
+from enginebench import EngineContext, Implementation, Params, without_cold_start_budget
 from enginebench.workloads.etl import pipeline, tpch
 from enginebench.workloads.etl.spec import records, table_path
 

@@ -95,7 +95,7 @@ def fit_on_ray(ctx: EngineContext, params: Params, datasets: dict[str, ray.data.
     from ray.train import CheckpointConfig, RunConfig, ScalingConfig
     from ray.train.xgboost import RayTrainReportCallback, XGBoostTrainer
 
-    from enginebench.engines.ray import train_settings as controller
+    from enginebench import train_settings as controller
 
     gpus = int(ray.cluster_resources().get("GPU", 0))
     dev = device(params, gpus > 0, "the Ray cluster")

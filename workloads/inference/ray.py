@@ -24,8 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from enginebench import EngineContext, Params, use_gpu
-from enginebench.engines.ray import without_cold_start_budget
+from enginebench import EngineContext, Params, use_gpu, without_cold_start_budget
 from enginebench.workloads.inference import model as m
 
 

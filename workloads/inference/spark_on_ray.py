@@ -9,8 +9,7 @@ import time
 from functools import partial
 from typing import Any
 
-from enginebench import EngineContext, Params
-from enginebench.engines.ray import without_cold_start_budget
+from enginebench import EngineContext, Params, without_cold_start_budget
 from enginebench.workloads.inference.ray import score_dataset
 
 
