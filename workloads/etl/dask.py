@@ -5,6 +5,7 @@ Ray Data also uses (pipeline.parse_pandas)."""
 from __future__ import annotations
 
 import csv
+import functools
 from typing import Any
 
 import dask
@@ -15,13 +16,13 @@ from enginebench import EngineContext, Implementation, Params
 from enginebench.workloads.etl import pipeline, tpch
 from enginebench.workloads.etl.spec import records, table_path
 
-#: The `broadcast` argument of the queries' merges. True: the side with fewer partitions goes whole
-#: to every partition of the other, no shuffle; the TPC-H joins here put a dimension table or a
-#: filtered orders on that side. The variant study (benchmarks/etl_variants.py, SF 1) measured Q5 at
-#: 1.76 s with it against 4.04 s with Dask's own choice (None: broadcast only when the smaller side
-#: has fewer than log2(the other's partitions) / 2 partitions), Q10 1.30 s vs 1.53 s, Q3 2.61 s vs
-#: 2.54 s; so it is the default, as Ray Data's hand-written broadcast joins are.
-BROADCAST: bool | None = True
+# The queries' merges broadcast (`broadcast=True`, each query's `broadcast` keyword): the side with fewer
+# partitions goes whole to every partition of the other, no shuffle; the TPC-H joins here put a dimension
+# table or a filtered orders on that side. The variant study (docs/studies/2026-11-24-etl-variants.md, SF 1)
+# measured Q5 at 1.76 s with it against 4.04 s with Dask's own choice (None: broadcast only when the smaller
+# side has fewer than log2(the other's partitions) / 2 partitions), Q10 1.30 s vs 1.53 s, Q3 2.61 s vs
+# 2.54 s; so it is the default, as Ray Data's hand-written broadcast joins are (the `dask-chooses-merges`
+# variant measures Dask's choice).
 
 
 def q1(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
@@ -48,7 +49,7 @@ def q6(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     return [{"revenue": float((sel.l_extendedprice * sel.l_discount).sum().compute())}]
 
 
-def q3(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
+def q3(ctx: EngineContext, params: Params, inputs: Any, broadcast: bool | None = True) -> list[dict[str, Any]]:
     c = dd.read_parquet(table_path(inputs, "customer"), columns=["c_custkey", "c_mktsegment"])
     o = dd.read_parquet(table_path(inputs, "orders"), columns=["o_orderkey", "o_custkey", "o_orderdate",
                                                                "o_shippriority"])
@@ -56,15 +57,15 @@ def q3(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
                          columns=["l_orderkey", "l_extendedprice", "l_discount", "l_shipdate"])
     cut = tpch.Q3_DATE
     j = (c[c.c_mktsegment == tpch.Q3_SEGMENT]
-         .merge(o[o.o_orderdate < cut], left_on="c_custkey", right_on="o_custkey", broadcast=BROADCAST)
-         .merge(li[li.l_shipdate > cut], left_on="o_orderkey", right_on="l_orderkey", broadcast=BROADCAST))
+         .merge(o[o.o_orderdate < cut], left_on="c_custkey", right_on="o_custkey", broadcast=broadcast)
+         .merge(li[li.l_shipdate > cut], left_on="o_orderkey", right_on="l_orderkey", broadcast=broadcast))
     j = j.assign(revenue=j.l_extendedprice * (1 - j.l_discount))
     g = j.groupby(list(tpch.Q3_KEYS)).revenue.sum().reset_index().compute()
     top = g.sort_values(list(tpch.Q3_SORT_BY), ascending=list(tpch.Q3_ASCENDING)).head(tpch.Q3_LIMIT)
     return records(top[list(tpch.Q3_COLUMNS)])
 
 
-def q5(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
+def q5(ctx: EngineContext, params: Params, inputs: Any, broadcast: bool | None = True) -> list[dict[str, Any]]:
     def read(table: str, cols: list[str]) -> dd.DataFrame:
         return dd.read_parquet(table_path(inputs, table), columns=cols)
 
@@ -77,22 +78,23 @@ def q5(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
     start, end = tpch.Q5_ORDERDATE
     o = o[(o.o_orderdate >= start) & (o.o_orderdate < end)]
     asia = r[r.r_name == tpch.Q5_REGION].merge(n, left_on="r_regionkey", right_on="n_regionkey",
-                                               broadcast=BROADCAST)
-    j = (li.merge(o, left_on="l_orderkey", right_on="o_orderkey", broadcast=BROADCAST)
-         .merge(c, left_on="o_custkey", right_on="c_custkey", broadcast=BROADCAST)
+                                               broadcast=broadcast)
+    j = (li.merge(o, left_on="l_orderkey", right_on="o_orderkey", broadcast=broadcast)
+         .merge(c, left_on="o_custkey", right_on="c_custkey", broadcast=broadcast)
          .merge(s, left_on=["l_suppkey", "c_nationkey"], right_on=["s_suppkey", "s_nationkey"],
-                broadcast=BROADCAST)
-         .merge(asia, left_on="s_nationkey", right_on="n_nationkey", broadcast=BROADCAST))
+                broadcast=broadcast)
+         .merge(asia, left_on="s_nationkey", right_on="n_nationkey", broadcast=broadcast))
     j = j.assign(revenue=j.l_extendedprice * (1 - j.l_discount))
     out = j.groupby("n_name").revenue.sum().reset_index().compute()
     return records(out.sort_values(list(tpch.Q5_SORT_BY), ascending=list(tpch.Q5_ASCENDING))[list(tpch.Q5_COLUMNS)])
 
 
-def q10(ctx: EngineContext, params: Params, inputs: Any, split_out: int | None = None) -> list[dict[str, Any]]:
+def q10(ctx: EngineContext, params: Params, inputs: Any, split_out: int | None = None,
+        broadcast: bool | None = True) -> list[dict[str, Any]]:
     """Group on the key alone, as the Ray Data implementation does: the query's other grouping columns
     depend on c_custkey, so they are attached to the 20 winners afterwards instead of being shuffled as
     long strings; the date and return-flag predicates are pushed into read_parquet (row-group
-    pruning). `split_out` exists for the variant study; None is Dask's default."""
+    pruning). `split_out` (None: Dask's automatic choice) and `broadcast` are for the variants."""
     start, end = tpch.Q10_ORDERDATE
     o = dd.read_parquet(table_path(inputs, "orders"), columns=["o_orderkey", "o_custkey", "o_orderdate"],
                         filters=[("o_orderdate", ">=", start), ("o_orderdate", "<", end)])
@@ -101,7 +103,7 @@ def q10(ctx: EngineContext, params: Params, inputs: Any, split_out: int | None =
                          columns=["l_orderkey", "l_extendedprice", "l_discount", "l_returnflag"],
                          filters=[("l_returnflag", "==", tpch.Q10_RETURNFLAG)])
     li = li[li.l_returnflag == tpch.Q10_RETURNFLAG]
-    j = li.merge(o, left_on="l_orderkey", right_on="o_orderkey", broadcast=BROADCAST)
+    j = li.merge(o, left_on="l_orderkey", right_on="o_orderkey", broadcast=broadcast)
     j = j.assign(revenue=j.l_extendedprice * (1 - j.l_discount))
     # nlargest runs per partition then once more on the partial winners: no full sort.
     top = (j.groupby("o_custkey").revenue.sum(split_out=split_out).reset_index()
@@ -181,3 +183,41 @@ NOTES = {"q3": "broadcast merges (broadcast=True); top 10 sorted in pandas after
                 "nlargest(20), customer attributes joined to the top 20",
          "pipeline": "read_csv (dtype=str) + map_partitions(parse_pandas); duplicate keys computed first, "
                      "dropped with isin; int64 fixed-point revenue"}
+
+
+def _shuffle_tasks(query: Implementation) -> Implementation:
+    """A case run with Dask's task-based shuffle for its merges and group-bys instead of p2p."""
+
+    @functools.wraps(query)
+    def run(ctx: EngineContext, params: Params, inputs: Any) -> Any:
+        with dask.config.set({"dataframe.shuffle.method": "tasks"}):
+            return query(ctx, params, inputs)
+
+    return run
+
+
+def q10_split_out(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
+    """The `q10-split-out` variant: Q10's group-by on o_custkey split over one output partition per CPU."""
+    return q10(ctx, params, inputs, split_out=ctx.cpus)
+
+
+#: The variant study (docs/studies/2026-11-24-etl-variants.md): what an expert of Dask might write instead.
+VARIANTS: dict[str, dict[str, Implementation]] = {
+    "shuffle-tasks": {case: _shuffle_tasks(query) for case, query in CASES.items()},
+    "dask-chooses-merges": {"q3": functools.partial(q3, broadcast=None), "q5": functools.partial(q5, broadcast=None),
+                            "q10": functools.partial(q10, broadcast=None)},
+    "q10-split-out": {"q10": q10_split_out},
+    "q10-all-keys": {"q10": q10_all_keys},
+}
+VARIANT_NOTES = {
+    "shuffle-tasks": "the tasks shuffle (dataframe.shuffle.method \"tasks\") for merges and group-bys instead of "
+                     "p2p, Dask's default",
+    "dask-chooses-merges": "merges as Dask chooses (broadcast only when one side has few partitions) instead of "
+                           "broadcast=True on every merge (the default since the 2026-11-24 study found Q5 2.3x "
+                           "faster with it at SF 1)",
+    "q10-split-out": "Q10's high-cardinality group-by with split_out = the budget's CPUs instead of Dask's "
+                     "automatic choice (one output partition per 15 input partitions for one key)",
+    "q10-all-keys": "Q10 in its textbook form: the four tables joined (merges as Dask chooses) and grouped on all "
+                    "seven columns, no predicates pushed into read_parquet, instead of grouped on the key alone "
+                    "with the customer attributes joined to the top 20",
+}

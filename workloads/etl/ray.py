@@ -127,11 +127,11 @@ def _merge(batch: pd.DataFrame, small: pd.DataFrame, left_on: list[str], right_o
 
 
 def _join(big: ray.data.Dataset, small: ray.data.Dataset, on: tuple[str, ...], right_on: tuple[str, ...],
-          partitions: int) -> ray.data.Dataset:
-    """Inner join: broadcast `small` into map_batches when it has at most BROADCAST_ROWS rows.
+          partitions: int, broadcast_rows: int = BROADCAST_ROWS) -> ray.data.Dataset:
+    """Inner join: broadcast `small` into map_batches when it has at most `broadcast_rows` rows (-1: never).
     `small` is materialized first, so counting it and collecting it do not each re-run its read."""
     small = small.materialize()
-    if small.count() > BROADCAST_ROWS:
+    if small.count() > broadcast_rows:
         return big.join(small, "inner", partitions, on=on, right_on=right_on)
     return big.map_batches(_merge, batch_format="pandas",
                            fn_kwargs={"small": small.to_pandas(), "left_on": list(on), "right_on": list(right_on)})
@@ -171,6 +171,27 @@ def q1_expressions(ctx: EngineContext, params: Params, inputs: Any) -> list[dict
           .filter(expr=col("l_shipdate") <= tpch.Q1_SHIPDATE_MAX)
           .with_column("disc_price", col("l_extendedprice") * (1 - col("l_discount"))))
     return _q1_aggregate(ds.with_column("charge", col("disc_price") * (1 + col("l_tax"))), ctx.cpus)
+
+
+def _q1_partial_sums(batch: pd.DataFrame) -> pd.DataFrame:
+    """One batch's Q1 group-by: the sums and row counts that the final group-by adds up."""
+    return _q1_prepare(batch).groupby(list(tpch.Q1_KEYS), as_index=False).agg(
+        sum_qty=("l_quantity", "sum"), sum_base_price=("l_extendedprice", "sum"),
+        sum_disc_price=("disc_price", "sum"), sum_charge=("charge", "sum"), sum_disc=("l_discount", "sum"),
+        count_order=("l_quantity", "size"))
+
+
+def q1_partial_aggregation(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
+    """The `q1-partial-aggregation` variant: a map-side partial aggregation (a pandas group-by per batch in
+    map_batches), then a group-by of the partial sums; the means are the summed sums over the summed counts."""
+    names = ("sum_qty", "sum_base_price", "sum_disc_price", "sum_charge", "sum_disc", "count_order")
+    ds = read_table(inputs, "lineitem").select_columns(_Q1_COLUMNS)
+    out = (ds.map_batches(_q1_partial_sums, batch_format="pandas")
+           .groupby(list(tpch.Q1_KEYS), num_partitions=ctx.cpus)
+           .aggregate(*(Sum(c, alias_name=c) for c in names)).to_pandas())
+    out = out.assign(avg_qty=out.sum_qty / out.count_order, avg_price=out.sum_base_price / out.count_order,
+                     avg_disc=out.sum_disc / out.count_order)
+    return records(out.sort_values(list(tpch.Q1_KEYS))[list(tpch.Q1_COLUMNS)])
 
 
 def _q6_revenue(batch: pd.DataFrame) -> pd.DataFrame:
@@ -218,7 +239,8 @@ def _with_revenue(batch: pd.DataFrame) -> pd.DataFrame:
     return batch.assign(revenue=batch["l_extendedprice"] * (1 - batch["l_discount"]))
 
 
-def q3(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
+def q3(ctx: EngineContext, params: Params, inputs: Any,
+       broadcast_rows: int = BROADCAST_ROWS) -> list[dict[str, Any]]:
     cut, segment = tpch.Q3_DATE, tpch.Q3_SEGMENT
     n = ctx.cpus
     c = _read(inputs, "customer", ["c_custkey", "c_mktsegment"], lambda b: b["c_mktsegment"] == segment)
@@ -226,8 +248,8 @@ def q3(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
               lambda b: b["o_orderdate"] < cut)
     li = _read(inputs, "lineitem", ["l_orderkey", "l_extendedprice", "l_discount", "l_shipdate"],
                lambda b: b["l_shipdate"] > cut)
-    building_orders = _join(o, c, ("o_custkey",), ("c_custkey",), n)
-    joined = _join(li, building_orders, ("l_orderkey",), ("o_orderkey",), n)
+    building_orders = _join(o, c, ("o_custkey",), ("c_custkey",), n, broadcast_rows)
+    joined = _join(li, building_orders, ("l_orderkey",), ("o_orderkey",), n, broadcast_rows)
     g = (joined.map_batches(_with_revenue, batch_format="pandas")
          .groupby(list(tpch.Q3_KEYS), num_partitions=n)
          .aggregate(Sum("revenue", alias_name="revenue")).to_pandas())
@@ -258,7 +280,8 @@ def q5(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
 Q10_CUSTOMER = ["c_custkey", "c_name", "c_acctbal", "c_phone", "c_nationkey", "c_address", "c_comment"]
 
 
-def q10(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]:
+def q10(ctx: EngineContext, params: Params, inputs: Any,
+        broadcast_rows: int = BROADCAST_ROWS) -> list[dict[str, Any]]:
     n = ctx.cpus
     (start, end), flag = tpch.Q10_ORDERDATE, tpch.Q10_RETURNFLAG
     orders = _read(inputs, "orders", ["o_orderkey", "o_custkey", "o_orderdate"],
@@ -267,7 +290,7 @@ def q10(ctx: EngineContext, params: Params, inputs: Any) -> list[dict[str, Any]]
                      lambda b: b["l_returnflag"] == flag)
     # Group on the key alone: the query's other grouping columns depend on c_custkey, so they are
     # attached to the 20 winners afterwards instead of being shuffled as long strings.
-    revenue = (_join(lineitem, orders, ("l_orderkey",), ("o_orderkey",), n)
+    revenue = (_join(lineitem, orders, ("l_orderkey",), ("o_orderkey",), n, broadcast_rows)
                .map_batches(_with_revenue, batch_format="pandas")
                .groupby("o_custkey", num_partitions=n).aggregate(Sum("revenue", alias_name="revenue")).to_pandas())
     top = revenue.nlargest(tpch.Q10_LIMIT, "revenue").rename(columns={"o_custkey": "c_custkey"})
@@ -348,11 +371,16 @@ _VARIANT_SETTINGS: dict[str, dict[str, Any]] = {
     "v1-always": {"use_datasource_v2": False},
     "v2-always": {"use_datasource_v2": True, "footer_actors": None},
     "v2-footer-per-cpu": {"use_datasource_v2": True},
+    "hash-shuffle": {"shuffle_strategy": "HASH_SHUFFLE"},
 }
 VARIANTS = {name: {q: tuned(query, settings) for q, query in _QUERIES.items()
                    if q != "pipeline" or "use_datasource_v2" not in settings}  # the pipeline reads CSV, not parquet
             for name, settings in _VARIANT_SETTINGS.items()}
 VARIANTS["expressions"] = {"q1": tuned(q1_expressions), "q6": tuned(q6_expressions)}
+# Q5's five joins as Dataset.join did not finish in 3 minutes at SF 0.01 on 2 CPUs: q3 and q10 only.
+VARIANTS["dataset-join"] = {"q3": tuned(functools.partial(q3, broadcast_rows=-1)),
+                            "q10": tuned(functools.partial(q10, broadcast_rows=-1))}
+VARIANTS["q1-partial-aggregation"] = {"q1": tuned(q1_partial_aggregation)}
 VARIANT_NOTES = {
     "expressions": "filter(expr=...) and with_column(...) with ray.data.expressions.col instead of pandas "
                    "map_batches (q1 and q6, the one-table queries)",
@@ -365,6 +393,13 @@ VARIANT_NOTES = {
     "v2-always": "the V2 parquet datasource at every input size, with Ray's 32 footer-reader actors per read",
     "v2-footer-per-cpu": "the V2 parquet datasource at every input size, one footer-reader actor per CPU "
                          "(RAY_DATA_PARQUET_FOOTER_NUM_ACTORS)",
+    "hash-shuffle": "Ray Data's hash shuffle (aggregator actors per operation) for group-bys instead of the "
+                    "pull-based sort shuffle",
+    "dataset-join": "every join as Dataset.join (a hash shuffle) instead of broadcasting dimension-sized sides "
+                    "into map_batches (q3 and q10; q5's five joins as Dataset.join did not finish in 3 minutes at "
+                    "SF 0.01 on 2 CPUs)",
+    "q1-partial-aggregation": "a map-side partial aggregation (a pandas group-by per batch in map_batches), then a "
+                              "group-by of the partial sums",
 }
 _NOTES = {"q3": "broadcast joins (map_batches + pandas merge); top 10 sorted in pandas",
           "q5": "broadcast joins; the 2-key supplier join carries c_nationkey = s_nationkey",
