@@ -4,6 +4,7 @@ and which existing cluster each engine connects to."""
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,26 @@ def test_local_engines_listen_on_loopback_only(tmp_path: Path) -> None:
     assert engines["ray"].config["address"].startswith("127.0.0.1:")
     assert engines["dask"].config["scheduler"].startswith("tcp://127.0.0.1:")
     assert engines["dask"].config["workers"] == 2 and engines["dask"].config["threads_per_worker"] == [1]
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("started", ("ray", "dask"), indirect=True, scope="session")
+def test_every_tasks_variant_of_ray_and_dask_gives_the_checked_answer(started: Session) -> None:
+    """Each variant of the ray and dask modules once at tiny params, batches of 7 so that they span several
+    batches (the variants themselves use 1,000); each answer passes the case's check."""
+    if started.ctx is None:
+        assert started.start() is not None, started.info.reason
+    workload, ran = registry.workload("tasks"), []
+    for case in workload.cases:
+        params = case.params_for("tiny")
+        for name, found in list(workload.variants(started.cls.api, case.name, started.name).items())[1:]:
+            impl = found.implementation
+            if isinstance(impl, partial) and "batch" in impl.keywords:
+                impl = partial(impl, batch=7)
+            inputs = case.make_inputs(params)
+            verdict = case.check(impl(started.ctx, params, inputs), params, inputs, None)  # type: ignore[operator,misc]
+            assert verdict.ok, f"{started.name}:{name} {case.name}: {verdict.reason}"
+            ran.append(f"{case.name}:{name}")
+    assert ran == {"ray": ["noop:batches-1000", "actors:batches-1000", "actors:async-actor"],
+                   "dask": ["noop:delayed-graph", "noop:batches-1000", "fanout:delayed-graph",
+                            "tree-reduce:delayed-graph", "actors:batches-1000", "actors:async-actor"]}[started.name]

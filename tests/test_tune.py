@@ -143,3 +143,28 @@ def test_ray_trial_histories_are_the_trials_own_so_a_scheduler_that_misreads_or_
     assert not verdict.ok and verdict.reason == "trial 0 passed the rung at epoch 1 without a decision", verdict.reason
     assert len(skipped["trials"][0]["history"]) >= 1 and not any(
         d["trial"] == 0 and d["epoch"] == 1 for d in skipped["decisions"])
+
+
+#: The variants each engine's module adds beside its default (spark-on-ray runs the spark module's, like spark).
+NEW_VARIANTS = {"dask": ("worker-loops",), "spark": ("slot-loops",),
+                "ray": ("half-cpu-trials", "unbounded-concurrency")}
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("started", tuple(NEW_VARIANTS), indirect=True, scope="session")
+def test_the_trial_loop_and_trial_resource_variants_search_and_pass_the_check(started: Session, prepared: Any) -> None:
+    """Each variant once: loops that take configurations until none is left (Dask, Spark) start every
+    configuration exactly once and collect every history; Ray's other trial resources change only how many
+    trials run at once. The check replays each one's own halving decisions."""
+    if started.ctx is None:
+        assert started.start() is not None, started.info.reason
+    found = WORKLOAD.variants(started.cls.api, "search", started.name)
+    inputs, ref = prepared.inputs, prepared.reference
+    for name in NEW_VARIANTS[started.name]:
+        answer = found[name].implementation(started.ctx, PARAMS, inputs)  # type: ignore[operator,misc]
+        verdict = check(answer, PARAMS, inputs, ref)
+        assert verdict.ok, f"{started.name}:{name}: {verdict.reason}"
+        assert ("until the configurations are used up" in answer["scheduler"]) == (started.name != "ray"), answer
+    if started.name == "dask":  # the loops' study was dropped from the scheduler too
+        assert started.ctx.handle.run_on_scheduler(
+            lambda dask_scheduler: len(dask_scheduler.extensions["optuna"].storages)) == 0

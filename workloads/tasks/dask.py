@@ -1,9 +1,15 @@
 """dask.distributed: futures from `client.submit`/`client.map`, futures passed as task arguments,
-`client.scatter` for shared data, and Dask actors (`actor=True`)."""
+`client.scatter` for shared data, and Dask actors (`actor=True`).
+
+Variants (`enginebench variants`): `delayed-graph` (noop, fanout, tree-reduce written with `dask.delayed` and
+sent as one graph by `client.compute`, the fan-in sum and the tree inside it), `batches-1000` (noop, actors:
+1,000 at a time, submitted and gathered, as Ray's microbenchmark batches) and `async-actor` (the accumulator
+behind `async def` methods, which a Dask worker runs on its event loop instead of its actor thread)."""
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from distributed import Client
@@ -12,20 +18,55 @@ from enginebench import EngineContext, Implementation, Params, cases_of
 from enginebench.workloads.tasks import spec
 
 
-def noop(ctx: EngineContext, params: Params, inputs: Any) -> list[int]:
+class AsyncAccumulator:
+    """`spec.Accumulator` behind coroutine methods: a Dask worker awaits an actor's coroutine methods on its
+    event loop rather than handing each call to its actor thread; the state and the work per call are the same."""
+
+    def __init__(self) -> None:
+        self._acc = spec.Accumulator()
+
+    async def add(self, x: int) -> int:
+        return self._acc.add(x)
+
+    async def state(self) -> tuple[int, int]:
+        return self._acc.state()
+
+
+def noop(ctx: EngineContext, params: Params, inputs: Any, graph: bool = False, batch: int | None = None) -> list[int]:
     client: Client = ctx.handle
+    n = params["n"]
+    if graph:
+        from dask import delayed
+
+        return list(client.gather(client.compute([delayed(spec.noop, pure=False)(i) for i in range(n)])))
     # pure=False: every run submits fresh tasks instead of reusing results cached by key.
-    return client.gather(client.map(spec.noop, range(params["n"]), pure=False))
+    if batch is None:
+        return client.gather(client.map(spec.noop, range(n), pure=False))
+    out: list[int] = []
+    for start in range(0, n, batch):
+        out += client.gather(client.map(spec.noop, range(start, min(n, start + batch)), pure=False))
+    return out
 
 
-def fanout(ctx: EngineContext, params: Params, inputs: Any) -> int:
+def fanout(ctx: EngineContext, params: Params, inputs: Any, graph: bool = False) -> int:
     client: Client = ctx.handle
+    if graph:
+        from dask import delayed
+
+        spin = delayed(spec.spin, pure=False)
+        parts = [spin(i, params["size"], params["rounds"]) for i in range(params["n"])]
+        return int(client.compute(delayed(sum, pure=False)(parts)).result())
     futures = client.map(spec.spin, range(params["n"]), size=params["size"], rounds=params["rounds"], pure=False)
     return sum(client.gather(futures))
 
 
-def tree_reduce(ctx: EngineContext, params: Params, inputs: Any) -> Any:
+def tree_reduce(ctx: EngineContext, params: Params, inputs: Any, graph: bool = False) -> Any:
     client: Client = ctx.handle
+    if graph:
+        from dask import delayed
+
+        leaves = [delayed(spec.make_partial, pure=False)(i, params["size"]) for i in range(params["n"])]
+        return client.compute(spec.reduce_tree(leaves, delayed(spec.combine, pure=False))).result()
     leaves = client.map(spec.make_partial, range(params["n"]), size=params["size"], pure=False)
     # Futures as arguments: the scheduler runs each combine once both inputs exist, moving the
     # arrays between workers directly.
@@ -33,15 +74,20 @@ def tree_reduce(ctx: EngineContext, params: Params, inputs: Any) -> Any:
     return root.result()
 
 
-def actors(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+def actors(ctx: EngineContext, params: Params, inputs: Any, batch: int | None = None,
+           actor_class: type = spec.Accumulator) -> dict[str, Any]:
     client: Client = ctx.handle
     t0 = time.perf_counter()
-    future = client.submit(spec.Accumulator, actor=True, pure=False)
+    future = client.submit(actor_class, actor=True, pure=False)
     acc = future.result()
     acc.state().result()
     create_s = time.perf_counter() - t0
-    calls = [acc.add(i) for i in range(params["calls"])]
-    acks = [c.result() for c in calls]
+    m = params["calls"]
+    step = batch or max(m, 1)
+    acks: list[int] = []
+    for start in range(0, m, step):
+        calls = [acc.add(i) for i in range(start, min(m, start + step))]
+        acks += [c.result() for c in calls]
     state = acc.state().result()
     del acc, future  # releases the actor on its worker
     return {"acks": acks, "state": state, "create_s": create_s}
@@ -69,3 +115,16 @@ def object_transfer(ctx: EngineContext, params: Params, inputs: Any) -> list[int
 
 
 CASES: dict[str, Implementation] = cases_of(noop, fanout, tree_reduce, actors, latency, object_transfer)
+DEFAULT_VARIANT = "futures"
+VARIANTS: dict[str, dict[str, Implementation]] = {
+    "delayed-graph": {"noop": partial(noop, graph=True), "fanout": partial(fanout, graph=True),
+                      "tree-reduce": partial(tree_reduce, graph=True)},
+    "batches-1000": {"noop": partial(noop, batch=1000), "actors": partial(actors, batch=1000)},
+    "async-actor": {"actors": partial(actors, actor_class=AsyncAccumulator)},
+}
+VARIANT_NOTES = {"delayed-graph": "dask.delayed tasks sent as one graph by client.compute (the fan-in sum and the "
+                                  "tree's combines inside it) instead of futures from client.map/client.submit",
+                 "batches-1000": "1,000 tasks or actor calls at a time, each batch gathered before the next (ray "
+                                 "microbenchmark's batches) instead of all N at once",
+                 "async-actor": "the accumulator behind async def methods, run on the worker's event loop instead "
+                                "of its actor thread (Dask runs an actor's coroutine methods there)"}

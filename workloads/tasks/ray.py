@@ -1,8 +1,15 @@
-"""Ray Core: remote functions and an actor class; ObjectRefs passed between tasks, no driver hops."""
+"""Ray Core: remote functions and an actor class; ObjectRefs passed between tasks, no driver hops.
+
+Variants (`enginebench variants`), measured against the shape of `ray microbenchmark` (ray/_private/ray_perf.py;
+docs/studies/2026-11-23-actors-vs-ray-microbenchmark.md): `batches-1000` (noop, actors: submit and `ray.get`
+1,000 at a time, as its "single client tasks async" and "1:1 actor calls async" lines do) and `async-actor`
+(actors: the accumulator behind `async def` methods, as its "1:1 async-actor calls async" lines)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import ray
@@ -18,8 +25,35 @@ checksum_task = ray.remote(spec.checksum)
 AccumulatorActor = ray.remote(spec.Accumulator)
 
 
-def noop(ctx: EngineContext, params: Params, inputs: Any) -> list[int]:
-    return ray.get([noop_task.remote(i) for i in range(params["n"])])
+class AsyncAccumulator:
+    """`spec.Accumulator` behind coroutine methods: Ray runs it as an async actor (the calls run on the
+    actor's event loop instead of its method thread); the state and the work per call are the same."""
+
+    def __init__(self) -> None:
+        self._acc = spec.Accumulator()
+
+    async def add(self, x: int) -> int:
+        return self._acc.add(x)
+
+    async def state(self) -> tuple[int, int]:
+        return self._acc.state()
+
+
+AsyncAccumulatorActor = ray.remote(AsyncAccumulator)
+
+
+def _get(submit: Callable[[int], Any], n: int, batch: int | None) -> list[Any]:
+    """`submit(i)` for i in range(n), gathered with `ray.get`: all at once, or `batch` at a time."""
+    if batch is None:
+        return ray.get([submit(i) for i in range(n)])
+    out: list[Any] = []
+    for start in range(0, n, batch):
+        out += ray.get([submit(i) for i in range(start, min(n, start + batch))])
+    return out
+
+
+def noop(ctx: EngineContext, params: Params, inputs: Any, batch: int | None = None) -> list[int]:
+    return _get(noop_task.remote, params["n"], batch)
 
 
 def fanout(ctx: EngineContext, params: Params, inputs: Any) -> int:
@@ -34,14 +68,17 @@ def tree_reduce(ctx: EngineContext, params: Params, inputs: Any) -> Any:
     return ray.get(spec.reduce_tree(leaves, combine_task.remote))
 
 
-def actors(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+def actors(ctx: EngineContext, params: Params, inputs: Any, batch: int | None = None,
+           actor_class: Any = AccumulatorActor) -> dict[str, Any]:
     t0 = time.perf_counter()
-    acc = AccumulatorActor.remote()
-    ray.get(acc.state.remote())  # the actor is up: creation ends here
-    create_s = time.perf_counter() - t0
-    acks = ray.get([acc.add.remote(i) for i in range(params["calls"])])
-    state = ray.get(acc.state.remote())
-    ray.kill(acc)
+    acc = actor_class.remote()
+    try:
+        ray.get(acc.state.remote())  # the actor is up: creation ends here
+        create_s = time.perf_counter() - t0
+        acks = _get(acc.add.remote, params["calls"], batch)
+        state = ray.get(acc.state.remote())
+    finally:
+        ray.kill(acc)
     return {"acks": acks, "state": state, "create_s": create_s}
 
 
@@ -60,3 +97,12 @@ def object_transfer(ctx: EngineContext, params: Params, inputs: Any) -> list[int
 
 
 CASES: dict[str, Implementation] = cases_of(noop, fanout, tree_reduce, actors, latency, object_transfer)
+DEFAULT_VARIANT = "one-batch"
+VARIANTS: dict[str, dict[str, Implementation]] = {
+    "batches-1000": {"noop": partial(noop, batch=1000), "actors": partial(actors, batch=1000)},
+    "async-actor": {"actors": partial(actors, actor_class=AsyncAccumulatorActor)},
+}
+VARIANT_NOTES = {"batches-1000": "submit and ray.get 1,000 calls at a time (ray microbenchmark's batches) instead of "
+                                 "all N in one batch",
+                 "async-actor": "the accumulator behind async def methods (a Ray async actor: calls run on its event "
+                                "loop), as ray microbenchmark's async-actor lines"}

@@ -4,18 +4,25 @@ future per trial (`client.submit(one_trial, ..., pure=False)`), so the scheduler
 each single-threaded worker and hands the next configuration to whichever worker frees first. The
 data is scattered to every worker once (`broadcast=True`). Why not dask-ml's
 `SuccessiveHalvingSearchCV`: it needs a scikit-learn estimator with `partial_fit` (one epoch per call,
-a wrapper around the net) and keeps its own, different halving schedule."""
+a wrapper around the net) and keeps its own, different halving schedule.
+
+Variant (`enginebench variants`): `worker-loops`, the shape of Optuna's own Dask example (optuna-examples
+dask/dask_simple.py: `client.submit(study.optimize, ..., pure=False)` a few times): one long-running
+future per worker thread, each running trials until no enqueued configuration is left."""
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from enginebench import EngineContext, Params
 
 
-def run_trial(storage: str, data: dict[str, Any], params: dict[str, Any], t0: float) -> dict[str, Any]:
-    """One trial on a worker, reaching the study through the DaskStorage registered as `storage`."""
+def run_trial(storage: str, data: dict[str, Any], params: dict[str, Any], t0: float,
+              until_used_up: bool = False) -> list[dict[str, Any]]:
+    """One trial on a worker (or, `until_used_up`, trials until no configuration is left), reaching the study
+    through the DaskStorage registered as `storage`; their histories."""
     import optuna
     from optuna_integration import DaskStorage
 
@@ -23,10 +30,14 @@ def run_trial(storage: str, data: dict[str, Any], params: dict[str, Any], t0: fl
 
     proxy = DaskStorage(name=storage, register=False)
     study = optuna.load_study(study_name=o.STUDY, storage=proxy, pruner=o.pruner(params))
-    return o.one_trial(study, data, params, t0)
+    if until_used_up:
+        return o.trials_until_used_up(study, data, params, t0)
+    return [o.one_trial(study, data, params, t0)]
 
 
-def search(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+def search(ctx: EngineContext, params: Params, inputs: Any, worker_loops: bool = False) -> dict[str, Any]:
+    """`worker_loops`: one future per worker thread (pinned to its worker), each running trials until the
+    configurations are used up, instead of one future per trial (what the variant changes)."""
     from optuna_integration import DaskStorage
 
     from enginebench.workloads.tune import optuna_search as o
@@ -36,12 +47,18 @@ def search(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     storage = DaskStorage(client=client)
     study = o.create_study(storage, params, inputs["configs"])
     [data] = client.scatter([inputs["data"]], broadcast=True, hash=False)
-    futures = [client.submit(run_trial, storage.name, data, dict(params), t0, pure=False)
-               for _ in inputs["configs"]]
+    if worker_loops:
+        futures = [client.submit(run_trial, storage.name, data, dict(params), t0, until_used_up=True,
+                                 workers=[address], pure=False)
+                   for address, threads in client.nthreads().items() for _ in range(threads)]
+        how = "a study.optimize loop per worker thread until the configurations are used up"
+    else:
+        futures = [client.submit(run_trial, storage.name, data, dict(params), t0, pure=False)
+                   for _ in inputs["configs"]]
+        how = "a future per trial"
     try:
-        histories = client.gather(futures)
-        return o.answer(study, histories, "Optuna, DaskStorage on the scheduler, a future per trial, ASHA rule as a "
-                                          "pruner")
+        histories = [h for each in client.gather(futures) for h in each]
+        return o.answer(study, histories, f"Optuna, DaskStorage on the scheduler, {how}, ASHA rule as a pruner")
     finally:
         client.cancel(futures)  # a failed search leaves no trial running
         client.run_on_scheduler(forget, name=storage.name)
@@ -54,5 +71,10 @@ def forget(dask_scheduler: Any, name: str) -> None:
 
 
 CASES = {"search": search}
+DEFAULT_VARIANT = "future-per-trial"
+VARIANTS = {"worker-loops": {"search": partial(search, worker_loops=True)}}
+VARIANT_NOTES = {"worker-loops": "one long-running future per worker thread (pinned to its worker), each a "
+                                 "study.optimize loop taking configurations until none is left (Optuna's own Dask "
+                                 "example), instead of a future per trial"}
 NOTES = {"search": "Optuna with DaskStorage, client.submit per trial (one per single-threaded worker at a time), "
                    "the ASHA-rule pruner, data scattered to every worker"}

@@ -80,6 +80,9 @@ def objective(data: dict[str, Any], params: Any, t0: float, out: dict[int, Any])
     never_stop = params.get("plant", "") == "never-stop"
 
     def run(t: optuna.Trial) -> float:
+        if "id" not in t.user_attrs:  # the queue was empty when it asked: a loop lost the race for the last one
+            t.study.stop()
+            raise optuna.TrialPruned("no enqueued configuration was left")
         config = {"id": t.user_attrs["id"],
                   "lr": t.suggest_float("lr", *SPACE["lr"], log=True),
                   "momentum": t.suggest_float("momentum", *SPACE["momentum"]),
@@ -109,6 +112,22 @@ def one_trial(study: optuna.Study, data: dict[str, Any], params: Any, t0: float)
     study.optimize(objective(data, params, t0, out), n_trials=1, catch=())
     ((_, result),) = out.items()
     return dict(result)
+
+
+def trials_until_used_up(study: optuna.Study, data: dict[str, Any], params: Any, t0: float) -> list[dict[str, Any]]:
+    """Run enqueued configurations of `study` one after another until none is left waiting: the loop of
+    Optuna's distributed examples (a `study.optimize` in each worker; the Dask example submits one per
+    future), each trial taking the next configuration first come, first served. The histories of the
+    trials this loop ran. A loop that asks when another took the last configuration gets a fresh trial
+    from the sampler, which the objective ends at once (pruned, with no history, no decision)."""
+    out: dict[int, Any] = {}
+    study.optimize(objective(data, params, t0, out), catch=(), callbacks=[_stop_when_none_waiting])
+    return list(out.values())
+
+
+def _stop_when_none_waiting(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
+    if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)):
+        study.stop()
 
 
 def decisions(study: optuna.Study) -> list[dict[str, Any]]:

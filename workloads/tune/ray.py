@@ -24,6 +24,11 @@ decide on) half the accuracy trial 0 reported at the first rung; "scheduler-skip
 trial 0's results through without deciding or logging them. (Dropping only trial 0's first-rung result
 would not do: ASHA decides a rung at the first result at or past it, so it would decide it one epoch
 late, and the replay would fault a later trial's decision instead.)
+
+Variants (`enginebench variants`): `new-actors` (Tune's default reuse_actors=False), `no-auto-loggers`,
+and the trial resources Tune's parallelism guide offers: `half-cpu-trials` ({"cpu": 0.5}, twice as many
+trials at once, each still training on one torch thread) and `unbounded-concurrency` (no
+max_concurrent_trials: the CPUs alone bound the trials at once, Tune's default).
 """
 
 from __future__ import annotations
@@ -104,7 +109,9 @@ def _trainable(config: dict[str, Any], data: dict[str, Any], params: dict[str, A
     trial.run(config["config"], data, params, t0, report)
 
 
-def answer_from_log(log: list[dict[str, Any]], records: list[dict[str, Any]], params: Params) -> dict[str, Any]:
+def answer_from_log(log: list[dict[str, Any]], records: list[dict[str, Any]], params: Params,
+                    scheduler: str = "Ray Tune Tuner + ASHAScheduler (one bracket), one CPU per trial, "
+                                     "reuse_actors") -> dict[str, Any]:
     """Histories from the trials' own records (in the order each trial reported them); decisions from
     the scheduler's log: at a rung, what ASHA held were the results it logged there before (its
     controller decides one result at a time, in this order), with the accuracy it saw."""
@@ -123,14 +130,15 @@ def answer_from_log(log: list[dict[str, Any]], records: list[dict[str, Any]], pa
                               "seen": {str(k): v for k, v in at.items()}, "stop": r["stop"], "read": seq,
                               "written": seq})
             at[r["id"]] = r["accuracy"]
-    return {"trials": trials, "decisions": decisions,
-            "scheduler": "Ray Tune Tuner + ASHAScheduler (one bracket), one CPU per trial, reuse_actors"}
+    return {"trials": trials, "decisions": decisions, "scheduler": scheduler}
 
 
 def search(ctx: EngineContext, params: Params, inputs: Any, reuse_actors: bool = True,
-           auto_loggers: bool = True) -> dict[str, Any]:
-    """`reuse_actors` and `auto_loggers` (Tune's default CSV, JSON and TensorBoard result loggers; off:
-    TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1 for this call) are what the variants change."""
+           auto_loggers: bool = True, trial_cpus: float = 1.0, trials_per_cpu: float | None = 1.0) -> dict[str, Any]:
+    """`reuse_actors`, `auto_loggers` (Tune's default CSV, JSON and TensorBoard result loggers; off:
+    TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1 for this call), `trial_cpus` (each trial's CPU request) and
+    `trials_per_cpu` (max_concurrent_trials = that x the budget's CPUs; None: no limit but the CPUs) are
+    what the variants change."""
     import ray
     from ray import tune
 
@@ -147,11 +155,12 @@ def search(ctx: EngineContext, params: Params, inputs: Any, reuse_actors: bool =
         recorder = ray.remote(num_cpus=0)(_TrialRecords).remote()
         trainable = tune.with_resources(
             tune.with_parameters(_trainable, data=inputs["data"], params=dict(params), t0=t0, recorder=recorder),
-            {"cpu": 1})
+            {"cpu": trial_cpus})
+        concurrent = None if trials_per_cpu is None else max(1, round(ctx.cpus * trials_per_cpu))
         tuner = tune.Tuner(
             trainable,
             param_space={"config": tune.grid_search(inputs["configs"])},
-            tune_config=tune.TuneConfig(scheduler=_scheduler(params, token), max_concurrent_trials=ctx.cpus,
+            tune_config=tune.TuneConfig(scheduler=_scheduler(params, token), max_concurrent_trials=concurrent,
                                         reuse_actors=reuse_actors),
             run_config=tune.RunConfig(storage_path=storage, name="search", verbose=0),
         )
@@ -161,7 +170,10 @@ def search(ctx: EngineContext, params: Params, inputs: Any, reuse_actors: bool =
         errors = [str(grid[i].error) for i in range(len(grid)) if grid[i].error is not None]
         if errors:
             raise RuntimeError(f"{len(errors)} trials failed: {errors[0][:300]}")
-        return answer_from_log(_LOGS[token], ray.get(recorder.records.remote()), params)
+        how = (f"{trial_cpus:g} CPU per trial, max_concurrent_trials {concurrent or 'unset'}"
+               f"{', reuse_actors' if reuse_actors else ''}")
+        return answer_from_log(_LOGS[token], ray.get(recorder.records.remote()), params,
+                               f"Ray Tune Tuner + ASHAScheduler (one bracket), {how}")
     finally:
         _LOGS.pop(token, None)
         if recorder is not None:
@@ -172,10 +184,18 @@ def search(ctx: EngineContext, params: Params, inputs: Any, reuse_actors: bool =
 CASES = {"search": search}
 DEFAULT_VARIANT = "reuse-actors"
 VARIANTS = {"new-actors": {"search": partial(search, reuse_actors=False)},
-            "no-auto-loggers": {"search": partial(search, auto_loggers=False)}}
+            "no-auto-loggers": {"search": partial(search, auto_loggers=False)},
+            "half-cpu-trials": {"search": partial(search, trial_cpus=0.5, trials_per_cpu=2.0)},
+            "unbounded-concurrency": {"search": partial(search, trials_per_cpu=None)}}
 VARIANT_NOTES = {"new-actors": "reuse_actors=False: a new trial actor (process) per trial, Tune's default",
                  "no-auto-loggers": "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1: no CSV, JSON or TensorBoard result "
-                                    "files written by the driver"}
+                                    "files written by the driver",
+                 "half-cpu-trials": "{\"cpu\": 0.5} per trial and max_concurrent_trials = 2 x CPUs: twice the trials "
+                                    "at once, each still on one torch thread (busy_share counts their wall seconds, "
+                                    "so it can pass 1)",
+                 "unbounded-concurrency": "max_concurrent_trials unset (Tune's default): only the CPUs bound the "
+                                          "trials at once; Tune requests the placement groups of up to 200 pending "
+                                          "trials ahead of free CPUs"}
 NOTES = {"search": "Ray Tune Tuner, function trainable with tune.report per epoch, ASHAScheduler, one CPU per trial, "
                    "max_concurrent_trials = CPUs, reuse_actors=True, data via tune.with_parameters, each trial's "
                    "reports also recorded trial-side (a recorder actor per search) for the check"}

@@ -11,11 +11,16 @@ to Optuna or Ray Tune), and it cannot stop a running trial early. Why not the jo
 (`joblibspark`): Optuna runs `n_jobs` in threads, not through joblib, and scikit-learn's halving
 searches retrain from scratch at every rung. The storage proxy is what Optuna provides for many
 workers without a database; it needs no shared file system.
+
+Variant (`enginebench variants`, for spark and spark-on-ray alike): `slot-loops`, one Spark task per task
+slot (`parallelize(range(slots), slots)`), each running trials until no enqueued configuration is left,
+instead of a task per trial.
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from enginebench import EngineContext, Params
@@ -37,7 +42,10 @@ def serve(storage: Any, host: str) -> tuple[Any, int]:
     return server, port
 
 
-def run_trial(host: str, port: int, data: dict[str, Any], params: dict[str, Any], t0: float) -> dict[str, Any]:
+def run_trial(host: str, port: int, data: dict[str, Any], params: dict[str, Any], t0: float,
+              until_used_up: bool = False) -> list[dict[str, Any]]:
+    """One trial in a Spark task (or, `until_used_up`, trials until no configuration is left), reaching the
+    study through the driver's gRPC storage proxy; their histories."""
     import optuna
 
     from enginebench.workloads.tune import optuna_search as o
@@ -46,12 +54,16 @@ def run_trial(host: str, port: int, data: dict[str, Any], params: dict[str, Any]
     try:
         proxy.wait_server_ready(timeout=30)
         study = optuna.load_study(study_name=o.STUDY, storage=proxy, pruner=o.pruner(params))
-        return o.one_trial(study, data, params, t0)
+        if until_used_up:
+            return o.trials_until_used_up(study, data, params, t0)
+        return [o.one_trial(study, data, params, t0)]
     finally:
         proxy.close()
 
 
-def search(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+def search(ctx: EngineContext, params: Params, inputs: Any, slot_loops: bool = False) -> dict[str, Any]:
+    """`slot_loops`: one task per task slot, each running trials until the configurations are used up,
+    instead of one task per trial (what the variant changes)."""
     import optuna
 
     from enginebench.workloads.tune import optuna_search as o
@@ -64,17 +76,27 @@ def search(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
     server, port = serve(storage, host)
     data = sc.broadcast(inputs["data"])
     try:
-        k, plain = len(inputs["configs"]), dict(params)
-        histories = (sc.parallelize(range(k), k)
-                     .map(lambda _: run_trial(host, port, data.value, plain, t0))
+        plain = dict(params)
+        if slot_loops:
+            # task slots: the cores Spark schedules on (spark.default.parallelism is the budget's CPUs) per task
+            tasks = max(1, sc.defaultParallelism // int(sc.getConf().get("spark.task.cpus", "1")))
+            how = "a Spark task per task slot running trials until the configurations are used up"
+        else:
+            tasks, how = len(inputs["configs"]), "a Spark task per trial"
+        histories = (sc.parallelize(range(tasks), tasks)
+                     .flatMap(lambda _: run_trial(host, port, data.value, plain, t0, until_used_up=slot_loops))
                      .collect())
     finally:
         data.destroy()
         server.stop(0)
-    return o.answer(study, histories, "Optuna, in-memory storage behind a gRPC proxy in the driver, a Spark task per "
-                                      "trial, ASHA rule as a pruner")
+    return o.answer(study, histories, f"Optuna, in-memory storage behind a gRPC proxy in the driver, {how}, ASHA "
+                                      "rule as a pruner")
 
 
 CASES = {"search": search}
+DEFAULT_VARIANT = "task-per-trial"
+VARIANTS = {"slot-loops": {"search": partial(search, slot_loops=True)}}
+VARIANT_NOTES = {"slot-loops": "one Spark task per task slot (parallelize(range(slots), slots)), each a study.optimize "
+                               "loop taking configurations until none is left, instead of a task per trial"}
 NOTES = {"search": "a Spark task per trial (parallelize(range(K), K)), Optuna's gRPC storage proxy in the driver, "
                    "the ASHA-rule pruner, data as a broadcast variable"}
