@@ -40,9 +40,12 @@ def test_variants_of_a_case_list_the_default_first_then_the_modules_variants() -
     cnn = registry.workload("cnn")
     assert list(cnn.variants("ray", "train", "ray")) == ["in-memory", "stream", "stream-no-buffer", "from-torch",
                                                         "ray-train-defaults", "core-actors"]
-    assert list(cnn.variants("spark", "train", "spark")) == ["default"]
+    assert list(cnn.variants("spark", "train", "spark")) == ["distributor", "local-mode", "dataframe-partitions",
+                                                            "barrier-tasks"]
     assert "drops Ray Train" in cnn.variants("ray", "train", "ray")["core-actors"].outside_rule
-    assert list(cnn.variants("spark", "train", "spark-on-ray")) == ["default"]  # its own module, no variants
+    # its own module, its own variants
+    assert list(cnn.variants("spark", "train", "spark-on-ray")) == ["normalize-in-spark", "normalize-in-ray",
+                                                                   "parquet-handoff"]
     assert inference.variants("ray", "score", "ray")["actors"].note.startswith("Ray's batch-inference guide")
 
 

@@ -3,12 +3,20 @@ row and normalizes it, in a `mapInPandas` over the Spark DataFrame), `ray.data.f
 table to Ray's object store, and Ray Train trains exactly as the `ray` engine does
 (`workloads.cnn.ray.fit_on_ray`). RayDP's executors reserve no Ray CPU on this node (see the engine),
 so the Ray Train workers get the budget's CPUs. Spark preparation and the hand-off are the answer's
-`load_s`, inside each timed call like every engine's load.
+`load_s`, inside each timed call like every engine's load. The Spark tables RayDP pins for the
+hand-off are released once Ray holds the prepared rows.
+
+Variants (`enginebench variants`): `normalize-in-ray` hands Spark's raw uint8 rows to Ray and decodes
+and normalizes them with Ray Data's `map_batches`; `parquet-handoff` hands the normalized table over
+through Parquet files (Spark writes, `ray.data.read_parquet` reads) instead of `from_spark`.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -30,12 +38,12 @@ def decode_normalize(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
                             "index": pdf["index"].astype("int64")})
 
 
-def image_table(spark: Any, x: np.ndarray, y: np.ndarray, partitions: int) -> Any:
+def image_table(spark: Any, x: np.ndarray, y: np.ndarray, partitions: int, decode: bool = True) -> Any:
     """The raw images as a Spark DataFrame (binary row, label, position in the set), decoded and
-    normalized in Spark."""
+    normalized in Spark (decode False: left raw)."""
     raw = pd.DataFrame({"raw": [bytes(r) for r in x], "label": y.astype("int64"), "index": np.arange(len(y))})
     df = spark.createDataFrame(raw, schema="raw binary, label long, index long").repartition(partitions)
-    return df.mapInPandas(decode_normalize, schema=SCHEMA)
+    return df.mapInPandas(decode_normalize, schema=SCHEMA) if decode else df
 
 
 def to_tensor_batch(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -44,30 +52,75 @@ def to_tensor_batch(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             "label": batch["label"].astype(np.int64), "index": batch["index"].astype(np.int64)}
 
 
-def load(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
-    """Spark decodes and normalizes, ray.data.from_spark hands the tables to Ray (materialized)."""
+def decode_batch(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """map_batches UDF (normalize-in-ray): Spark's raw rows (bytes) -> the normalized (B, 3, 32, 32) float32
+    tensor the training loop reads."""
+    rows = np.frombuffer(b"".join(batch["raw"]), dtype=np.uint8).reshape(len(batch["raw"]), -1)
+    return {"image": normalize(rows), "label": batch["label"].astype(np.int64),
+            "index": batch["index"].astype(np.int64)}
+
+
+def _hand_off(table: Any, handoff: str, folder: str) -> Any:
+    """A Spark table as a Ray Dataset: `from_spark` (RayDP's executors hand their blocks to Ray's object
+    store) or "parquet" (Spark writes Parquet files under `folder`, Ray Data reads them)."""
     import ray.data
 
+    if handoff == "from-spark":
+        return ray.data.from_spark(table)
+    table.write.parquet(folder)
+    return ray.data.read_parquet(folder)
+
+
+def load(ctx: EngineContext, params: Params, inputs: Any, decode_in: str = "spark",
+         handoff: str = "from-spark") -> dict[str, Any]:
+    """Spark decodes and normalizes, ray.data.from_spark hands the tables to Ray (materialized).
+    decode_in "ray" (a variant): Spark hands over the raw rows and Ray Data decodes and normalizes them;
+    handoff "parquet" (a variant): the tables go through Parquet files instead of `from_spark`."""
+    from raydp.spark.dataset import release_spark_recoverable
+
+    if decode_in not in ("spark", "ray") or handoff not in ("from-spark", "parquet"):
+        raise ValueError(f"unknown decode_in {decode_in!r} or handoff {handoff!r}")
     spark = ctx.handle
     parts = max(2, ctx.cpus * 2)
     datasets = []
-    for x, y in ((inputs["train_x"], inputs["train_y"]), (inputs["test_x"], inputs["test_y"])):
-        # Rows come out of Spark in partition order, and which partition's blocks Ray gets first can
-        # differ from session to session. Sorting by the row's position puts the rows in the ray engine's
-        # order, but the sort's sampled range boundaries still cut different blocks in each session, so
-        # the ranks' shards (and the final accuracy) vary more than on the ray engine: the check's band
-        # for this engine is set from its measured spread (spec.ENGINE_TOLERANCE).
-        ds = ray.data.from_spark(image_table(spark, x, y, parts)).sort("index")
-        datasets.append(ds.map_batches(to_tensor_batch, batch_format="numpy").materialize())
+    folder = tempfile.mkdtemp(prefix="enginebench-cnn-handoff-") if handoff == "parquet" else ""
+    tables: list[Any] = []
+    try:
+        for name, x, y in (("train", inputs["train_x"], inputs["train_y"]), ("test", inputs["test_x"],
+                                                                              inputs["test_y"])):
+            tables.append(image_table(spark, x, y, parts, decode=decode_in == "spark"))
+            # Rows come out of Spark in partition order, and which partition's blocks Ray gets first can
+            # differ from session to session. Sorting by the row's position puts the rows in the ray engine's
+            # order, but the sort's sampled range boundaries still cut different blocks in each session, so
+            # the ranks' shards (and the final accuracy) vary more than on the ray engine: the check's band
+            # for this engine is set from its measured spread (spec.ENGINE_TOLERANCE).
+            ds = _hand_off(tables[-1], handoff, f"{folder}/{name}").sort("index")
+            udf = to_tensor_batch if decode_in == "spark" else decode_batch
+            datasets.append(ds.map_batches(udf, batch_format="numpy").materialize())
+    finally:
+        for table in tables:  # the Arrow bytes from_spark pinned in Spark: Ray holds the rows now
+            release_spark_recoverable(table)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
     return {"train": datasets[0], "test": datasets[1], "n_train": len(inputs["train_y"])}
 
 
-def train(ctx: EngineContext, params: Params, inputs: Any) -> dict[str, Any]:
+def train(ctx: EngineContext, params: Params, inputs: Any, **prepare: Any) -> dict[str, Any]:
+    """prepare: `load`'s options (where the rows are decoded, how they reach Ray)."""
     from enginebench.workloads.cnn.ray import load_then_fit
 
-    return load_then_fit(ctx, params, inputs, load)
+    return load_then_fit(ctx, params, inputs, partial(load, **prepare))
 
 
 CASES = {"train": train}
+DEFAULT_VARIANT = "normalize-in-spark"
+VARIANTS = {"normalize-in-ray": {"train": partial(train, decode_in="ray")},
+            "parquet-handoff": {"train": partial(train, handoff="parquet")}}
+VARIANT_NOTES = {
+    "normalize-in-ray": "Spark hands Ray its raw uint8 rows (binary column, a quarter of the bytes) and Ray Data "
+                        "decodes and normalizes them (map_batches), instead of a mapInPandas in Spark",
+    "parquet-handoff": "the normalized table handed to Ray through Parquet files (Spark writes, "
+                       "ray.data.read_parquet reads, the hand-off without RayDP's from_spark), files removed after",
+}
 NOTES = {"train": "Spark mapInPandas decode + normalize -> ray.data.from_spark, sorted by row position -> "
                   "Ray Train TorchTrainer (same loop as ray)"}
