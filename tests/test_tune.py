@@ -146,7 +146,7 @@ def test_ray_trial_histories_are_the_trials_own_so_a_scheduler_that_misreads_or_
 
 
 #: The variants each engine's module adds beside its default (spark-on-ray runs the spark module's, like spark).
-NEW_VARIANTS = {"dask": ("worker-loops",), "spark": ("slot-loops",),
+NEW_VARIANTS = {"dask": ("worker-loops",), "spark": ("task-per-trial",),
                 "ray": ("half-cpu-trials", "unbounded-concurrency")}
 
 
@@ -164,7 +164,7 @@ def test_the_trial_loop_and_trial_resource_variants_search_and_pass_the_check(st
         answer = found[name].implementation(started.ctx, PARAMS, inputs)  # type: ignore[operator,misc]
         verdict = check(answer, PARAMS, inputs, ref)
         assert verdict.ok, f"{started.name}:{name}: {verdict.reason}"
-        assert ("until the configurations are used up" in answer["scheduler"]) == (started.name != "ray"), answer
+        assert ("until the configurations are used up" in answer["scheduler"]) == (name == "worker-loops"), answer
     if started.name == "dask":  # the loops' study was dropped from the scheduler too
         assert started.ctx.handle.run_on_scheduler(
             lambda dask_scheduler: len(dask_scheduler.extensions["optuna"].storages)) == 0
