@@ -18,20 +18,6 @@ from enginebench import EngineContext, Implementation, Params, cases_of
 from enginebench.workloads.tasks import spec
 
 
-class AsyncAccumulator:
-    """`spec.Accumulator` behind coroutine methods: a Dask worker awaits an actor's coroutine methods on its
-    event loop rather than handing each call to its actor thread; the state and the work per call are the same."""
-
-    def __init__(self) -> None:
-        self._acc = spec.Accumulator()
-
-    async def add(self, x: int) -> int:
-        return self._acc.add(x)
-
-    async def state(self) -> tuple[int, int]:
-        return self._acc.state()
-
-
 def noop(ctx: EngineContext, params: Params, inputs: Any, graph: bool = False, batch: int | None = None) -> list[int]:
     client: Client = ctx.handle
     n = params["n"]
@@ -120,7 +106,7 @@ VARIANTS: dict[str, dict[str, Implementation]] = {
     "delayed-graph": {"noop": partial(noop, graph=True), "fanout": partial(fanout, graph=True),
                       "tree-reduce": partial(tree_reduce, graph=True)},
     "batches-1000": {"noop": partial(noop, batch=1000), "actors": partial(actors, batch=1000)},
-    "async-actor": {"actors": partial(actors, actor_class=AsyncAccumulator)},
+    "async-actor": {"actors": partial(actors, actor_class=spec.AsyncAccumulator)},
 }
 VARIANT_NOTES = {"delayed-graph": "dask.delayed tasks sent as one graph by client.compute (the fan-in sum and the "
                                   "tree's combines inside it) instead of futures from client.map/client.submit",

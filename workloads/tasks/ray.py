@@ -23,23 +23,7 @@ make_partial_task = ray.remote(spec.make_partial)
 combine_task = ray.remote(spec.combine)
 checksum_task = ray.remote(spec.checksum)
 AccumulatorActor = ray.remote(spec.Accumulator)
-
-
-class AsyncAccumulator:
-    """`spec.Accumulator` behind coroutine methods: Ray runs it as an async actor (the calls run on the
-    actor's event loop instead of its method thread); the state and the work per call are the same."""
-
-    def __init__(self) -> None:
-        self._acc = spec.Accumulator()
-
-    async def add(self, x: int) -> int:
-        return self._acc.add(x)
-
-    async def state(self) -> tuple[int, int]:
-        return self._acc.state()
-
-
-AsyncAccumulatorActor = ray.remote(AsyncAccumulator)
+AsyncAccumulatorActor = ray.remote(spec.AsyncAccumulator)
 
 
 def _get(submit: Callable[[int], Any], n: int, batch: int | None) -> list[Any]:

@@ -91,6 +91,21 @@ class Accumulator:
         return (self.total, self.calls)
 
 
+class AsyncAccumulator:
+    """`Accumulator` behind coroutine methods, for the `async-actor` variants: Ray and Dask run an actor's
+    coroutine methods on its event loop instead of its method thread; the state and the work per call
+    are the same."""
+
+    def __init__(self) -> None:
+        self._acc = Accumulator()
+
+    async def add(self, x: int) -> int:
+        return self._acc.add(x)
+
+    async def state(self) -> tuple[int, int]:
+        return self._acc.state()
+
+
 # --- inputs ---------------------------------------------------------------------------------------
 def no_inputs(params: Params) -> None:
     return None
