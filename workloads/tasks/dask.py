@@ -26,12 +26,7 @@ def noop(ctx: EngineContext, params: Params, inputs: Any, graph: bool = False, b
 
         return list(client.gather(client.compute([delayed(spec.noop, pure=False)(i) for i in range(n)])))
     # pure=False: every run submits fresh tasks instead of reusing results cached by key.
-    if batch is None:
-        return client.gather(client.map(spec.noop, range(n), pure=False))
-    out: list[int] = []
-    for start in range(0, n, batch):
-        out += client.gather(client.map(spec.noop, range(start, min(n, start + batch)), pure=False))
-    return out
+    return [x for chunk in spec.batches(n, batch) for x in client.gather(client.map(spec.noop, chunk, pure=False))]
 
 
 def fanout(ctx: EngineContext, params: Params, inputs: Any, graph: bool = False) -> int:
@@ -68,11 +63,9 @@ def actors(ctx: EngineContext, params: Params, inputs: Any, batch: int | None = 
     acc = future.result()
     acc.state().result()
     create_s = time.perf_counter() - t0
-    m = params["calls"]
-    step = batch or max(m, 1)
     acks: list[int] = []
-    for start in range(0, m, step):
-        calls = [acc.add(i) for i in range(start, min(m, start + step))]
+    for chunk in spec.batches(params["calls"], batch):
+        calls = [acc.add(i) for i in chunk]
         acks += [c.result() for c in calls]
     state = acc.state().result()
     del acc, future  # releases the actor on its worker

@@ -28,12 +28,7 @@ AsyncAccumulatorActor = ray.remote(spec.AsyncAccumulator)
 
 def _get(submit: Callable[[int], Any], n: int, batch: int | None) -> list[Any]:
     """`submit(i)` for i in range(n), gathered with `ray.get`: all at once, or `batch` at a time."""
-    if batch is None:
-        return ray.get([submit(i) for i in range(n)])
-    out: list[Any] = []
-    for start in range(0, n, batch):
-        out += ray.get([submit(i) for i in range(start, min(n, start + batch))])
-    return out
+    return [x for chunk in spec.batches(n, batch) for x in ray.get([submit(i) for i in chunk])]
 
 
 def noop(ctx: EngineContext, params: Params, inputs: Any, batch: int | None = None) -> list[int]:

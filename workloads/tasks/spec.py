@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -52,6 +52,16 @@ def make_partial(i: int, size: int) -> np.ndarray:
 def combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Inner node of the tree reduction."""
     return a + b
+
+
+def batches(n: int, size: int | None) -> Iterator[range]:
+    """The indices 0..n-1 in consecutive ranges of `size` (None: one range of all n), for engines that
+    submit calls a batch at a time and gather each batch before the next (the `batches-1000` variants)."""
+    if size is None:
+        yield range(n)
+        return
+    for start in range(0, n, size):
+        yield range(start, min(n, start + size))
 
 
 def reduce_tree(level: list[T], pair: Callable[[T, T], T]) -> T:
