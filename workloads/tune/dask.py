@@ -30,9 +30,7 @@ def run_trial(storage: str, data: dict[str, Any], params: dict[str, Any], t0: fl
 
     proxy = DaskStorage(name=storage, register=False)
     study = optuna.load_study(study_name=o.STUDY, storage=proxy, pruner=o.pruner(params))
-    if until_used_up:
-        return o.trials_until_used_up(study, data, params, t0)
-    return [o.one_trial(study, data, params, t0)]
+    return o.trials(study, data, params, t0, until_used_up)
 
 
 def search(ctx: EngineContext, params: Params, inputs: Any, worker_loops: bool = False) -> dict[str, Any]:

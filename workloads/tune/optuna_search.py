@@ -125,6 +125,15 @@ def trials_until_used_up(study: optuna.Study, data: dict[str, Any], params: Any,
     return list(out.values())
 
 
+def trials(study: optuna.Study, data: dict[str, Any], params: Any, t0: float,
+           until_used_up: bool) -> list[dict[str, Any]]:
+    """What one worker's task runs: one trial (`one_trial`), or trials until the configurations are used up
+    (`trials_until_used_up`); their histories."""
+    if until_used_up:
+        return trials_until_used_up(study, data, params, t0)
+    return [one_trial(study, data, params, t0)]
+
+
 def _stop_when_none_waiting(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
     if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)):
         study.stop()

@@ -110,8 +110,7 @@ def _trainable(config: dict[str, Any], data: dict[str, Any], params: dict[str, A
 
 
 def answer_from_log(log: list[dict[str, Any]], records: list[dict[str, Any]], params: Params,
-                    scheduler: str = "Ray Tune Tuner + ASHAScheduler (one bracket), one CPU per trial, "
-                                     "reuse_actors") -> dict[str, Any]:
+                    scheduler: str) -> dict[str, Any]:
     """Histories from the trials' own records (in the order each trial reported them); decisions from
     the scheduler's log: at a rung, what ASHA held were the results it logged there before (its
     controller decides one result at a time, in this order), with the accuracy it saw."""

@@ -55,9 +55,7 @@ def run_trial(host: str, port: int, data: dict[str, Any], params: dict[str, Any]
     try:
         proxy.wait_server_ready(timeout=30)
         study = optuna.load_study(study_name=o.STUDY, storage=proxy, pruner=o.pruner(params))
-        if until_used_up:
-            return o.trials_until_used_up(study, data, params, t0)
-        return [o.one_trial(study, data, params, t0)]
+        return o.trials(study, data, params, t0, until_used_up)
     finally:
         proxy.close()
 
