@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_plan
+from conftest import TEST_BUDGET, run_plan
 
 from enginebench import registry
 from enginebench.attempt import CaseInputs, Session
@@ -174,9 +174,9 @@ def test_corrupt_parquet_and_missing_column_are_recorded_errors(started: Session
 #: Ray's (hash-shuffle, dataset-join, q1-partial-aggregation) are left out: about 100 s at SF 0.01 on 2 CPUs
 #: (aggregator actors per hash shuffle, Dataset.join), where these three engines' take 90 s together.
 STUDY_VARIANTS = {
-    "local": ("long-lived-connection", "insertion-order-off", "pyarrow-datasets"),
+    "local": ("connection-per-query", "metadata-cache", "insertion-order-off", "pyarrow-datasets"),
     "dask": ("shuffle-tasks", "dask-chooses-merges", "q10-split-out", "q10-all-keys"),
-    "spark": ("default-partitions", "dataframe-api"),
+    "spark": ("sql-text", "default-partitions"),
 }
 
 
@@ -205,3 +205,39 @@ def test_every_study_variant_answers_every_case_it_covers_correctly(started: Ses
     assert all(covered.values()), covered  # every variant is found under its name
     if started.name == "dask":
         assert covered["dask-chooses-merges"] == ["q3", "q5", "q10"] and "pipeline" in covered["shuffle-tasks"]
+
+
+@pytest.mark.engine
+def test_duckdb_queries_share_one_connection_per_engine_and_data_folder_closed_with_the_handle(
+        data_root: Path) -> None:
+    """The local engine's queries run on one connection per engine handle and data folder (the views made
+    once), each query on its own cursor; a new handle gets a new connection, and the old one is closed when
+    its handle goes."""
+    import gc
+
+    import duckdb
+
+    from enginebench.workloads.etl import local
+
+    case = next(c for c in WORKLOAD.cases if c.name == "q6")
+    params = case.params["tiny"]
+    first = Session("local", TEST_BUDGET)
+    second = Session("local", TEST_BUDGET)
+    try:
+        with CaseInputs() as made:
+            prepared = made.get(case, params)
+            for session in (first, second):
+                assert session.start() is not None, session.info.reason
+                for _ in range(2):
+                    answer = local.query(session.ctx, params, prepared.inputs)  # type: ignore[arg-type]
+                    assert case.check(answer, params, prepared.inputs, prepared.reference).ok
+            a, b = (local._CONNECTIONS[s.ctx.handle] for s in (first, second))  # type: ignore[union-attr]
+            assert len(a) == len(b) == 1 and next(iter(a.values())) is not next(iter(b.values()))
+            con = next(iter(a.values()))
+            first.stop()
+            gc.collect()
+            with pytest.raises(duckdb.ConnectionException):
+                con.execute("SELECT 1")
+    finally:
+        first.stop()
+        second.stop()
