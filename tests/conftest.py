@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -164,3 +165,13 @@ def run_plan(tmp_path: Path, workload: object, engines: tuple[str, ...], cases: 
                     workloads={wl.name: wl}, sessions=sessions)
     runner.run()
     return runner, path
+
+
+def ray_data_settings() -> dict[str, Any]:
+    """What the Ray workloads set on Ray Data's process-wide DataContext or in the environment for a call."""
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    return {"v2": ctx.use_datasource_v2, "shuffle": ctx.shuffle_strategy, "bars": ctx.enable_progress_bars,
+            "backpressure": ctx.get_config("backpressure_policies.enabled"),
+            "footer": os.environ.get("RAY_DATA_PARQUET_FOOTER_NUM_ACTORS")}

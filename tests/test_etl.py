@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import TEST_BUDGET, run_plan
+from conftest import TEST_BUDGET, ray_data_settings, run_plan
 
 from enginebench import registry
 from enginebench.attempt import CaseInputs, Session
@@ -124,7 +124,11 @@ def test_every_query_on_every_engine_matches_the_published_answer(started: Sessi
                                                                    tmp_path: Path) -> None:
     engine = started.name
     scratch_before = set((data_root / "scratch").glob("pipeline-*"))
+    ray_based = engine in ("ray", "spark-on-ray")
+    settings_before = ray_data_settings() if ray_based else {}
     runner, _ = run_plan(tmp_path, "etl", (engine,), repeat=1, warmup=0, session=started)
+    if ray_based:  # each query's Ray Data settings are restored after it, the hand-off's too
+        assert ray_data_settings() == settings_before
     by_case = {rec.case: rec for rec in runner.records}
     assert set(by_case) == {"q1", "q3", "q5", "q6", "q10", "pipeline", "spark-to-ray"}
     for rec in runner.records:

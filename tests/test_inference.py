@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import implementation, prepared_case, run_plan
+from conftest import implementation, prepared_case, ray_data_settings, run_plan
 
 from enginebench import registry
 from enginebench.attempt import Session
@@ -88,9 +88,13 @@ def test_a_reference_model_below_its_floor_against_the_true_labels_fails_loudly(
 @pytest.mark.parametrize("started", tuple(registry.ENGINES), indirect=True, scope="session")
 def test_every_engine_scores_every_image_and_planted_bugs_are_wrong(started: Session, prepared: Any,
                                                                     tmp_path: Path) -> None:
+    ray_based = started.name in ("ray", "spark-on-ray")
+    before = ray_data_settings() if ray_based else {}
     runner, _ = run_plan(tmp_path, "inference", (started.name,), repeat=1, warmup=0, session=started)
     (rec,) = runner.records
     assert rec.status == "ok", f"{started.name}: {rec.status} {rec.reason}\n{rec.detail}"
+    if ray_based:  # Ray Data's settings are the call's own: a workload run later in the session sees Ray's
+        assert ray_data_settings() == before
     assert rec.metrics["images_per_s"] > 0 and rec.metrics["processes"] >= 1
     assert 0 < rec.metrics["job_start_s"] < rec.metrics["seconds"]  # the first batch began inside the call
     assert rec.notes["device"] == "cpu" and rec.size_param == "n_images"

@@ -22,6 +22,7 @@ The `VARIANTS` measure these choices against Ray's defaults.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import os
 from collections.abc import Iterator
@@ -53,8 +54,8 @@ DATA_CONTEXT: dict[str, Any] = {"use_datasource_v2": None, "shuffle_strategy": "
 #: 1.2-2x faster at SF 0.1 and 1.3-2.4x at SF 1).
 V2_FROM_BYTES = 10 * 2**20
 _FOOTER_ACTORS = "RAY_DATA_PARQUET_FOOTER_NUM_ACTORS"
-#: Whether `read_table` picks the datasource by the table's size (set by `tune_data_context`).
-_BY_TABLE = {"on": True}
+#: Whether `read_table` picks the datasource by the table's size: set for the block by `data_context`.
+_BY_TABLE: contextvars.ContextVar[bool] = contextvars.ContextVar("enginebench_etl_ray_by_table", default=True)
 
 
 def table_bytes(inputs: Any, table: str) -> int:
@@ -65,43 +66,37 @@ def read_table(inputs: Any, table: str) -> ray.data.Dataset:
     """`read_parquet` of one table, through the parquet datasource its size calls for (V1 below V2_FROM_BYTES:
     V2 starts footer-reader actors on every read, seconds each on 2 CPUs, which a query joining small tables
     paid per table) unless the DataContext settings fix one. Ray Data reads the setting when the read is made."""
-    if _BY_TABLE["on"]:
+    if _BY_TABLE.get():
         ray.data.DataContext.get_current().use_datasource_v2 = table_bytes(inputs, table) >= V2_FROM_BYTES
     return ray.data.read_parquet(table_path(inputs, table))
 
 
-def tune_data_context(inputs: Any = None, settings: dict[str, Any] | None = None) -> None:
-    """Ray Data's DataContext as the queries run it (`settings` over DATA_CONTEXT); process-wide and left set:
-    `data_context` restores it."""
+@contextlib.contextmanager
+def data_context(inputs: Any = None, settings: dict[str, Any] | None = None, cpus: int = 1) -> Iterator[None]:
+    """The block runs with Ray Data's DataContext as the queries run it (`settings` over DATA_CONTEXT; footer
+    readers "cpus": `cpus` of them), Ray Data's cold-start budget off unless the settings keep it, progress bars
+    and per-operation INFO lines off; all restored afterwards, so no workload run later in the session inherits
+    them. Ray Data copies the DataContext into a Dataset when it is made: wrap the reads."""
     import logging
 
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # per-operation INFO lines drown the console
     chosen = {**DATA_CONTEXT, **(settings or {})}
     ctx = ray.data.DataContext.get_current()
+    saved = {k: getattr(ctx, k) for k in ("use_datasource_v2", "shuffle_strategy", "enable_progress_bars")}
+    footer = os.environ.get(_FOOTER_ACTORS)
+    if chosen["footer_actors"] is not None and footer is None:
+        os.environ[_FOOTER_ACTORS] = str(cpus if chosen["footer_actors"] == "cpus" else chosen["footer_actors"])
     v2 = chosen["use_datasource_v2"]
-    _BY_TABLE["on"] = v2 is None
+    by_table = _BY_TABLE.set(v2 is None)
     by_input = int((inputs or {}).get("input_bytes", 0)) >= V2_FROM_BYTES
     ctx.use_datasource_v2 = by_input if v2 in (None, "query") else v2
     ctx.shuffle_strategy = ray.data.context.ShuffleStrategy[chosen["shuffle_strategy"]]
     ctx.enable_progress_bars = False
-
-
-@contextlib.contextmanager
-def data_context(inputs: Any = None, settings: dict[str, Any] | None = None) -> Iterator[None]:
-    """The block runs with `tune_data_context`'s DataContext, Ray Data's cold-start budget off and the footer
-    readers set (unless `settings` say otherwise); all restored afterwards, so no other workload in the
-    session runs with them. Ray Data copies the DataContext into a Dataset when it is made: wrap the reads."""
-    chosen = {**DATA_CONTEXT, **(settings or {})}
-    ctx = ray.data.DataContext.get_current()
-    saved = {k: getattr(ctx, k) for k in ("use_datasource_v2", "shuffle_strategy", "enable_progress_bars")}
-    footer = os.environ.get(_FOOTER_ACTORS)
-    if chosen["footer_actors"] is not None and footer is None:
-        os.environ[_FOOTER_ACTORS] = str(chosen["footer_actors"])
-    tune_data_context(inputs, settings)
     try:
         with contextlib.nullcontext() if chosen["cold_start_budget"] else without_cold_start_budget():
             yield
     finally:
+        _BY_TABLE.reset(by_table)
         for k, v in saved.items():
             setattr(ctx, k, v)
         if footer is None:
@@ -113,10 +108,7 @@ def tuned(query: Implementation, settings: dict[str, Any] | None = None) -> Impl
 
     @functools.wraps(query)
     def run(ctx: EngineContext, params: Params, inputs: Any) -> Any:
-        chosen = {**DATA_CONTEXT, **(settings or {})}
-        if chosen["footer_actors"] == "cpus":
-            chosen["footer_actors"] = ctx.cpus
-        with data_context(inputs, chosen):
+        with data_context(inputs, settings, ctx.cpus):
             return query(ctx, params, inputs)
 
     return run
@@ -406,7 +398,7 @@ _NOTES = {"q3": "broadcast joins (map_batches + pandas merge); top 10 sorted in 
           "q10": "broadcast join, distributed group-by on c_custkey, customer attributes joined to the top 20",
           "pipeline": "read_csv (strings) + map_batches(parse_pandas); duplicate keys found on the collected key "
                       "column; broadcast joins; groupby(num_partitions=cpus)"}
-#: Non-default settings every query runs with (tune_data_context), named in each record's notes.
+#: Non-default settings every query runs with (`data_context`), named in each record's notes.
 SETTINGS = (f"DataContext: parquet datasource V1 for a table below {V2_FROM_BYTES // 2**20} MiB, V2 (one footer "
             "reader per CPU) above; "
             "pull-based sort shuffle; resource-budget backpressure off (its zero budget in each execution's first "

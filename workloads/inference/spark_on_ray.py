@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from enginebench import EngineContext, Params, without_cold_start_budget
-from enginebench.workloads.inference.ray import score_dataset
+from enginebench.workloads.inference.ray import DATA_CONTEXT, score_dataset
 
 
 def score(ctx: EngineContext, params: Params, inputs: Any, repartition: bool = False) -> dict[str, Any]:
@@ -18,14 +18,14 @@ def score(ctx: EngineContext, params: Params, inputs: Any, repartition: bool = F
     own partitions (Spark already packs the 8 files into one partition per core)."""
     import ray.data
 
-    from enginebench.workloads.etl.ray import tune_data_context
+    from enginebench.workloads.etl.ray import data_context
 
-    tune_data_context()
     t0 = time.time()
     df = ctx.handle.read.parquet(inputs["path"])
     if repartition:
         df = df.repartition(ctx.cpus)
-    with without_cold_start_budget():  # as the ray engine scores: before the Dataset is made
+    # as the ray engine scores: the settings and the cold-start budget off before the Dataset is made
+    with data_context(settings=DATA_CONTEXT, cpus=ctx.cpus), without_cold_start_budget():
         return score_dataset(ray.data.from_spark(df), ctx, params, inputs, t0)
 
 
