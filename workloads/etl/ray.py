@@ -1,13 +1,13 @@
 """Ray Data: read_parquet with select_columns (projection pushed into the read), filters and derived
 columns in vectorized map_batches (pandas batches), joins, then groupby().aggregate() / sum().
 
-Tuning (the variant study, docs/studies/2026-11-24-etl-variants.md): `read_table` reads a table through Ray Data's
-V1 parquet datasource when the table is small, because V2 starts a pool of footer-reader actors on every read
-(1.4-8 s per read_parquet on 2 cores against 0.1-0.3 s for V1, for the same files), and through V2 from
-V2_FROM_BYTES on, where it reads faster (1.3-2.4x at SF 1); chosen per table since 2026-12-07 (before, per
-query, so q5's five small tables paid V2's readers once the query's input passed the threshold), with one
-footer-reader actor per CPU instead of Ray's 32 (`data_context`; both measured in docs/workloads/etl.md); and
-the task-based sort shuffle for
+Tuning (the variant study, docs/studies/2026-11-24-etl-variants.md, and docs/workloads/etl.md): `read_table`
+reads a table through Ray Data's V1 parquet datasource when the table is small, because V2 starts a pool of
+footer-reader actors on every read (about 2 s a read on 2 cores, however small), and through V2 from
+V2_FROM_BYTES on (6 MiB, where the size ladder puts the crossover), where it reads faster (1.3-2.4x at SF 1).
+The choice is per table since 2026-12-07 (before, per query, so q5's five small tables paid V2's readers once
+the query's input passed the threshold), with one footer-reader actor per CPU instead of Ray's 32
+(`data_context`), and the task-based sort shuffle for
 group-bys instead of the default hash shuffle, which starts aggregator actors per operation (Q1 at
 SF 0.01, warm: 12 s hash shuffle, 14 s shuffle_v2, 0.84 s sort_shuffle_pull_based). Joins against a dimension-sized side
 (up to BROADCAST_ROWS rows) are broadcast: the small side is collected once and merged into each
@@ -49,10 +49,13 @@ BROADCAST_ROWS = 5_000_000
 #: second (`without_cold_start_budget`).
 DATA_CONTEXT: dict[str, Any] = {"use_datasource_v2": None, "shuffle_strategy": "SORT_SHUFFLE_PULL_BASED",
                                 "footer_actors": "cpus", "cold_start_budget": False}
-#: From this many bytes of input the V2 parquet datasource wins: its footer-reader actors cost about 3.5 s
-#: per query on 2 CPUs, V1 about 0.35 s per MB (variant study: V1 5x faster at SF 0.01, 2 MB read; V2
-#: 1.2-2x faster at SF 0.1 and 1.3-2.4x at SF 1).
-V2_FROM_BYTES = 10 * 2**20
+#: From this many bytes of a table the V2 parquet datasource wins: a V2 read costs about 2 s that barely
+#: grows (its footer-reader actors), a V1 read about 0.35 s per MiB on 2 CPUs. The size ladder of 2026-12-07
+#: (docs/results/ladder-etl-ray-10mib.json) put the crossover at lineitem's size at SF 0.03-0.04, 5.5-7.5 MiB;
+#: at 10 MiB every query stepped down by 0.4-1.5 s where lineitem changed datasource.
+V2_FROM_BYTES = 6 * 2**20
+#: The `by-query-input` variant's threshold on a query's whole input (the default rule until 2026-12-07).
+QUERY_V2_FROM_BYTES = 10 * 2**20
 _FOOTER_ACTORS = "RAY_DATA_PARQUET_FOOTER_NUM_ACTORS"
 #: Whether `read_table` picks the datasource by the table's size: set for the block by `data_context`.
 _BY_TABLE: contextvars.ContextVar[bool] = contextvars.ContextVar("enginebench_etl_ray_by_table", default=True)
@@ -88,7 +91,7 @@ def data_context(inputs: Any = None, settings: dict[str, Any] | None = None, cpu
         os.environ[_FOOTER_ACTORS] = str(cpus if chosen["footer_actors"] == "cpus" else chosen["footer_actors"])
     v2 = chosen["use_datasource_v2"]
     by_table = _BY_TABLE.set(v2 is None)
-    by_input = int((inputs or {}).get("input_bytes", 0)) >= V2_FROM_BYTES
+    by_input = int((inputs or {}).get("input_bytes", 0)) >= QUERY_V2_FROM_BYTES
     ctx.use_datasource_v2 = by_input if v2 in (None, "query") else v2
     ctx.shuffle_strategy = ray.data.context.ShuffleStrategy[chosen["shuffle_strategy"]]
     ctx.enable_progress_bars = False
