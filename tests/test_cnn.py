@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import prepared_case, run_plan
+from conftest import prepared_case, ray_data_settings, run_plan
 
 from enginebench import registry
 from enginebench.attempt import Prepared, Session
@@ -328,7 +328,7 @@ TINY_CPU = {**PARAMS["tiny"], "device": "cpu"}
 #: Each engine's ways to write the case, its default first (`enginebench variants`).
 VARIANTS = {"dask": ["array-persist", "scatter-shards", "scatter-raw"],
             "spark": ["distributor", "local-mode", "dataframe-partitions", "barrier-tasks"],
-            "spark-on-ray": ["normalize-in-spark", "normalize-in-ray", "parquet-handoff"]}
+            "spark-on-ray": ["normalize-in-spark", "normalize-in-ray", "parquet-handoff", "ray-default-shuffle"]}
 
 
 @pytest.fixture(scope="module")
@@ -346,12 +346,15 @@ def test_every_variant_of_the_dask_and_spark_sides_trains_a_right_answer(started
     assert started.ctx is not None
     found = WORKLOAD.variants(started.cls.api, "train", started.name)
     assert list(found) == VARIANTS[started.name]
+    before = ray_data_settings() if started.name == "spark-on-ray" else {}
     for name in VARIANTS[started.name][1:]:
         got = found[name].implementation(started.ctx, TINY_CPU, tiny_cpu.inputs)  # type: ignore[operator,misc]
         verdict = check(got, TINY_CPU, tiny_cpu.inputs, tiny_cpu.reference)
         assert verdict.ok, f"{started.name}:{name}: {verdict.reason}"
         assert got["engine"] == started.name and got["world_size"] == 2 and got["backend"] == "gloo"
         assert 0 < got["load_s"] <= got["history"][0]["job_start_s"] < got["history"][-1]["elapsed_s"]
+    if started.name == "spark-on-ray":  # the hand-off's shuffle setting is the call's own
+        assert ray_data_settings() == before
 
 
 def test_archive_members_outside_the_folder_are_not_extracted(small_set: Path, tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def test_variants_of_a_case_list_the_default_first_then_the_modules_variants() -
     assert "drops Ray Train" in cnn.variants("ray", "train", "ray")["core-actors"].outside_rule
     # its own module, its own variants
     assert list(cnn.variants("spark", "train", "spark-on-ray")) == ["normalize-in-spark", "normalize-in-ray",
-                                                                   "parquet-handoff"]
+                                                                   "parquet-handoff", "ray-default-shuffle"]
     assert inference.variants("ray", "score", "ray")["actors"].note.startswith("Ray's batch-inference guide")
 
 

@@ -8,11 +8,14 @@ hand-off are released once Ray holds the prepared rows.
 
 Variants (`enginebench variants`): `normalize-in-ray` hands Spark's raw uint8 rows to Ray and decodes
 and normalizes them with Ray Data's `map_batches`; `parquet-handoff` hands the normalized table over
-through Parquet files (Spark writes, `ray.data.read_parquet` reads) instead of `from_spark`.
+through Parquet files (Spark writes, `ray.data.read_parquet` reads) instead of `from_spark`;
+`ray-default-shuffle` sorts the hand-off with Ray Data's default shuffle instead of the pull-based sort
+shuffle.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -27,6 +30,29 @@ from enginebench.workloads.cnn.model import normalize
 
 #: The table Spark produces: one row per image, the normalized pixels as 3072 floats.
 SCHEMA = "image array<float>, label long, index long"
+#: Ray Data's shuffle for the hand-off's sort by row position: the task-based pull sort, as the etl workload
+#: runs its group-bys (Ray 2.60's default, SHUFFLE_V2, starts shuffle actors per operation on 2 CPUs); the
+#: `ray-default-shuffle` variant measures Ray's own. Until 2026-12-07 a full run sorted with whatever the etl
+#: workload had left set (the pull sort), a run of cnn alone with Ray's default.
+SORT_SHUFFLE = "SORT_SHUFFLE_PULL_BASED"
+
+
+@contextlib.contextmanager
+def shuffle_strategy(name: str | None) -> Iterator[None]:
+    """Ray Data's shuffle strategy for the block (None: as it is), restored afterwards. Ray Data copies the
+    DataContext into a Dataset when it is made: the sort must be made inside."""
+    import ray.data
+
+    if name is None:
+        yield
+        return
+    ctx = ray.data.DataContext.get_current()
+    before = ctx.shuffle_strategy
+    ctx.shuffle_strategy = ray.data.context.ShuffleStrategy[name]
+    try:
+        yield
+    finally:
+        ctx.shuffle_strategy = before
 
 
 def decode_normalize(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -72,10 +98,11 @@ def _hand_off(table: Any, handoff: str, folder: str) -> Any:
 
 
 def load(ctx: EngineContext, params: Params, inputs: Any, decode_in: str = "spark",
-         handoff: str = "from-spark") -> dict[str, Any]:
+         handoff: str = "from-spark", shuffle: str | None = SORT_SHUFFLE) -> dict[str, Any]:
     """Spark decodes and normalizes, ray.data.from_spark hands the tables to Ray (materialized).
     decode_in "ray" (a variant): Spark hands over the raw rows and Ray Data decodes and normalizes them;
-    handoff "parquet" (a variant): the tables go through Parquet files instead of `from_spark`."""
+    handoff "parquet" (a variant): the tables go through Parquet files instead of `from_spark`; shuffle None
+    (a variant): the sort with Ray Data's shuffle as it is."""
     from raydp.spark.dataset import release_spark_recoverable
 
     if decode_in not in ("spark", "ray") or handoff not in ("from-spark", "parquet"):
@@ -94,9 +121,10 @@ def load(ctx: EngineContext, params: Params, inputs: Any, decode_in: str = "spar
             # order, but the sort's sampled range boundaries still cut different blocks in each session, so
             # the ranks' shards (and the final accuracy) vary more than on the ray engine: the check's band
             # for this engine is set from its measured spread (spec.ENGINE_TOLERANCE).
-            ds = _hand_off(tables[-1], handoff, f"{folder}/{name}").sort("index")
             udf = to_tensor_batch if decode_in == "spark" else decode_batch
-            datasets.append(ds.map_batches(udf, batch_format="numpy").materialize())
+            with shuffle_strategy(shuffle):
+                ds = _hand_off(tables[-1], handoff, f"{folder}/{name}").sort("index")
+                datasets.append(ds.map_batches(udf, batch_format="numpy").materialize())
     finally:
         for table in tables:  # the Arrow bytes from_spark pinned in Spark: Ray holds the rows now
             release_spark_recoverable(table)
@@ -115,12 +143,15 @@ def train(ctx: EngineContext, params: Params, inputs: Any, **prepare: Any) -> di
 CASES = {"train": train}
 DEFAULT_VARIANT = "normalize-in-spark"
 VARIANTS = {"normalize-in-ray": {"train": partial(train, decode_in="ray")},
-            "parquet-handoff": {"train": partial(train, handoff="parquet")}}
+            "parquet-handoff": {"train": partial(train, handoff="parquet")},
+            "ray-default-shuffle": {"train": partial(train, shuffle=None)}}
 VARIANT_NOTES = {
     "normalize-in-ray": "Spark hands Ray its raw uint8 rows (binary column, a quarter of the bytes) and Ray Data "
                         "decodes and normalizes them (map_batches), instead of a mapInPandas in Spark",
     "parquet-handoff": "the normalized table handed to Ray through Parquet files (Spark writes, "
                        "ray.data.read_parquet reads, the hand-off without RayDP's from_spark), files removed after",
+    "ray-default-shuffle": "the hand-off's sort by row position with Ray Data's default shuffle (SHUFFLE_V2 in Ray "
+                           "2.60) instead of the pull-based sort shuffle",
 }
-NOTES = {"train": "Spark mapInPandas decode + normalize -> ray.data.from_spark, sorted by row position -> "
-                  "Ray Train TorchTrainer (same loop as ray)"}
+NOTES = {"train": "Spark mapInPandas decode + normalize -> ray.data.from_spark, sorted by row position (pull-based "
+                  "sort shuffle) -> Ray Train TorchTrainer (same loop as ray)"}
