@@ -18,13 +18,12 @@ spread of issue #37; docs/studies/2026-12-06-repeatability.md). The stock behavi
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
 import numpy as np
 
-from enginebench import EngineContext, Params, use_gpu, without_cold_start_budget
+from enginebench import EngineContext, Params, use_gpu
 from enginebench.workloads.inference import model as m
 
 
@@ -48,10 +47,10 @@ class Scorer:
 #: Batches of the scale's size per `map_batches` call: fewer, larger Ray Data tasks (one batch per call
 #: measured 1.33x slower at tiny and 1.08x at small; docs/studies/2026-11-29-variant-study.md).
 BATCHES_PER_CALL = 4
-#: Ray Data's settings for the call, set and restored by the etl workload's `data_context` (progress bars and
-#: per-operation INFO lines off; the V1 parquet datasource for the one small image file; the cold-start budget
-#: is this module's own choice, `without_cold_start_budget`, measured as the `cold-start-budget` variant).
-DATA_CONTEXT = {"use_datasource_v2": False, "cold_start_budget": True}
+#: Ray Data's settings for the call, set and restored by the etl workload's `data_context`: progress bars and
+#: per-operation INFO lines off, the V1 parquet datasource for the one small image file, and the cold-start
+#: budget off (`without_cold_start_budget`; on in the `cold-start-budget` variant). Set before the read: see there.
+DATA_CONTEXT = {"use_datasource_v2": False, "cold_start_budget": False}
 
 
 def score_dataset(ds: Any, ctx: EngineContext, params: Params, inputs: Any, t0: float,
@@ -91,8 +90,7 @@ def score(ctx: EngineContext, params: Params, inputs: Any, strategy: str = "task
     from enginebench.workloads.etl.ray import data_context
 
     t0 = time.time()
-    with data_context(settings=DATA_CONTEXT, cpus=ctx.cpus), \
-            nullcontext() if cold_start_budget else without_cold_start_budget():  # before the read: see there
+    with data_context(settings={**DATA_CONTEXT, "cold_start_budget": cold_start_budget}, cpus=ctx.cpus):
         return score_dataset(ray.data.read_parquet(inputs["path"]), ctx, params, inputs, t0, strategy,
                              batches_per_call)
 

@@ -9,7 +9,7 @@ import time
 from functools import partial
 from typing import Any
 
-from enginebench import EngineContext, Params, without_cold_start_budget
+from enginebench import EngineContext, Params
 from enginebench.workloads.inference.ray import DATA_CONTEXT, score_dataset
 
 
@@ -24,8 +24,7 @@ def score(ctx: EngineContext, params: Params, inputs: Any, repartition: bool = F
     df = ctx.handle.read.parquet(inputs["path"])
     if repartition:
         df = df.repartition(ctx.cpus)
-    # as the ray engine scores: the settings and the cold-start budget off before the Dataset is made
-    with data_context(settings=DATA_CONTEXT, cpus=ctx.cpus), without_cold_start_budget():
+    with data_context(settings=DATA_CONTEXT, cpus=ctx.cpus):  # as the ray engine scores, before the Dataset is made
         return score_dataset(ray.data.from_spark(df), ctx, params, inputs, t0)
 
 
