@@ -29,9 +29,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from enginebench.attempt import Session
-from enginebench.budget import Budget
-from enginebench.metrics import ProcessTreeSampler
+from enginebench.core.budget import Budget
+from enginebench.measure.attempt import Session
+from enginebench.measure.metrics import ProcessTreeSampler
 from enginebench.workloads.tasks import spec
 
 

@@ -23,8 +23,8 @@ MODULES = {"spark-on-ray": "enginebench.workloads.cnn.spark_on_ray", "ray": "eng
 
 
 def spread(engine: str, sessions: int, calls: int) -> dict[str, Any]:
-    from enginebench import registry
-    from enginebench.budget import Budget
+    from enginebench.core.budget import Budget
+    from enginebench.plan import registry
     from enginebench.workloads.cnn.spec import WORKLOAD
 
     case = WORKLOAD.cases[0]

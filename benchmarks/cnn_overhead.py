@@ -17,9 +17,9 @@ import time
 
 
 def main() -> None:
-    from enginebench import registry
-    from enginebench.budget import Budget
+    from enginebench.core.budget import Budget
     from enginebench.engines.base import EngineContext
+    from enginebench.plan import registry
     from enginebench.workloads.cnn import local
     from enginebench.workloads.cnn.spec import PARAMS, WORKLOAD, prepare
 

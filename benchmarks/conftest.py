@@ -13,11 +13,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from enginebench import registry
-from enginebench.attempt import CaseInputs, Session
-from enginebench.budget import Budget
-from enginebench.errors import UsageError
-from enginebench.spec import SCALES
+from enginebench.contract.spec import SCALES
+from enginebench.core.budget import Budget
+from enginebench.core.errors import UsageError
+from enginebench.measure.attempt import CaseInputs, Session
+from enginebench.plan import registry
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

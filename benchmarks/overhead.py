@@ -96,7 +96,7 @@ def main() -> int:
     args = ap.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from enginebench.budget import Budget
+    from enginebench.core.budget import Budget
     from enginebench.workloads.tasks.spec import WORKLOAD
 
     Budget(args.cpus, args.memory)  # validates

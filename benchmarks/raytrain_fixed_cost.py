@@ -106,9 +106,9 @@ def main() -> int:
     import ray
     import ray.data
 
-    from enginebench import registry
-    from enginebench.budget import Budget
+    from enginebench.core.budget import Budget
     from enginebench.engines.ray import TRAIN_SETTINGS
+    from enginebench.plan import registry
 
     lifecycle = registry.engine_class("ray")(Budget(cpus=2, memory_bytes=8 << 30))
     lifecycle.start()

@@ -4,6 +4,6 @@ Node ids read `test_<case>[<engine>-<scale>]`; each benchmark's group is `tasks/
 pytest-benchmark's table puts the engines of a case side by side.
 """
 
-from enginebench.bench import case_tests
+from enginebench.measure.bench import case_tests
 
 globals().update(case_tests("tasks"))

@@ -1,5 +1,5 @@
 """The tune workload (hyperparameter search) as pytest-benchmark tests: `test_search[<engine>-<scale>]`."""
 
-from enginebench.bench import case_tests
+from enginebench.measure.bench import case_tests
 
 globals().update(case_tests("tune"))

@@ -6,9 +6,9 @@ as for the shipped workloads (benchmarks/test_<name>.py). Without such a workloa
 
 from typing import Any
 
-from enginebench import registry
-from enginebench.attempt import CaseInputs, Session
-from enginebench.bench import run_case
+from enginebench.measure.attempt import CaseInputs, Session
+from enginebench.measure.bench import run_case
+from enginebench.plan import registry
 
 
 def test_case(benchmark: Any, engine_session: Session, case_inputs: CaseInputs, your_case: tuple[str, str],

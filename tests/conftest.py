@@ -11,13 +11,13 @@ from typing import Any
 import psutil
 import pytest
 
-from enginebench import registry
-from enginebench.attempt import CaseInputs, Prepared, Session
-from enginebench.budget import Budget
+from enginebench.contract.spec import Case, Implementation, Params, Staged, Workload
+from enginebench.core.budget import Budget
 from enginebench.engines.base import Endpoints
-from enginebench.records import Plan, ResultsWriter
-from enginebench.runner import Runner, make_header
-from enginebench.spec import Case, Implementation, Params, Staged, Workload
+from enginebench.measure.attempt import CaseInputs, Prepared, Session
+from enginebench.measure.runner import Runner, make_header
+from enginebench.plan import registry
+from enginebench.results.records import Plan, ResultsWriter
 
 #: Helper processes that belong to Python itself, not to an engine, and end with the interpreter.
 _NOT_ENGINES = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
@@ -153,7 +153,7 @@ def run_plan(tmp_path: Path, workload: object, engines: tuple[str, ...], cases: 
              cpus: int = 2, endpoints: Endpoints | None = None, session: Session | None = None,
              long_s: float | None = None, ladder: tuple[float, ...] = ()) -> tuple[Runner, Path]:
     """Run a real plan into a fresh results file; returns the runner (records) and the file."""
-    from enginebench.spec import Workload
+    from enginebench.contract.spec import Workload
 
     wl = workload if isinstance(workload, Workload) else registry.workload(str(workload))
     plan = Plan(cases={wl.name: cases or wl.case_names}, engines=engines, scale=scale,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from enginebench.cli import main
-from enginebench.records import load_run
+from enginebench.cli.main import main
+from enginebench.results.records import load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,9 +84,9 @@ def test_every_case_runs_on_the_suites_engines_and_the_json_becomes_a_report(tmp
 
 SAMPLE_BENCH = """
 import pytest
-from enginebench.attempt import CaseInputs, Session
-from enginebench.bench import run_case
-from enginebench.budget import Budget
+from enginebench.measure.attempt import CaseInputs, Session
+from enginebench.measure.bench import run_case
+from enginebench.core.budget import Budget
 from sample_workload.spec import WORKLOAD
 
 @pytest.mark.parametrize("case", {cases!r})

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from enginebench import registry
-from enginebench.cli import main
-from enginebench.records import SCHEMA_VERSION
+from enginebench.cli.main import main
+from enginebench.plan import registry
+from enginebench.results.records import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,7 +23,7 @@ def enginebench(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str
 
 
 def test_list_shows_cases_engines_and_scale_parameters_without_importing_engines() -> None:
-    code = ("import sys; from enginebench.cli import main; rc = main(['list']); "
+    code = ("import sys; from enginebench.cli.main import main; rc = main(['list']); "
             "heavy = [m for m in ('ray', 'pyspark', 'torch', 'dask', 'distributed', 'raydp') if m in sys.modules]; "
             "print('HEAVY', heavy); sys.exit(rc)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
@@ -38,7 +38,7 @@ def test_list_shows_cases_engines_and_scale_parameters_without_importing_engines
 
 
 def test_help_does_not_import_engines_and_offers_each_engines_endpoint_option() -> None:
-    code = ("import sys\nfrom enginebench.cli import main\n"
+    code = ("import sys\nfrom enginebench.cli.main import main\n"
             "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
             "print('HEAVY', [m for m in ('ray', 'pyspark', 'torch', 'dask') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
@@ -139,7 +139,7 @@ def test_doctor_reports_every_engine_package_and_java() -> None:
 
 
 def test_doctor_asks_every_engine_for_its_checks_and_reports_each_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from enginebench import doctor
+    from enginebench.cli import doctor
     from enginebench.engines.base import Finding
     from enginebench.engines.local import LocalEngine
 

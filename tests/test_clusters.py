@@ -24,11 +24,11 @@ import psutil
 import pytest
 from conftest import ROOT, TEST_BUDGET, run_plan
 
-from enginebench import registry
-from enginebench.attempt import Session
 from enginebench.engines._spark_common import SPARK_CONF_DIR
 from enginebench.engines.base import Endpoints
-from enginebench.records import load_run
+from enginebench.measure.attempt import Session
+from enginebench.plan import registry
+from enginebench.results.records import load_run
 
 BIN = Path(sys.executable).parent
 #: Seconds a cluster gets to come up (2 busy cores: JVMs and Ray's daemons start slowly there).

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from conftest import prepared_case, ray_data_settings, run_plan
 
-from enginebench import registry
-from enginebench.attempt import Prepared, Session
-from enginebench.cli import main
+from enginebench.cli.main import main
+from enginebench.measure.attempt import Prepared, Session
+from enginebench.plan import registry
 from enginebench.workloads.cnn import data
 from enginebench.workloads.cnn.spec import PARAMS, WORKLOAD, check, expected_images, world_size
 
@@ -166,9 +166,9 @@ def test_device_option_reaches_the_params_and_cuda_without_a_gpu_is_refused(
         capsys: pytest.CaptureFixture[str]) -> None:
     import torch
 
-    from enginebench.budget import Budget
-    from enginebench.records import Plan
-    from enginebench.spec import use_gpu
+    from enginebench.contract.spec import use_gpu
+    from enginebench.core.budget import Budget
+    from enginebench.results.records import Plan
 
     case = WORKLOAD.case("train")
     plan = Plan(cases={"cnn": ("train",)}, engines=("local",), scale="tiny", budget=Budget(2, 2**30),

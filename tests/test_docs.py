@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from enginebench import docs
-from enginebench.cli import main
-from enginebench.errors import UsageError
-from enginebench.records import load_run
-from enginebench.report import markdown
+from enginebench.cli.main import main
+from enginebench.core.errors import UsageError
+from enginebench.report import docs, markdown
 from enginebench.report.model import build_model
+from enginebench.results.records import load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "tasks-tiny-run.json"

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from enginebench.doctor import lock_finding
-from enginebench.environment import REPO_ROOT
-from enginebench.lockfile import (
+from enginebench.cli.doctor import lock_finding
+from enginebench.cli.lockfile import (
     LOCK_NAME,
     lock_drift,
     normalize_name,
@@ -21,6 +20,7 @@ from enginebench.lockfile import (
     version_matches,
     write_lock,
 )
+from enginebench.core.machine import REPO_ROOT
 
 LOCK_TEXT = "# a comment\n\nPyYAML==6.0.3\npandas==2.3.3  # trailing comment\ntorch==2.13.0\n"
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import run_plan
 
-from enginebench import registry
-from enginebench.attempt import Session
-from enginebench.budget import Budget
+from enginebench.core.budget import Budget
 from enginebench.engines.base import Endpoints
-from enginebench.records import load_run
+from enginebench.measure.attempt import Session
+from enginebench.plan import registry
+from enginebench.results.records import load_run
 
 ENGINES = tuple(registry.ENGINES)
 #: The thread settings Dask's nanny gives its workers, as this process had them before any engine started.

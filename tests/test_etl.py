@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from conftest import TEST_BUDGET, ray_data_settings, run_plan
 
-from enginebench import registry
-from enginebench.attempt import CaseInputs, Session
-from enginebench.cli import main
+from enginebench.cli.main import main
+from enginebench.measure.attempt import CaseInputs, Session
+from enginebench.plan import registry
 from enginebench.workloads.etl import data
 from enginebench.workloads.etl.spec import WORKLOAD, check_answer
 

@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 from conftest import ROOT, run_plan
 
-from enginebench import registry
-from enginebench.attempt import Session
-from enginebench.spec import Implementation, Params, Resolved, Staged, Workload
+from enginebench.contract.spec import Implementation, Params, Resolved, Staged, Workload
+from enginebench.measure.attempt import Session
+from enginebench.plan import registry
 
 #: Facts of the tiny data set (seed 0), pinned: a change to the generator shows here first.
 TINY_EVENTS, TINY_SESSIONS, TINY_USERS = 20_000, 3_418, 909

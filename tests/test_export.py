@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from enginebench.cli import main
-from enginebench.export import COLUMNS, csv_rows, read_csv, to_csv
-from enginebench.metrics import describe
-from enginebench.records import EngineSession, Record, Run, load_run
+from enginebench.cli.main import main
+from enginebench.measure.metrics import describe
 from enginebench.report.html import render
+from enginebench.results.export import COLUMNS, csv_rows, read_csv, to_csv
+from enginebench.results.records import EngineSession, Record, Run, load_run
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tasks-tiny-run.json"
 PRIMARY = {"name": "tasks_per_s", "unit": "tasks/s", "higher_is_better": True}

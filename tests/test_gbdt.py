@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from conftest import run_plan
 
-from enginebench import registry
-from enginebench.attempt import Session
+from enginebench.measure.attempt import Session
+from enginebench.plan import registry
 from enginebench.workloads.gbdt import data, local
 from enginebench.workloads.gbdt.model import PLANTS, answer, rows_seen
 from enginebench.workloads.gbdt.spec import (
@@ -153,7 +153,7 @@ def test_the_default_evaluates_nothing_inside_training_and_the_variant_reads_the
 
 def test_the_data_command_writes_the_table_once_and_refuses_bad_sizes(tmp_path: Path,
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    from enginebench.cli import main
+    from enginebench.cli.main import main
 
     args = ["data", "higgs-like", "--rows", "5000", "--test-rows", "1000", "--root", str(tmp_path)]
     assert main(args) == 0

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from conftest import implementation, prepared_case, ray_data_settings, run_plan
 
-from enginebench import registry
-from enginebench.attempt import Session
+from enginebench.measure.attempt import Session
+from enginebench.plan import registry
 from enginebench.workloads.cnn.data import DataError
 from enginebench.workloads.inference import model as m
 from enginebench.workloads.inference.spec import REFERENCE_FLOOR, WORKLOAD, check, reference

@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from conftest import TEST_BUDGET, run_plan
 
-from enginebench import ladder
-from enginebench.budget import Budget
-from enginebench.cli import main
-from enginebench.ladder import EXTRAPOLATION_CAP, Fit, crossing, fit_records, parse_sizes, rungs
-from enginebench.metrics import describe
-from enginebench.records import EngineSession, Header, Plan, Record, ResultsWriter, Run, load_run
+from enginebench.cli.main import main
+from enginebench.core.budget import Budget
+from enginebench.measure.metrics import describe
+from enginebench.measure.runner import Runner, make_header
 from enginebench.report.markdown import document
 from enginebench.report.model import build_model
-from enginebench.runner import Runner, make_header
+from enginebench.results import fit as ladder
+from enginebench.results.fit import EXTRAPOLATION_CAP, Fit, crossing, fit_records, parse_sizes, rungs
+from enginebench.results.records import EngineSession, Header, Plan, Record, ResultsWriter, Run, load_run
 
 #: Relative noise on hand-built repetitions: deterministic, about 2%.
 JITTER = (1.0, 1.02, 0.98)
@@ -268,8 +268,8 @@ def test_a_cpu_sweep_gets_the_same_treatment_serial_and_parallel_work_with_a_hel
 def test_a_docs_ladder_block_renders_from_a_ladder_and_refuses_a_file_without_one(tmp_path: Path) -> None:
     import shutil
 
-    from enginebench import docs
-    from enginebench.errors import UsageError
+    from enginebench.core.errors import UsageError
+    from enginebench.report import docs
 
     (tmp_path / "ladder.json").write_text(json.dumps(run_of(line("ray", 10.0, 1e-3) + line("dask", 1.0, 2e-3))
                                                      .to_dict()))

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from conftest import run_plan
 
-from enginebench import registry
-from enginebench.attempt import Session
-from enginebench.spec import Resolved, Staged, Workload
+from enginebench.contract.spec import Resolved, Staged, Workload
+from enginebench.measure.attempt import Session
+from enginebench.plan import registry
 
 Plant = Callable[[Any], Any]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from enginebench.budget import Budget
-from enginebench.errors import UsageError
-from enginebench.metrics import describe, percentile
-from enginebench.records import SCHEMA_VERSION, Header, Plan, Record, ResultsWriter, load_run
+from enginebench.core.budget import Budget
+from enginebench.core.errors import UsageError
+from enginebench.measure.metrics import describe, percentile
+from enginebench.results.records import SCHEMA_VERSION, Header, Plan, Record, ResultsWriter, load_run
 
 
 def make_record(**overrides: object) -> Record:
@@ -136,7 +136,7 @@ def test_plan_round_trips_for_resume() -> None:
 def test_a_second_stop_keeps_the_sampler_window() -> None:
     import time
 
-    from enginebench.metrics import ProcessTreeSampler
+    from enginebench.measure.metrics import ProcessTreeSampler
 
     sampler = ProcessTreeSampler(0.01).start()
     sampler.stop()

@@ -117,9 +117,9 @@ def test_weak_scaling_grows_the_work_with_the_cpus(tmp_path: Path) -> None:
 )
 def test_missing_or_too_old_java_makes_spark_engines_unavailable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                  java_says: str | None, message: str) -> None:
+    from enginebench.core.machine import java_version
     from enginebench.engines.base import EngineUnavailable
     from enginebench.engines.spark import SparkEngine
-    from enginebench.environment import java_version
 
     home = tmp_path / "jdk"
     (home / "bin").mkdir(parents=True)
@@ -139,9 +139,9 @@ def test_missing_or_too_old_java_makes_spark_engines_unavailable(tmp_path: Path,
 
 @pytest.mark.engine
 def test_killed_worker_is_recorded_with_how_the_engine_coped_and_the_plan_goes_on(tmp_path: Path) -> None:
-    from enginebench.budget import Budget
-    from enginebench.records import Plan, ResultsWriter
-    from enginebench.runner import Runner, make_header
+    from enginebench.core.budget import Budget
+    from enginebench.measure.runner import Runner, make_header
+    from enginebench.results.records import Plan, ResultsWriter
 
     plan = Plan(cases={"tasks": ("fanout", "noop")}, engines=("ray", "dask", "local"),
                 scale="tiny", budget=Budget(cpus=2, memory_bytes=4 * 2**30), repeat=1, warmup=1,

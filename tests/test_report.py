@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from enginebench.budget import Budget
-from enginebench.cli import main
-from enginebench.errors import UsageError
-from enginebench.metrics import describe
-from enginebench.records import EngineSession, Header, Plan, Record, Run, load_run
+from enginebench.cli.main import main
+from enginebench.core.budget import Budget
+from enginebench.core.errors import UsageError
+from enginebench.measure.metrics import describe
 from enginebench.report.compare import compare
 from enginebench.report.html import render
 from enginebench.report.model import build_model
+from enginebench.results.records import EngineSession, Header, Plan, Record, Run, load_run
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tasks-tiny-run.json"
 VOID = {"meta", "br", "img", "input", "hr", "link", "col", "source", "wbr", "area", "base", "embed", "param", "track"}

@@ -10,11 +10,11 @@ from conftest import run_plan
 from sample_workload import local as sample_local
 from sample_workload.spec import WORKLOAD as SAMPLE
 
-from enginebench import registry
-from enginebench.budget import Budget
+from enginebench.contract.spec import Staged
+from enginebench.core.budget import Budget
 from enginebench.engines.base import Engine, EngineUnavailable
-from enginebench.records import SCHEMA_VERSION, load_run
-from enginebench.spec import Staged
+from enginebench.plan import registry
+from enginebench.results.records import SCHEMA_VERSION, load_run
 
 
 def by_case(runner: object) -> dict:
@@ -159,7 +159,7 @@ def test_results_file_is_complete_json_with_machine_software_budget_and_plan(tmp
 
 
 def test_budget_rejects_impossible_values() -> None:
-    from enginebench.errors import UsageError
+    from enginebench.core.errors import UsageError
 
     with pytest.raises(UsageError, match="invalid CPU count 0"):
         Budget(cpus=0, memory_bytes=2**30)
@@ -241,7 +241,7 @@ def test_harness_has_no_import_cycle_and_the_cli_imports_no_workload() -> None:
 
     WORKLOADS = "enginebench.workloads"
 
-    root = Path(__file__).resolve().parent.parent / "harness"
+    root = Path(__file__).resolve().parent.parent / "harness" / "enginebench"
     imports: dict[str, set[str]] = {}
     for path in root.rglob("*.py"):
         name = ".".join(("enginebench", *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
@@ -257,7 +257,7 @@ def test_harness_has_no_import_cycle_and_the_cli_imports_no_workload() -> None:
         imports[name] = found
         every = {n.module for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom)} | \
             {a.name for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Import) for a in n.names}
-        if name == "enginebench.cli":
+        if name == "enginebench.cli.main":
             assert not [m for m in every if m and m.startswith(WORKLOADS)], "the CLI imports a workload module"
     assert not [(n, m) for n, ms in imports.items() for m in ms if m.startswith(WORKLOADS)], "harness -> workloads"
     edges = {n: {m for m in ms if m in imports and m != n} for n, ms in imports.items()}

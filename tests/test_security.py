@@ -7,8 +7,8 @@ import os
 import psutil
 import pytest
 
-from enginebench import registry
-from enginebench.attempt import Session
+from enginebench.measure.attempt import Session
+from enginebench.plan import registry
 
 LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
 

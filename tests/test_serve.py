@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 from conftest import run_plan
 
-from enginebench import Timed, measured_apart, registry
-from enginebench.attempt import Session
-from enginebench.metrics import ProcessTreeSampler
+from enginebench import Timed, measured_apart
+from enginebench.measure.attempt import Session
+from enginebench.measure.metrics import ProcessTreeSampler
+from enginebench.plan import registry
 from enginebench.workloads.serve import load
 from enginebench.workloads.serve.app import HOST, PLANTS, PORT_ENV, listening
 from enginebench.workloads.serve.spec import PARAMS, WORKLOAD, check, headline, summarize

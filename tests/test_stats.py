@@ -17,14 +17,14 @@ import pytest
 from sample_workload import local as sample_local
 from sample_workload.spec import WORKLOAD as SAMPLE
 
-from enginebench.cli import busy_machine_warning, main
-from enginebench.records import Record, load_run
+from enginebench.cli.main import busy_machine_warning, main
+from enginebench.core.stats import change, contrast, separation_chance
 from enginebench.report.compare import compare
 from enginebench.report.html import render
 from enginebench.report.markdown import cell_text
 from enginebench.report.markdown import matrix as markdown_matrix
 from enginebench.report.model import build_model
-from enginebench.stats import change, contrast, separation_chance
+from enginebench.results.records import Record, load_run
 
 
 def noisy_times(median: float, n: int, seed: int, spread: float = 0.04) -> list[float]:
@@ -234,7 +234,7 @@ def test_a_busy_machine_is_warned_about_and_its_cases_marked_noisy(tmp_path: Pat
 
 
 def test_the_runs_own_processes_are_never_foreign_even_when_reaped_or_orphaned() -> None:
-    from enginebench.metrics import ProcessTreeSampler
+    from enginebench.measure.metrics import ProcessTreeSampler
 
     burn = "import time  # the run's child\nt = time.process_time()\nwhile time.process_time() - t < {s}: pass\n"
     # Children of the run that start, burn and are reaped between two samples (a killed actor, a

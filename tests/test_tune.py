@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from conftest import implementation, prepared_case, run_plan
 
-from enginebench import registry
-from enginebench.attempt import Session
+from enginebench.measure.attempt import Session
+from enginebench.plan import registry
 from enginebench.workloads.tune import asha
 from enginebench.workloads.tune.spec import WORKLOAD, check, configs
 

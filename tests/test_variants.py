@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLE_DIR
 
-from enginebench import registry
-from enginebench.cli import main
-from enginebench.records import Record, Status, load_run
+from enginebench.cli.main import main
+from enginebench.measure.variants import block_sizes, join, split_label, verdicts
+from enginebench.plan import registry
 from enginebench.report import markdown
-from enginebench.variants import block_sizes, join, split_label, verdicts
+from enginebench.results.records import Record, Status, load_run
 
 
 def _record(engine: str, samples: tuple[float, ...], default: bool = False, status: str = "ok",

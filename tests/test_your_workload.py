@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from conftest import run_plan
 
-from enginebench import API_VERSION, Verdict, registry
-from enginebench.attempt import Session
-from enginebench.records import load_run
-from enginebench.wellformed import check
+from enginebench import API_VERSION, Verdict
+from enginebench.contract.wellformed import check
+from enginebench.measure.attempt import Session
+from enginebench.plan import registry
+from enginebench.results.records import load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -262,12 +263,12 @@ def test_every_package_folder_is_installed_under_the_enginebench_name() -> None:
     import tomllib
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    folders = {"harness": "enginebench", "workloads": "enginebench.workloads"}
-    on_disk = {".".join((folders[init.parent.relative_to(ROOT).parts[0]],
-                         *init.parent.relative_to(ROOT).parts[1:])) for top in folders
+    # The harness's folder carries the package's name (a source folder); workloads/ installs inside it.
+    folders = {"harness/enginebench": "enginebench", "workloads": "enginebench.workloads"}
+    on_disk = {".".join((name, *init.parent.relative_to(ROOT / top).parts)) for top, name in folders.items()
                for init in (ROOT / top).rglob("__init__.py")}
     assert set(config["packages"]) == on_disk
-    assert config["package-dir"] == {"enginebench": "harness", "enginebench.workloads": "workloads"}
+    assert config["package-dir"] == {"enginebench": "harness/enginebench", "enginebench.workloads": "workloads"}
 
 
 def test_pip_install_puts_only_enginebench_into_site_packages(tmp_path: Path) -> None:

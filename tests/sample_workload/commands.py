@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from enginebench.commands import DataCommand, int_in
+from enginebench.contract.commands import DataCommand, int_in
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,8 +6,8 @@ import time
 from collections import Counter
 from typing import Any
 
+from enginebench.contract.spec import Implementation, Params, Staged
 from enginebench.engines.base import EngineContext
-from enginebench.spec import Implementation, Params, Staged
 
 CALLS: Counter[str] = Counter()
 

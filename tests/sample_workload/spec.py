@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from enginebench.spec import Case, Metric, Params, Timed, Verdict, Workload
+from enginebench.contract.spec import Case, Metric, Params, Timed, Verdict, Workload
 
 
 def doubled(params: Params) -> int:

@@ -313,7 +313,7 @@ VARIANTS = {"stream": {"train": partial(train, loader="stream")},
             "from-torch": {"train": partial(train, torch_dataset=True)},
             "ray-train-defaults": {"train": partial(train, train_settings={})},
             "core-actors": {"train": core_actors}}
-#: Measured, never the best the default is held to (enginebench.variants): why.
+#: Measured, never the best the default is held to (enginebench.measure.variants): why.
 OUTSIDE_RULE = {"core-actors": "it drops Ray Train, the library the ray engine's cnn case measures; it separates "
                                "Ray Train's cost from Ray's"}
 VARIANT_NOTES = {

@@ -232,7 +232,7 @@ DEFAULT_VARIANT = "distributor"
 VARIANTS = {"local-mode": {"train": partial(train, how="local-mode")},
             "dataframe-partitions": {"train": partial(train, how="dataframe")},
             "barrier-tasks": {"train": barrier_tasks}}
-#: Measured, never the best the default is held to (enginebench.variants): why.
+#: Measured, never the best the default is held to (enginebench.measure.variants): why.
 OUTSIDE_RULE = {
     "local-mode": "it trains on the driver's machine only, outside Spark's task slots: it cannot use the executors "
                   "of a cluster (--spark-master), so it is no default for the spark engine",

@@ -109,7 +109,7 @@ VARIANTS: dict[str, dict[str, Implementation]] = {
     "pairwise": {"tree-reduce": partial(tree_reduce, pairwise=True)},
     "patched-worker": {case: _patched(impl) for case, impl in CASES.items()},
 }
-#: Measured, never the best the default is held to (enginebench.variants): why.
+#: Measured, never the best the default is held to (enginebench.measure.variants): why.
 OUTSIDE_RULE = {"patched-worker": "it patches PySpark's worker, not the case's code; stock Spark is what users run"}
 VARIANT_NOTES = {"pairwise": "treeReduce(depth=log2 N): two at a time, the other engines' tree, one shuffle stage "
                              "per level (the default until 2026-11-29)",

@@ -1,5 +1,0 @@
-"""`python -m enginebench` is the `enginebench` command."""
-
-from enginebench.cli import main
-
-raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""enginebench: identical workloads on Ray, Dask, Spark-on-Ray, Spark and a local baseline.
+
+The public workload API: everything a workload needs, shipped or one's own, is imported from here
+(`from enginebench import Case, Workload, Metric, Verdict, Timed, EngineContext`); the five shipped
+workloads use exactly these names and nothing else of the harness. docs/your-workload.md walks through
+writing one. `API_VERSION` is the version of this API: a workload that needs a newer one says so with
+`Workload(requires_api="1.1")` and is refused with one line by an older enginebench.
+
+Importing this package stays cheap: no engine (ray, pyspark, dask, torch) is imported here.
+"""
+
+from enginebench.contract.commands import DataCommand, float_in, int_in
+from enginebench.contract.spec import (
+    SCALES,
+    Case,
+    Implementation,
+    Metric,
+    Params,
+    Staged,
+    Timed,
+    Verdict,
+    Workload,
+    cases_of,
+    median_run,
+    use_gpu,
+)
+from enginebench.core.errors import UsageError
+from enginebench.core.files import atomic_write_text, data_root, replace_dir_atomically
+from enginebench.engines.base import EngineContext, stop_process
+from enginebench.engines.ray import train_settings, without_cold_start_budget
+from enginebench.measure.metrics import measured_apart, percentile
+
+__version__ = "0.1.0"
+#: The workload API's version, MAJOR.MINOR: a minor release adds names, a major one changes them.
+#: 1.1: `measured_apart` (a load generator's process), `Staged(teardown=...)`, `stop_process`.
+#: 1.2: `train_settings` (Ray Train's controller as enginebench runs it), `without_cold_start_budget` (Ray Data).
+API_VERSION = "1.2"
+
+__all__ = [
+    "API_VERSION",
+    "SCALES",
+    "Case",
+    "DataCommand",
+    "EngineContext",
+    "Implementation",
+    "Metric",
+    "Params",
+    "Staged",
+    "Timed",
+    "UsageError",
+    "Verdict",
+    "Workload",
+    "__version__",
+    "atomic_write_text",
+    "cases_of",
+    "data_root",
+    "float_in",
+    "int_in",
+    "measured_apart",
+    "median_run",
+    "percentile",
+    "replace_dir_atomically",
+    "train_settings",
+    "stop_process",
+    "use_gpu",
+    "without_cold_start_budget",
+]

@@ -1,0 +1,5 @@
+"""`python -m enginebench` is the `enginebench` command."""
+
+from enginebench.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,786 @@
+"""The `enginebench` command: parses arguments and calls into the harness. No business logic here.
+
+Imports of engines (and of rich, psutil) happen inside the subcommands, so `enginebench list` and
+`--help` stay fast and work without any engine installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, TextIO
+
+from enginebench.contract.commands import float_in, int_in
+from enginebench.contract.spec import DEVICES, SCALES
+from enginebench.core.errors import UsageError, unknown
+from enginebench.measure.runner import FAULTS
+from enginebench.plan import registry
+from enginebench.results.fit import MIN_RUNGS
+from enginebench.results.records import DEFAULT_PRESET, PRESETS
+
+if TYPE_CHECKING:
+    from enginebench.engines.base import Endpoint
+    from enginebench.report.model import Asked
+    from enginebench.results.records import Plan, ResultsWriter, Run
+
+EXIT_USAGE = 2
+EXIT_FAILED_CASES = 1
+EXIT_INTERRUPTED = 130
+#: The results file the README's picture of the engine-fit matrix is taken from, and where it goes.
+PICTURE_RESULTS = "docs/results/repeat-1.json,docs/results/repeat-2.json,docs/results/repeat-3.json"
+PICTURE = "docs/img/engine-fit.png"
+NOISY_HELP = ("rank cases that ran while other processes took over 10%% of the CPU budget as if they were clean "
+              "(by default their figures count as conservative: a noisy engine behind the leader leaves the "
+              "order undecided)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage dump) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _ladder(text: str) -> tuple[str, tuple[float, ...]]:
+    """--ladder: '1x,2x,4x,8x' (factors of each case's size at the scale) or 'sf=0.01,0.02,0.05,0.1'
+    (sizes of one parameter): (parameter or '', the values), MIN_RUNGS or more distinct positive ones."""
+    param, eq, values = text.partition("=")
+    if not eq:
+        param, values = "", text
+    accepted = (f"accepted: {MIN_RUNGS} or more factors such as 1x,2x,4x,8x, or sizes of one parameter such as "
+                "sf=0.01,0.02,0.05,0.1")
+    parts = [v.strip() for v in values.split(",") if v.strip()]
+    numbers = []
+    for part in parts:
+        if not param and not part.endswith("x"):
+            raise argparse.ArgumentTypeError(f"invalid ladder {text!r}: {part!r} is not a factor ({accepted})")
+        try:
+            number = float(part.removesuffix("x") if not param else part)
+        except ValueError:
+            number = -1.0
+        if not number > 0 or number == float("inf"):
+            raise argparse.ArgumentTypeError(f"invalid ladder {text!r}: {part!r} is not a positive number ({accepted})")
+        numbers.append(number)
+    if len(set(numbers)) < MIN_RUNGS:
+        raise argparse.ArgumentTypeError(f"invalid ladder {text!r}: {len(set(numbers))} distinct sizes ({accepted}: "
+                                         "a line through the smaller sizes, and the largest held out to check it)")
+    return param.strip(), tuple(sorted(set(numbers)))
+
+
+def _sizes(text: str) -> dict[str, float]:
+    from enginebench.results.fit import parse_sizes
+
+    try:
+        return parse_sizes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _cpu_list(text: str) -> tuple[int, ...]:
+    parse = int_in(1, 4096, "CPU count")
+    values = tuple(parse(part.strip()) for part in text.split(","))
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"invalid CPU list {text!r} (accepted: distinct counts such as 1,2,4)")
+    return values
+
+
+_positive_seconds = float_in(0, 7 * 24 * 3600, "timeout", "seconds, more than 0, at most a week")
+
+
+def _percent(text: str) -> float:
+    """A threshold in percent ('10' or '10%') as a fraction."""
+    try:
+        value = float(text.strip().removesuffix("%"))
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"invalid threshold {text!r} (accepted: a percentage from 0 to 1000, e.g. 10)")
+    return value / 100
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="enginebench", description="Run identical workloads on Ray, Dask, Spark-on-Ray, "
+                     "Spark and a local baseline; time them, check them, record them.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = sub.add_parser("list", help="workloads (and where each comes from), cases, engines and scales")
+    listing.add_argument("--workload", help="comma-separated names, folders or dotted modules to list (default: the "
+                                            "shipped workloads and installed packages' entry points)")
+
+    new = sub.add_parser("new", help="write a working workload folder to start your own from (see "
+                                     "docs/your-workload.md)")
+    new.add_argument("name", help="the workload's name, also its folder's (a Python identifier: letters, digits, _)")
+    new.add_argument("--dir", default=".", help="where to create the folder (default: the current directory)")
+
+    run = sub.add_parser("run", help="run a plan: cases x engines at one scale (or one run per scale and budget)")
+    run.add_argument("--workload", help=f"comma-separated names, or 'all' (default all: "
+                                        f"{', '.join(registry.WORKLOADS)}); a folder (./myjob, with a spec.py) or a "
+                                        "dotted module runs your own; each engine starts once and runs every workload")
+    run.add_argument("--cases", help="comma-separated case names (WORKLOAD/CASE where a name is ambiguous), "
+                                     "or 'all' (default all)")
+    run.add_argument("--engines", help=f"comma-separated, or 'all' (default all: {', '.join(registry.ENGINES)})")
+    run.add_argument("--scale", help=f"one of: {', '.join(SCALES)} (default tiny); a list such as tiny,small "
+                                     "runs the plan once per scale and draws each case against input size")
+    run.add_argument("--ladder", type=_ladder, metavar="RUNGS",
+                     help="a size ladder: each case with a size parameter at several sizes, the engines started once, "
+                          "and per engine a line of fixed and per-unit cost with intervals, a held-out check, "
+                          "crossovers; factors of the scale's size (1x,2x,4x,8x) or sizes of one parameter "
+                          f"(sf=0.01,0.02,0.05,0.1); {MIN_RUNGS} or more")
+    run.add_argument("--cpus", type=_cpu_list,
+                     help="CPUs per engine (default: all); a list such as 1,2 runs the plan once per budget")
+    run.add_argument("--memory", help="memory per engine, e.g. 8g (default: half the RAM)")
+    run.add_argument("--preset", choices=tuple(PRESETS),
+                     help="warm-ups and repetitions: " + "; ".join(f"{name} = {p.warmup} warm-up + {p.repeat} "
+                                                                   f"repetitions" for name, p in PRESETS.items())
+                          + f" (default {DEFAULT_PRESET}); --warmup and --repeat override it")
+    run.add_argument("--repeat", type=int_in(1, 1000, "repeat count"), help="timed repetitions (default: the preset's)")
+    run.add_argument("--warmup", type=int_in(0, 100, "warm-up count"),
+                     help="untimed warm-up rounds (default: the preset's)")
+    run.add_argument("--timeout", type=_positive_seconds,
+                     help="per-case timeout in seconds (default: per case and scale)")
+    run.add_argument("--out", default="results", help="directory for the results file (default results/)")
+    for endpoint in _endpoints().values():
+        run.add_argument(endpoint.flag, dest=endpoint.key, help=endpoint.help)
+    run.add_argument("--device", choices=DEVICES,
+                     help="where cases with a device train (cnn, gbdt): cuda, cpu, or auto (default: cuda where the "
+                          "engine's workers see a GPU)")
+    run.add_argument("--scaling", choices=("strong", "weak"),
+                     help="with several --cpus: strong keeps the work fixed (default), weak grows it with the CPUs")
+    run.add_argument("--inject-fault", choices=FAULTS,
+                     help="after each case's timed runs, one more run during which a worker process is killed; "
+                          "records whether the engine recovered and the recovery time")
+    run.add_argument("--quiet", action="store_true", help="no live progress, only the summary")
+    run.add_argument("--verbose", action="store_true",
+                     help="engine output (Spark, Ray, Dask logs) on the terminal instead of OUT/<run id>.log")
+    run.add_argument("--resume", metavar="RUN_ID",
+                     help="finish an interrupted run (its plan comes from OUT/RUN_ID.json; done cases are kept)")
+    run.add_argument("--report-dir", default="reports",
+                     help="where the run's HTML report goes: REPORT_DIR/<run id>/index.html (default reports/)")
+    run.add_argument("--no-report", action="store_true", help="do not write an HTML report")
+    run.add_argument("--allow-noisy", action="store_true", help=NOISY_HELP)
+
+    study = sub.add_parser("variants", help="a variant study: each way an engine's module writes a case (its default "
+                                            "and its VARIANTS), alternated in one run, every answer checked")
+    study.add_argument("--workload", required=True, help=f"one of: {', '.join(registry.WORKLOADS)}, or a folder or "
+                                                         "dotted module of your own")
+    study.add_argument("--cases", help="comma-separated case names of the workload (default all)")
+    study.add_argument("--engines", help=f"comma-separated, or 'all' (default all: {', '.join(registry.ENGINES)})")
+    study.add_argument("--variants", help="comma-separated variant names run beside each default (default all of "
+                                          "the engines' variants)")
+    study.add_argument("--scale", default="tiny", help=f"one of: {', '.join(SCALES)} (default tiny)")
+    study.add_argument("--cpus", type=int_in(1, 1024, "CPU count"), help="CPUs per engine (default: all)")
+    study.add_argument("--memory", help="memory per engine, e.g. 8g (default: half the RAM)")
+    study.add_argument("--repeat", type=int_in(1, 1000, "repeat count"), default=4,
+                       help="timed repetitions per variant, split over its two blocks (default 4)")
+    study.add_argument("--warmup", type=int_in(0, 100, "warm-up count"), default=1,
+                       help="untimed warm-ups before each block (default 1)")
+    study.add_argument("--out", default="results", help="directory for the results file (default results/)")
+
+    report = sub.add_parser("report", help="one self-contained HTML page from results files")
+    report.add_argument("results", nargs="+", help="results JSON files written by enginebench run")
+    report.add_argument("-o", "--output", help="HTML file to write (default reports/<run id>/index.html)")
+    report.add_argument("--title", default="enginebench report")
+    report.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    report.add_argument("--allow-noisy", action="store_true", help=NOISY_HELP)
+    report.add_argument("--at", type=_sizes, metavar="SIZES",
+                        help="predict each laddered case at your size, from its lines (intervals, caveats and "
+                             "refusals included): PARAM=SIZE such as n_images=1000000 or sf=100, or a factor of the "
+                             "largest size measured such as 1000x; comma-separated")
+    report.add_argument("--format", choices=("html", "markdown"), default="html",
+                        help="html (default: one self-contained page) or markdown (the same tables and verdicts "
+                             "as one .md document; default path reports/<run id>/report.md)")
+
+    comp = sub.add_parser("compare", help="per-case ratios NEW/BASE of the headline with a significance-tested verdict")
+    comp.add_argument("base", help="results JSON of the baseline run")
+    comp.add_argument("new", help="results JSON of the new run")
+    comp.add_argument("-o", "--output", help="also write the comparison as HTML here")
+    comp.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    comp.add_argument("--threshold", type=_percent, default=None, metavar="PERCENT",
+                      help="smallest change called slower or faster, in percent of the base median (default 10)")
+    comp.add_argument("--fail-on-slower", action="store_true", help="exit 1 when any case got slower or broke")
+
+    export = sub.add_parser("export", help="results files as CSV: one row per record and metric")
+    export.add_argument("results", nargs="+", help="results JSON files written by enginebench run")
+    export.add_argument("--csv", required=True, metavar="FILE", help="CSV file to write ('-': standard output)")
+    export.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
+    data = sub.add_parser("data", help="generate (or verify) a workload's data set")
+    datasets = data.add_subparsers(dest="dataset", required=True, parser_class=_Parser)
+    for command in registry.data_commands().values():
+        command.add_arguments(datasets.add_parser(command.name, help=command.help))
+
+    docs = sub.add_parser("docs", help="the documentation: regenerate its measured tables, build or serve the site")
+    docs.add_argument("action", choices=("tables", "build", "serve", "picture"),
+                      help="tables: rewrite every generated table of README.md and docs/ from its results file; "
+                           "build: mkdocs build --strict; serve: mkdocs serve on 127.0.0.1; picture: the README's "
+                           "picture of the report's engine-fit matrix (needs Chromium)")
+    docs.add_argument("--check", action="store_true",
+                      help="with tables: change nothing, exit 1 when a table differs from its results file")
+    docs.add_argument("--site-dir", help="with build: where to write the site (default site/)")
+    docs.add_argument("--port", type=int_in(1024, 65535, "port"), default=8000, help="with serve (default 8000)")
+    docs.add_argument("--root", help="the enginebench checkout (default: the one this command runs from)")
+    docs.add_argument("--results", default=PICTURE_RESULTS,
+                      help=f"with picture: the results file, or repeated runs' files joined by commas (default "
+                           f"{PICTURE_RESULTS}, under --root)")
+
+    doctor = sub.add_parser("doctor", help="check Python, every engine's packages and needs, memory and /dev/shm")
+    doctor.add_argument("--no-import", action="store_true", help="check installed versions without importing")
+    return parser
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from enginebench.contract.spec import SCALE_NOTES
+
+    console = Console(highlight=False, soft_wrap=True)  # piped: long lines stay whole, never cut mid-sentence
+    for name in registry.parse_workloads(args.workload, every=True):
+        wl = registry.workload(name)
+        console.print(f"[bold]workload {wl.name}[/]: {wl.title} [dim]({registry.source(name).label})[/]")
+        for case in wl.cases:
+            better = "higher" if case.primary.higher_is_better else "lower"
+            size = case.sized_by
+            sized = f"; size {size}" + (f", per {case.size_unit}" if case.size_unit else "") if size else ""
+            console.print(f"  [bold]{case.name}[/]: {case.description} "
+                          f"[dim](headline {case.primary.name} in {case.primary.unit}, {better} is better{sized})[/]")
+            for scale in (s for s in SCALES if s in case.params):
+                params = ", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}"
+                                   for k, v in case.params[scale].items())
+                timeout = case.timeout_s.get(scale)
+                console.print(f"      {scale:<7} {params}   [dim]timeout {timeout or '?'} s[/]")
+    console.print("[bold]engines[/]")
+    for name in registry.ENGINES:
+        cls = registry.engine_class(name)
+        console.print(f"  [bold]{name:<13}[/] {cls.description} [dim](cases in workloads/*/{cls.api}.py)[/]")
+    console.print("[bold]scales[/]")
+    for s in SCALES:
+        console.print(f"  [bold]{s:<7}[/] {SCALE_NOTES[s]}")
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from enginebench.cli.template import write
+
+    folder = write(args.name, Path(args.dir)).as_posix()
+    shown = folder if folder.startswith(("/", ".")) else f"./{folder}"  # ./myjob: a folder, not a workload name
+    print(f"wrote {shown}/ (spec.py, one file per engine API, a test). Next:\n"
+          f"  enginebench run --workload {shown}   # every engine at tiny, ends in an HTML report\n"
+          f"  pytest {shown}                       # its tests (ENGINEBENCH_ENGINES=local: one engine, quick)\n"
+          "then make it your job: docs/your-workload.md")
+    return 0
+
+
+PLAN_OPTIONS = ("workload", "cases", "engines", "scale", "ladder", "cpus", "memory", "preset", "repeat", "warmup",
+                "timeout", "inject_fault", "scaling", "device")
+
+
+def _endpoints() -> dict[str, Endpoint]:
+    """Each engine's option for an existing cluster, once per key (engines may share one)."""
+    return {cls.endpoint.key: cls.endpoint for cls in registry.engine_classes() if cls.endpoint}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from enginebench.core.budget import Budget, parse_memory
+    from enginebench.engines.base import Endpoints
+    from enginebench.results.records import Plan
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file (accepted: a directory, created if missing)")
+    report_dir = None if args.no_report else Path(args.report_dir)
+    if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
+        raise UsageError(f"--report-dir {report_dir} is a file (accepted: a directory, created if missing)")
+    if args.resume:
+        given = [f"--{o.replace('_', '-')}" for o in (*PLAN_OPTIONS, *_endpoints()) if getattr(args, o) is not None]
+        if given:
+            raise UsageError(f"--resume takes its plan from the results file; drop {', '.join(given)}")
+        return resume(args.resume, out, Display(quiet=args.quiet, verbose=args.verbose), report_dir=report_dir,
+                      allow_noisy=args.allow_noisy)
+
+    workloads = registry.parse_workloads(args.workload)
+    scales = _scales(args.scale)
+    cases = _cases(args.cases, workloads)
+    if args.device not in (None, "auto") and not any("device" in registry.workload(w).case(c).params[s]
+                                                     for w in cases for c in cases[w] for s in scales):
+        raise UsageError(f"--device {args.device}: no case of the plan trains on a device (accepted with: cnn, gbdt)")
+    if args.device == "cuda" and not any(getattr(args, key) for key in _endpoints()):
+        import torch  # only here: torch takes seconds to import
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: this machine has no GPU torch can use (accepted: --device cpu or auto, "
+                             "or a cluster address whose workers have GPUs)")
+    ladder_param, ladder = args.ladder or ("", ())
+    if ladder:
+        _check_ladder(cases, scales, ladder_param, ladder)
+    memory = parse_memory(args.memory) if args.memory else None
+    budgets = [Budget.default(c, memory) for c in (args.cpus or (None,))]
+    preset = PRESETS[args.preset or DEFAULT_PRESET]
+    hand_picked = (args.repeat, args.warmup) != (None, None)  # --repeat or --warmup: exactly those counts
+    plans = [Plan(
+        cases=cases,
+        engines=registry.parse_names(args.engines, "engine", tuple(registry.ENGINES)),
+        scale=scale,
+        budget=budget,
+        repeat=args.repeat or preset.repeat,
+        warmup=preset.warmup if args.warmup is None else args.warmup,
+        preset=None if hand_picked else args.preset or DEFAULT_PRESET,
+        # A ladder's line needs a spread at every size: no time box cutting a slow rung to one repetition.
+        long_s=None if hand_picked or ladder else preset.long_s,
+        timeout_s=args.timeout,
+        endpoints=Endpoints(**{key: getattr(args, key) for key in _endpoints()}).to_dict(),
+        fault=args.inject_fault,
+        scaling=args.scaling or "strong",
+        device=args.device or "auto",
+        ladder=ladder,
+        ladder_param=ladder_param,
+        sources={w: registry.source(w).to_dict() for w in cases},
+    ) for scale in scales for budget in budgets]
+    show = Display(quiet=args.quiet, verbose=args.verbose)
+    if len(plans) == 1:
+        return execute(plans[0], out, show, report_dir=report_dir, allow_noisy=args.allow_noisy)[0]
+    # A sweep: one run (and results file) per scale and budget, then one report over all of them.
+    codes, paths = [], []
+    for i, plan in enumerate(plans, 1):
+        print(f"sweep {i} of {len(plans)}: scale {plan.scale}, {plan.budget.cpus} CPUs", flush=True)
+        code, path = execute(plan, out, show, report_dir=None)
+        codes.append(code)
+        paths.append(path)
+        if code == EXIT_INTERRUPTED:
+            return code
+    if report_dir is not None:
+        from enginebench.report.html import write_report
+        from enginebench.results.records import load_run
+
+        what = " and ".join(w for w, n in (("size", len(scales)), (f"{plans[0].scaling} scaling", len(budgets)))
+                            if n > 1)
+        target = report_dir / f"sweep-{paths[0].stem}" / "index.html"
+        write_report([load_run(p) for p in paths], target, title=f"enginebench {what} sweep",
+                     allow_noisy=args.allow_noisy)
+        print(f"sweep report: {target}")
+    return max(codes)
+
+
+def cmd_variants(args: argparse.Namespace) -> int:
+    from enginebench.core.budget import Budget, parse_memory
+    from enginebench.measure import variants
+    from enginebench.results.records import Plan
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file (accepted: a directory, created if missing)")
+    workload = registry.parse_workloads(args.workload)
+    if len(workload) != 1:
+        raise UsageError(f"--workload {args.workload}: a study is of one workload (accepted: one of "
+                         f"{', '.join(registry.WORKLOADS)})")
+    scale = registry.parse_names(args.scale, "scale", SCALES)
+    if len(scale) != 1:
+        raise UsageError(f"--scale {args.scale}: a study runs at one scale (accepted: one of {', '.join(SCALES)})")
+    plan = Plan(cases=_cases(args.cases, workload), engines=registry.parse_names(args.engines, "engine",
+                                                                                tuple(registry.ENGINES)),
+                scale=scale[0], budget=Budget.default(args.cpus, parse_memory(args.memory) if args.memory else None),
+                repeat=args.repeat, warmup=args.warmup, sources={workload[0]: registry.source(workload[0]).to_dict()})
+    only = tuple(v.strip() for v in (args.variants or "").split(",") if v.strip())
+    if only:
+        known = variants.variant_names(plan)
+        unknown = [v for v in only if v not in known]
+        if unknown:
+            raise UsageError(f"--variants {args.variants}: {', '.join(unknown)} is no variant of the plan's engines "
+                             f"and cases (accepted: {', '.join(known) or 'none: they have no variants'})")
+    return variants.execute(plan, out, only)[0]
+
+
+def _check_ladder(cases: dict[str, tuple[str, ...]], scales: tuple[str, ...], param: str,
+                  ladder: tuple[float, ...]) -> None:
+    """A ladder runs at one scale; sizes of a parameter need every case of the plan to have it; every
+    laddered case needs MIN_RUNGS distinct sizes once whole-number parameters are rounded."""
+    from enginebench.results.fit import rungs
+
+    if len(scales) != 1:
+        raise UsageError(f"--ladder runs at one scale (given {', '.join(scales)}; accepted: one of "
+                         f"{', '.join(SCALES)})")
+    sized = {}
+    for w, names in cases.items():
+        for c in names:
+            case = registry.workload(w).case(c)
+            sized[f"{w}/{c}"] = (case, case.sized_by or "")
+    if param:
+        other = [f"{name} ({p or 'no size parameter'})" for name, (_, p) in sized.items() if p != param]
+        if other:
+            raise UsageError(f"--ladder {param}=...: {', '.join(other[:4])} {'has' if len(other) == 1 else 'have'} "
+                             f"no size parameter {param!r} (accepted: --cases with that parameter, or factors such "
+                             "as 1x,2x,4x,8x)")
+    elif not any(p for _, p in sized.values()):
+        raise UsageError("--ladder: no case of the plan has a size parameter (see enginebench list)")
+    for name, (case, p) in sized.items():
+        n = len(rungs(case.params_for(scales[0]), p, ladder, param))
+        if p and n < MIN_RUNGS:
+            raise UsageError(f"--ladder: {name} has {n} distinct sizes of {p} once rounded to whole numbers "
+                             f"(accepted: factors far enough apart, such as 1x,2x,4x,8x)")
+
+
+def _scales(text: str | None) -> tuple[str, ...]:
+    """--scale: one scale or a comma list, in the order given (default tiny)."""
+    scales = registry.parse_names(text or "tiny", "scale", SCALES)
+    return tuple(s for s in SCALES if s in scales)
+
+
+def _cases(text: str | None, workloads: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """--cases over the chosen workloads: each name must be a case of one of them (WORKLOAD/CASE
+    picks one where several have it); workloads left without a case drop out of the plan."""
+    known = {w: registry.workload(w).case_names for w in workloads}
+    if text is None or text.strip() in ("", "all"):
+        return known
+    chosen: dict[str, list[str]] = {w: [] for w in workloads}
+    accepted = [f"{w}/{c}" for w in workloads for c in known[w]]
+    for name in dict.fromkeys(n.strip() for n in text.split(",") if n.strip()):
+        w, _, c = name.rpartition("/")
+        owners = [o for o in workloads if c in known[o] and w in ("", o)]
+        if len(workloads) == 1 and not owners:
+            raise unknown(f"case of workload {workloads[0]!r}", name, known[workloads[0]])
+        if len(owners) != 1:
+            what = "ambiguous" if owners else "unknown"
+            raise UsageError(f"{what} case {name!r} (accepted: {', '.join(accepted)}; WORKLOAD/ is needed only "
+                             "where workloads share a case name)")
+        chosen[owners[0]].append(c)
+    return {w: tuple(c for c in known[w] if c in chosen[w]) for w in workloads if chosen[w]}
+
+
+def resume(run_id: str, out: Path, show: Display, report_dir: Path | None, allow_noisy: bool = False) -> int:
+    """Finish an interrupted run in place: same plan, finished cases kept, the rest run."""
+    from enginebench.results.records import ResultsWriter
+
+    path = Path(run_id) if run_id.endswith(".json") else out / f"{run_id}.json"
+    if not path.exists():
+        known = sorted(p.stem for p in out.glob("*.json"))[-5:]
+        raise UsageError(f"no results file {path} to resume (accepted: a run id in {out}/, e.g. "
+                         f"{', '.join(known) or 'none there yet'})")
+    writer = ResultsWriter.resume(path)
+    plan = writer.run.header.plan
+    registry.restore(plan.sources)  # a user's workload, from where it was; refused when its files changed
+    for name in plan.workloads:
+        registry.workload(name)  # still known?
+    done = len(writer.run.records)
+    print(f"resuming {writer.run.run_id}: {done} of {plan.attempts} attempts already done")
+    return execute(plan, out, show, report_dir=report_dir, writer=writer, allow_noisy=allow_noisy)[0]
+
+
+def _output_path(path: Path, force: bool) -> Path:
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists (accepted: a new path, or --force to overwrite)")
+    if path.exists() and path.is_dir():
+        raise UsageError(f"{path} is a directory (accepted: a file path such as reports/NAME/index.html)")
+    return path
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from enginebench.results.records import load_run
+
+    runs = [load_run(p) for p in args.results]
+    name = runs[0].run_id if len(runs) == 1 else f"combined-{runs[-1].run_id}"
+    default = "report.md" if args.format == "markdown" else "index.html"
+    path = _output_path(Path(args.output) if args.output else Path("reports") / name / default, args.force)
+    asked = _asked(runs, args.at, args.allow_noisy) if args.at else None  # refused before anything is written
+    if args.format == "markdown":
+        from enginebench.core.files import atomic_write_text
+        from enginebench.report.markdown import document
+
+        atomic_write_text(path, document(runs, args.title, ", ".join(args.results), args.allow_noisy, at=args.at))
+    else:
+        from enginebench.report.html import write_report
+
+        write_report(runs, path, title=args.title, allow_noisy=args.allow_noisy, at=args.at)
+    if asked is not None:
+        _print_predictions(asked)
+    print(f"report: {path}")
+    return 0
+
+
+def _asked(runs: Sequence[Run], at: dict[str, float], allow_noisy: bool) -> list[Asked]:
+    """`report --at`: each laddered case's predictions at the asked size; a one-line error when the
+    results have no ladder or no laddered case has the size's parameter."""
+    from enginebench.report.model import build_model
+
+    model = build_model(runs, allow_noisy, at)
+    if not model.fits:
+        raise UsageError("--at: these results have no ladder to predict from (accepted: a results file of "
+                         "enginebench run --ladder)")
+    if not model.asked:
+        params = sorted({f.param for f in model.fits})
+        raise UsageError(f"--at: no laddered case has a size parameter among {', '.join(sorted(at))} (accepted: "
+                         f"{', '.join(params)}, or a factor such as 1000x)")
+    return model.asked
+
+
+def _print_predictions(asked: list[Asked]) -> None:
+    """Each laddered case's predicted order at the asked size, on the terminal."""
+    from enginebench.results.fit import fmt_factor, fmt_size
+
+    for q in asked:
+        print(f"{q.workload} {q.case} at {fmt_size(q.param, q.size)}, predicted seconds per call, fastest first:")
+        for i, (fit, p) in enumerate(q.order):
+            if p.seconds is None:
+                print(f"  {fit.engine:<13} no prediction: {p.refused}")
+                continue
+            beyond = f", {fmt_factor(p.factor)} beyond the ladder" if p.factor > 1 else ""
+            ahead = " (ahead of the next)" if q.separated(i) else ""
+            print(f"  {fit.engine:<13} {p.seconds.text()}{beyond}{ahead}")
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from enginebench.report import docs
+
+    root = docs.project_root(args.root)
+    if args.action == "tables":
+        stale = docs.stale(docs.pages(root), write=not args.check)
+        for page in stale:
+            print(f"{'stale' if args.check else 'rewrote'}: {page.relative_to(root)}")
+        if args.check and stale:
+            print("generated tables differ from their results files: run `enginebench docs tables`", file=sys.stderr)
+            return 1
+        print(f"{len(docs.blocks(root))} generated blocks, {len(stale)} {'stale' if args.check else 'rewritten'}")
+        return 0
+    if args.action == "build":
+        site = Path(args.site_dir) if args.site_dir else root / "site"
+        return docs.mkdocs(root, ["build", "--strict", "--site-dir", str(site.resolve())])
+    if args.action == "picture":
+        from enginebench.results.records import load_run
+
+        runs = [load_run(root / path) for path in args.results.split(",") if path]
+        print(f"picture: {docs.picture(runs, root / PICTURE)}")
+        return 0
+    return docs.mkdocs(root, ["serve", "--dev-addr", f"127.0.0.1:{args.port}"], replace=True)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from enginebench.core.fmt import format_metric
+    from enginebench.core.stats import THRESHOLD
+    from enginebench.measure.console import make_console
+    from enginebench.report.compare import compare, differences
+    from enginebench.report.html import render_comparison
+    from enginebench.results.records import atomic_write_text, load_run
+
+    base, new = load_run(args.base), load_run(args.new)
+    output = _output_path(Path(args.output), args.force) if args.output else None
+    threshold = THRESHOLD if args.threshold is None else args.threshold
+    rows = compare(base, new, threshold)
+    console = make_console()
+    table = Table(title=f"{new.run_id} vs {base.run_id}: ratio = how many times slower NEW is on the headline "
+                        "(median; above 1 is slower) and its interval; slower/faster only when the whole "
+                        f"interval is beyond the {threshold:.0%} threshold")
+    for col in ("workload", "case", "engine", "scale", "base", "new", "ratio", "interval", "verdict", "why"):
+        table.add_column(col, justify="right" if col in ("base", "new", "ratio", "interval") else "left")
+    style = {"faster": "green", "slower": "red", "broken": "bold red", "fixed": "green"}
+
+    def figure(status: str, value: float | None, unit: str) -> str:
+        return f"{format_metric(value)} {unit}" if status == "ok" and value is not None else status
+
+    for c in rows:
+        verdict = c.verdict + (" (borderline)" if c.borderline else "") + (f" [noisy {c.noisy}]" if c.noisy else "")
+        table.add_row(c.workload, c.case, c.engine, c.scale, figure(c.base_status, c.base_value, c.unit),
+                      figure(c.new_status, c.new_value, c.unit), f"{c.ratio:.2f}" if c.ratio is not None else "",
+                      f"[{c.low:.2f}, {c.high:.2f}]" if c.low is not None and c.high is not None else "",
+                      f"[{style[c.verdict]}]{verdict}[/]" if c.verdict in style else verdict, c.why)
+    console.print(table)
+    for note in differences(base, new):
+        console.print(f"note: {note}")
+    if output is not None:
+        atomic_write_text(output, render_comparison(base, new, threshold=threshold))
+        console.print(f"comparison: {output}")
+    worse = [c for c in rows if c.verdict in ("slower", "broken")]
+    return 1 if args.fail_on_slower and worse else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """One CSV row per record and metric (harness/export.py) to --csv FILE, or to stdout for '-'."""
+    from enginebench.core.files import atomic_write_text
+    from enginebench.results.export import csv_rows, to_csv
+    from enginebench.results.records import load_run
+
+    runs = [load_run(p) for p in args.results]
+    output = None if args.csv == "-" else _output_path(Path(args.csv), args.force)
+    text = to_csv(runs)
+    rows, records = len(csv_rows(runs)), sum(len(run.records) for run in runs)
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        atomic_write_text(output, text)
+    # With '-' the CSV owns stdout: the summary goes to stderr.
+    print(f"export: {rows} rows from {records} records -> {args.csv}",
+          file=sys.stderr if output is None else sys.stdout)
+    return 0
+
+
+@dataclass(frozen=True)
+class Display:
+    """How a run talks to the terminal: quiet (no live progress line), verbose (engine output on the
+    terminal instead of the run's log file)."""
+
+    quiet: bool = False
+    verbose: bool = False
+
+
+def execute(plan: Plan, out: Path, show: Display | None = None, report_dir: Path | None = None,
+            writer: ResultsWriter | None = None, allow_noisy: bool = False) -> tuple[int, Path]:
+    """Run a plan with live progress, write the results file (a new one, or `writer`'s when
+    resuming), print the summary and where things went; (exit code, results path). Engine output
+    goes to OUT/<run id>.log unless `show.verbose`. SIGTERM is handled like Ctrl-C: engines are
+    stopped, unfinished cases recorded as skipped, and the file stays valid for --resume."""
+    from contextlib import nullcontext
+
+    from enginebench.measure.console import EngineOutput
+    from enginebench.measure.runner import make_header, new_run_id
+    from enginebench.results.records import ResultsWriter
+
+    show = show or Display()
+    if writer is None:
+        run_id = new_run_id(plan)
+        writer = ResultsWriter(out / f"{run_id}.json", make_header(plan, run_id))
+    log = writer.path.with_suffix(".log")
+    with nullcontext(None) if show.verbose else EngineOutput(log) as diverted:
+        return _execute(plan, out, show, writer, report_dir, allow_noisy,
+                        terminal=diverted.terminal if diverted else None, log=None if show.verbose else log)
+
+
+def _execute(plan: Plan, out: Path, show: Display, writer: ResultsWriter, report_dir: Path | None,
+             allow_noisy: bool, terminal: TextIO | None, log: Path | None) -> tuple[int, Path]:
+    import signal
+
+    from enginebench.measure.console import LiveProgress, make_console, summary_table
+    from enginebench.measure.runner import Runner
+    from enginebench.results.records import FAILED
+
+    console = make_console(terminal)
+    run_id = writer.run.run_id
+    b = plan.budget
+    what = ", ".join(f"{w} ({len(c)} cases)" for w, c in plan.cases.items())
+    console.print(f"enginebench run {run_id}: {what} x {len(plan.engines)} engines, scale {plan.scale}, "
+                  f"{b.cpus} CPUs, {b.memory_bytes / 2**30:.1f} GiB per engine, warm-up {plan.warmup}, "
+                  f"repeat {plan.repeat}")
+    if plan.ladder:
+        rungs = ", ".join(f"{v:g}" + ("" if plan.ladder_param else "x") for v in plan.ladder)
+        console.print(f"size ladder: {plan.ladder_param + '=' if plan.ladder_param else ''}{rungs}, "
+                      f"{plan.attempts} attempts (cases without a size parameter run once)")
+    if log is not None:
+        console.print(f"engine output: {log}")
+    warning = busy_machine_warning(b.cpus)
+    if warning:
+        console.print(warning)
+    observer = LiveProgress(console, plan.attempts)
+    runner = Runner(plan, writer, observer=None if show.quiet else observer)
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        if show.quiet:
+            runner.run()
+        else:
+            with observer:
+                runner.run()
+    except KeyboardInterrupt:
+        console.print(f"interrupted: engines stopped; results so far in {writer.path}; "
+                      f"finish with: enginebench run --resume {run_id} --out {out}")
+        return EXIT_INTERRUPTED, writer.path
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    records = writer.run.records
+    console.print(summary_table(records, writer.run.header.engines))
+    failed = [r for r in records if r.status in FAILED]
+    console.print(f"results: {writer.path}")
+    if report_dir is not None:
+        from enginebench.report.html import write_report
+        from enginebench.results.records import load_run
+
+        try:
+            path = write_report([load_run(writer.path)], report_dir / run_id / "index.html", allow_noisy=allow_noisy)
+            console.print(f"report: {path}")
+        except Exception as exc:  # noqa: BLE001 - the results are safe on disk; say why the page is missing
+            console.print(f"report not written ({type(exc).__name__}: {exc}); "
+                          f"make it later with: enginebench report {writer.path}")
+    if failed:
+        console.print(f"{len(failed)} of {len(records)} attempts failed: "
+                      + "; ".join(f"{r.engine}/{r.case} {r.status}" for r in failed[:8])
+                      + (f"; engine output in {log}" if log else ""))
+        return EXIT_FAILED_CASES, writer.path
+    return 0, writer.path
+
+
+def busy_machine_warning(cpus: int) -> str:
+    """A warning, naming the busiest of them, when processes outside this one's tree keep more than
+    NOISY_SHARE of the budget's CPUs busy now."""
+    import os
+    import time
+
+    from enginebench.measure.metrics import ProcessTreeSampler
+    from enginebench.report.noise import NOISY_SHARE
+
+    sampler = ProcessTreeSampler(0.25).start()
+    time.sleep(0.5)
+    sampler.stop()
+    busy = max(0.0, sampler.foreign_cpu_seconds - sampler.foreign_resolution_s) / sampler.wall_s
+    if busy <= NOISY_SHARE * cpus:
+        return ""
+    top = ", ".join(f"{p['name']} (pid {p['pid']})" for p in sampler.foreign_top(2))
+    return (f"warning: the machine is busy before the run starts ({busy:.1f} CPUs in use by other processes: "
+            f"{top}; load average {os.getloadavg()[0]:.2f}); figures taken now measure contention too. Cases "
+            f"during which other processes take over {NOISY_SHARE:.0%} of the {cpus}-CPU budget are marked noisy "
+            "and ranked as conservative figures (a noisy engine behind the leader leaves the order undecided).")
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from enginebench.cli.doctor import diagnose
+
+    console = Console()
+    findings = diagnose(import_engines=not args.no_import)
+    style = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+    for f in findings:
+        console.print(f"[{style[f.level]}]{f.level:>4}[/] {f.what:<12} {f.detail}", highlight=False)
+    failures = [f for f in findings if f.level == "fail"]
+    if failures:
+        console.print(f"{len(failures)} problem(s) to fix before every engine can run.")
+        return 1
+    console.print("every engine can run here.")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return cmd_list(args)
+        if args.command == "new":
+            return cmd_new(args)
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "doctor":
+            return cmd_doctor(args)
+        if args.command == "data":
+            return registry.data_commands()[args.dataset].run(args)
+        if args.command == "report":
+            return cmd_report(args)
+        if args.command == "compare":
+            return cmd_compare(args)
+        if args.command == "export":
+            return cmd_export(args)
+        if args.command == "docs":
+            return cmd_docs(args)
+        if args.command == "variants":
+            return cmd_variants(args)
+    except UsageError as exc:
+        sys.stderr.write(f"enginebench {args.command}: error: {exc}\n")
+        return EXIT_USAGE
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
