@@ -12,13 +12,15 @@ import pytest
 from conftest import TEST_BUDGET, run_plan
 
 from enginebench.cli.main import main
+from enginebench.cli.parse import parse_sizes
 from enginebench.core.budget import Budget
 from enginebench.measure.metrics import describe
 from enginebench.measure.runner import Runner, make_header
+from enginebench.plan.plan import rungs
 from enginebench.report.markdown import document
 from enginebench.report.model import build_model
 from enginebench.results import fit as ladder
-from enginebench.results.fit import EXTRAPOLATION_CAP, Fit, crossing, fit_records, parse_sizes, rungs
+from enginebench.results.fit import EXTRAPOLATION_CAP, Fit, crossing, fit_records
 from enginebench.results.records import EngineSession, Header, Plan, Record, ResultsWriter, Run, load_run
 
 #: Relative noise on hand-built repetitions: deterministic, about 2%.

@@ -72,7 +72,7 @@ def _ladder(text: str) -> tuple[str, tuple[float, ...]]:
 
 
 def _sizes(text: str) -> dict[str, float]:
-    from enginebench.results.fit import parse_sizes
+    from enginebench.cli.parse import parse_sizes
 
     try:
         return parse_sizes(text)
@@ -397,7 +397,7 @@ def _check_ladder(cases: dict[str, tuple[str, ...]], scales: tuple[str, ...], pa
                   ladder: tuple[float, ...]) -> None:
     """A ladder runs at one scale; sizes of a parameter need every case of the plan to have it; every
     laddered case needs MIN_RUNGS distinct sizes once whole-number parameters are rounded."""
-    from enginebench.results.fit import rungs
+    from enginebench.plan.plan import rungs
 
     if len(scales) != 1:
         raise UsageError(f"--ladder runs at one scale (given {', '.join(scales)}; accepted: one of "
@@ -517,7 +517,7 @@ def _asked(runs: Sequence[Run], at: dict[str, float], allow_noisy: bool) -> list
 
 def _print_predictions(asked: list[Asked]) -> None:
     """Each laddered case's predicted order at the asked size, on the terminal."""
-    from enginebench.results.fit import fmt_factor, fmt_size
+    from enginebench.core.fmt import fmt_factor, fmt_size
 
     for q in asked:
         print(f"{q.workload} {q.case} at {fmt_size(q.param, q.size)}, predicted seconds per call, fastest first:")

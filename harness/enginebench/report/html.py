@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from enginebench.core.budget import format_bytes
-from enginebench.core.fmt import format_metric, format_seconds
+from enginebench.core.fmt import fmt_factor, fmt_seconds, fmt_size, format_metric, format_seconds
 from enginebench.core.stats import BOOTSTRAP_MIN, MIN_REPETITION_S, RULES, THRESHOLD
 from enginebench.report import figures
 from enginebench.report.model import CONFIRM_MIN, ReportModel, build_model, fmt_ratio
 from enginebench.report.noise import NOISY_SHARE
-from enginebench.results.fit import EXTRAPOLATION_CAP, fmt_factor, fmt_seconds, fmt_size
+from enginebench.results.fit import EXTRAPOLATION_CAP
 from enginebench.results.fit import RULES as LADDER_RULES
 from enginebench.results.records import Run
 

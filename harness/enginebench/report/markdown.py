@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from enginebench.core.budget import format_bytes
-from enginebench.core.fmt import format_metric, format_seconds
+from enginebench.core.fmt import fmt_factor, fmt_seconds, fmt_size, format_metric, format_seconds
 from enginebench.report.model import FAILED, Cell, ReportModel, Row, build_model, fmt_ratio
-from enginebench.results.fit import MIN_RUNGS, fmt_factor, fmt_seconds, fmt_size
+from enginebench.results.fit import MIN_RUNGS
 from enginebench.results.records import PRESETS, Record, Run
 
 STATUS_TEXT = {"wrong": "**WRONG**", "error": "error", "timeout": "timeout", "unsupported": "n/a",

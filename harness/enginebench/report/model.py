@@ -18,6 +18,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from enginebench.core.fmt import fmt_seconds, fmt_size, size_label
 from enginebench.core.stats import THRESHOLD, Contrast, contrast, worse_ratio
 from enginebench.report.noise import NOISY_SHARE, best_case, foreign_names, is_noisy
 from enginebench.results.fit import (
@@ -30,11 +31,8 @@ from enginebench.results.fit import (
     asked_size,
     crossings,
     fits,
-    fmt_seconds,
-    fmt_size,
     order_at,
     scaling_fits,
-    size_label,
 )
 from enginebench.results.records import PHASES, Header, Record, Run
 

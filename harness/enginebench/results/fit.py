@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from enginebench.contract.spec import size_value
+from enginebench.core.fmt import fmt_factor, fmt_seconds, size_label, size_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -254,27 +254,12 @@ class Crossing:
 
     def text(self) -> str:
         size = self.size
-        interval = f"[{_size(size.low)}, {_size(size.high)}]"
+        interval = f"[{size_text(size.low)}, {size_text(size.high)}]"
         if self.named:
             return (f"{self.leader} overtakes {self.other} on {self.case} from about {size_label(self.param)} "
-                    f"{_size(size.value)} {interval} ({self.where()})")
+                    f"{size_text(size.value)} {interval} ({self.where()})")
         return (f"{self.leader} and {self.other} on {self.case}: lines cross at about {size_label(self.param)} "
-                f"{_size(size.value)}, not named: {self.why}")
-
-
-def rungs(params: Mapping[str, Any], param: str | None, ladder: Sequence[float], ladder_param: str = ""
-          ) -> list[Mapping[str, Any]]:
-    """A case's parameters at each rung of a ladder, smallest first: its size parameter times each
-    factor (ladder_param "") or set to each size (ladder_param names it); whole numbers stay whole,
-    rungs that round to the same size are one. Without a ladder, or for a case whose size is not a
-    number the ladder speaks of, the one set of parameters."""
-    base = size_value(params, param)
-    if not ladder or param is None or base is None or ladder_param not in ("", param):
-        return [params]
-    sizes = [v if ladder_param else base * v for v in ladder]
-    whole = isinstance(params[param], int)
-    values = [max(1, round(v)) if whole else float(f"{v:.10g}") for v in sizes]
-    return [{**params, param: v} for v in sorted(set(values))]
+                f"{size_text(size.value)}, not named: {self.why}")
 
 
 # -- fitting --------------------------------------------------------------------------------------
@@ -520,32 +505,6 @@ def order_at(lines: Sequence[Fit], size: float) -> list[tuple[Fit, Prediction]]:
     return sorted(found, key=lambda fp: (fp[1].seconds is None, fp[1].seconds.value if fp[1].seconds else 0.0))
 
 
-def parse_sizes(text: str) -> dict[str, float]:
-    """`--at`: 'n_train=1e6,sf=100' (a size per parameter) or '1000x' (a factor of each ladder's largest
-    size). Raises ValueError with what is accepted."""
-    out: dict[str, float] = {}
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        key, eq, value = part.rpartition("=")
-        key = key.strip() if eq else "x"
-        raw = value.strip().removesuffix("x") if key == "x" else value.strip()
-        if key == "x" and not value.strip().endswith("x"):
-            raise ValueError(f"--at {text!r}: {part!r} needs a parameter or an x (accepted: PARAM=SIZE such as "
-                             "n_train=1000000, or a factor of the largest size measured such as 1000x)")
-        try:
-            number = float(raw.replace("_", ""))
-        except ValueError:
-            number = -1.0
-        if not number > 0 or not math.isfinite(number):
-            raise ValueError(f"--at {text!r}: {part!r} is not a positive number (accepted: PARAM=SIZE such as "
-                             "sf=100, or FACTORx such as 1000x)")
-        out[key] = number
-    if not out:
-        raise ValueError("--at needs a size (accepted: PARAM=SIZE such as n_images=1000000, or FACTORx such as 1000x)")
-    return out
-
-
 def asked_size(lines: Sequence[Fit], sizes: Mapping[str, float]) -> float | None:
     """The size a user asked for, for one case's lines: its parameter's value, or a factor of the largest size."""
     if not lines:
@@ -556,40 +515,3 @@ def asked_size(lines: Sequence[Fit], sizes: Mapping[str, float]) -> float | None
     if "x" in sizes:
         return sizes["x"] * max(f.largest for f in lines)
     return None
-
-
-# -- text -----------------------------------------------------------------------------------------
-
-def size_label(param: str) -> str:
-    """How a size parameter is named in sentences and on axes (TPC-H's scale factor as SF)."""
-    return param.upper() if param == "sf" else param
-
-
-def _size(v: float) -> str:
-    if not math.isfinite(v):
-        return "unbounded"
-    if abs(v) >= 1e7:
-        return f"{v:.3g}"
-    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
-
-
-def fmt_size(param: str, v: float) -> str:
-    return f"{size_label(param)} {_size(v)}"
-
-
-def fmt_factor(f: float) -> str:
-    return f"{f:,.0f}x" if f >= 10 else f"{f:.1f}x"
-
-
-def fmt_seconds(v: float) -> str:
-    """Seconds in the unit that reads: s, ms, µs or ns."""
-    a = abs(v)
-    if a >= 1 or a == 0:
-        return f"{v:.3g} s"
-    if a >= 1e-3:
-        return f"{v * 1e3:.3g} ms"
-    if a >= 1e-6:
-        return f"{v * 1e6:.3g} µs"
-    return f"{v * 1e9:.3g} ns"
-
-

@@ -277,7 +277,7 @@ class Plan:
 
     def rungs(self, case: Case) -> list[Params]:
         """The case's parameters at each rung of the ladder, smallest first (`ladder.rungs`)."""
-        from enginebench.results.fit import rungs
+        from enginebench.plan.plan import rungs
 
         return rungs(self.params(case), case.sized_by, self.ladder, self.ladder_param)
 
