@@ -17,8 +17,8 @@ import time
 
 
 def main() -> None:
+    from enginebench import EngineContext
     from enginebench.core.budget import Budget
-    from enginebench.engines.base import EngineContext
     from enginebench.plan import registry
     from enginebench.workloads.cnn import local
     from enginebench.workloads.cnn.spec import PARAMS, WORKLOAD, prepare

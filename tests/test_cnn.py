@@ -168,13 +168,14 @@ def test_device_option_reaches_the_params_and_cuda_without_a_gpu_is_refused(
 
     from enginebench.contract.spec import use_gpu
     from enginebench.core.budget import Budget
+    from enginebench.plan.plan import case_params
     from enginebench.results.records import Plan
 
     case = WORKLOAD.case("train")
     plan = Plan(cases={"cnn": ("train",)}, engines=("local",), scale="tiny", budget=Budget(2, 2**30),
                 device="cpu")
-    assert plan.params(case)["device"] == "cpu"
-    assert dataclasses.replace(plan, device="auto").params(case)["device"] == "auto"
+    assert case_params(plan, case)["device"] == "cpu"
+    assert case_params(dataclasses.replace(plan, device="auto"), case)["device"] == "auto"
     assert not use_gpu({"device": "cpu"}, True, "x") and use_gpu({"device": "auto"}, True, "x")
     assert not use_gpu({"device": "auto"}, False, "x") and use_gpu({}, True, "x")
     with pytest.raises(RuntimeError, match="--device cuda, but no GPU is visible to the Ray cluster"):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from enginebench.cli.main import main
-from enginebench.measure.metrics import describe
+from enginebench.core.stats import describe
 from enginebench.report.html import render
 from enginebench.results.export import COLUMNS, csv_rows, read_csv, to_csv
 from enginebench.results.records import EngineSession, Record, Run, load_run

@@ -14,9 +14,9 @@ from conftest import TEST_BUDGET, run_plan
 from enginebench.cli.main import main
 from enginebench.cli.parse import parse_sizes
 from enginebench.core.budget import Budget
-from enginebench.measure.metrics import describe
+from enginebench.core.stats import describe
 from enginebench.measure.runner import Runner, make_header
-from enginebench.plan.plan import rungs
+from enginebench.plan.plan import count, rungs, steps
 from enginebench.report.markdown import document
 from enginebench.report.model import build_model
 from enginebench.results import fit as ladder
@@ -240,7 +240,8 @@ def test_a_real_ladder_on_local_and_dask_fits_lines_and_resumes_without_rerunnin
 def test_plan_attempts_count_every_rung() -> None:
     plan = Plan(cases={"tasks": ("noop", "latency")}, engines=("local", "dask"), scale="tiny", budget=TEST_BUDGET,
                 ladder=(1.0, 2.0, 4.0, 8.0))
-    assert plan.attempts == 16
+    assert count(plan) == 16
+    assert len({s.size for s in steps(plan) if s.case == "noop"}) == 4
     assert Plan.from_dict(json.loads(json.dumps(plan.to_dict()))).ladder == (1.0, 2.0, 4.0, 8.0)
     assert make_header(plan, "x").plan.ladder == (1.0, 2.0, 4.0, 8.0)
 

@@ -9,7 +9,7 @@ import pytest
 
 from enginebench.core.budget import Budget
 from enginebench.core.errors import UsageError
-from enginebench.measure.metrics import describe, percentile
+from enginebench.core.stats import describe, percentile
 from enginebench.results.records import SCHEMA_VERSION, Header, Plan, Record, ResultsWriter, load_run
 
 

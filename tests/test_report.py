@@ -15,7 +15,7 @@ import pytest
 from enginebench.cli.main import main
 from enginebench.core.budget import Budget
 from enginebench.core.errors import UsageError
-from enginebench.measure.metrics import describe
+from enginebench.core.stats import describe
 from enginebench.report.compare import compare
 from enginebench.report.html import render
 from enginebench.report.model import build_model

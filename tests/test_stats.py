@@ -17,7 +17,8 @@ import pytest
 from sample_workload import local as sample_local
 from sample_workload.spec import WORKLOAD as SAMPLE
 
-from enginebench.cli.main import busy_machine_warning, main
+from enginebench.cli.jobs import busy_machine_warning
+from enginebench.cli.main import main
 from enginebench.core.stats import change, contrast, separation_chance
 from enginebench.report.compare import compare
 from enginebench.report.html import render

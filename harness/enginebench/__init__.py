@@ -13,6 +13,7 @@ from enginebench.contract.commands import DataCommand, float_in, int_in
 from enginebench.contract.spec import (
     SCALES,
     Case,
+    EngineContext,
     Implementation,
     Metric,
     Params,
@@ -26,15 +27,11 @@ from enginebench.contract.spec import (
 )
 from enginebench.core.errors import UsageError
 from enginebench.core.files import atomic_write_text, data_root, replace_dir_atomically
-from enginebench.engines.base import EngineContext, stop_process
+from enginebench.core.stats import percentile
+from enginebench.core.version import API_VERSION, __version__
+from enginebench.engines.base import stop_process
 from enginebench.engines.ray import train_settings, without_cold_start_budget
-from enginebench.measure.metrics import measured_apart, percentile
-
-__version__ = "0.1.0"
-#: The workload API's version, MAJOR.MINOR: a minor release adds names, a major one changes them.
-#: 1.1: `measured_apart` (a load generator's process), `Staged(teardown=...)`, `stop_process`.
-#: 1.2: `train_settings` (Ray Train's controller as enginebench runs it), `without_cold_start_budget` (Ray Data).
-API_VERSION = "1.2"
+from enginebench.measure.metrics import measured_apart
 
 __all__ = [
     "API_VERSION",

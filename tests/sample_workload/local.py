@@ -6,8 +6,8 @@ import time
 from collections import Counter
 from typing import Any
 
+from enginebench import EngineContext
 from enginebench.contract.spec import Implementation, Params, Staged
-from enginebench.engines.base import EngineContext
 
 CALLS: Counter[str] = Counter()
 

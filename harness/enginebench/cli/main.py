@@ -9,26 +9,22 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn
 
 from enginebench.contract.commands import float_in, int_in
 from enginebench.contract.spec import DEVICES, SCALES
-from enginebench.core.errors import UsageError, unknown
-from enginebench.measure.runner import FAULTS
+from enginebench.core.errors import UsageError
 from enginebench.plan import registry
+from enginebench.plan.plan import DEFAULT_PRESET, FAULTS, PRESETS
 from enginebench.results.fit import MIN_RUNGS
-from enginebench.results.records import DEFAULT_PRESET, PRESETS
 
 if TYPE_CHECKING:
     from enginebench.engines.base import Endpoint
     from enginebench.report.model import Asked
-    from enginebench.results.records import Plan, ResultsWriter, Run
+    from enginebench.results.records import Run
 
 EXIT_USAGE = 2
-EXIT_FAILED_CASES = 1
-EXIT_INTERRUPTED = 130
 #: The results file the README's picture of the engine-fit matrix is taken from, and where it goes.
 PICTURE_RESULTS = "docs/results/repeat-1.json,docs/results/repeat-2.json,docs/results/repeat-3.json"
 PICTURE = "docs/img/engine-fit.png"
@@ -165,20 +161,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     study = sub.add_parser("variants", help="a variant study: each way an engine's module writes a case (its default "
                                             "and its VARIANTS), alternated in one run, every answer checked")
-    study.add_argument("--workload", required=True, help=f"one of: {', '.join(registry.WORKLOADS)}, or a folder or "
+    study.add_argument("--workload", help=f"one of: {', '.join(registry.WORKLOADS)}, or a folder or "
                                                          "dotted module of your own")
     study.add_argument("--cases", help="comma-separated case names of the workload (default all)")
     study.add_argument("--engines", help=f"comma-separated, or 'all' (default all: {', '.join(registry.ENGINES)})")
     study.add_argument("--variants", help="comma-separated variant names run beside each default (default all of "
                                           "the engines' variants)")
-    study.add_argument("--scale", default="tiny", help=f"one of: {', '.join(SCALES)} (default tiny)")
+    study.add_argument("--scale", help=f"one of: {', '.join(SCALES)} (default tiny)")
     study.add_argument("--cpus", type=int_in(1, 1024, "CPU count"), help="CPUs per engine (default: all)")
     study.add_argument("--memory", help="memory per engine, e.g. 8g (default: half the RAM)")
-    study.add_argument("--repeat", type=int_in(1, 1000, "repeat count"), default=4,
+    study.add_argument("--repeat", type=int_in(1, 1000, "repeat count"),
                        help="timed repetitions per variant, split over its two blocks (default 4)")
-    study.add_argument("--warmup", type=int_in(0, 100, "warm-up count"), default=1,
+    study.add_argument("--warmup", type=int_in(0, 100, "warm-up count"),
                        help="untimed warm-ups before each block (default 1)")
     study.add_argument("--out", default="results", help="directory for the results file (default results/)")
+    study.add_argument("--resume", metavar="RUN_ID",
+                       help="finish an interrupted study (its plan comes from OUT/RUN_ID.json; finished cases "
+                            "are kept)")
 
     report = sub.add_parser("report", help="one self-contained HTML page from results files")
     report.add_argument("results", nargs="+", help="results JSON files written by enginebench run")
@@ -274,6 +273,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+#: `variants` options that make its plan (refused beside --resume).
+STUDY_OPTIONS = ("workload", "cases", "engines", "variants", "scale", "cpus", "memory", "repeat", "warmup")
 PLAN_OPTIONS = ("workload", "cases", "engines", "scale", "ladder", "cpus", "memory", "preset", "repeat", "warmup",
                 "timeout", "inject_fault", "scaling", "device")
 
@@ -284,188 +285,43 @@ def _endpoints() -> dict[str, Endpoint]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from enginebench.core.budget import Budget, parse_memory
+    from enginebench.cli import jobs
     from enginebench.engines.base import Endpoints
-    from enginebench.results.records import Plan
+    from enginebench.plan.plan import Request, plans
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file (accepted: a directory, created if missing)")
-    report_dir = None if args.no_report else Path(args.report_dir)
-    if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
-        raise UsageError(f"--report-dir {report_dir} is a file (accepted: a directory, created if missing)")
+    out = jobs.output_dir(args.out)
+    report_dir = None if args.no_report else jobs.output_dir(args.report_dir, "--report-dir")
+    show = jobs.Display(quiet=args.quiet, verbose=args.verbose)
     if args.resume:
         given = [f"--{o.replace('_', '-')}" for o in (*PLAN_OPTIONS, *_endpoints()) if getattr(args, o) is not None]
         if given:
             raise UsageError(f"--resume takes its plan from the results file; drop {', '.join(given)}")
-        return resume(args.resume, out, Display(quiet=args.quiet, verbose=args.verbose), report_dir=report_dir,
-                      allow_noisy=args.allow_noisy)
-
-    workloads = registry.parse_workloads(args.workload)
-    scales = _scales(args.scale)
-    cases = _cases(args.cases, workloads)
-    if args.device not in (None, "auto") and not any("device" in registry.workload(w).case(c).params[s]
-                                                     for w in cases for c in cases[w] for s in scales):
-        raise UsageError(f"--device {args.device}: no case of the plan trains on a device (accepted with: cnn, gbdt)")
-    if args.device == "cuda" and not any(getattr(args, key) for key in _endpoints()):
-        import torch  # only here: torch takes seconds to import
-
-        if not torch.cuda.is_available():
-            raise UsageError("--device cuda: this machine has no GPU torch can use (accepted: --device cpu or auto, "
-                             "or a cluster address whose workers have GPUs)")
-    ladder_param, ladder = args.ladder or ("", ())
-    if ladder:
-        _check_ladder(cases, scales, ladder_param, ladder)
-    memory = parse_memory(args.memory) if args.memory else None
-    budgets = [Budget.default(c, memory) for c in (args.cpus or (None,))]
-    preset = PRESETS[args.preset or DEFAULT_PRESET]
-    hand_picked = (args.repeat, args.warmup) != (None, None)  # --repeat or --warmup: exactly those counts
-    plans = [Plan(
-        cases=cases,
-        engines=registry.parse_names(args.engines, "engine", tuple(registry.ENGINES)),
-        scale=scale,
-        budget=budget,
-        repeat=args.repeat or preset.repeat,
-        warmup=preset.warmup if args.warmup is None else args.warmup,
-        preset=None if hand_picked else args.preset or DEFAULT_PRESET,
-        # A ladder's line needs a spread at every size: no time box cutting a slow rung to one repetition.
-        long_s=None if hand_picked or ladder else preset.long_s,
-        timeout_s=args.timeout,
+        return jobs.resume_run(args.resume, out, show, report_dir=report_dir, allow_noisy=args.allow_noisy)
+    request = Request(
+        workload=args.workload, cases=args.cases, engines=args.engines, scale=args.scale, cpus=args.cpus,
+        memory=args.memory, preset=args.preset, repeat=args.repeat, warmup=args.warmup, timeout_s=args.timeout,
         endpoints=Endpoints(**{key: getattr(args, key) for key in _endpoints()}).to_dict(),
-        fault=args.inject_fault,
-        scaling=args.scaling or "strong",
-        device=args.device or "auto",
-        ladder=ladder,
-        ladder_param=ladder_param,
-        sources={w: registry.source(w).to_dict() for w in cases},
-    ) for scale in scales for budget in budgets]
-    show = Display(quiet=args.quiet, verbose=args.verbose)
-    if len(plans) == 1:
-        return execute(plans[0], out, show, report_dir=report_dir, allow_noisy=args.allow_noisy)[0]
-    # A sweep: one run (and results file) per scale and budget, then one report over all of them.
-    codes, paths = [], []
-    for i, plan in enumerate(plans, 1):
-        print(f"sweep {i} of {len(plans)}: scale {plan.scale}, {plan.budget.cpus} CPUs", flush=True)
-        code, path = execute(plan, out, show, report_dir=None)
-        codes.append(code)
-        paths.append(path)
-        if code == EXIT_INTERRUPTED:
-            return code
-    if report_dir is not None:
-        from enginebench.report.html import write_report
-        from enginebench.results.records import load_run
-
-        what = " and ".join(w for w, n in (("size", len(scales)), (f"{plans[0].scaling} scaling", len(budgets)))
-                            if n > 1)
-        target = report_dir / f"sweep-{paths[0].stem}" / "index.html"
-        write_report([load_run(p) for p in paths], target, title=f"enginebench {what} sweep",
-                     allow_noisy=args.allow_noisy)
-        print(f"sweep report: {target}")
-    return max(codes)
+        fault=args.inject_fault, scaling=args.scaling, device=args.device, ladder=args.ladder)
+    return jobs.run_plans(plans(request), out, show, report_dir, args.allow_noisy)
 
 
 def cmd_variants(args: argparse.Namespace) -> int:
-    from enginebench.core.budget import Budget, parse_memory
-    from enginebench.measure import variants
-    from enginebench.results.records import Plan
+    from enginebench.cli import jobs
+    from enginebench.plan.plan import study_plan
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file (accepted: a directory, created if missing)")
-    workload = registry.parse_workloads(args.workload)
-    if len(workload) != 1:
-        raise UsageError(f"--workload {args.workload}: a study is of one workload (accepted: one of "
-                         f"{', '.join(registry.WORKLOADS)})")
-    scale = registry.parse_names(args.scale, "scale", SCALES)
-    if len(scale) != 1:
-        raise UsageError(f"--scale {args.scale}: a study runs at one scale (accepted: one of {', '.join(SCALES)})")
-    plan = Plan(cases=_cases(args.cases, workload), engines=registry.parse_names(args.engines, "engine",
-                                                                                tuple(registry.ENGINES)),
-                scale=scale[0], budget=Budget.default(args.cpus, parse_memory(args.memory) if args.memory else None),
-                repeat=args.repeat, warmup=args.warmup, sources={workload[0]: registry.source(workload[0]).to_dict()})
+    out = jobs.output_dir(args.out)
+    if args.resume:
+        given = [f"--{o}" for o in STUDY_OPTIONS if getattr(args, o) is not None]
+        if given:
+            raise UsageError(f"--resume takes its plan from the results file; drop {', '.join(given)}")
+        return jobs.study(None, out, resume=args.resume)[0]
+    if args.workload is None:
+        raise UsageError("--workload is needed (accepted: one workload's name, folder or dotted module; or "
+                         "--resume RUN_ID)")
     only = tuple(v.strip() for v in (args.variants or "").split(",") if v.strip())
-    if only:
-        known = variants.variant_names(plan)
-        unknown = [v for v in only if v not in known]
-        if unknown:
-            raise UsageError(f"--variants {args.variants}: {', '.join(unknown)} is no variant of the plan's engines "
-                             f"and cases (accepted: {', '.join(known) or 'none: they have no variants'})")
-    return variants.execute(plan, out, only)[0]
-
-
-def _check_ladder(cases: dict[str, tuple[str, ...]], scales: tuple[str, ...], param: str,
-                  ladder: tuple[float, ...]) -> None:
-    """A ladder runs at one scale; sizes of a parameter need every case of the plan to have it; every
-    laddered case needs MIN_RUNGS distinct sizes once whole-number parameters are rounded."""
-    from enginebench.plan.plan import rungs
-
-    if len(scales) != 1:
-        raise UsageError(f"--ladder runs at one scale (given {', '.join(scales)}; accepted: one of "
-                         f"{', '.join(SCALES)})")
-    sized = {}
-    for w, names in cases.items():
-        for c in names:
-            case = registry.workload(w).case(c)
-            sized[f"{w}/{c}"] = (case, case.sized_by or "")
-    if param:
-        other = [f"{name} ({p or 'no size parameter'})" for name, (_, p) in sized.items() if p != param]
-        if other:
-            raise UsageError(f"--ladder {param}=...: {', '.join(other[:4])} {'has' if len(other) == 1 else 'have'} "
-                             f"no size parameter {param!r} (accepted: --cases with that parameter, or factors such "
-                             "as 1x,2x,4x,8x)")
-    elif not any(p for _, p in sized.values()):
-        raise UsageError("--ladder: no case of the plan has a size parameter (see enginebench list)")
-    for name, (case, p) in sized.items():
-        n = len(rungs(case.params_for(scales[0]), p, ladder, param))
-        if p and n < MIN_RUNGS:
-            raise UsageError(f"--ladder: {name} has {n} distinct sizes of {p} once rounded to whole numbers "
-                             f"(accepted: factors far enough apart, such as 1x,2x,4x,8x)")
-
-
-def _scales(text: str | None) -> tuple[str, ...]:
-    """--scale: one scale or a comma list, in the order given (default tiny)."""
-    scales = registry.parse_names(text or "tiny", "scale", SCALES)
-    return tuple(s for s in SCALES if s in scales)
-
-
-def _cases(text: str | None, workloads: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    """--cases over the chosen workloads: each name must be a case of one of them (WORKLOAD/CASE
-    picks one where several have it); workloads left without a case drop out of the plan."""
-    known = {w: registry.workload(w).case_names for w in workloads}
-    if text is None or text.strip() in ("", "all"):
-        return known
-    chosen: dict[str, list[str]] = {w: [] for w in workloads}
-    accepted = [f"{w}/{c}" for w in workloads for c in known[w]]
-    for name in dict.fromkeys(n.strip() for n in text.split(",") if n.strip()):
-        w, _, c = name.rpartition("/")
-        owners = [o for o in workloads if c in known[o] and w in ("", o)]
-        if len(workloads) == 1 and not owners:
-            raise unknown(f"case of workload {workloads[0]!r}", name, known[workloads[0]])
-        if len(owners) != 1:
-            what = "ambiguous" if owners else "unknown"
-            raise UsageError(f"{what} case {name!r} (accepted: {', '.join(accepted)}; WORKLOAD/ is needed only "
-                             "where workloads share a case name)")
-        chosen[owners[0]].append(c)
-    return {w: tuple(c for c in known[w] if c in chosen[w]) for w in workloads if chosen[w]}
-
-
-def resume(run_id: str, out: Path, show: Display, report_dir: Path | None, allow_noisy: bool = False) -> int:
-    """Finish an interrupted run in place: same plan, finished cases kept, the rest run."""
-    from enginebench.results.records import ResultsWriter
-
-    path = Path(run_id) if run_id.endswith(".json") else out / f"{run_id}.json"
-    if not path.exists():
-        known = sorted(p.stem for p in out.glob("*.json"))[-5:]
-        raise UsageError(f"no results file {path} to resume (accepted: a run id in {out}/, e.g. "
-                         f"{', '.join(known) or 'none there yet'})")
-    writer = ResultsWriter.resume(path)
-    plan = writer.run.header.plan
-    registry.restore(plan.sources)  # a user's workload, from where it was; refused when its files changed
-    for name in plan.workloads:
-        registry.workload(name)  # still known?
-    done = len(writer.run.records)
-    print(f"resuming {writer.run.run_id}: {done} of {plan.attempts} attempts already done")
-    return execute(plan, out, show, report_dir=report_dir, writer=writer, allow_noisy=allow_noisy)[0]
+    plan = study_plan(args.workload, args.cases, args.engines, args.scale or "tiny", args.cpus, args.memory,
+                      warmup=1 if args.warmup is None else args.warmup, repeat=args.repeat or 4, only=only)
+    return jobs.study(plan, out)[0]
 
 
 def _output_path(path: Path, force: bool) -> Path:
@@ -615,124 +471,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"export: {rows} rows from {records} records -> {args.csv}",
           file=sys.stderr if output is None else sys.stdout)
     return 0
-
-
-@dataclass(frozen=True)
-class Display:
-    """How a run talks to the terminal: quiet (no live progress line), verbose (engine output on the
-    terminal instead of the run's log file)."""
-
-    quiet: bool = False
-    verbose: bool = False
-
-
-def execute(plan: Plan, out: Path, show: Display | None = None, report_dir: Path | None = None,
-            writer: ResultsWriter | None = None, allow_noisy: bool = False) -> tuple[int, Path]:
-    """Run a plan with live progress, write the results file (a new one, or `writer`'s when
-    resuming), print the summary and where things went; (exit code, results path). Engine output
-    goes to OUT/<run id>.log unless `show.verbose`. SIGTERM is handled like Ctrl-C: engines are
-    stopped, unfinished cases recorded as skipped, and the file stays valid for --resume."""
-    from contextlib import nullcontext
-
-    from enginebench.measure.console import EngineOutput
-    from enginebench.measure.runner import make_header, new_run_id
-    from enginebench.results.records import ResultsWriter
-
-    show = show or Display()
-    if writer is None:
-        run_id = new_run_id(plan)
-        writer = ResultsWriter(out / f"{run_id}.json", make_header(plan, run_id))
-    log = writer.path.with_suffix(".log")
-    with nullcontext(None) if show.verbose else EngineOutput(log) as diverted:
-        return _execute(plan, out, show, writer, report_dir, allow_noisy,
-                        terminal=diverted.terminal if diverted else None, log=None if show.verbose else log)
-
-
-def _execute(plan: Plan, out: Path, show: Display, writer: ResultsWriter, report_dir: Path | None,
-             allow_noisy: bool, terminal: TextIO | None, log: Path | None) -> tuple[int, Path]:
-    import signal
-
-    from enginebench.measure.console import LiveProgress, make_console, summary_table
-    from enginebench.measure.runner import Runner
-    from enginebench.results.records import FAILED
-
-    console = make_console(terminal)
-    run_id = writer.run.run_id
-    b = plan.budget
-    what = ", ".join(f"{w} ({len(c)} cases)" for w, c in plan.cases.items())
-    console.print(f"enginebench run {run_id}: {what} x {len(plan.engines)} engines, scale {plan.scale}, "
-                  f"{b.cpus} CPUs, {b.memory_bytes / 2**30:.1f} GiB per engine, warm-up {plan.warmup}, "
-                  f"repeat {plan.repeat}")
-    if plan.ladder:
-        rungs = ", ".join(f"{v:g}" + ("" if plan.ladder_param else "x") for v in plan.ladder)
-        console.print(f"size ladder: {plan.ladder_param + '=' if plan.ladder_param else ''}{rungs}, "
-                      f"{plan.attempts} attempts (cases without a size parameter run once)")
-    if log is not None:
-        console.print(f"engine output: {log}")
-    warning = busy_machine_warning(b.cpus)
-    if warning:
-        console.print(warning)
-    observer = LiveProgress(console, plan.attempts)
-    runner = Runner(plan, writer, observer=None if show.quiet else observer)
-
-    def on_sigterm(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
-    try:
-        if show.quiet:
-            runner.run()
-        else:
-            with observer:
-                runner.run()
-    except KeyboardInterrupt:
-        console.print(f"interrupted: engines stopped; results so far in {writer.path}; "
-                      f"finish with: enginebench run --resume {run_id} --out {out}")
-        return EXIT_INTERRUPTED, writer.path
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    records = writer.run.records
-    console.print(summary_table(records, writer.run.header.engines))
-    failed = [r for r in records if r.status in FAILED]
-    console.print(f"results: {writer.path}")
-    if report_dir is not None:
-        from enginebench.report.html import write_report
-        from enginebench.results.records import load_run
-
-        try:
-            path = write_report([load_run(writer.path)], report_dir / run_id / "index.html", allow_noisy=allow_noisy)
-            console.print(f"report: {path}")
-        except Exception as exc:  # noqa: BLE001 - the results are safe on disk; say why the page is missing
-            console.print(f"report not written ({type(exc).__name__}: {exc}); "
-                          f"make it later with: enginebench report {writer.path}")
-    if failed:
-        console.print(f"{len(failed)} of {len(records)} attempts failed: "
-                      + "; ".join(f"{r.engine}/{r.case} {r.status}" for r in failed[:8])
-                      + (f"; engine output in {log}" if log else ""))
-        return EXIT_FAILED_CASES, writer.path
-    return 0, writer.path
-
-
-def busy_machine_warning(cpus: int) -> str:
-    """A warning, naming the busiest of them, when processes outside this one's tree keep more than
-    NOISY_SHARE of the budget's CPUs busy now."""
-    import os
-    import time
-
-    from enginebench.measure.metrics import ProcessTreeSampler
-    from enginebench.report.noise import NOISY_SHARE
-
-    sampler = ProcessTreeSampler(0.25).start()
-    time.sleep(0.5)
-    sampler.stop()
-    busy = max(0.0, sampler.foreign_cpu_seconds - sampler.foreign_resolution_s) / sampler.wall_s
-    if busy <= NOISY_SHARE * cpus:
-        return ""
-    top = ", ".join(f"{p['name']} (pid {p['pid']})" for p in sampler.foreign_top(2))
-    return (f"warning: the machine is busy before the run starts ({busy:.1f} CPUs in use by other processes: "
-            f"{top}; load average {os.getloadavg()[0]:.2f}); figures taken now measure contention too. Cases "
-            f"during which other processes take over {NOISY_SHARE:.0%} of the {cpus}-CPU budget are marked noisy "
-            "and ranked as conservative figures (a noisy engine behind the leader leaves the order undecided).")
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

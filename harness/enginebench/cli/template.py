@@ -288,7 +288,7 @@ FILES = {"__init__.py": INIT, "spec.py": SPEC, "ray.py": RAY, "dask.py": DASK, "
 def write(name: str, where: Path) -> Path:
     """Write the folder `where/name`; refused (nothing written) when the name is not a lower-case identifier,
     clashes with a shipped workload or an importable module, or the folder exists."""
-    from enginebench import API_VERSION
+    from enginebench.core.version import API_VERSION
     from enginebench.plan import registry
 
     if not NAME.fullmatch(name):

@@ -184,7 +184,7 @@ def load_entry_point(ep: importlib.metadata.EntryPoint) -> tuple[Workload, Sourc
 
 
 def _own_version() -> str:
-    from enginebench import __version__
+    from enginebench.core.version import __version__
 
     return __version__
 

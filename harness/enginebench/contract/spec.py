@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from enginebench.core.errors import unknown
 
 if TYPE_CHECKING:
-    from enginebench.engines.base import EngineContext
+    from enginebench.core.budget import Budget
 
 SCALES: tuple[str, ...] = ("tiny", "small", "medium", "large")
 #: --device: where cases with a `device` parameter train. auto: CUDA where the engine's workers see a GPU.
@@ -48,6 +48,24 @@ SCALE_NOTES: Mapping[str, str] = {
 Params = Mapping[str, Any]
 #: An engine's implementation of a case: (engine context, params, inputs) -> answer.
 Implementation = Callable[["EngineContext", Params, Any], Any]
+
+
+@dataclass(frozen=True)
+class EngineContext:
+    """What an implementation receives: the engine's handle and the budget it runs under.
+
+    handle: ray -> the RayContext, dask -> a distributed.Client, spark/spark-on-ray -> a
+    SparkSession, local -> a LocalHandle.
+    """
+
+    engine: str
+    api: str
+    handle: Any
+    budget: Budget
+
+    @property
+    def cpus(self) -> int:
+        return self.budget.cpus
 
 
 @dataclass(frozen=True)

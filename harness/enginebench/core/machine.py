@@ -8,6 +8,7 @@ import platform
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,13 +110,11 @@ def machine() -> dict[str, Any]:
     }
 
 
-def software() -> dict[str, Any]:
-    """Python and every engine package's installed version, read from metadata (no imports)."""
+def software(engine_packages: Sequence[str] = ()) -> dict[str, Any]:
+    """Python and the installed version of enginebench, of each engine package named and of the packages
+    every workload leans on, read from metadata (no imports)."""
     import importlib.metadata
 
-    from enginebench.plan import registry
-
-    engine_packages = [pkg for cls in registry.engine_classes() for pkg in cls.packages]
     versions: dict[str, str] = {}
     for pkg in dict.fromkeys(("enginebench", *engine_packages, "numpy", "pandas", "pyarrow", "torch", "duckdb")):
         try:

@@ -153,3 +153,40 @@ def change(base: Sequence[float], new: Sequence[float], higher_is_better: bool,
     if c.resolved:
         return Change(c, "same", f"resolved but within the {threshold:.0%} threshold (interval {c.interval_text()})")
     return Change(c, "same", f"within noise (interval {c.interval_text()} contains 1)")
+
+
+def describe(samples: Sequence[float]) -> dict[str, float]:
+    """Median, min, max, mean, quartiles, IQR and stdev of repetition timings.
+
+    Quartiles use the inclusive method (linear interpolation between order statistics), so one or
+    two samples give a defined IQR (0 and the half-range) instead of failing.
+    """
+    if not samples:
+        return {}
+    xs = sorted(float(s) for s in samples)
+    if len(xs) == 1:
+        q1 = q3 = xs[0]
+    else:
+        q1, _, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+    return {
+        "n": float(len(xs)),
+        "median": statistics.median(xs),
+        "min": xs[0],
+        "max": xs[-1],
+        "mean": statistics.fmean(xs),
+        "q1": q1,
+        "q3": q3,
+        "iqr": q3 - q1,
+        "stdev": statistics.stdev(xs) if len(xs) > 1 else 0.0,
+    }
+
+
+def percentile(samples: Sequence[float], pct: float) -> float:
+    """The pct-th percentile (0..100) with linear interpolation, like numpy's default."""
+    if not samples:
+        raise ValueError("percentile of no samples")
+    xs = sorted(samples)
+    k = (len(xs) - 1) * pct / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)

@@ -1,4 +1,5 @@
-"""The Engine lifecycle every engine module implements, and the context handed to workloads."""
+"""The Engine lifecycle every engine module implements. The context handed to workloads,
+`EngineContext`, is part of the workload contract (`enginebench.contract.spec`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from enginebench.contract.spec import EngineContext
 from enginebench.core.budget import Budget
 
 
@@ -116,24 +118,6 @@ class Finding:
     level: str
     what: str
     detail: str
-
-
-@dataclass(frozen=True)
-class EngineContext:
-    """What an implementation receives: the engine's handle and the budget it runs under.
-
-    handle: ray -> the RayContext, dask -> a distributed.Client, spark/spark-on-ray -> a
-    SparkSession, local -> a LocalHandle.
-    """
-
-    engine: str
-    api: str
-    handle: Any
-    budget: Budget
-
-    @property
-    def cpus(self) -> int:
-        return self.budget.cpus
 
 
 #: budget_caps() of an engine that connects to an existing cluster and sizes nothing itself.

@@ -19,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from enginebench.contract.spec import Case, Params, Resolved, Staged, Timed, Verdict, Workload
+from enginebench.contract.spec import Case, EngineContext, Params, Resolved, Staged, Timed, Verdict, Workload
 from enginebench.core.budget import Budget
-from enginebench.engines.base import Endpoints, Engine, EngineContext, EngineUnavailable
-from enginebench.measure.metrics import ProcessTreeSampler, Stopwatch, describe
+from enginebench.core.stats import describe
+from enginebench.engines.base import Endpoints, Engine, EngineUnavailable
+from enginebench.measure.metrics import ProcessTreeSampler, Stopwatch
 from enginebench.plan import registry
 from enginebench.results.records import EngineSession, Record, Status, utc_now
 

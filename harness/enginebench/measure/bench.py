@@ -18,6 +18,7 @@ from typing import Any
 from enginebench.contract.spec import Case, Workload
 from enginebench.measure.attempt import AfterEach, Attempt, CaseInputs, Session, Stopwatches
 from enginebench.plan import registry
+from enginebench.plan.plan import bench_step
 from enginebench.results.records import PYTEST_BENCHMARK_KEY, Record, Status
 
 
@@ -60,9 +61,9 @@ def run_case(benchmark: Any, session: Session, inputs: CaseInputs, workload: Wor
     found = workload.resolve(session.cls.api, case.name, session.name)
     if found.implementation is None:
         pytest.skip(f"unsupported: {found.reason}")
-    params = case.params_for(scale)
-    record, healthy = Attempt(session, workload, case, found, scale, params, inputs.get(case, params), warmup, rounds,
-                              float(case.timeout_s[scale]), timer=PedanticTimer(benchmark)).run()
+    step = bench_step(workload, case, session.name, scale, warmup, rounds)  # the plan layer's timeout rule
+    record, healthy = Attempt(session, workload, case, found, scale, step.params, inputs.get(case, step.params),
+                              step.warmup, step.repeat, step.timeout_s, timer=PedanticTimer(benchmark)).run()
     if not healthy:
         session.restart()
     benchmark.extra_info.update({

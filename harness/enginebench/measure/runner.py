@@ -17,13 +17,14 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from enginebench.contract.spec import Params, Resolved, Verdict, Workload, size_value
+from enginebench.contract.spec import Resolved, Verdict, Workload
 from enginebench.engines.base import Endpoints, Engine
 from enginebench.measure.attempt import Attempt, CaseInputs, Observer, Session, new_record, one_line
 from enginebench.plan import registry
+from enginebench.plan.plan import FAULTS, Step, steps
 from enginebench.results.records import Header, Plan, Record, ResultsWriter, Status, utc_now
 
-FAULTS: tuple[str, ...] = ("kill-worker",)
+__all__ = ["FAULTS", "Runner", "inject_kill_worker", "make_header", "new_run_id"]
 
 
 def new_run_id(plan: Plan, kind: str = "") -> str:
@@ -38,7 +39,7 @@ def make_header(plan: Plan, run_id: str) -> Header:
     from enginebench.core import machine as environment
 
     return Header(run_id=run_id, plan=plan, created_utc=utc_now(), git=environment.git_state(),
-                  machine=environment.machine(), software=environment.software())
+                  machine=environment.machine(), software=environment.software(registry.engine_packages()))
 
 
 def inject_kill_worker(engine: Engine, run: Any, check: Any, median_s: float) -> dict[str, Any]:
@@ -115,31 +116,24 @@ class Runner:
         engine starts once and runs every workload's cases. KeyboardInterrupt stops engines, records
         the rest as skipped, and re-raises."""
         finished = {(r.engine, r.workload, r.case, r.size) for r in self.writer.run.records}
-        pending = [(e, w, c, params) for e in self.plan.engines for w, cases in self.plan.cases.items()
-                   for c in cases for params in self.plan.rungs(self.workloads[w].case(c))
-                   if (e, w, c, self._size(w, c, params)) not in finished]
+        pending = [s for s in steps(self.plan, self.workloads) if s.key not in finished]
         try:
             with CaseInputs() as inputs:
                 for engine in self.plan.engines:
-                    todo = [(self.workloads[w], c, params) for e, w, c, params in pending if e == engine]
+                    todo = [s for s in pending if s.engine == engine]
                     if todo:
                         self._run_engine(engine, todo, inputs)
         except KeyboardInterrupt:
             done = {(r.engine, r.workload, r.case, r.size) for r in self.records}
-            for e, w, c, params in pending:
-                if (e, w, c, self._size(w, c, params)) not in done:
-                    why = "run interrupted before this case"
-                    self._emit(self._record(self.workloads[w], e, c, Status.SKIPPED, why, params))
+            for s in pending:
+                if s.key not in done:
+                    self._emit(self._record(s, Status.SKIPPED, "run interrupted before this case"))
             self.writer.finish("interrupted")
             raise
         self.writer.finish("complete")
         return self.records
 
-    def _size(self, workload: str, case_name: str, params: Params) -> float | None:
-        """The input size a record of these parameters carries (`Record.size`)."""
-        return size_value(params, self.workloads[workload].case(case_name).sized_by)
-
-    def _run_engine(self, name: str, todo: list[tuple[Workload, str, Params]], inputs: CaseInputs) -> None:
+    def _run_engine(self, name: str, todo: list[Step], inputs: CaseInputs) -> None:
         plan = self.plan
         owned = name not in self.sessions
         session = self.sessions[name] if not owned else \
@@ -148,38 +142,38 @@ class Runner:
             raise ValueError(f"the {name} session was started with {session.budget}, the plan asks for {plan.budget}")
         if not session.available():
             self.writer.set_session(name, session.info)
-            for workload, case_name, params in todo:
-                self._emit(self._record(workload, name, case_name, Status.ERROR,
-                                        f"engine unavailable: {session.info.reason}", params))
+            for step in todo:
+                self._emit(self._record(step, Status.ERROR, f"engine unavailable: {session.info.reason}"))
             return
         # Resolve every case first (unsupported ones need no engine), then emit in plan order.
-        resolved: list[tuple[Workload, str, Params, Resolved, Status]] = []  # what was found, status if not runnable
-        for workload, case_name, params in todo:
+        resolved: list[tuple[Step, Resolved, Status]] = []  # what was found, the status if not runnable
+        for step in todo:
             try:
-                found = workload.resolve(session.cls.api, case_name, name)
-                resolved.append((workload, case_name, params, found, Status.UNSUPPORTED))
+                found = self.workloads[step.workload].resolve(session.cls.api, step.case, name)
+                resolved.append((step, found, Status.UNSUPPORTED))
             except ImportError as exc:
                 why = f"cannot import the {session.cls.api} implementation: {one_line(exc)}"
-                resolved.append((workload, case_name, params, Resolved(None, why), Status.ERROR))
-        if not any(found.implementation for _, _, _, found, _ in resolved):
-            for workload, case_name, params, found, status in resolved:
-                self._emit(self._record(workload, name, case_name, status, found.reason, params))
+                resolved.append((step, Resolved(None, why), Status.ERROR))
+        if not any(found.implementation for _, found, _ in resolved):
+            for step, found, status in resolved:
+                self._emit(self._record(step, status, found.reason))
             session.info.status = "not needed"
             self.writer.set_session(name, session.info)
             return
         try:
             if session.engine is None:
                 session.start()  # inside the try: an interrupt during the start still stops what started
-            for workload, case_name, params, found, status in resolved:
+            for step, found, status in resolved:
                 if found.implementation is None:
-                    self._emit(self._record(workload, name, case_name, status, found.reason, params))
+                    self._emit(self._record(step, status, found.reason))
                     continue
-                case = workload.case(case_name)
-                self.observer.case_phase(name, case_name, "inputs")
-                prepared = inputs.get(case, params)  # on this thread: outside the attempt's timeout
+                workload = self.workloads[step.workload]
+                case = workload.case(step.case)
+                self.observer.case_phase(name, step.case, "inputs")
+                prepared = inputs.get(case, step.params)  # on this thread: outside the attempt's timeout
                 fault = partial(inject_kill_worker, session.engine) if plan.fault and session.engine else None
-                record, healthy = Attempt(session, workload, case, found, plan.scale, params, prepared,
-                                          plan.warmup, plan.repeat, plan.case_timeout(case, params),
+                record, healthy = Attempt(session, workload, case, found, plan.scale, step.params, prepared,
+                                          step.warmup, step.repeat, step.timeout_s,
                                           long_s=plan.long_s,
                                           fault=fault,
                                           sample_interval_s=self.sample_interval_s).run()
@@ -191,11 +185,11 @@ class Runner:
                 session.stop()
             self.writer.set_session(name, session.info)
 
-    def _record(self, workload: Workload, engine: str, case_name: str, status: Status, reason: str,
-                params: Params) -> Record:
-        plan, case = self.plan, workload.case(case_name)
-        return new_record(workload, case, engine, plan.scale, params, plan.budget, plan.warmup, plan.repeat, status,
-                          reason)
+    def _record(self, step: Step, status: Status, reason: str) -> Record:
+        """The record of a step that did not run (unsupported, skipped, or its engine unavailable)."""
+        workload = self.workloads[step.workload]
+        return new_record(workload, workload.case(step.case), step.engine, self.plan.scale, step.params,
+                          self.plan.budget, step.warmup, step.repeat, status, reason)
 
     def _emit(self, record: Record) -> None:
         self.records.append(record)

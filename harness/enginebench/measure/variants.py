@@ -17,14 +17,13 @@ from __future__ import annotations
 import dataclasses
 import statistics
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from enginebench.contract.spec import Resolved, Workload
+from enginebench.core.stats import describe
 from enginebench.engines.base import Endpoints
 from enginebench.measure.attempt import Attempt, CaseInputs, Session
-from enginebench.measure.metrics import describe
-from enginebench.plan import registry
+from enginebench.plan.plan import case_steps
 from enginebench.results.records import Plan, Record, ResultsWriter, Status
 
 SOURCE = "enginebench variants"
@@ -107,17 +106,6 @@ def found_variants(workload: Workload, api: str, case: str, engine: str,
     return {n: r for i, (n, r) in enumerate(found.items()) if i == 0 or not only or n in only}
 
 
-def variant_names(plan: Plan) -> list[str]:
-    """Every variant (defaults apart) of the plan's engines and cases, in the order first met."""
-    workload = registry.workload(plan.workload)
-    names: dict[str, None] = {}
-    for engine in plan.engines:
-        api = registry.engine_class(engine).api
-        for case in plan.cases[workload.name]:
-            names.update(dict.fromkeys(list(workload.variants(api, case, engine))[1:]))
-    return list(names)
-
-
 @dataclasses.dataclass
 class Study:
     """One variant study: each (engine, case) of the plan with every variant the engine's module has (or the
@@ -131,17 +119,25 @@ class Study:
     only: tuple[str, ...] = ()
 
     def run(self) -> list[Record]:
-        with CaseInputs() as inputs:
-            for engine in self.plan.engines:
-                self._engine(engine, inputs)
+        """Every (engine, case) of the plan not already in the results file (a resumed study keeps the
+        cases it finished: a case's variants are written together, when its second block ends).
+        KeyboardInterrupt stops the engine, marks the file interrupted and re-raises."""
+        done = {(split_label(r.engine)[0], r.case) for r in self.writer.run.records}
+        try:
+            with CaseInputs() as inputs:
+                for engine in self.plan.engines:
+                    self._engine(engine, inputs, done)
+        except KeyboardInterrupt:
+            self.writer.finish("interrupted")
+            raise
         self.writer.finish("complete")
         return self.records
 
-    def _engine(self, name: str, inputs: CaseInputs) -> None:
+    def _engine(self, name: str, inputs: CaseInputs, done: set[tuple[str, str]]) -> None:
         plan = self.plan
         session = Session(name, plan.budget, Endpoints.from_dict(plan.endpoints))
-        found = {c: found_variants(self.workload, session.cls.api, c, name, self.only)
-                 for c in plan.cases[self.workload.name]}
+        found = {c: found_variants(self.workload, session.cls.api, c, name, self.only or plan.variants)
+                 for c in plan.cases[self.workload.name] if (name, c) not in done}
         found = {c: v for c, v in found.items() if v}
         if not found or not session.available():
             self.writer.set_session(name, session.info)
@@ -157,7 +153,8 @@ class Study:
 
     def _case(self, session: Session, case_name: str, variants: dict[str, Resolved], inputs: CaseInputs) -> None:
         plan, case = self.plan, self.workload.case(case_name)
-        params = plan.params(case)
+        step = case_steps(plan, self.workload, case_name, session.name)[0]  # a study has no ladder: one step
+        params = step.params
         prepared = inputs.get(case, params)
         names = list(variants)
         default = names[0]
@@ -170,7 +167,7 @@ class Study:
                 if session.ctx is None:
                     session.restart()
                 record, healthy = Attempt(session, self.workload, case, variants[variant], plan.scale, params,
-                                          prepared, plan.warmup, repeat, plan.case_timeout(case)).run()
+                                          prepared, step.warmup, repeat, step.timeout_s).run()
                 blocks[variant].append(record)
                 self.progress(record, f"{label(session.name, variant)} block {block}")
                 if not healthy:
@@ -264,37 +261,3 @@ def verdicts(records: list[Record]) -> list[VariantGroup]:
         out.append(VariantGroup(workload, case, scale, engine, str(recs[0].primary.get("name", "")),
                                 str(recs[0].primary.get("unit", "")), tuple(rows)))
     return out
-
-
-def execute(plan: Plan, out: Path, only: tuple[str, ...] = ()) -> tuple[int, Path]:
-    """Run a study with a line per block on the terminal (engine output to OUT/<run id>.log), then a
-    table of each engine's variants; (exit code: 0, or 1 when a variant failed; the results path). only: run
-    the defaults and these variants (default: every variant)."""
-    from enginebench.measure.console import EngineOutput, headline, make_console
-    from enginebench.measure.runner import make_header, new_run_id
-    from enginebench.results.records import FAILED
-
-    workload = registry.workload(plan.workload)
-    run_id = new_run_id(plan, "variants")
-    header = dataclasses.replace(make_header(plan, run_id), source=SOURCE)
-    writer = ResultsWriter(out / f"{run_id}.json", header)
-    with EngineOutput(writer.path.with_suffix(".log")) as diverted:
-        console = make_console(diverted.terminal)
-        console.print(f"enginebench variants {run_id}: {workload.name} x {', '.join(plan.engines)}, scale "
-                      f"{plan.scale}, {plan.budget.cpus} CPUs, per variant 2 blocks of warm-up {plan.warmup} + "
-                      f"{' and '.join(str(n) for n in block_sizes(plan.repeat) if n)} repetitions")
-        records = Study(plan, workload, writer,
-                        progress=lambda r, block: console.print(f"  {block} {r.case}: {headline(r)}"), only=only).run()
-        for g in verdicts(records):
-            if len(g.rows) == 1:
-                console.print(f"{g.workload} {g.case} on {g.engine}: {g.rows[0].status}, no variants")
-                continue
-            console.print(f"{g.workload} {g.case} on {g.engine} ({g.metric}, {g.unit}):")
-            for row in g.rows:
-                outside = " (outside the rule)" if row.outside_rule else ""
-                figure = "" if row.value is None or row.ratio is None else \
-                    f"{row.value:.4g} {g.unit}  {standing(row.ratio)}{outside}"
-                console.print(f"  {row.variant:24} {'default' if row.default else '':8} {row.status:8} {figure}")
-            console.print(f"  default within {WITHIN}x of the best variant: {'yes' if g.default_within else 'NO'}")
-        console.print(f"results: {writer.path}")
-    return (1 if any(r.status in FAILED for r in records) else 0), writer.path

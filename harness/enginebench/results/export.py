@@ -70,7 +70,7 @@ def _versions(header: Header, engine: str) -> str:
 
 def record_rows(record: Record, header: Header) -> list[dict[str, str]]:
     """The rows of one record (at least one; see the module's docstring)."""
-    from enginebench.measure.metrics import describe
+    from enginebench.core.stats import describe
 
     common = {
         "run_id": header.run_id, "workload": record.workload, "case": record.case, "engine": record.engine,

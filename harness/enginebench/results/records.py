@@ -17,45 +17,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from enginebench.contract.spec import size_value
 from enginebench.core.budget import Budget
 from enginebench.core.errors import UsageError
 from enginebench.core.files import atomic_write_text
 
-if TYPE_CHECKING:
-    from enginebench.contract.spec import Case, Params
-
 SCHEMA_VERSION = 5
-#: Rounds (warm-ups + timed repetitions) each case's own timeout is sized for.
-DEFAULT_ROUNDS = 4
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A named choice of warm-ups and timed repetitions for `run` (--preset); --warmup and --repeat
-    override it. Recorded in the plan so the report can say what the figures rest on."""
-
-    warmup: int
-    repeat: int
-    purpose: str
-    #: a case whose first warm-up took longer than this gets one timed repetition (None: never)
-    long_s: float | None = None
-
-
-PRESETS: dict[str, Preset] = {
-    "quick": Preset(1, 2, "a first look: the default run (every workload on every engine at tiny scale) takes "
-                          "minutes on 2 cores. A case whose warm-up took over 5 s gets one timed repetition "
-                          "(at tiny: cnn training, inference on the Ray engines, a few Spark task and ETL cases). "
-                          "With 2 repetitions a tie is decided by the overlap of the ranges, which separates two "
-                          "equal engines by chance one time in three (two in three with 1 against 2): read its "
-                          "verdicts as leads to confirm "
-                          "with --preset standard", long_s=5.0),
-    "standard": Preset(1, 5, "figures to act on: 5 repetitions, enough for bootstrap intervals (5% error rate) "
-                             "in ties and for compare"),
-}
-DEFAULT_PRESET = "quick"
 
 
 class Status(StrEnum):
@@ -228,7 +197,8 @@ class EngineSession:
 class Plan:
     """What to run: each workload's cases x engines at one scale, with warm-up and repetitions, under
     one budget. `cases` maps each workload to its cases, in run order (one workload for most runs,
-    several for `--workload all`); every engine starts once and serves all of them."""
+    several for `--workload all`); every engine starts once and serves all of them. The plan layer
+    (`enginebench.plan.plan`) makes it and expands it into steps; stored, it lets `--resume` do the same."""
 
     cases: dict[str, tuple[str, ...]]
     engines: tuple[str, ...]
@@ -250,6 +220,8 @@ class Plan:
     #: where each workload came from (`discovery.Source.to_dict`: shipped, folder, module or entry point,
     #: with its files' sha256), so a report names it and `--resume` reloads a user's workload
     sources: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: a variant study's choice (--variants): the variants run beside each default (empty: every one)
+    variants: tuple[str, ...] = ()
 
     @property
     def workloads(self) -> tuple[str, ...]:
@@ -259,41 +231,6 @@ class Plan:
     def workload(self) -> str:
         """A label for the run's workloads: the one name, or the names joined with '+'."""
         return "+".join(self.cases)
-
-    @property
-    def attempts(self) -> int:
-        """How many records the plan makes: every case of every workload on every engine (at every
-        rung of a ladder, for the cases with a size parameter)."""
-        if not self.ladder:
-            return sum(len(c) for c in self.cases.values()) * len(self.engines)
-        from enginebench.plan import registry
-
-        return sum(len(self.rungs(registry.workload(w).case(c))) for w, cases in self.cases.items()
-                   for c in cases) * len(self.engines)
-
-    def params(self, case: Case) -> Params:
-        params = case.params_for(self.scale, self.budget.cpus if self.scaling == "weak" else None)
-        return {**params, "device": self.device} if "device" in params else params
-
-    def rungs(self, case: Case) -> list[Params]:
-        """The case's parameters at each rung of the ladder, smallest first (`ladder.rungs`)."""
-        from enginebench.plan.plan import rungs
-
-        return rungs(self.params(case), case.sized_by, self.ladder, self.ladder_param)
-
-    def case_timeout(self, case: Case, params: Params | None = None) -> float:
-        """--timeout as given; otherwise the case's timeout for the scale, which is sized for the
-        default 4 rounds (1 warm-up + 3 repetitions) and grows in proportion with more rounds, so
-        `--repeat 20` is not cut short by a budget meant for 4, and with a ladder rung's size (`params`)
-        over the scale's."""
-        if self.timeout_s is not None:
-            return self.timeout_s
-        grow = 1.0
-        if params is not None:
-            base, size = size_value(self.params(case), case.sized_by), size_value(params, case.sized_by)
-            if base is not None and size is not None and base > 0:
-                grow = max(1.0, size / base)
-        return float(case.timeout_s[self.scale]) * max(1.0, (self.warmup + self.repeat) / DEFAULT_ROUNDS) * grow
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -308,6 +245,7 @@ class Plan:
                             budget=Budget.from_dict(data["budget"]), repeat=int(data.get("repeat", 3)),
                             warmup=int(data.get("warmup", 1)), endpoints=dict(data.get("endpoints") or {}),
                             ladder=tuple(float(x) for x in data.get("ladder") or ()),
+                            variants=tuple(str(v) for v in data.get("variants") or ()),
                             sources={str(k): dict(v) for k, v in (data.get("sources") or {}).items()}))
 
 
