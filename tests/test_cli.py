@@ -65,7 +65,8 @@ def test_data_commands_are_found_beside_each_workloads_spec(capsys: pytest.Captu
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run", "--engines", "ray,flink"], "unknown engine 'flink' (accepted: ray, dask, spark-on-ray, spark, local)"),
+        (["run", "--engines", "ray,flink"],
+         "unknown engine 'flink' (accepted: ray, dask, spark-on-ray, spark, daft, local)"),
         (["run", "--workload", "tasks", "--cases", "noop,sleep"],
          "unknown case of workload 'tasks' 'sleep' (accepted: noop, fanout,"),
         (["run", "--cases", "noop,sleep"], "unknown case 'sleep' (accepted: tasks/noop, tasks/fanout,"),

@@ -134,3 +134,41 @@ def test_a_study_can_run_the_defaults_beside_named_variants_only(
     [path] = tmp_path.glob("*-variants-sample-tiny-*.json")
     assert {(r.case, r.engine) for r in load_run(path).records} == {("paced", "local:plain"), ("paced", "local:slower"),
                                                                      ("good", "local:plain")}
+
+
+def test_an_interrupted_study_keeps_its_finished_cases_and_resume_runs_the_rest(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], sample_registered: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+    import threading
+
+    from sample_workload import local as sample_local
+
+    # `good` takes milliseconds, `paced` about 0.5 s a call (2 variants x 2 blocks x 2 calls): SIGTERM lands in paced.
+    monkeypatch.setitem(sample_local.PACE, "seconds", 0.5)
+    study = ["variants", "--workload", str(SAMPLE_DIR), "--engines", "local", "--cases", "good,paced",
+             "--repeat", "2", "--warmup", "1", "--cpus", "1", "--out", str(tmp_path)]
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        assert main(study) == 130
+    finally:
+        timer.cancel()
+    out = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
+    [path] = tmp_path.glob("*-variants-sample-tiny-*.json")
+    interrupted = load_run(path)
+    assert interrupted.header.status == "interrupted" and interrupted.header.plan.variants == ()
+    assert {r.case for r in interrupted.records} == {"good"}  # a case's variants are written when it ends
+    assert f"enginebench variants --resume {interrupted.run_id} --out {tmp_path}" in out
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back
+
+    assert main(["variants", "--resume", interrupted.run_id, "--workload", "tasks", "--out", str(tmp_path)]) == 2
+    assert "--resume takes its plan from the results file; drop --workload" in capsys.readouterr().err
+    monkeypatch.setitem(sample_local.PACE, "seconds", 0.02)
+    assert main(["variants", "--resume", interrupted.run_id, "--out", str(tmp_path)]) == 1  # off-by-one is wrong
+    done = load_run(path)
+    assert done.header.status == "complete" and done.header.resumed_utc
+    assert sorted((r.case, r.engine) for r in done.records) == [
+        ("good", "local:off-by-one"), ("good", "local:plain"), ("paced", "local:plain"), ("paced", "local:slower")]
+    assert "resumed with 2 variant records kept" in " ".join(capsys.readouterr().out.split())

@@ -250,7 +250,7 @@ def test_every_shipped_workload_passes_the_checks_a_users_workload_gets() -> Non
     for name in registry.WORKLOADS:
         wl, source = registry.workload(name), registry.source(name)
         assert source.kind == "shipped" and source.package == "enginebench"
-        assert check(wl, ROOT / "workloads" / name).name == name
+        assert check(wl, ROOT / "workloads" / name, registry.engine_files()).name == name
 
 
 def test_shipped_workloads_import_only_the_public_api() -> None:

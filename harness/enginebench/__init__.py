@@ -30,6 +30,7 @@ from enginebench.core.files import atomic_write_text, data_root, replace_dir_ato
 from enginebench.core.stats import percentile
 from enginebench.core.version import API_VERSION, __version__
 from enginebench.engines.base import stop_process
+from enginebench.engines.ray import data_settings as ray_data_settings
 from enginebench.engines.ray import train_settings, without_cold_start_budget
 from enginebench.measure.metrics import measured_apart
 
@@ -56,6 +57,7 @@ __all__ = [
     "measured_apart",
     "median_run",
     "percentile",
+    "ray_data_settings",
     "replace_dir_atomically",
     "train_settings",
     "stop_process",

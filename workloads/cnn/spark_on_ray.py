@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from enginebench import EngineContext, Params
+from enginebench import EngineContext, Params, ray_data_settings
 from enginebench.workloads.cnn.model import normalize
 
 #: The table Spark produces: one row per image, the normalized pixels as 3072 floats.
@@ -35,24 +35,6 @@ SCHEMA = "image array<float>, label long, index long"
 #: `ray-default-shuffle` variant measures Ray's own. Until 2026-12-07 a full run sorted with whatever the etl
 #: workload had left set (the pull sort), a run of cnn alone with Ray's default.
 SORT_SHUFFLE = "SORT_SHUFFLE_PULL_BASED"
-
-
-@contextlib.contextmanager
-def shuffle_strategy(name: str | None) -> Iterator[None]:
-    """Ray Data's shuffle strategy for the block (None: as it is), restored afterwards. Ray Data copies the
-    DataContext into a Dataset when it is made: the sort must be made inside."""
-    import ray.data
-
-    if name is None:
-        yield
-        return
-    ctx = ray.data.DataContext.get_current()
-    before = ctx.shuffle_strategy
-    ctx.shuffle_strategy = ray.data.context.ShuffleStrategy[name]
-    try:
-        yield
-    finally:
-        ctx.shuffle_strategy = before
 
 
 def decode_normalize(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -122,7 +104,7 @@ def load(ctx: EngineContext, params: Params, inputs: Any, decode_in: str = "spar
             # the ranks' shards (and the final accuracy) vary more than on the ray engine: the check's band
             # for this engine is set from its measured spread (spec.ENGINE_TOLERANCE).
             udf = to_tensor_batch if decode_in == "spark" else decode_batch
-            with shuffle_strategy(shuffle):
+            with ray_data_settings(shuffle_strategy=shuffle) if shuffle else contextlib.nullcontext():
                 ds = _hand_off(tables[-1], handoff, f"{folder}/{name}").sort("index")
                 datasets.append(ds.map_batches(udf, batch_format="numpy").materialize())
     finally:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ import pandas as pd
 import ray.data
 from ray.data.aggregate import Count, Mean, Sum
 
-from enginebench import EngineContext, Implementation, Params, without_cold_start_budget
+from enginebench import EngineContext, Implementation, Params, ray_data_settings
 from enginebench.workloads.etl import pipeline, tpch
 from enginebench.workloads.etl.spec import records, table_path
 
@@ -56,7 +55,6 @@ DATA_CONTEXT: dict[str, Any] = {"use_datasource_v2": None, "shuffle_strategy": "
 V2_FROM_BYTES = 6 * 2**20
 #: The `by-query-input` variant's threshold on a query's whole input (the default rule until 2026-12-07).
 QUERY_V2_FROM_BYTES = 10 * 2**20
-_FOOTER_ACTORS = "RAY_DATA_PARQUET_FOOTER_NUM_ACTORS"
 #: Whether `read_table` picks the datasource by the table's size: set for the block by `data_context`.
 _BY_TABLE: contextvars.ContextVar[bool] = contextvars.ContextVar("enginebench_etl_ray_by_table", default=True)
 
@@ -76,34 +74,23 @@ def read_table(inputs: Any, table: str) -> ray.data.Dataset:
 
 @contextlib.contextmanager
 def data_context(inputs: Any = None, settings: dict[str, Any] | None = None, cpus: int = 1) -> Iterator[None]:
-    """The block runs with Ray Data's DataContext as the queries run it (`settings` over DATA_CONTEXT; footer
-    readers "cpus": `cpus` of them), Ray Data's cold-start budget off unless the settings keep it, progress bars
-    and per-operation INFO lines off; all restored afterwards, so no workload run later in the session inherits
-    them. Ray Data copies the DataContext into a Dataset when it is made: wrap the reads."""
-    import logging
-
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # per-operation INFO lines drown the console
+    """The block runs with Ray Data's settings as the queries run them (`settings` over DATA_CONTEXT; footer
+    readers "cpus": `cpus` of them), through `ray_data_settings`: Ray Data's cold-start budget off unless the
+    settings keep it, progress bars and per-operation INFO lines off, all restored afterwards. Ray Data copies
+    the DataContext into a Dataset when it is made: wrap the reads."""
     chosen = {**DATA_CONTEXT, **(settings or {})}
-    ctx = ray.data.DataContext.get_current()
-    saved = {k: getattr(ctx, k) for k in ("use_datasource_v2", "shuffle_strategy", "enable_progress_bars")}
-    footer = os.environ.get(_FOOTER_ACTORS)
-    if chosen["footer_actors"] is not None and footer is None:
-        os.environ[_FOOTER_ACTORS] = str(cpus if chosen["footer_actors"] == "cpus" else chosen["footer_actors"])
     v2 = chosen["use_datasource_v2"]
-    by_table = _BY_TABLE.set(v2 is None)
     by_input = int((inputs or {}).get("input_bytes", 0)) >= QUERY_V2_FROM_BYTES
-    ctx.use_datasource_v2 = by_input if v2 in (None, "query") else v2
-    ctx.shuffle_strategy = ray.data.context.ShuffleStrategy[chosen["shuffle_strategy"]]
-    ctx.enable_progress_bars = False
+    footer = chosen["footer_actors"]
+    by_table = _BY_TABLE.set(v2 is None)
     try:
-        with contextlib.nullcontext() if chosen["cold_start_budget"] else without_cold_start_budget():
+        with ray_data_settings(use_datasource_v2=by_input if v2 in (None, "query") else v2,
+                               shuffle_strategy=chosen["shuffle_strategy"],
+                               footer_actors=cpus if footer == "cpus" else footer,
+                               cold_start_budget=chosen["cold_start_budget"]):
             yield
     finally:
         _BY_TABLE.reset(by_table)
-        for k, v in saved.items():
-            setattr(ctx, k, v)
-        if footer is None:
-            os.environ.pop(_FOOTER_ACTORS, None)
 
 
 def tuned(query: Implementation, settings: dict[str, Any] | None = None) -> Implementation:

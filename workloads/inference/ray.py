@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from enginebench import EngineContext, Params, use_gpu
+from enginebench import EngineContext, Params, ray_data_settings, use_gpu
 from enginebench.workloads.inference import model as m
 
 
@@ -47,9 +47,9 @@ class Scorer:
 #: Batches of the scale's size per `map_batches` call: fewer, larger Ray Data tasks (one batch per call
 #: measured 1.33x slower at tiny and 1.08x at small; docs/studies/2026-11-29-variant-study.md).
 BATCHES_PER_CALL = 4
-#: Ray Data's settings for the call, set and restored by the etl workload's `data_context`: progress bars and
-#: per-operation INFO lines off, the V1 parquet datasource for the one small image file, and the cold-start
-#: budget off (`without_cold_start_budget`; on in the `cold-start-budget` variant). Set before the read: see there.
+#: Ray Data's settings for the call, set and restored by `ray_data_settings`: progress bars and per-operation
+#: INFO lines off, the V1 parquet datasource for the one small image file, and the cold-start budget off
+#: (`without_cold_start_budget`; on in the `cold-start-budget` variant). Set before the read: see there.
 DATA_CONTEXT = {"use_datasource_v2": False, "cold_start_budget": False}
 
 
@@ -87,10 +87,8 @@ def score(ctx: EngineContext, params: Params, inputs: Any, strategy: str = "task
     first second of each call (`without_cold_start_budget`)."""
     import ray.data
 
-    from enginebench.workloads.etl.ray import data_context
-
     t0 = time.time()
-    with data_context(settings={**DATA_CONTEXT, "cold_start_budget": cold_start_budget}, cpus=ctx.cpus):
+    with ray_data_settings(**{**DATA_CONTEXT, "cold_start_budget": cold_start_budget}):
         return score_dataset(ray.data.read_parquet(inputs["path"]), ctx, params, inputs, t0, strategy,
                              batches_per_call)
 

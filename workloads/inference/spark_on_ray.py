@@ -9,7 +9,7 @@ import time
 from functools import partial
 from typing import Any
 
-from enginebench import EngineContext, Params
+from enginebench import EngineContext, Params, ray_data_settings
 from enginebench.workloads.inference.ray import DATA_CONTEXT, score_dataset
 
 
@@ -18,13 +18,11 @@ def score(ctx: EngineContext, params: Params, inputs: Any, repartition: bool = F
     own partitions (Spark already packs the 8 files into one partition per core)."""
     import ray.data
 
-    from enginebench.workloads.etl.ray import data_context
-
     t0 = time.time()
     df = ctx.handle.read.parquet(inputs["path"])
     if repartition:
         df = df.repartition(ctx.cpus)
-    with data_context(settings=DATA_CONTEXT, cpus=ctx.cpus):  # as the ray engine scores, before the Dataset is made
+    with ray_data_settings(**DATA_CONTEXT):  # as the ray engine scores, before the Dataset is made
         return score_dataset(ray.data.from_spark(df), ctx, params, inputs, t0)
 
 

@@ -254,7 +254,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     console.print("[bold]engines[/]")
     for name in registry.ENGINES:
         cls = registry.engine_class(name)
-        console.print(f"  [bold]{name:<13}[/] {cls.description} [dim](cases in workloads/*/{cls.api}.py)[/]")
+        console.print(f"  [bold]{name:<13}[/] {cls.description} [dim](cases in workloads/*/"
+                      f"{'.py or '.join(cls.implementation_files())}.py)[/]")
     console.print("[bold]scales[/]")
     for s in SCALES:
         console.print(f"  [bold]{s:<7}[/] {SCALE_NOTES[s]}")

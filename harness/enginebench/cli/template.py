@@ -1,9 +1,9 @@
 """`enginebench new NAME`: a working workload folder to turn into one's own job.
 
 One case, word counting over generated text files, written as each engine's own docs write it (Ray Core's
-map-reduce example, a Dask bag, Spark's quick-start word count, a Counter in one process), a check
-against a reference computed outside every engine, and a pytest file. As generated it passes on all
-five engines; docs/your-workload.md walks through making it one's own.
+map-reduce example, a Dask bag, Spark's quick-start word count, Daft's read_text, a Counter in one process),
+a check against a reference computed outside every engine, and a pytest file. As generated it passes on
+every engine; docs/your-workload.md walks through making it one's own.
 """
 
 from __future__ import annotations
@@ -207,6 +207,29 @@ CASES = {"count-words": count_words}
 NOTES = {"count-words": "spark.read.text; split + explode + groupBy(word).count(), collected to the driver"}
 '''
 
+DAFT = '''"""Daft: the files read as text (a row per line), split, exploded and grouped by word, on Daft's runner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import daft
+from daft import col
+
+from enginebench import EngineContext, Params
+
+
+def count_words(ctx: EngineContext, params: Params, inputs: dict[str, Any]) -> dict[str, int]:
+    lines = daft.read_text(inputs["files"])
+    words = lines.select(col("text").split(" ").explode().alias("word")).where(col("word") != "")
+    counted = words.groupby("word").agg(col("word").count().alias("count")).to_pydict()
+    return dict(zip(counted["word"], counted["count"], strict=True))
+
+
+CASES = {"count-words": count_words}
+NOTES = {"count-words": "daft.read_text; split + explode + groupby(word).count, collected to the driver"}
+'''
+
 LOCAL = '''"""One process, no engine: the baseline every engine is compared with."""
 
 from __future__ import annotations
@@ -227,7 +250,7 @@ NOTES = {"count-words": "collections.Counter over every line, one file after ano
 '''
 
 TEST = '''"""Tests of the $name workload: the check catches a wrong answer, and the workload runs right on the engines
-(ENGINEBENCH_ENGINES, default all five; e.g. ENGINEBENCH_ENGINES=local for a quick run). Run with
+(ENGINEBENCH_ENGINES, default all; e.g. ENGINEBENCH_ENGINES=local for a quick run). Run with
 `pytest $name/`."""
 
 from __future__ import annotations
@@ -274,15 +297,15 @@ Ray, Dask, Spark, Spark-on-Ray and one process, timed and checked.
     pytest $name/                                   # its tests (ENGINEBENCH_ENGINES=local for a quick run)
 
 `spec.py` holds the parameters per scale, the inputs, the reference and the check; `ray.py`, `dask.py`,
-`spark.py` (also spark-on-ray) and `local.py` each implement the case as that engine's docs would.
+`spark.py` (also spark-on-ray), `daft.py` and `local.py` each implement the case as that engine's docs would.
 Replace word counting with your job: see enginebench's docs/your-workload.md.
 '''
 
 INIT = '''"""$title: a workload folder (`enginebench run --workload ./$name`)."""
 '''
 
-FILES = {"__init__.py": INIT, "spec.py": SPEC, "ray.py": RAY, "dask.py": DASK, "spark.py": SPARK, "local.py": LOCAL,
-         "test_$name.py": TEST, "README.md": README}
+FILES = {"__init__.py": INIT, "spec.py": SPEC, "ray.py": RAY, "dask.py": DASK, "spark.py": SPARK, "daft.py": DAFT,
+         "local.py": LOCAL, "test_$name.py": TEST, "README.md": README}
 
 
 def write(name: str, where: Path) -> Path:

@@ -18,15 +18,15 @@ from enginebench.contract.discovery import Source, import_failure
 from enginebench.contract.spec import SCALES, Case, Staged, Workload, size_value
 from enginebench.core.errors import WorkloadError
 
-#: The files a workload may have per engine API (spark_on_ray.py: spark-on-ray's own, else spark.py).
-ENGINE_FILES = ("ray", "dask", "spark", "spark_on_ray", "local")
 NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 
-def check(workload: Workload, where: Path, shipped_names: tuple[str, ...] = ()) -> Workload:
+def check(workload: Workload, where: Path, engine_files: tuple[str, ...], shipped_names: tuple[str, ...] = ()
+          ) -> Workload:
     """Every defect a user can make in a workload, as one line naming its file and what is expected;
-    engine files are imported (an engine package they import is imported with them). Returns it."""
-    from enginebench import API_VERSION
+    engine files are imported (an engine package they import is imported with them). `engine_files`: the
+    file names (without .py) the registered engines read cases from (`registry.engine_files`). Returns it."""
+    from enginebench.core.version import API_VERSION
 
     spec_file = where / "spec.py"
     if not NAME.fullmatch(workload.name):
@@ -47,10 +47,10 @@ def check(workload: Workload, where: Path, shipped_names: tuple[str, ...] = ()) 
                             "(accepted: one name per case)")
     for case in workload.cases:
         _check_case(case, spec_file)
-    modules = {api: _engine_module(workload, api, where) for api in ENGINE_FILES}
+    modules = {api: _engine_module(workload, api, where) for api in engine_files}
     if not any(modules.values()):
         raise WorkloadError(f"{where}: no engine file (accepted: one or more of "
-                            f"{', '.join(f + '.py' for f in ENGINE_FILES)} beside spec.py)")
+                            f"{', '.join(f + '.py' for f in engine_files)} beside spec.py)")
     for api, module in modules.items():
         if module is not None:
             _check_engine_module(module, where / f"{api}.py", workload)
@@ -157,9 +157,10 @@ def _check_implementation(impl: Any, what: str) -> None:
         _check_call(impl, IMPLEMENTATION_CALL, what)
 
 
-def checked(loader: Callable[[], tuple[Workload, Source]], shipped_names: tuple[str, ...]) -> tuple[Workload, Source]:
+def checked(loader: Callable[[], tuple[Workload, Source]], shipped_names: tuple[str, ...],
+            engine_files: tuple[str, ...]) -> tuple[Workload, Source]:
     """Load a user's workload and check it; its folder is where its spec module lives."""
     workload, source = loader()
     spec = sys.modules.get(f"{workload.package}.spec") or sys.modules.get(workload.package)
     where = Path(getattr(spec, "__file__", None) or source.where).parent
-    return check(workload, where, shipped_names), source
+    return check(workload, where, engine_files, shipped_names), source

@@ -144,8 +144,6 @@ def pinned_requirements() -> dict[str, str]:
             continue
         name = re.split(r"[\[<>=!~ ]", spec, maxsplit=1)[0].lower()
         out[name] = spec
-        if name == "dask":
-            out["distributed"] = spec
     return out
 
 

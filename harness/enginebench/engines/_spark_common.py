@@ -1,14 +1,16 @@
-"""What `spark` and `spark-on-ray` share: JVM options, quiet logging, and stopping the driver JVM."""
+"""What `spark` and `spark-on-ray` share: one lifecycle base (`SparkLifecycle`: shipping a workload folder,
+the worker PID, the stop sequence), JVM options, quiet logging, and stopping the driver JVM."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from abc import abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from enginebench.engines.base import stop_process
+from enginebench.engines.base import Engine, stop_process
 
 #: SPARK_CONF_DIR for every JVM enginebench starts: holds a log4j2.properties that logs errors only.
 SPARK_CONF_DIR = Path(__file__).with_name("spark_conf")
@@ -91,3 +93,39 @@ def python_worker_pid(spark: Any) -> int:
 def spark_config_summary(spark: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     conf = spark.sparkContext.getConf()
     return {k: conf.get(k) for k in keys if conf.get(k) is not None}
+
+
+class SparkLifecycle(Engine):
+    """The part of a Spark engine's lifecycle that does not depend on where the executors live: both hand
+    a SparkSession to `workloads/*/spark.py`, bring a user's workload folder to the executors the same way,
+    find a Python worker the same way, and stop in the same order (the session, then the driver JVM by its
+    process handle, then what the engine started beside them). Subclasses start the session and say how it
+    stops (`_stop_session`) and what else to stop afterwards (`_stop_after_jvm`)."""
+
+    api: ClassVar[str] = "spark"
+    needs_java: ClassVar[bool] = True
+
+    @abstractmethod
+    def _stop_session(self) -> None:
+        """Stop the SparkSession this engine started (called only when one was started)."""
+
+    def _stop_after_jvm(self) -> None:
+        """Stop what the engine started beside Spark, after the driver JVM is gone (default: nothing)."""
+        return None
+
+    def _stop(self) -> None:
+        try:
+            if self._handle is not None:
+                self._stop_session()
+        finally:
+            try:
+                shutdown_gateway()
+            finally:
+                self._stop_after_jvm()
+
+    def ship(self, archive: Path) -> None:
+        # Spark's way to bring local Python to the executors (each task's sys.path gets the file).
+        self._handle.sparkContext.addPyFile(str(archive))
+
+    def worker_pid(self) -> int | None:
+        return python_worker_pid(self._handle)

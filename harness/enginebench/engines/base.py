@@ -127,15 +127,25 @@ REMOTE_CAPS = {"capped": "nothing: an existing cluster keeps its own resources",
 class Engine(ABC):
     """A lifecycle only: start with a budget, hand over a handle, stop what was started.
 
-    Subclasses set `name`, `api` (which `workloads/*/<api>.py` implements its cases), and
-    `packages` (import names it needs, checked before start so a missing one gives an install hint),
-    and `endpoint` (its option for an existing cluster, if it can use one).
+    An engine declares itself, and everything else is derived from the declaration: a module of
+    `enginebench.engines` (or an installed package's entry point in the group `enginebench.engines`)
+    with a subclass that sets `name`, `api` (the file `workloads/*/<api>.py` that implements its cases;
+    an engine may also have its own file, its name with `_` for `-`, for the cases it does differently:
+    `implementation_files`), `description`, `order` (its place in tables), `packages` (import names it
+    needs, checked before start so a missing one gives an install hint; `distributions` names the pip
+    distribution of one whose name differs) and `endpoint` (its option for an existing cluster, if any).
+    The registry finds it, `enginebench list` and the docs list it, a workload's files are checked
+    against it, and its versions are recorded in every results file.
     """
 
     name: ClassVar[str]
     api: ClassVar[str]
     description: ClassVar[str]
+    #: Display order among the engines (tables, --engines all): smaller first.
+    order: ClassVar[int] = 100
     packages: ClassVar[tuple[str, ...]] = ()
+    #: import name -> pip distribution whose pin covers it, where they differ (dask's `distributed`).
+    distributions: ClassVar[dict[str, str]] = {}
     needs_java: ClassVar[bool] = False
     endpoint: ClassVar[Endpoint | None] = None
     #: A baseline (no engine) is shown beside the engines but never ranked among them.
@@ -194,13 +204,23 @@ class Engine(ABC):
 
     # -- facts -----------------------------------------------------------------------------------
     @classmethod
+    def implementation_files(cls) -> tuple[str, ...]:
+        """The workload files (without .py) this engine reads its cases from: its own, then its API's."""
+        return tuple(dict.fromkeys((cls.name.replace("-", "_"), cls.api)))
+
+    @classmethod
+    def distribution(cls, package: str) -> str:
+        """The pip distribution whose pin covers an import name of `packages`."""
+        return cls.distributions.get(package, package)
+
+    @classmethod
     def check_available(cls) -> None:
         """Raise EngineUnavailable with a one-line fix when a package or Java is missing."""
         from enginebench.core.machine import install_hint, java_version
 
         missing = [p for p in cls.packages if importlib.util.find_spec(p) is None]
         if missing:
-            hints = "; ".join(install_hint(p) for p in missing)
+            hints = "; ".join(install_hint(cls.distribution(p)) for p in missing)
             raise EngineUnavailable(f"engine {cls.name!r} needs {', '.join(missing)}: {hints}")
         if cls.needs_java:
             from enginebench.core.machine import java_major
@@ -229,7 +249,7 @@ class Engine(ABC):
             try:
                 version = importlib.metadata.version(pkg)
             except importlib.metadata.PackageNotFoundError:
-                out.append(Finding("fail", pkg, f"not installed: {install_hint(pkg)}"))
+                out.append(Finding("fail", pkg, f"not installed: {install_hint(cls.distribution(pkg))}"))
                 continue
             if import_packages:
                 try:
@@ -238,7 +258,7 @@ class Engine(ABC):
                     failure = f"{type(exc).__name__}: {exc}"
                     out.append(Finding("fail", pkg, f"{version} installed but import fails: {failure}"))
                     continue
-            pin = pinned_requirements().get(pkg, "").partition("==")[2]
+            pin = pinned_requirements().get(cls.distribution(pkg), "").partition("==")[2]
             out.append(Finding("warn", pkg, f"{version} (known-good pin: {pin})") if pin and pin != version
                        else Finding("ok", pkg, version))
         if cls.needs_java:

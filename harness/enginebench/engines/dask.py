@@ -36,7 +36,9 @@ class DaskEngine(Engine):
     name = "dask"
     api = "dask"
     description = "dask.distributed: LocalCluster of worker processes (or --dask-scheduler)"
+    order = 20
     packages = ("dask", "distributed")
+    distributions = {"distributed": "dask"}  # dask[distributed] pins it
     endpoint = Endpoint("dask_scheduler", "use an existing Dask scheduler, e.g. tcp://host:8786")
 
     #: One single-threaded worker process per CPU: like Ray's one worker process per CPU, and the

@@ -44,6 +44,7 @@ class LocalHandle:
 class LocalEngine(Engine):
     name = "local"
     api = "local"
+    order = 90
     description = "no engine: plain Python in one process (a concurrent.futures pool where meaningful)"
     baseline = True
 

@@ -120,6 +120,45 @@ def without_cold_start_budget() -> Iterator[None]:
             data_ctx.set_config(ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY, before)
 
 
+#: The parquet datasource's footer-reader actors per read (Ray Data reads it when the read is made).
+FOOTER_ACTORS_VARIABLE = "RAY_DATA_PARQUET_FOOTER_NUM_ACTORS"
+
+
+@contextlib.contextmanager
+def data_settings(*, cold_start_budget: bool = True, footer_actors: int | None = None, quiet: bool = True,
+                  **context: Any) -> Iterator[None]:
+    """Ray Data's process-wide settings for the block, all restored afterwards, so no workload run later in
+    the process inherits them: each keyword of `context` a DataContext attribute (`shuffle_strategy` by its
+    ShuffleStrategy name, e.g. "SORT_SHUFFLE_PULL_BASED"); `cold_start_budget` False runs the block
+    `without_cold_start_budget`; `footer_actors` sets RAY_DATA_PARQUET_FOOTER_NUM_ACTORS unless the user set
+    it; `quiet` turns progress bars and per-operation INFO lines off. The one place workloads change Ray Data's
+    settings. Ray Data copies the DataContext into a Dataset when the Dataset is made: wrap the reads."""
+    import logging
+
+    import ray.data
+
+    if quiet:
+        logging.getLogger("ray.data").setLevel(logging.WARNING)  # per-operation INFO lines drown the console
+        context = {"enable_progress_bars": False, **context}
+    if isinstance(context.get("shuffle_strategy"), str):
+        context["shuffle_strategy"] = ray.data.context.ShuffleStrategy[context["shuffle_strategy"]]
+    ctx = ray.data.DataContext.get_current()
+    saved = {k: getattr(ctx, k) for k in context}
+    footer_unset = footer_actors is not None and FOOTER_ACTORS_VARIABLE not in os.environ
+    if footer_unset:
+        os.environ[FOOTER_ACTORS_VARIABLE] = str(footer_actors)
+    for k, v in context.items():
+        setattr(ctx, k, v)
+    try:
+        with contextlib.nullcontext() if cold_start_budget else without_cold_start_budget():
+            yield
+    finally:
+        for k, v in saved.items():
+            setattr(ctx, k, v)
+        if footer_unset:
+            os.environ.pop(FOOTER_ACTORS_VARIABLE, None)
+
+
 def process_id() -> int:
     """Runs inside a worker: which process is it?"""
     return os.getpid()
@@ -128,6 +167,7 @@ def process_id() -> int:
 class RayEngine(Engine):
     name = "ray"
     api = "ray"
+    order = 10
     description = "Ray Core tasks and actors (ray.init on this machine, or --ray-address)"
     packages = ("ray",)
     endpoint = Endpoint("ray_address", "use an existing Ray cluster (ray and spark-on-ray)")

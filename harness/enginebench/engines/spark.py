@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from enginebench.engines._spark_common import (
-    common_configs,
-    prepare_environment,
-    python_worker_pid,
-    shutdown_gateway,
-    spark_config_summary,
-)
-from enginebench.engines.base import Endpoint, Engine
+from enginebench.engines._spark_common import SparkLifecycle, common_configs, prepare_environment, spark_config_summary
+from enginebench.engines.base import Endpoint
 
 #: Share of the memory budget given to the JVM heap (the rest is Python workers and off-heap).
 HEAP_SHARE = 0.6
 
 
-class SparkEngine(Engine):
+class SparkEngine(SparkLifecycle):
     name = "spark"
-    api = "spark"
+    order = 40
     description = "plain PySpark: local[N] on this machine (or --spark-master)"
     packages = ("pyspark",)
-    needs_java = True
     endpoint = Endpoint("spark_master", "use an existing Spark master, e.g. spark://host:7077")
 
     def _start(self) -> Any:
@@ -49,16 +41,8 @@ class SparkEngine(Engine):
         spark.sparkContext.setLogLevel("ERROR")
         return spark
 
-    def ship(self, archive: Path) -> None:
-        # Spark's way to bring local Python to the executors (each task's sys.path gets the file).
-        self._handle.sparkContext.addPyFile(str(archive))
-
-    def _stop(self) -> None:
-        try:
-            if self._handle is not None:
-                self._handle.stop()
-        finally:
-            shutdown_gateway()
+    def _stop_session(self) -> None:
+        self._handle.stop()
 
     def budget_caps(self) -> dict[str, str]:
         if self.remote_address():
@@ -69,9 +53,6 @@ class SparkEngine(Engine):
                       f"{HEAP_SHARE:.0%} of the budget; the rest is left to Python workers and off-heap memory)",
             "not capped": "Python worker processes (RDD functions, pandas UDFs) and JVM off-heap memory",
         }
-
-    def worker_pid(self) -> int | None:
-        return python_worker_pid(self._handle)
 
     def config(self) -> dict[str, Any]:
         if self._handle is None:

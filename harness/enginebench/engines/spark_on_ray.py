@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from enginebench.engines._spark_common import (
+    SparkLifecycle,
     common_configs,
     java_options,
     prepare_environment,
-    python_worker_pid,
-    shutdown_gateway,
     spark_config_summary,
 )
-from enginebench.engines.base import Engine
 from enginebench.engines.ray import OBJECT_STORE_SHARE, RayEngine, ray_config, ray_init
 
 #: Cores per executor: RayDP runs one JVM actor per executor, so a few cores each keeps JVM count
@@ -31,12 +28,11 @@ def executor_layout(cpus: int, max_cores: int = MAX_EXECUTOR_CORES) -> tuple[int
     return cpus // cores, cores
 
 
-class SparkOnRayEngine(Engine):
+class SparkOnRayEngine(SparkLifecycle):
     name = "spark-on-ray"
-    api = "spark"
+    order = 30
     description = "Spark on a Ray cluster through RayDP (raydp.init_spark)"
     packages = ("ray", "raydp", "pyspark")
-    needs_java = True
     endpoint = RayEngine.endpoint
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -81,25 +77,17 @@ class SparkOnRayEngine(Engine):
         spark.sparkContext.setLogLevel("ERROR")
         return spark
 
-    def ship(self, archive: Path) -> None:
-        # Spark's way to bring local Python to the executors (each task's sys.path gets the file).
-        self._handle.sparkContext.addPyFile(str(archive))
+    def _stop_session(self) -> None:
+        import raydp
 
-    def _stop(self) -> None:
-        try:
-            if self._handle is not None:
-                import raydp
+        raydp.stop_spark()
 
-                raydp.stop_spark()
-        finally:
-            try:
-                shutdown_gateway()
-            finally:
-                if self._ray_started:
-                    import ray
+    def _stop_after_jvm(self) -> None:
+        if self._ray_started:
+            import ray
 
-                    ray.shutdown()
-                    self._ray_started = False
+            ray.shutdown()
+            self._ray_started = False
 
     def budget_caps(self) -> dict[str, str]:
         num_executors, cores = self.layout
@@ -109,9 +97,6 @@ class SparkOnRayEngine(Engine):
                       + ("" if self.remote_address() else "; Ray's num_cpus"),
             "not capped": "Python worker processes, Ray worker processes and the RayDP app master's JVM",
         }
-
-    def worker_pid(self) -> int | None:
-        return python_worker_pid(self._handle)
 
     def config(self) -> dict[str, Any]:
         if self._handle is None:

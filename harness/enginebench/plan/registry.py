@@ -1,9 +1,10 @@
 """Names -> workloads and engines. The only global state: a table of import paths, resolved lazily, and the
 workloads a user brought in this process (a folder or a module, `enginebench.contract.discovery`).
 
-Adding an engine is one entry here plus one lifecycle module; adding a shipped workload is one entry plus a
-`workloads/<name>/` package; a user's workload needs no entry (`--workload ./myjob`, or an installed
-package's entry point). Nothing else dispatches on names.
+Adding an engine is one lifecycle module in `enginebench.engines` (found by `_declared_engines`, or an
+installed package's entry point); adding a shipped workload is one entry plus a `workloads/<name>/`
+package; a user's workload needs no entry (`--workload ./myjob`, or an installed package's entry point).
+Nothing else dispatches on names.
 """
 
 from __future__ import annotations
@@ -34,14 +35,45 @@ WORKLOADS: dict[str, str] = {
     "serve": "enginebench.workloads.serve.spec",
 }
 
-#: engine name -> "module:Class". Order is the display order.
-ENGINES: dict[str, str] = {
-    "ray": "enginebench.engines.ray:RayEngine",
-    "dask": "enginebench.engines.dask:DaskEngine",
-    "spark-on-ray": "enginebench.engines.spark_on_ray:SparkOnRayEngine",
-    "spark": "enginebench.engines.spark:SparkEngine",
-    "local": "enginebench.engines.local:LocalEngine",
-}
+#: The entry-point group an installed package registers an engine in: name = "pkg.module:Class".
+ENGINE_GROUP = "enginebench.engines"
+
+
+def _declared_engines() -> dict[str, str]:
+    """engine name -> "module:Class", in display order: every Engine subclass a module of
+    `enginebench.engines` declares (its own `name`), then installed packages' entry points. Engine modules
+    import no engine package at import time, so this stays cheap."""
+    import importlib.metadata
+    import inspect
+    import pkgutil
+
+    from enginebench import engines
+    from enginebench.engines.base import Engine
+
+    found: list[type[Engine]] = []
+    for info in pkgutil.iter_modules(engines.__path__):
+        if info.name.startswith("_") or info.name == "base":
+            continue
+        module = importlib.import_module(f"{engines.__name__}.{info.name}")
+        found += [obj for obj in vars(module).values() if isinstance(obj, type) and issubclass(obj, Engine)
+                  and obj.__module__ == module.__name__ and not inspect.isabstract(obj) and "name" in vars(obj)]
+    for ep in importlib.metadata.entry_points(group=ENGINE_GROUP):
+        cls = ep.load()
+        if not (isinstance(cls, type) and issubclass(cls, Engine)) or cls.name != ep.name:
+            raise WorkloadError(f"entry point {ep.name} = {ep.value} in {ENGINE_GROUP} is not an Engine subclass "
+                                f"named {ep.name!r} (accepted: a class with name = {ep.name!r})")
+        found.append(cls)
+    table: dict[str, str] = {}
+    for cls in sorted(found, key=lambda c: (c.order, c.name)):
+        if cls.name in table:
+            raise WorkloadError(f"engine name {cls.name!r} is declared twice ({table[cls.name]} and "
+                                f"{cls.__module__}:{cls.__qualname__}; accepted: one engine per name)")
+        table[cls.name] = f"{cls.__module__}:{cls.__qualname__}"
+    return table
+
+
+#: engine name -> "module:Class", in display order: what the engine modules declare (`_declared_engines`).
+ENGINES: dict[str, str] = _declared_engines()
 
 #: Workloads loaded in this process, shipped or not: name -> (workload, where it came from).
 _LOADED: dict[str, tuple[Workload, Source]] = {}
@@ -73,9 +105,9 @@ def resolve(ref: str) -> str:
         _find(ref)
         return ref
     if discovery.looks_like_path(ref):
-        return add(*checked(lambda: discovery.load_folder(ref), tuple(WORKLOADS)))
+        return add(*checked(lambda: discovery.load_folder(ref), tuple(WORKLOADS), engine_files()))
     if "." in ref:
-        return add(*checked(lambda: discovery.load_module(ref), tuple(WORKLOADS)))
+        return add(*checked(lambda: discovery.load_module(ref), tuple(WORKLOADS), engine_files()))
     raise unknown("workload", ref, (*_typed(), "a folder with a spec.py", "a dotted module"))
 
 
@@ -126,7 +158,7 @@ def _find(name: str) -> tuple[Workload, Source]:
     eps = discovery.entry_points()
     if name in eps:
         return _LOADED.setdefault(name, checked(lambda: discovery.load_entry_point(eps[name]),
-                                                          tuple(WORKLOADS)))
+                                                          tuple(WORKLOADS), engine_files()))
     raise unknown("workload", name, _typed())
 
 
@@ -147,6 +179,17 @@ def engine_class(name: str) -> type[Engine]:
 def engine_classes() -> list[type[Engine]]:
     """Every registered engine's lifecycle class, in display order."""
     return [engine_class(name) for name in ENGINES]
+
+
+def engine_files() -> tuple[str, ...]:
+    """The workload files an engine reads its cases from (`Engine.implementation_files`), every engine's:
+    what a workload folder may hold beside its spec.py."""
+    return tuple(dict.fromkeys(f for cls in engine_classes() for f in cls.implementation_files()))
+
+
+def engine_packages() -> list[str]:
+    """Every registered engine's packages, in display order (recorded with their versions in each run)."""
+    return list(dict.fromkeys(pkg for cls in engine_classes() for pkg in cls.packages))
 
 
 def data_commands() -> dict[str, DataCommand]:
