@@ -148,6 +148,17 @@ def implementation(started: Session, workload: Workload, case: str) -> Implement
     return impl
 
 
+def engines_for(workload: str, *cases: str) -> tuple[str, ...]:
+    """The registered engines whose files implement any of the workload's `cases` (default: any case): what
+    an every-engine test runs on. An engine that declares a case UNSUPPORTED (with its reason, checked by
+    test_architecture's and each engine's own tests) is left out, so a new engine joins these tests by
+    implementing the case, never by an `if engine == ...` here."""
+    wl = registry.workload(workload)
+    names = cases or wl.case_names
+    return tuple(e for e in registry.ENGINES
+                 if any(wl.resolve(registry.engine_class(e).api, c, e).implementation for c in names))
+
+
 def run_plan(tmp_path: Path, workload: object, engines: tuple[str, ...], cases: tuple[str, ...] | None = None,
              scale: str = "tiny", repeat: int = 2, warmup: int = 1, timeout_s: float | None = None,
              cpus: int = 2, endpoints: Endpoints | None = None, session: Session | None = None,

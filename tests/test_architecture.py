@@ -123,3 +123,14 @@ def test_the_checker_sees_arrows_it_should() -> None:
     # The graph is built from the tree: a known arrow must be in it, or the test reads nothing.
     assert "enginebench.plan.registry" in GRAPH["enginebench.measure.runner"]
     assert "enginebench.core.budget" in GRAPH["enginebench.engines.base"]
+
+
+def test_an_engine_is_its_lifecycle_module_plus_its_workload_files() -> None:
+    # docs/extending.md: adding an engine touches its module in engines/ (and, optionally, the starter file
+    # `enginebench new` writes for it); the registry, the workload checks, the machine facts, the report and
+    # the docs derive it. Daft was added that way: no other harness module names it.
+    allowed = {PACKAGE / "engines" / "daft.py", PACKAGE / "cli" / "template.py"}
+    naming = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+              if p not in allowed and "daft" in p.read_text(encoding="utf-8").lower()]
+    assert not naming, f"harness modules that name the daft engine: {naming}"
+    assert (ROOT / "workloads" / "etl" / "daft.py").is_file()

@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import prepared_case, ray_data_settings, run_plan
+from conftest import engines_for, prepared_case, ray_data_settings, run_plan
 
 from enginebench.cli.main import main
 from enginebench.measure.attempt import Prepared, Session
-from enginebench.plan import registry
 from enginebench.workloads.cnn import data
 from enginebench.workloads.cnn.spec import PARAMS, WORKLOAD, check, expected_images, world_size
 
@@ -271,7 +270,7 @@ def test_a_zero_learning_rate_is_recorded_wrong(data_root: Path, tmp_path: Path)
 
 
 @pytest.mark.engine
-@pytest.mark.parametrize("started", tuple(registry.ENGINES), indirect=True, scope="session")
+@pytest.mark.parametrize("started", engines_for("cnn"), indirect=True, scope="session")
 def test_every_engine_trains_to_the_target_and_agrees_with_local(started: Session, data_root: Path,
                                                                  tmp_path: Path) -> None:
     engine = started.name

@@ -104,3 +104,17 @@ def test_every_tasks_variant_of_ray_and_dask_gives_the_checked_answer(started: S
     assert ran == {"ray": ["noop:batches-1000", "actors:batches-1000", "actors:async-actor"],
                    "dask": ["noop:delayed-graph", "noop:batches-1000", "fanout:delayed-graph",
                             "tree-reduce:delayed-graph", "actors:batches-1000", "actors:async-actor"]}[started.name]
+
+
+def test_every_engine_implements_each_shipped_case_or_says_why() -> None:
+    # A new engine joins a workload by implementing its cases or naming each in UNSUPPORTED with a reason:
+    # never the generic "no implementation" a missing file gives.
+    silent = []
+    for name in registry.WORKLOADS:
+        wl = registry.workload(name)
+        for case in wl.case_names:
+            for engine in registry.ENGINES:
+                found = wl.resolve(registry.engine_class(engine).api, case, engine)
+                if found.implementation is None and (len(found.reason) < 20 or "implementation of" in found.reason):
+                    silent.append(f"{engine} on {name}/{case}: {found.reason!r}")
+    assert not silent, "\n".join(silent)

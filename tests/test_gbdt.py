@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_plan
+from conftest import engines_for, run_plan
 
 from enginebench.measure.attempt import Session
-from enginebench.plan import registry
 from enginebench.workloads.gbdt import data, local
 from enginebench.workloads.gbdt.model import PLANTS, answer, rows_seen
 from enginebench.workloads.gbdt.spec import (
@@ -95,7 +94,7 @@ def test_time_to_target_is_the_first_round_that_reaches_it() -> None:
 
 # -- every engine ----------------------------------------------------------------------------------
 @pytest.mark.engine
-@pytest.mark.parametrize("started", tuple(registry.ENGINES), indirect=True, scope="session")
+@pytest.mark.parametrize("started", engines_for("gbdt"), indirect=True, scope="session")
 def test_every_engine_trains_the_same_model_and_the_check_holds(started: Session, data_root: Path,
                                                                 tmp_path: Path) -> None:
     runner, _ = run_plan(tmp_path, "gbdt", (started.name,), repeat=1, warmup=0, session=started)
@@ -113,7 +112,7 @@ def test_every_engine_trains_the_same_model_and_the_check_holds(started: Session
 
 
 @pytest.mark.engine
-@pytest.mark.parametrize("started", tuple(registry.ENGINES), indirect=True, scope="session")
+@pytest.mark.parametrize("started", engines_for("gbdt"), indirect=True, scope="session")
 def test_a_planted_bug_in_every_engine_path_is_reported_wrong_and_named(started: Session, data_root: Path,
                                                                         tmp_path: Path) -> None:
     case = WORKLOAD.case("train")
@@ -130,7 +129,7 @@ def test_a_planted_bug_in_every_engine_path_is_reported_wrong_and_named(started:
 
 
 @pytest.mark.engine
-@pytest.mark.parametrize("started", tuple(registry.ENGINES), indirect=True, scope="session")
+@pytest.mark.parametrize("started", engines_for("gbdt"), indirect=True, scope="session")
 def test_the_default_evaluates_nothing_inside_training_and_the_variant_reads_the_held_out_rows(
         started: Session, tmp_path: Path) -> None:
     """Every engine's default does the same training work: no eval set. The `held-out-auc` variant evaluates the

@@ -9,10 +9,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import implementation, prepared_case, run_plan
+from conftest import engines_for, implementation, prepared_case, run_plan
 
 from enginebench.measure.attempt import Session
-from enginebench.plan import registry
 from enginebench.workloads.tune import asha
 from enginebench.workloads.tune.spec import WORKLOAD, check, configs
 
@@ -93,7 +92,7 @@ def test_the_configurations_come_from_the_seed_and_the_reference_reaches_the_tar
 
 
 @pytest.mark.engine
-@pytest.mark.parametrize("started", tuple(registry.ENGINES), indirect=True, scope="session")
+@pytest.mark.parametrize("started", engines_for("tune"), indirect=True, scope="session")
 def test_every_engine_runs_the_search_and_planted_bugs_are_wrong(started: Session, prepared: Any,
                                                                  tmp_path: Path) -> None:
     runner, _ = run_plan(tmp_path, "tune", (started.name,), repeat=1, warmup=0, session=started)

@@ -253,7 +253,9 @@ class Workload:
         """
         limited = self.case(case).only if case in self.case_names else None
         if engine and limited is not None and engine not in limited:
-            return Resolved(None, self.case(case).only_reason or f"{case} runs only on {', '.join(limited)}")
+            # The engine's own file may say why in its words (UNSUPPORTED); else the case's one reason.
+            own = getattr(self._owner(api, case, engine), "UNSUPPORTED", {}).get(case)
+            return Resolved(None, own or self.case(case).only_reason or f"{case} runs only on {', '.join(limited)}")
         module = self._owner(api, case, engine)
         if module is None:
             return Resolved(None, f"no {api} implementation of the {self.name} workload")
