@@ -174,7 +174,8 @@ def test_corrupt_parquet_and_missing_column_are_recorded_errors(started: Session
         by_case["q3"].reason
 
 
-#: The variants of the 2026-11-24 study (benchmarks/etl_variants.py until 2026-12-07) in each engine's module.
+#: The variants of the 2026-11-24 study (benchmarks/etl_variants.py until 2026-12-07, `git show
+#: 0f74d08:benchmarks/etl_variants.py`) in each engine's module.
 #: Ray's (hash-shuffle, dataset-join, q1-partial-aggregation) are left out: about 100 s at SF 0.01 on 2 CPUs
 #: (aggregator actors per hash shuffle, Dataset.join), where these three engines' take 90 s together.
 STUDY_VARIANTS = {

@@ -36,8 +36,9 @@ FILES = (*TRAIN_FILES, TEST_FILE, META_FILE)
 LABEL_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 IMAGE_BYTES = 3 * 32 * 32
 #: The synthetic images' pixel noise (std, in 0..255 units) and their class pattern's amplitude:
-#: AMPLITUDE / NOISE sets how hard the set is. benchmarks/cnn_difficulty.py measured that no
-#: amplitude makes half the data cost more than the spread over sample orders at tiny or small (see
+#: AMPLITUDE / NOISE sets how hard the set is. benchmarks/cnn_difficulty.py (a print-only script, removed
+#: 2026-12-07: `git show edce7e3:benchmarks/cnn_difficulty.py`) measured that no amplitude makes half the
+#: data cost more than the spread over sample orders at tiny or small (see
 #: docs/studies/2026-11-24-cnn-difficulty.md), so the set stays as it was and the cnn check catches
 #: data bugs by coverage instead.
 #: Changing what synthetic_arrays draws must change synthetic_dir's name (cached sets are reused).
