@@ -1,4 +1,4 @@
-"""enginebench: identical workloads on Ray, Dask, Spark-on-Ray, Spark and a local baseline.
+"""enginebench: identical workloads on Ray, Dask, Spark and the other engines `enginebench list` names.
 
 The public workload API: everything a workload needs, shipped or one's own, is imported from here
 (`from enginebench import Case, Workload, Metric, Verdict, Timed, EngineContext`); the five shipped
