@@ -28,22 +28,24 @@ def _imports(name: str, path: Path, known: set[str]) -> set[str]:
     found: set[str] = set()
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        targets: list[str] = []
         if isinstance(node, ast.Import):
-            targets = [a.name for a in node.names]
+            found |= {_known_prefix(a.name, known) for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 up = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*up, *([node.module] if node.module else [])])
-            targets = [f"{base}.{a.name}" for a in node.names] + [base]
-        for target in targets:
-            while target and target not in known:
-                target = target.rpartition(".")[0]
-            if target and target != name:
-                found.add(target)
-                break
-    return found
+            # each name of `from x import a, b` may be a module of its own; else the names come from x
+            modules = {f"{base}.{a.name}" for a in node.names} & known
+            found |= modules or {_known_prefix(base, known)}
+    return found - {"", name}
+
+
+def _known_prefix(target: str, known: set[str]) -> str:
+    """The longest enginebench module a dotted import name lies in ("" outside the package)."""
+    while target and target not in known:
+        target = target.rpartition(".")[0]
+    return target
 
 
 def _room(module: str) -> str:

@@ -13,7 +13,7 @@ from enginebench.cli.main import main
 from enginebench.core.errors import UsageError
 from enginebench.report import docs, markdown
 from enginebench.report.model import build_model
-from enginebench.results.records import load_run
+from enginebench.results.records import FAILED, load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "tasks-tiny-run.json"
@@ -97,14 +97,14 @@ def test_the_markdown_matrix_says_what_the_report_model_says() -> None:
             assert shown == markdown.cell_text(cell)
             if cell.best:
                 assert shown.startswith("**") and shown.endswith("best")
-            if cell.status in ("wrong", "error", "timeout"):
+            if cell.status in FAILED:
                 assert not re.search(r"\d", shown), "a failed cell never shows a number"
     for sentence in model.verdicts.values():
         assert f"* {sentence}" in markdown.verdicts(model)
 
 
 def test_a_wrong_cell_shows_its_status_and_no_number() -> None:
-    from enginebench.report.model import Cell
+    from enginebench.report.content import Cell
 
     assert markdown.cell_text(Cell("ray", "wrong", reason="sum off by one")) == "**WRONG**"
     assert markdown.cell_text(Cell("ray", "unsupported")) == "n/a"

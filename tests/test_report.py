@@ -19,6 +19,7 @@ from enginebench.core.stats import describe
 from enginebench.report.compare import compare
 from enginebench.report.html import render
 from enginebench.report.model import build_model
+from enginebench.report.verdicts import crossover_text
 from enginebench.results.records import EngineSession, Header, Plan, Record, Run, load_run
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tasks-tiny-run.json"
@@ -348,7 +349,7 @@ def test_a_size_sweep_draws_lines_and_names_where_engines_swap_order() -> None:
     model = build_model(runs)
     assert set(model.sizes[("tasks", "noop", 2)]) == {"ray", "dask", "local"}
     assert [x for x, _ in model.sizes[("tasks", "noop", 2)]["ray"]] == [100.0, 1000.0, 10_000.0]
-    assert [x.text() for x in model.crossovers] == [
+    assert [crossover_text(x) for x in model.crossovers] == [
         "dask overtakes ray on noop between n 100 and n 10000 (small and large)"]
     sentence = model.verdicts["task parallelism"].lower()
     assert "crossovers: dask overtakes ray on noop between n 100 and n 10000" in sentence
@@ -378,3 +379,49 @@ def test_two_workloads_sharing_a_case_name_are_not_a_ladder() -> None:
             for e in ("ray", "dask")]
     table = matrix(build_model([run_of([*cnn, *gbdt])]))
     assert "| cnn train |" in table and "| gbdt train |" in table and "(n " not in table, table
+
+
+def test_every_section_is_declared_once_with_its_template_and_shows_its_heading() -> None:
+    from enginebench.report import html, sections
+
+    names = [s.name for s in sections.SECTIONS]
+    assert len(names) == len(set(names))
+    kinds = [k.name for s in sections.SECTIONS for k in s.kinds] + [k.name for k in sections.DOCS_ONLY]
+    assert len(kinds) == len(set(kinds)) and list(sections.kinds()) == kinds
+    templates = {p.name for p in html.TEMPLATES.glob("section-*.html.j2")}
+    assert templates == {s.template for s in sections.SECTIONS if s.html is not None}
+    runs = [load_run(FIXTURE)]
+    page = render(runs)
+    source = sections.Source(runs, build_model(runs))
+    for s in sections.SECTIONS:
+        if s.html is not None and s.title:
+            assert (f'<h2 id="{s.name}">{s.title}</h2>' in page) == s.shown(source), s.name
+
+
+def test_a_section_added_to_the_registry_reaches_the_page_the_document_and_the_docs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one place: a Section in SECTIONS (and its template) is all a new section takes."""
+    from enginebench.report import docs, html, markdown, sections
+
+    templates = tmp_path / "templates"
+    shutil.copytree(html.TEMPLATES, templates)
+    (templates / "section-memory.html.j2").write_text(
+        '<h2 id="{{ section.name }}">{{ section.title }}</h2>\n<p>{{ note }}</p>\n')
+    memory = sections.Section("memory", "Memory", html=lambda s: {"note": f"{len(s.model.records)} records <&>"},
+                              markdown=lambda s: f"{len(s.model.records)} records",
+                              kinds=(sections.Kind("memory", lambda s, o: f"memory of {o['workload']}",
+                                                   needs=("workload",)),))
+    monkeypatch.setattr(html, "TEMPLATES", templates)
+    monkeypatch.setattr(sections, "SECTIONS", (*sections.SECTIONS, memory))
+    runs = [load_run(FIXTURE)]
+    count = len(build_model(runs).records)
+    assert f'<h2 id="memory">Memory</h2>\n<p>{count} records &lt;&amp;&gt;</p>' in render(runs)
+    text = markdown.document(runs)
+    assert text.endswith(f"## Memory\n\n{count} records\n") and text.index("## Failures") < text.index("## Memory")
+    page = tmp_path / "page.md"
+    page.write_text(f"<!-- enginebench:generate memory from={FIXTURE} workload=tasks -->\n<!-- enginebench:end -->\n")
+    docs.stale([page], write=True)
+    assert f"memory of tasks\n\nGenerated from [`{FIXTURE}`]" in page.read_text()
+    page.write_text(f"<!-- enginebench:generate memory from={FIXTURE} -->\n<!-- enginebench:end -->\n")
+    with pytest.raises(UsageError, match="memory needs workload=NAME"):
+        docs.stale([page], write=False)

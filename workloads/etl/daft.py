@@ -204,3 +204,18 @@ VARIANT_NOTES = {
     "broadcast-joins": "join(strategy=\"broadcast\") on every join instead of the optimizer's choice (Daft's "
                        "join-strategies guide: broadcast the small side instead of a hash join)",
 }
+
+
+def on_ray_runner(impl: Implementation) -> Implementation:
+    """A case on Daft's Ray runner over the Ray cluster the ray engine started (`daft.set_runner_ray`, which
+    joins the process's Ray connection): the ray engine's `daft-ray-runner` variant, Daft's code under Ray's
+    scheduler. Daft sets its runner once per process: where the native runner is set already (the daft engine
+    ran earlier in the process), the call fails with Daft's own message instead of running elsewhere."""
+
+    @functools.wraps(impl)
+    def run(ctx: EngineContext, params: Params, inputs: Any) -> Any:
+        daft.set_runner_ray(noop_if_initialized=True)
+        return impl(ctx, params, inputs)
+
+    return run
+

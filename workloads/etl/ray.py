@@ -363,6 +363,24 @@ VARIANTS["expressions"] = {"q1": tuned(q1_expressions), "q6": tuned(q6_expressio
 VARIANTS["dataset-join"] = {"q3": tuned(functools.partial(q3, broadcast_rows=-1)),
                             "q10": tuned(functools.partial(q10, broadcast_rows=-1))}
 VARIANTS["q1-partial-aggregation"] = {"q1": tuned(q1_partial_aggregation)}
+
+
+def _on_daft(case: str) -> Implementation:
+    """etl's Daft implementation of `case` on Daft's Ray runner (daft imported only when the variant runs)."""
+
+    def run(ctx: EngineContext, params: Params, inputs: Any) -> Any:
+        from . import daft as daft_impl
+
+        return daft_impl.on_ray_runner(daft_impl.CASES[case])(ctx, params, inputs)
+
+    run.__name__ = f"daft_{case}"
+    return run
+
+
+VARIANTS["daft-ray-runner"] = {case: _on_daft(case) for case in (*_QUERIES, "pipeline")}
+#: Variants that are not a way to write Ray Data's code: measured beside the default, never the best it is held to.
+OUTSIDE_RULE = {"daft-ray-runner": "it is Daft's code on Ray's cluster (Daft's Ray runner), not a way to write Ray "
+                                   "Data's: it shows what Daft's planner does with the same Ray workers"}
 VARIANT_NOTES = {
     "expressions": "filter(expr=...) and with_column(...) with ray.data.expressions.col instead of pandas "
                    "map_batches (q1 and q6, the one-table queries)",

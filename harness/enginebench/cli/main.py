@@ -21,7 +21,7 @@ from enginebench.results.fit import MIN_RUNGS
 
 if TYPE_CHECKING:
     from enginebench.engines.base import Endpoint
-    from enginebench.report.model import Asked
+    from enginebench.report.content import Asked
     from enginebench.results.records import Run
 
 EXIT_USAGE = 2

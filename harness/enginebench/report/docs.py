@@ -8,15 +8,15 @@ A page marks a generated block with two HTML comments (invisible on GitHub and i
 
 `from` is the results file, relative to the page, or several joined by commas: repeated runs of one plan
 (the figures are the last file's, and a case whose median moved more than 1.3x between the runs is marked
-unstable with its spread). The kinds (enginebench.report.markdown renders them):
-matrix, verdicts, spread (repeated runs: each cell's medians across them and their spread), metrics
-(workload=W case=C [columns=a,b,@cpu]), starts, failures, run (what the
-run did and where it came from, in sentences) and variants ([workload=W] [case=C]: a variant study's
-table, from a file `enginebench variants` wrote) and ladder ([workload=W] [case=C]: fixed and per-unit cost
-per engine from a file `enginebench run --ladder` wrote). Every block ends with the sentence naming its results
-file, run, date and commit. `enginebench docs tables` rewrites every block of README.md and docs/**/*.md;
-`--check` (and the test suite) fails when a block differs from what its results file gives, so a figure
-cannot drift from its record.
+unstable with its spread). The kinds are declared with the report's sections (`report.sections.kinds()`: each
+section's `kinds`, and DOCS_ONLY) and rendered by enginebench.report.tables: matrix, verdicts, spread
+(repeated runs: each cell's medians across them and their spread), metrics (workload=W case=C
+[columns=a,b,@cpu]), ladder ([workload=W] [case=C]: fixed and per-unit cost per engine from a file
+`enginebench run --ladder` wrote), starts, failures, run (what the run did and where it came from, in
+sentences) and variants ([workload=W] [case=C]: a variant study's table, from a file `enginebench variants`
+wrote). Every block ends with the sentence naming its results file, run, date and commit.
+`enginebench docs tables` rewrites every block of README.md and docs/**/*.md; `--check` (and the test
+suite) fails when a block differs from what its results file gives, so a figure cannot drift from its record.
 """
 
 from __future__ import annotations
@@ -26,18 +26,14 @@ import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from enginebench.core.errors import UsageError
 from enginebench.core.machine import REPO_ROOT
+from enginebench.report.sections import Source, kinds
 from enginebench.results.records import Run
-
-if TYPE_CHECKING:
-    from enginebench.report.model import ReportModel
 
 BLOCK = re.compile(r"(?P<open><!-- enginebench:generate (?P<spec>.*?) -->\n)(?P<body>.*?)"
                    r"(?P<close><!-- enginebench:end -->)", re.S)
-KINDS = ("matrix", "verdicts", "metrics", "starts", "failures", "run", "variants", "ladder", "spread")
 OPTIONS = {"from", "workloads", "workload", "case", "columns"}
 
 
@@ -63,17 +59,14 @@ class Block:
     def sources(self) -> tuple[Path, ...]:
         return tuple((self.page.parent / link).resolve() for link in self.links)
 
-    def names(self, key: str) -> list[str] | None:
-        value = self.options.get(key)
-        return [v for v in value.split(",") if v] if value else None
-
 
 def parse(spec: str, page: Path, line: int) -> Block:
     """A block's opening comment -> Block; a malformed one is a one-line UsageError naming the line."""
     words = shlex.split(spec)
-    if not words or words[0] not in KINDS:
+    known = kinds()
+    if not words or words[0] not in known:
         raise UsageError(f"{page}:{line}: unknown table kind {words[0] if words else ''!r} "
-                         f"(accepted: {', '.join(KINDS)})")
+                         f"(accepted: {', '.join(known)})")
     options: dict[str, str] = {}
     for word in words[1:]:
         key, eq, value = word.partition("=")
@@ -83,56 +76,24 @@ def parse(spec: str, page: Path, line: int) -> Block:
         options[key] = value
     if "from" not in options:
         raise UsageError(f"{page}:{line}: {words[0]} needs from=RESULTS.json (a results file relative to the page)")
-    if words[0] == "metrics" and not {"workload", "case"} <= options.keys():
-        raise UsageError(f"{page}:{line}: metrics needs workload=NAME and case=NAME")
+    needs = known[words[0]].needs
+    if not set(needs) <= options.keys():
+        raise UsageError(f"{page}:{line}: {words[0]} needs {' and '.join(f'{n}=NAME' for n in needs)}")
     return Block(page, line, words[0], options)
 
 
-@dataclass(frozen=True)
-class Source:
-    """A results file's runs and the report model built from them (once, however many blocks use it)."""
-
-    runs: list[Run]
-    model: ReportModel
-
-
 def render(block: Block, source: Source) -> str:
-    """The Markdown a block holds: its table (or sentences) and the sentence naming its source."""
-    from enginebench.report import markdown
+    """The Markdown a block holds: what its kind makes (`sections.Kind`; a table or sentences) and the
+    sentence naming its source (a results file, once loaded, is a `Source` however many blocks use it)."""
+    from enginebench.report.tables import provenance
 
-    runs, model = source.runs, source.model
-    workloads = block.names("workloads")
-    link = block.links
-    if block.kind == "run":
-        return f"{markdown.summary(runs)} {markdown.provenance(runs, link)}"
-    if block.kind == "matrix":
-        body = markdown.matrix(model, workloads)
-    elif block.kind == "verdicts":
-        body = markdown.verdicts(model, workloads)
-    elif block.kind == "spread":
-        body = markdown.spread(model, workloads)
-    elif block.kind == "starts":
-        body = markdown.engine_starts(runs)
-    elif block.kind == "failures":
-        body = markdown.failures(model, workloads)
-    elif block.kind == "ladder":
-        try:
-            body = markdown.ladder(model, block.options.get("workload"), block.options.get("case"))
-        except ValueError as exc:
-            raise UsageError(f"{block.where}: {exc}") from None
-    elif block.kind == "variants":
-        try:
-            body = markdown.variants([r for run in runs for r in run.records], block.options.get("workload"),
-                                     block.options.get("case"))
-        except ValueError as exc:
-            raise UsageError(f"{block.where}: {exc}") from None
-    else:
-        try:
-            body = markdown.metrics(model, block.options["workload"], block.options["case"],
-                                    block.names("columns") or ())
-        except ValueError as exc:
-            raise UsageError(f"{block.where}: {exc}") from None
-    return f"{body}\n\n{markdown.provenance(runs, link)}"
+    kind = kinds()[block.kind]
+    try:
+        body = kind.render(source, block.options)
+    except ValueError as exc:
+        raise UsageError(f"{block.where}: {exc}") from None
+    gap = " " if kind.paragraph else "\n\n"
+    return f"{body}{gap}{provenance(source.runs, block.links)}"
 
 
 def _loader() -> Callable[[Block], Source]:

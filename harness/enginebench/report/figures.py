@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from enginebench.core.fmt import size_label
-from enginebench.report.model import ReportModel, Row
+from enginebench.report.content import ReportModel, Row
 
 PHASE_COLOURS = {"engine start": "#b07aa1", "inputs": "#76b7b2", "run": "#4e79a7", "check": "#edc948"}
 
