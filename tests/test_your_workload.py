@@ -167,6 +167,10 @@ DEFECTS = {
               r"spec\.py: workload name 'etl' clashes with the shipped workload etl"),
     "unknown_case": ({"dask.py": ('CASES = {"count-words"', 'CASES = {"count-wrds"')},
                      r"dask\.py: CASES names 'count-wrds', which is not a case of wordjob \(accepted: count-words\)"),
+    "daft_signature": ({"daft.py": ("def count_words(ctx: EngineContext, params: Params, inputs: dict[str, Any])",
+                                    "def count_words(ctx: EngineContext, inputs: dict[str, Any])")},
+                       r"daft\.py: CASES\['count-words'\]: count_words\(ctx, inputs\) cannot be called as "
+                       r"\(ctx, params, inputs\)"),
     "newer_api": ({"spec.py": (f'requires_api="{API_VERSION}"', 'requires_api="1.99"')},
                   r"spec\.py: needs workload API 1\.99; this enginebench has " + re.escape(API_VERSION)),
 }
