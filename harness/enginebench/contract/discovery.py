@@ -86,9 +86,9 @@ def looks_like_path(ref: str) -> bool:
 
 # ---- loading ----
 
-def load_folder(ref: str) -> tuple[Workload, Source]:
+def load_folder(ref: str, picklers: tuple[str, ...] = ()) -> tuple[Workload, Source]:
     """The workload in a folder: imported as the package named after the folder, checked, and registered
-    to be pickled by value."""
+    to be pickled by value with each of `picklers` (module names of cloudpickle copies: `Engine.picklers`)."""
     folder = Path(ref).expanduser()
     if not folder.is_dir():
         raise WorkloadError(f"--workload {ref}: no such folder (accepted: a workload name, a folder with a spec.py, "
@@ -104,7 +104,7 @@ def load_folder(ref: str) -> tuple[Workload, Source]:
                             f"as a package (accepted: letters, digits and _, e.g. {fixed})")
     _import_package(name, folder)
     workload = _load_spec(f"{name}.spec", folder / "spec.py")
-    _register_by_value(name)
+    _register_by_value(name, picklers)
     _FOLDERS[name] = folder
     return workload, Source("folder", str(folder), sha256=files_sha256(folder))
 
@@ -281,11 +281,11 @@ def _required_fields(cls: str) -> Iterator[Any]:
             yield f
 
 
-def _register_by_value(package: str) -> None:
+def _register_by_value(package: str, picklers: tuple[str, ...]) -> None:
     """Functions of a folder workload travel to engine workers by value (each engine pickles with its
-    own copy of cloudpickle), so no worker needs the folder on its path."""
+    own copy of cloudpickle, `Engine.picklers`), so no worker needs the folder on its path."""
     module = sys.modules[package]
-    for name in ("cloudpickle", "ray.cloudpickle", "pyspark.cloudpickle"):
+    for name in picklers:
         try:
             pickler = importlib.import_module(name)
         except ImportError:

@@ -146,6 +146,9 @@ class Engine(ABC):
     packages: ClassVar[tuple[str, ...]] = ()
     #: import name -> pip distribution whose pin covers it, where they differ (dask's `distributed`).
     distributions: ClassVar[dict[str, str]] = {}
+    #: The copies of cloudpickle the engine sends a workload's functions with: a folder workload is registered
+    #: with each to travel by value (`discovery.load_folder`), so no worker needs the folder on its path.
+    picklers: ClassVar[tuple[str, ...]] = ()
     needs_java: ClassVar[bool] = False
     endpoint: ClassVar[Endpoint | None] = None
     #: A baseline (no engine) is shown beside the engines but never ranked among them.

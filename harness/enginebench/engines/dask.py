@@ -38,6 +38,7 @@ class DaskEngine(Engine):
     description = "dask.distributed: LocalCluster of worker processes (or --dask-scheduler)"
     order = 20
     packages = ("dask", "distributed")
+    picklers = ("cloudpickle",)
     distributions = {"distributed": "dask"}  # dask[distributed] pins it
     endpoint = Endpoint("dask_scheduler", "use an existing Dask scheduler, e.g. tcp://host:8786")
 

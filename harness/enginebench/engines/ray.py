@@ -170,6 +170,7 @@ class RayEngine(Engine):
     order = 10
     description = "Ray Core tasks and actors (ray.init on this machine, or --ray-address)"
     packages = ("ray",)
+    picklers = ("ray.cloudpickle",)
     endpoint = Endpoint("ray_address", "use an existing Ray cluster (ray and spark-on-ray)")
 
     def _start(self) -> Any:

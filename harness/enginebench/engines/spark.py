@@ -16,6 +16,7 @@ class SparkEngine(SparkLifecycle):
     order = 40
     description = "plain PySpark: local[N] on this machine (or --spark-master)"
     packages = ("pyspark",)
+    picklers = ("pyspark.cloudpickle",)
     endpoint = Endpoint("spark_master", "use an existing Spark master, e.g. spark://host:7077")
 
     def _start(self) -> Any:

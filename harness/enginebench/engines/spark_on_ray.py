@@ -33,6 +33,7 @@ class SparkOnRayEngine(SparkLifecycle):
     order = 30
     description = "Spark on a Ray cluster through RayDP (raydp.init_spark)"
     packages = ("ray", "raydp", "pyspark")
+    picklers = ("ray.cloudpickle", "pyspark.cloudpickle")
     endpoint = RayEngine.endpoint
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -105,7 +105,8 @@ def resolve(ref: str) -> str:
         _find(ref)
         return ref
     if discovery.looks_like_path(ref):
-        return add(*checked(lambda: discovery.load_folder(ref), tuple(WORKLOADS), engine_files()))
+        picklers = engine_picklers()
+        return add(*checked(lambda: discovery.load_folder(ref, picklers), tuple(WORKLOADS), engine_files()))
     if "." in ref:
         return add(*checked(lambda: discovery.load_module(ref), tuple(WORKLOADS), engine_files()))
     raise unknown("workload", ref, (*_typed(), "a folder with a spec.py", "a dotted module"))
@@ -185,6 +186,11 @@ def engine_files() -> tuple[str, ...]:
     """The workload files an engine reads its cases from (`Engine.implementation_files`), every engine's:
     what a workload folder may hold beside its spec.py."""
     return tuple(dict.fromkeys(f for cls in engine_classes() for f in cls.implementation_files()))
+
+
+def engine_picklers() -> tuple[str, ...]:
+    """Every engine's copies of cloudpickle (`Engine.picklers`): a folder workload is registered with each."""
+    return tuple(dict.fromkeys(p for cls in engine_classes() for p in cls.picklers))
 
 
 def engine_packages() -> list[str]:
