@@ -157,7 +157,8 @@ class Runner:
         if not any(found.implementation for _, found, _ in resolved):
             for step, found, status in resolved:
                 self._emit(self._record(step, status, found.reason))
-            session.info.status = "not needed"
+            if session.engine is None:  # a session started before the plan (one engine, several plans) stays ok
+                session.info.status = "not needed"
             self.writer.set_session(name, session.info)
             return
         try:
