@@ -170,3 +170,51 @@ def test_killed_worker_is_recorded_with_how_the_engine_coped_and_the_plan_goes_o
 
 def load_run_engines(path: Path) -> dict:
     return json.loads(path.read_text())["engines"]
+
+
+@pytest.mark.engine
+def test_a_killed_engine_driver_leaves_an_error_record_and_the_other_engines_finish(tmp_path: Path) -> None:
+    """Each engine runs in a driver process of its own. SIGKILL to Dask's driver in the middle of its second
+    case: that case is an `error` record saying so, the driver's Dask workers are stopped by PID, Dask's
+    next case runs in a fresh driver, and the local engine after it runs as if nothing happened."""
+    import os
+
+    import psutil
+
+    from enginebench.core.budget import Budget
+    from enginebench.measure.attempt import Observer
+    from enginebench.measure.runner import Runner, make_header
+    from enginebench.results.records import Plan, ResultsWriter
+
+    killed: dict[str, object] = {}
+
+    class KillDaskDriver(Observer):
+        def case_phase(self, engine: str, case: str, phase: str) -> None:
+            if engine != "dask" or case != "fanout" or not phase.startswith("run ") or killed:
+                return
+            drivers = [p for p in psutil.Process().children() if "enginebench.measure.driver" in " ".join(p.cmdline())]
+            (driver,) = drivers
+            killed["family"] = driver.children(recursive=True)
+            killed["pid"] = driver.pid
+            os.kill(driver.pid, signal.SIGKILL)
+
+    plan = Plan(cases={"tasks": ("noop", "fanout", "latency")}, engines=("dask", "local"), scale="tiny",
+                budget=Budget(cpus=2, memory_bytes=4 * 2**30), repeat=2, warmup=1)
+    path = tmp_path / "run.json"
+    runner = Runner(plan, ResultsWriter(path, make_header(plan, "killed-driver")), observer=KillDaskDriver())
+    assert runner.drivers
+    runner.run()
+    recs = {(r.engine, r.case): r for r in runner.records}
+    assert killed and killed["family"], "Dask's driver had started its workers"
+    dead = recs[("dask", "fanout")]
+    assert dead.status == "error"
+    assert f"the dask driver process (pid {killed['pid']}) died during fanout: killed by SIGKILL" in dead.reason
+    assert recs[("dask", "noop")].status == "ok" and recs[("dask", "latency")].status == "ok"
+    assert all(recs[("local", c)].status == "ok" for c in ("noop", "fanout", "latency"))
+    assert [r["status"] for r in json.loads(path.read_text())["records"]].count("ok") == 5
+    family = killed["family"]
+    assert isinstance(family, list)
+    assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    engines = load_run_engines(path)
+    assert engines["dask"]["status"] == "ok" and engines["dask"]["restarts"] == 1  # the fresh driver's start
+    assert "died during fanout: killed by SIGKILL" in engines["dask"]["stop_error"]
