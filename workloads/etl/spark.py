@@ -31,8 +31,9 @@ def clean_tables(spark: Any, inputs: Any) -> tuple[dict[str, Any], dict[str, int
     for table, keep in pipeline.KEEP.items():
         schema = T.StructType([T.StructField(c, T.StringType()) for c in (*pipeline.RAW_COLUMNS[table], "trailing")])
         raw = spark.read.csv(pipeline.raw_files(inputs, table), schema=schema, sep="|", quote="", header=False)
-        # Non-ANSI casts (Spark's default) turn unparseable values into null: that is the test.
-        typed = raw.select(*(F.col(c).cast(_TYPES[t]).alias(c) for c, t in keep.items()))
+        # try_cast turns an unparseable value into null: that is the test. (A plain cast does too in Spark
+        # 3.5's default mode, but Spark 4 is ANSI by default and fails the query instead.)
+        typed = raw.select(*(F.expr(f"try_cast(`{c}` AS {_TYPES[t]})").alias(c) for c, t in keep.items()))
         ok = F.lit(True)
         for c in keep:
             ok = ok & F.col(c).isNotNull()

@@ -110,6 +110,7 @@ def execute(plan: Plan, out: Path, show: Display | None = None, report_dir: Path
     from enginebench.results.records import ResultsWriter
 
     show = show or Display()
+    prepare_environments(plan.engines)  # before the results file: a release pip cannot install is a usage error
     if writer is None:
         run_id = new_run_id(plan)
         writer = ResultsWriter(out / f"{run_id}.json", make_header(plan, run_id))
@@ -175,6 +176,15 @@ def _execute(plan: Plan, out: Path, show: Display, writer: ResultsWriter, report
                       + (f"; engine output in {log}" if log else ""))
         return EXIT_FAILED_CASES, writer.path
     return 0, writer.path
+
+
+def prepare_environments(engines: tuple[str, ...]) -> None:
+    """Build (first use only) the environment of each engine that runs from one of its own (`spark` on
+    PySpark 4, a release such as `ray@2.55.1`), saying so; UsageError with pip's reason if one cannot be."""
+    from enginebench.engines import environment
+
+    for engine in engines:
+        environment.python(registry.environment(engine), lambda line: print(f"enginebench: {line}", flush=True))
 
 
 def busy_machine_warning(cpus: int) -> str:

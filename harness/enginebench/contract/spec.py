@@ -251,6 +251,7 @@ class Workload:
         A module that does not exist, or lacks the case, yields `unsupported` with a reason; an
         ImportError from inside the module (a missing engine package) propagates to the caller.
         """
+        engine = engine.partition("@")[0] if engine else engine  # a release (`ray@2.55.1`) runs the engine's files
         limited = self.case(case).only if case in self.case_names else None
         if engine and limited is not None and engine not in limited:
             # The engine's own file may say why in its words (UNSUPPORTED); else the case's one reason.

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from enginebench.contract.spec import EngineContext
 from enginebench.core.budget import Budget
+from enginebench.engines.environment import Environment
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -153,6 +154,11 @@ class Engine(ABC):
     endpoint: ClassVar[Endpoint | None] = None
     #: A baseline (no engine) is shown beside the engines but never ranked among them.
     baseline: ClassVar[bool] = False
+    #: The environment the engine's driver runs from when it is not the main one (`spark`: PySpark 4).
+    environment: ClassVar[Environment | None] = None
+    #: The pins of a release asked for as `ENGINE@VERSION`, `{version}` filled in (default: the first
+    #: package's distribution at that version).
+    release_pins: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, budget: Budget, endpoints: Endpoints | None = None) -> None:
         self.budget = budget
@@ -206,6 +212,13 @@ class Engine(ABC):
         return None
 
     # -- facts -----------------------------------------------------------------------------------
+    @classmethod
+    def release(cls, version: str) -> Environment:
+        """The environment of one release of the engine (`ray@2.55.1`): its pins in an overlay of its own,
+        or the main environment when that already has them."""
+        pins = cls.release_pins or (f"{cls.distribution(cls.packages[0])}=={{version}}",)
+        return Environment(f"{cls.name}-{version}", tuple(p.format(version=version) for p in pins))
+
     @classmethod
     def implementation_files(cls) -> tuple[str, ...]:
         """The workload files (without .py) this engine reads its cases from: its own, then its API's."""

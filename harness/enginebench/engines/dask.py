@@ -40,6 +40,7 @@ class DaskEngine(Engine):
     packages = ("dask", "distributed")
     picklers = ("cloudpickle",)
     distributions = {"distributed": "dask"}  # dask[distributed] pins it
+    release_pins = ("dask=={version}", "distributed=={version}")
     endpoint = Endpoint("dask_scheduler", "use an existing Dask scheduler, e.g. tcp://host:8786")
 
     #: One single-threaded worker process per CPU: like Ray's one worker process per CPU, and the

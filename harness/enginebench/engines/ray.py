@@ -171,6 +171,7 @@ class RayEngine(Engine):
     description = "Ray Core tasks and actors (ray.init on this machine, or --ray-address)"
     packages = ("ray",)
     picklers = ("ray.cloudpickle",)
+    release_pins = ("ray[data,train]=={version}",)
     endpoint = Endpoint("ray_address", "use an existing Ray cluster (ray and spark-on-ray)")
 
     def _start(self) -> Any:

@@ -6,6 +6,7 @@ from typing import Any
 
 from enginebench.engines._spark_common import SparkLifecycle, common_configs, prepare_environment, spark_config_summary
 from enginebench.engines.base import Endpoint
+from enginebench.engines.environment import Environment
 
 #: Share of the memory budget given to the JVM heap (the rest is Python workers and off-heap).
 HEAP_SHARE = 0.6
@@ -17,6 +18,9 @@ class SparkEngine(SparkLifecycle):
     description = "plain PySpark: local[N] on this machine (or --spark-master)"
     packages = ("pyspark",)
     picklers = ("pyspark.cloudpickle",)
+    #: Spark's current release line. RayDP (spark-on-ray) accepts PySpark <= 3.5.7 only, so the main
+    #: environment keeps 3.5.7 and this engine runs from an overlay with PySpark 4 (`spark@3.5.7`: the old line).
+    environment = Environment("spark-4.3.0", ("pyspark==4.3.0",))
     endpoint = Endpoint("spark_master", "use an existing Spark master, e.g. spark://host:7077")
 
     def _start(self) -> Any:

@@ -33,6 +33,7 @@ class SparkOnRayEngine(SparkLifecycle):
     order = 30
     description = "Spark on a Ray cluster through RayDP (raydp.init_spark)"
     packages = ("ray", "raydp", "pyspark")
+    release_pins = ("raydp=={version}",)  # its PySpark and Ray: what that release accepts of the main ones
     picklers = ("ray.cloudpickle", "pyspark.cloudpickle")
     endpoint = RayEngine.endpoint
 

@@ -160,7 +160,10 @@ class Session:
         self.budget = budget
         self.endpoints = endpoints or Endpoints()
         self.observer = observer or Observer()
-        self.info = EngineSession(api=self.cls.api, baseline=self.cls.baseline, versions=self.cls.versions())
+        from enginebench.engines.environment import current
+
+        self.info = EngineSession(api=self.cls.api, baseline=self.cls.baseline, versions=self.cls.versions(),
+                                  environment=current())
         self.engine: Engine | None = None
         self.ctx: EngineContext | None = None
         #: the packages shipped to the running engine's workers (`ship`), forgotten when it stops

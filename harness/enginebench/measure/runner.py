@@ -23,7 +23,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -31,6 +30,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from enginebench.contract.spec import Resolved, Verdict, Workload
+from enginebench.core.errors import UsageError
 from enginebench.engines.base import Endpoints, Engine
 from enginebench.measure.attempt import Attempt, CaseInputs, Observer, Session, new_record, one_line
 from enginebench.plan import registry
@@ -261,8 +261,11 @@ class DriverProcess:
         self.deaths: list[str] = []
 
     def python(self) -> str:
-        """The interpreter of the engine's environment."""
-        return sys.executable
+        """The interpreter of the engine's environment, built first if this is its first use."""
+        from enginebench.engines import environment
+
+        env = registry.environment(self.engine)
+        return str(environment.python(env, lambda line: self.runner.observer.engine_phase(self.engine, line)))
 
     def run(self, todo: list[Step]) -> None:
         remaining = list(todo)
@@ -294,11 +297,17 @@ class DriverProcess:
         plan = self.runner.plan
         job = {"plan": plan.to_dict(), "engine": self.engine, "keys": [list(s.key) for s in todo],
                "sample_interval_s": self.runner.sample_interval_s}
+        from enginebench.engines.environment import ENV_VAR
+
+        try:
+            python = self.python()
+        except UsageError as exc:
+            return set(), str(exc)
         read, write = os.pipe()
         try:
-            proc = subprocess.Popen([self.python(), "-m", "enginebench.measure.driver", str(write)],
-                                    stdin=subprocess.PIPE, pass_fds=(write,), start_new_session=True,
-                                    text=True)
+            proc = subprocess.Popen([python, "-m", "enginebench.measure.driver", str(write)],
+                                    stdin=subprocess.PIPE, pass_fds=(write,), start_new_session=True, text=True,
+                                    env={**os.environ, ENV_VAR: registry.environment(self.engine).name})
         except OSError as exc:
             os.close(read)
             os.close(write)

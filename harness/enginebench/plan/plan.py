@@ -177,7 +177,7 @@ def plans(request: Request) -> list[Plan]:
     hand_picked = (request.repeat, request.warmup) != (None, None)  # --repeat or --warmup: exactly those counts
     return [Plan(
         cases=cases,
-        engines=registry.parse_names(request.engines, "engine", tuple(registry.ENGINES)),
+        engines=registry.parse_engines(request.engines),
         scale=scale,
         budget=budget,
         repeat=request.repeat or preset.repeat,
@@ -210,7 +210,7 @@ def study_plan(workload: str | None, cases: str | None, engines: str | None, sca
         raise UsageError(f"--scale {scale}: a study runs at one scale (accepted: one of "
                          f"{', '.join(SCALES)})")
     plan = Plan(cases=parse_cases(cases, names),
-                engines=registry.parse_names(engines, "engine", tuple(registry.ENGINES)),
+                engines=registry.parse_engines(engines),
                 scale=chosen[0], budget=Budget.default(cpus, parse_memory(memory) if memory else None),
                 repeat=repeat, warmup=warmup, sources={names[0]: registry.source(names[0]).to_dict()},
                 variants=only)

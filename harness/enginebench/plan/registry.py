@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,8 @@ from enginebench.contract import discovery
 from enginebench.contract.discovery import Source
 from enginebench.contract.spec import Workload
 from enginebench.contract.wellformed import checked
-from enginebench.core.errors import WorkloadError, unknown
+from enginebench.core.errors import UsageError, WorkloadError, unknown
+from enginebench.engines.environment import MAIN, Environment
 
 if TYPE_CHECKING:
     from enginebench.contract.commands import DataCommand
@@ -169,7 +171,9 @@ def _typed() -> tuple[str, ...]:
 
 
 def engine_class(name: str) -> type[Engine]:
-    """The lifecycle class of engine `name`. Its module imports no engine package at import time."""
+    """The lifecycle class of engine `name` (or of a release of it, `ray@2.55.1`). Its module imports no
+    engine package at import time."""
+    name = name.partition("@")[0]
     if name not in ENGINES:
         raise unknown("engine", name, tuple(ENGINES))
     module_name, _, cls_name = ENGINES[name].partition(":")
@@ -212,6 +216,36 @@ def data_commands() -> dict[str, DataCommand]:
                 raise ValueError(f"data command {command.name!r} declared twice (again in {module_name})")
             out[command.name] = command
     return out
+
+
+#: A release's version in `ENGINE@VERSION`, as pip spells one.
+_VERSION = re.compile(r"[0-9][0-9A-Za-z.+!-]*")
+
+
+def parse_engines(text: str | None) -> tuple[str, ...]:
+    """`--engines`: a comma list of engines ('ray,dask' or 'all'), each optionally at a release of its own
+    (`ray@2.55.1`: that version in an environment of its own, beside the engine's default)."""
+    if text is None or text.strip() in ("", "all"):
+        return tuple(ENGINES)
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    for n in names:
+        name, at, version = n.partition("@")
+        if name not in ENGINES:
+            raise unknown("engine", name, tuple(ENGINES))
+        if at and not _VERSION.fullmatch(version):
+            raise UsageError(f"engine release {n!r} has no version after '@' (accepted: ENGINE@VERSION, a version "
+                             f"pip can install, e.g. ray@2.55.1)")
+    return names
+
+
+def environment(engine: str) -> Environment:
+    """The environment an engine's driver runs from: a release's (`ray@2.55.1`), the engine's own declared
+    one (`spark` on PySpark 4), or the main one."""
+    name, at, version = engine.partition("@")
+    cls = engine_class(name)
+    if at:
+        return cls.release(version)
+    return cls.environment or Environment(MAIN)
 
 
 def parse_names(text: str | None, kind: str, accepted: tuple[str, ...]) -> tuple[str, ...]:

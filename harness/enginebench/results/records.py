@@ -183,6 +183,9 @@ class EngineSession:
     config: dict[str, Any] = field(default_factory=dict)
     #: what the budget caps in this engine and what it cannot (Engine.budget_caps)
     caps: dict[str, str] = field(default_factory=dict)
+    #: where the engine's driver ran from (`enginebench.engines.environment.current`): environment name,
+    #: interpreter, the overlay's own distributions, a hash over every importable distribution
+    environment: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
