@@ -41,8 +41,35 @@ def diagnose(import_engines: bool = True) -> list[Finding]:
         out.append(Finding(level, "/dev/shm", f"{format_bytes(shm.free)} free of {format_bytes(shm.total)}"
                            + ("" if level == "ok" else ": Ray's object store falls back to slower disk")))
     out.append(lock_finding())
+    out += environment_findings()
     disk = shutil.disk_usage(Path.cwd())
     out.append(Finding("ok" if disk.free > 5 * 2**30 else "warn", "disk", f"{format_bytes(disk.free)} free here"))
+    return out
+
+
+def environment_findings() -> list[Finding]:
+    """Each engine's environment (the main one, or its own overlay: built and current, or built on first
+    use), then any other environment built under the environments folder (releases run as ENGINE@VERSION)."""
+    from enginebench.engines import environment
+
+    out: list[Finding] = []
+    named: set[str] = set()
+    for name in registry.ENGINES:
+        env = registry.environment(name)
+        if env.main:
+            out.append(Finding("ok", f"environment of {name}", f"main ({sys.prefix})"))
+            continue
+        named.add(env.name)
+        state = f"built in {environment.location(env)}" if environment.built(env) else \
+            f"not built yet: made on first use in {environment.location(env)} (about a minute)"
+        out.append(Finding("ok", f"environment of {name}", f"{env.name} ({', '.join(env.pins)}): {state}"))
+    for made in environment.listing():
+        if made["name"] in named:
+            continue
+        level = "ok" if made["current"] else "warn"
+        stale = "" if made["current"] else ": stale (the main environment changed), rebuilt on next use"
+        out.append(Finding(level, f"environment {made['name']}",
+                           f"{', '.join(made['overlay']) or 'nothing of its own'} in {made['path']}{stale}"))
     return out
 
 

@@ -187,6 +187,28 @@ def prepare_environments(engines: tuple[str, ...]) -> None:
         environment.python(registry.environment(engine), lambda line: print(f"enginebench: {line}", flush=True))
 
 
+def in_environment(engines: tuple[str, ...]) -> None:
+    """A variant study runs in one process: when its engines run from an environment other than this
+    process's (`spark` from its PySpark 4 overlay), the command starts again there (exec, same arguments);
+    engines from different environments are studied one at a time."""
+    import os
+    import sys
+
+    from enginebench.engines import environment
+
+    envs = {registry.environment(e).name: registry.environment(e) for e in engines}
+    here = os.environ.get(environment.ENV_VAR, environment.MAIN)
+    if len(envs) > 1:
+        raise UsageError("a variant study runs its engines in one process, and these run from different "
+                         f"environments ({', '.join(f'{e}: {registry.environment(e).name}' for e in engines)}); "
+                         "study them one at a time (accepted: --engines with engines of one environment)")
+    (env,) = envs.values()
+    if env.main or env.name == here:
+        return
+    python = str(environment.python(env, lambda line: print(f"enginebench: {line}", flush=True)))
+    os.execve(python, [python, "-m", "enginebench", *sys.argv[1:]], {**os.environ, environment.ENV_VAR: env.name})
+
+
 def busy_machine_warning(cpus: int) -> str:
     """A warning, naming the busiest of them, when processes outside this one's tree keep more than
     NOISY_SHARE of the budget's CPUs busy now."""
@@ -233,8 +255,10 @@ def study(plan: Plan | None, out: Path, resume: str | None = None) -> tuple[int,
             raise UsageError(f"{writer.path} was written by {writer.run.header.source}, not a variant study "
                              "(accepted: a file of enginebench variants; resume a run with enginebench run --resume)")
         plan = writer.run.header.plan
+        in_environment(plan.engines)
     else:
         assert plan is not None
+        in_environment(plan.engines)
         run_id = new_run_id(plan, "variants")
         header = dataclasses.replace(make_header(plan, run_id), source=variants.SOURCE)
         writer = ResultsWriter(out / f"{run_id}.json", header)

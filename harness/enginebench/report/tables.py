@@ -152,15 +152,39 @@ def metrics(model: ReportModel, workload: str, case: str, names: Sequence[str] =
 def engine_starts(runs: Sequence[Run]) -> str:
     """Per engine and run: how long it took to start and stop (its own phase, never inside a figure)."""
     several = len(runs) > 1
-    head = ["engine", *(["run"] if several else []), "start", "stop", "restarts", "versions"]
+    # Runs since each engine got a driver process record where it ran from; older ones do not.
+    envs = any(s.environment for run in runs for s in run.header.engines.values())
+    head = ["engine", *(["run"] if several else []), "start", "stop", "restarts", "versions",
+            *(["environment"] if envs else [])]
     body = []
     for run in runs:
         for name, s in run.header.engines.items():
             versions = ", ".join(f"{k} {v}" for k, v in s.versions.items())
+            where = s.environment.get("name", "")
+            if s.environment.get("overlay"):
+                where += f" (its own: {', '.join(s.environment['overlay'])})"
             body.append([f"{name} (baseline)" if s.baseline else name, *([run.run_id] if several else []),
                          format_seconds(s.start_s) if s.start_s is not None else s.status,
-                         format_seconds(s.stop_s) if s.stop_s is not None else "", str(s.restarts), versions])
-    return table(head, body)
+                         format_seconds(s.stop_s) if s.stop_s is not None else "", str(s.restarts), versions,
+                         *([where] if envs else [])])
+    notes = "".join(f"\n\n{line}" for run in runs for line in version_splits(run))
+    return table(head, body) + notes
+
+
+def version_splits(run: Run) -> list[str]:
+    """A sentence for each package that two engines of one run ran at different versions (spark on
+    PySpark 4 beside spark-on-ray on the PySpark 3.5 RayDP accepts): their figures are not one release's."""
+    seen: dict[str, dict[str, list[str]]] = {}
+    for name, s in run.header.engines.items():
+        for package, version in s.versions.items():
+            if package != "java" and s.status != "not needed":
+                seen.setdefault(package, {}).setdefault(version, []).append(name)
+    out = []
+    for package, by_version in seen.items():
+        if len(by_version) > 1:
+            parts = "; ".join(f"{' and '.join(names)} on {version}" for version, names in by_version.items())
+            out.append(f"{package} differs between this run's engines: {parts} (figures of different releases).")
+    return out
 
 
 def failures(model: ReportModel, workloads: Sequence[str] | None = None) -> str:
