@@ -67,6 +67,8 @@ def test_data_commands_are_found_beside_each_workloads_spec(capsys: pytest.Captu
     [
         (["run", "--engines", "ray,flink"],
          "unknown engine 'flink' (accepted: ray, dask, spark-on-ray, spark, daft, local)"),
+        (["run", "--engines", "ray@"], "engine release 'ray@' has no version after '@' (accepted: ENGINE@VERSION"),
+        (["run", "--engines", "flink@1.0"], "unknown engine 'flink' (accepted: ray, dask,"),
         (["run", "--workload", "tasks", "--cases", "noop,sleep"],
          "unknown case of workload 'tasks' 'sleep' (accepted: noop, fanout,"),
         (["run", "--cases", "noop,sleep"], "unknown case 'sleep' (accepted: tasks/noop, tasks/fanout,"),
