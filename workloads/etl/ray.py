@@ -67,8 +67,9 @@ def read_table(inputs: Any, table: str) -> ray.data.Dataset:
     """`read_parquet` of one table, through the parquet datasource its size calls for (V1 below V2_FROM_BYTES:
     V2 starts footer-reader actors on every read, seconds each on 2 CPUs, which a query joining small tables
     paid per table) unless the DataContext settings fix one. Ray Data reads the setting when the read is made."""
-    if _BY_TABLE.get():
-        ray.data.DataContext.get_current().use_datasource_v2 = table_bytes(inputs, table) >= V2_FROM_BYTES
+    ctx = ray.data.DataContext.get_current()
+    if _BY_TABLE.get() and hasattr(ctx, "use_datasource_v2"):  # Ray releases before the switch have one datasource
+        ctx.use_datasource_v2 = table_bytes(inputs, table) >= V2_FROM_BYTES
     return ray.data.read_parquet(table_path(inputs, table))
 
 

@@ -132,7 +132,9 @@ def data_settings(*, cold_start_budget: bool = True, footer_actors: int | None =
     ShuffleStrategy name, e.g. "SORT_SHUFFLE_PULL_BASED"); `cold_start_budget` False runs the block
     `without_cold_start_budget`; `footer_actors` sets RAY_DATA_PARQUET_FOOTER_NUM_ACTORS unless the user set
     it; `quiet` turns progress bars and per-operation INFO lines off. The one place workloads change Ray Data's
-    settings. Ray Data copies the DataContext into a Dataset when the Dataset is made: wrap the reads."""
+    settings. Ray Data copies the DataContext into a Dataset when the Dataset is made: wrap the reads.
+    A setting the running Ray's DataContext does not have is left out: an older release (`ray@2.55.1` has
+    one parquet datasource, no V1/V2 switch) runs the one behaviour it has."""
     import logging
 
     import ray.data
@@ -143,6 +145,7 @@ def data_settings(*, cold_start_budget: bool = True, footer_actors: int | None =
     if isinstance(context.get("shuffle_strategy"), str):
         context["shuffle_strategy"] = ray.data.context.ShuffleStrategy[context["shuffle_strategy"]]
     ctx = ray.data.DataContext.get_current()
+    context = {k: v for k, v in context.items() if hasattr(ctx, k)}
     saved = {k: getattr(ctx, k) for k in context}
     footer_unset = footer_actors is not None and FOOTER_ACTORS_VARIABLE not in os.environ
     if footer_unset:
