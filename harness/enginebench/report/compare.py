@@ -5,7 +5,9 @@ statistics the report uses for ties (see that module for the rules and their err
 
 Refuses to compare when a case's workload parameters differ between the runs: the numbers would
 measure different work. Differences in machine, budget or versions are reported, not refused:
-tracking exactly those is what comparing runs is for.
+tracking exactly those is what comparing runs is for. An engine run at a release of its own
+(`ray@2.55.1`) pairs with the same engine in the other run when each run has one release of it, so
+two files of two releases compare as two commits do; `releases` compares the releases inside one run.
 """
 
 from __future__ import annotations
@@ -84,12 +86,14 @@ def compare(base: Run, new: Run, threshold: float = THRESHOLD) -> list[Compariso
     at several (a ladder); refuse if any pair's parameters differ. A pair is slower or faster only
     beyond `threshold` (0.10: 10%) and when `stats.change`'s rule resolves the difference at the 5% level."""
     ladder = any(len({r.key for r in run.records}) > len({r.key[:4] for r in run.records}) for run in (base, new))
+    names = {id(run): _engine_names(run) for run in (base, new)}
 
-    def key(r: Record) -> tuple[Any, ...]:
-        return r.key if ladder else r.key[:4]
+    def key(run: Run, r: Record) -> tuple[Any, ...]:
+        whole = (r.workload, r.case, names[id(run)][r.engine], *r.key[3:])
+        return whole if ladder else whole[:4]
 
-    base_by = {key(r): r for r in base.records}
-    pairs = [(base_by[key(r)], r) for r in new.records if key(r) in base_by]
+    base_by = {key(base, r): r for r in base.records}
+    pairs = [(base_by[key(new, r)], r) for r in new.records if key(new, r) in base_by]
     if not pairs:
         raise UsageError(f"runs {base.run_id} and {new.run_id} share no (workload, case, engine, scale"
                          f"{', size' if ladder else ''}) to compare")
@@ -100,3 +104,36 @@ def compare(base: Run, new: Run, threshold: float = THRESHOLD) -> list[Compariso
                 f"(base {b.params}, new {n.params})"
             )
     return [_one(b, n, threshold) for b, n in pairs]
+
+
+def _engine_names(run: Run) -> dict[str, str]:
+    """Each engine label of a run -> what pairs it: the engine's name where the run has one release of it
+    (`ray@2.55.1` alone pairs with `ray`), the label itself where it has several."""
+    labels = {r.engine for r in run.records}
+    bases = [label.partition("@")[0] for label in labels]
+    return {label: base if bases.count(base) == 1 else label
+            for label, base in zip(labels, bases, strict=True)}
+
+
+def releases(run: Run, threshold: float = THRESHOLD) -> list[tuple[str, str, Comparison]]:
+    """Inside one run, each engine's releases against each other: for every engine run at more than one
+    release (`ray` and `ray@2.55.1`), the older release as base and the newer as new, case by case;
+    (older label, newer label, comparison). Versions are the engine's first package's, as recorded."""
+    from enginebench.plan import registry
+
+    def version(label: str) -> tuple[int | str, ...]:
+        session = run.header.engines.get(label)
+        text = session.versions.get(registry.engine_class(label).packages[0], "") if session else ""
+        return tuple(int(p) if p.isdigit() else p for p in text.replace("-", ".").split("."))
+
+    labels = list(dict.fromkeys(r.engine for r in run.records))
+    out = []
+    for base in dict.fromkeys(label.partition("@")[0] for label in labels):
+        same = sorted((label for label in labels if label.partition("@")[0] == base), key=lambda x: version(x))
+        for older, newer in zip(same, same[1:], strict=False):
+            by = {(r.workload, r.case, r.size): r for r in run.records if r.engine == older}
+            for r in run.records:
+                b = by.get((r.workload, r.case, r.size))
+                if r.engine == newer and b is not None and b.params == r.params:
+                    out.append((older, newer, _one(b, r, threshold)))
+    return out

@@ -13,7 +13,9 @@ section's `kinds`, and DOCS_ONLY) and rendered by enginebench.report.tables: mat
 (repeated runs: each cell's medians across them and their spread), metrics (workload=W case=C
 [columns=a,b,@cpu]), ladder ([workload=W] [case=C]: fixed and per-unit cost per engine from a file
 `enginebench run --ladder` wrote), starts, failures, run (what the run did and where it came from, in
-sentences) and variants ([workload=W] [case=C]: a variant study's table, from a file `enginebench variants`
+sentences), releases (each engine run at two releases in one run, `--engines ray,ray@2.55.1`: case by
+case, the older and the newer release, their ratio and verdict) and variants ([workload=W] [case=C]: a variant
+study's table, from a file `enginebench variants`
 wrote). Every block ends with the sentence naming its results file, run, date and commit.
 `enginebench docs tables` rewrites every block of README.md and docs/**/*.md; `--check` (and the test
 suite) fails when a block differs from what its results file gives, so a figure cannot drift from its record.

@@ -215,6 +215,7 @@ SECTIONS: tuple[Section, ...] = (
 DOCS_ONLY: tuple[Kind, ...] = (
     Kind("run", lambda s, o: tables.summary(s.runs), paragraph=True),
     Kind("variants", lambda s, o: tables.variants(_records(s), o.get("workload"), o.get("case"))),
+    Kind("releases", lambda s, o: tables.releases(s.runs)),
 )
 
 

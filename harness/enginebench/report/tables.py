@@ -187,6 +187,32 @@ def version_splits(run: Run) -> list[str]:
     return out
 
 
+def releases(runs: Sequence[Run]) -> str:
+    """Each engine run at two releases in one run (`ray` and `ray@2.55.1`): per case, the older release's
+    headline, the newer's, how many times slower the newer is (above 1: slower) with its interval, and the
+    verdict `compare` gives (faster or slower only beyond 10% and when the samples resolve it)."""
+    from enginebench.report.compare import releases as pairs
+
+    def figure(status: str, value: float | None, unit: str) -> str:
+        return f"{format_metric(value)} {unit}" if status == "ok" and value is not None else status
+
+    body = []
+    for run in runs:
+        for older, newer, c in pairs(run):
+            versions = [", ".join(f"{k} {v}" for k, v in run.header.engines[label].versions.items() if k != "java")
+                        for label in (older, newer)]
+            body.append([f"{c.workload} {c.case}", f"{older} ({versions[0]})", f"{newer} ({versions[1]})",
+                         figure(c.base_status, c.base_value, c.unit), figure(c.new_status, c.new_value, c.unit),
+                         f"{c.ratio:.2f}" if c.ratio is not None else "",
+                         f"{c.low:.2f}-{c.high:.2f}" if c.low is not None and c.high is not None else "",
+                         c.verdict + (" (borderline)" if c.borderline else "") + (f", noisy {c.noisy}" if c.noisy
+                                                                                 else "")])
+    if not body:
+        return "No engine ran at two releases in this run."
+    return table(["case", "older", "newer", "older's figure", "newer's figure", "newer/older time", "interval",
+                  "verdict"], body)
+
+
 def failures(model: ReportModel, workloads: Sequence[str] | None = None) -> str:
     """Every record without a figure, with its reason (empty when there is none)."""
     recs = [r for r in model.failures if workloads is None or r.workload in workloads]
