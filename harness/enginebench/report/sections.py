@@ -174,7 +174,8 @@ def _environment(source: Source) -> Mapping[str, Any]:
     out = []
     for run in source.runs:
         h = run.header.to_dict()
-        out.append({**h, "created": h["created_utc"], "budget": h["plan"]["budget"]})
+        out.append({**h, "created": h["created_utc"], "budget": h["plan"]["budget"],
+                    "splits": tables.version_splits(run)})
     return {"environment": out}
 
 
