@@ -329,6 +329,11 @@ TINY_CPU = {**PARAMS["tiny"], "device": "cpu"}
 VARIANTS = {"dask": ["array-persist", "scatter-shards", "scatter-raw"],
             "spark": ["distributor", "local-mode", "dataframe-partitions", "barrier-tasks"],
             "spark-on-ray": ["normalize-in-spark", "normalize-in-ray", "parquet-handoff", "ray-default-shuffle"]}
+#: The variants each test trains beside the default: all of them, but spark-on-ray's hand-off forms (normalize-in-ray,
+#: parquet-handoff), about 30 s each: their answers were checked by the variant study that measured them
+#: (docs/results/variants-cnn-sides-tiny.json) and the hand-off's shuffle setting, the one they share with
+#: the default, is the variant kept here.
+TRAINED = {**{engine: names[1:] for engine, names in VARIANTS.items()}, "spark-on-ray": ["ray-default-shuffle"]}
 
 
 @pytest.fixture(scope="module")
@@ -347,7 +352,7 @@ def test_every_variant_of_the_dask_and_spark_sides_trains_a_right_answer(started
     found = WORKLOAD.variants(started.cls.api, "train", started.name)
     assert list(found) == VARIANTS[started.name]
     before = ray_data_settings() if started.name == "spark-on-ray" else {}
-    for name in VARIANTS[started.name][1:]:
+    for name in TRAINED[started.name]:
         got = found[name].implementation(started.ctx, TINY_CPU, tiny_cpu.inputs)  # type: ignore[operator,misc]
         verdict = check(got, TINY_CPU, tiny_cpu.inputs, tiny_cpu.reference)
         assert verdict.ok, f"{started.name}:{name}: {verdict.reason}"

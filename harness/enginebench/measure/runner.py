@@ -297,17 +297,18 @@ class DriverProcess:
         plan = self.runner.plan
         job = {"plan": plan.to_dict(), "engine": self.engine, "keys": [list(s.key) for s in todo],
                "sample_interval_s": self.runner.sample_interval_s}
-        from enginebench.engines.environment import ENV_VAR
+        from enginebench.engines.environment import ENV_VAR, MAIN
 
         try:
             python = self.python()
         except UsageError as exc:
             return set(), str(exc)
+        env = registry.environment(self.engine)
         read, write = os.pipe()
         try:
             proc = subprocess.Popen([python, "-m", "enginebench.measure.driver", str(write)],
                                     stdin=subprocess.PIPE, pass_fds=(write,), start_new_session=True, text=True,
-                                    env={**os.environ, ENV_VAR: registry.environment(self.engine).name})
+                                    env={**os.environ, ENV_VAR: MAIN if env.main else env.name})
         except OSError as exc:
             os.close(read)
             os.close(write)
