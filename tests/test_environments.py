@@ -59,7 +59,8 @@ def test_variant_studies_of_engines_from_different_environments_are_refused_in_o
 
 
 @pytest.mark.engine
-def test_spark_runs_pyspark_4_from_its_own_environment_beside_pyspark_3_5_each_recorded(tmp_path: Path) -> None:
+def test_spark_runs_pyspark_4_from_its_own_environment_beside_pyspark_3_5_each_recorded(tmp_path: Path,
+                                                                                       data_root: Path) -> None:
     """Spark's etl pipeline (the case Spark 4's ANSI mode broke) on the current PySpark in its own environment
     and on PySpark 3.5.7 (RayDP's, the main environment's, as spark-on-ray runs it), every answer checked (the
     quick comparison runs every workload on both: docs/results/versions-quick-tiny.json); the results file

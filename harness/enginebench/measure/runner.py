@@ -429,18 +429,14 @@ class DriverProcess:
                 continue
         if not left:
             return
-        _, alive = psutil.wait_procs(left, timeout=10)
-        for p in alive:
-            try:
-                p.terminate()
-            except psutil.Error:
-                pass
-        _, alive = psutil.wait_procs(alive, timeout=10)
-        for p in alive:
-            try:
-                p.kill()
-            except psutil.Error:
-                pass
+        alive = left
+        for stop in (psutil.Process.terminate, psutil.Process.kill):  # 10 s to go on their own, then each signal
+            _, alive = psutil.wait_procs(alive, timeout=10)
+            for p in alive:
+                try:
+                    stop(p)
+                except psutil.Error:
+                    pass
         if self.session is not None and alive:
             self.session.stop_error = (self.session.stop_error + "; " if self.session.stop_error else "") + \
                 f"{len(alive)} process(es) left running by the driver were killed"
