@@ -16,6 +16,7 @@ overlay's distributions and a hash over every distribution the process could imp
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -137,9 +138,11 @@ def overlay_distributions(prefix: str | Path) -> list[str]:
     return sorted(_installed([purelib]))
 
 
+@functools.cache
 def current() -> dict[str, Any]:
     """This process's environment, as a results file records it: name, interpreter, what its overlay
-    holds (nothing in the main environment) and `lock_sha256`, a hash over every importable distribution."""
+    holds (nothing in the main environment) and `lock_sha256`, a hash over every importable distribution.
+    Read once per process (every engine session records it; a process's distributions do not change)."""
     name = os.environ.get(ENV_VAR, MAIN)
     every = sorted(set(_installed()))
     return {"name": name, "python": sys.executable,

@@ -163,7 +163,7 @@ class Session:
         from enginebench.engines.environment import current
 
         self.info = EngineSession(api=self.cls.api, baseline=self.cls.baseline, versions=self.cls.versions(),
-                                  environment=current())
+                                  environment=dict(current()))
         self.engine: Engine | None = None
         self.ctx: EngineContext | None = None
         #: the packages shipped to the running engine's workers (`ship`), forgotten when it stops
