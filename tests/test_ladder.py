@@ -12,7 +12,6 @@ import pytest
 from conftest import TEST_BUDGET, run_plan
 
 from enginebench.cli.main import main
-from enginebench.cli.parse import parse_sizes
 from enginebench.core.budget import Budget
 from enginebench.core.stats import describe
 from enginebench.measure.runner import Runner, make_header
@@ -20,7 +19,7 @@ from enginebench.plan.plan import count, rungs, steps
 from enginebench.report.markdown import document
 from enginebench.report.model import build_model
 from enginebench.results import fit as ladder
-from enginebench.results.fit import EXTRAPOLATION_CAP, Fit, crossing, fit_records
+from enginebench.results.fit import EXTRAPOLATION_CAP, Fit, crossing, fit_records, parse_sizes
 from enginebench.results.records import EngineSession, Header, Plan, Record, ResultsWriter, Run, load_run
 
 #: Relative noise on hand-built repetitions: deterministic, about 2%.

@@ -75,6 +75,7 @@ def run_plans(plans: list[Plan], out: Path, show: Display, report_dir: Path | No
         if code == EXIT_INTERRUPTED:
             return code
     if report_dir is not None:
+        from enginebench.cli.reading import ask
         from enginebench.report.html import write_report
         from enginebench.results.records import load_run
 
@@ -83,7 +84,8 @@ def run_plans(plans: list[Plan], out: Path, show: Display, report_dir: Path | No
         what = " and ".join(w for w, n in (("size", len(scales)), (f"{plans[0].scaling} scaling", len(budgets)))
                             if n > 1)
         target = report_dir / f"sweep-{paths[0].stem}" / "index.html"
-        write_report([load_run(p) for p in paths], target, title=f"enginebench {what} sweep", allow_noisy=allow_noisy)
+        write_report([load_run(p) for p in paths], target, title=f"enginebench {what} sweep", allow_noisy=allow_noisy,
+                     ask=ask())
         print(f"sweep report: {target}")
     return max(codes)
 
@@ -161,11 +163,13 @@ def _execute(plan: Plan, out: Path, show: Display, writer: ResultsWriter, report
     failed = [r for r in records if r.status in FAILED]
     console.print(f"results: {writer.path}")
     if report_dir is not None:
+        from enginebench.cli.reading import ask
         from enginebench.report.html import write_report
         from enginebench.results.records import load_run
 
         try:
-            path = write_report([load_run(writer.path)], report_dir / run_id / "index.html", allow_noisy=allow_noisy)
+            path = write_report([load_run(writer.path)], report_dir / run_id / "index.html", allow_noisy=allow_noisy,
+                                ask=ask())
             console.print(f"report: {path}")
         except Exception as exc:  # noqa: BLE001 - the results are safe on disk; say why the page is missing
             console.print(f"report not written ({type(exc).__name__}: {exc}); "

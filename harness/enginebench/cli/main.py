@@ -23,6 +23,7 @@ from enginebench.results.fit import MIN_RUNGS
 
 if TYPE_CHECKING:
     from enginebench.engines.base import Endpoint
+    from enginebench.results.cost import Price
 
 EXIT_USAGE = 2
 NOISY_HELP = ("rank cases that ran while other processes took over 10%% of the CPU budget as if they were clean "
@@ -64,8 +65,17 @@ def _ladder(text: str) -> tuple[str, tuple[float, ...]]:
     return param.strip(), tuple(sorted(set(numbers)))
 
 
+def _price(text: str) -> Price:
+    from enginebench.results.cost import parse_price
+
+    try:
+        return parse_price(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _sizes(text: str) -> dict[str, float]:
-    from enginebench.cli.parse import parse_sizes
+    from enginebench.results.fit import parse_sizes
 
     try:
         return parse_sizes(text)
@@ -186,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="predict each laddered case at your size, from its lines (intervals, caveats and "
                              "refusals included): PARAM=SIZE such as n_images=1000000 or sf=100, or a factor of the "
                              "largest size measured such as 1000x; comma-separated")
+    report.add_argument("--price", type=_price, metavar="PRICE",
+                        help="money per call and per job from the ladder's lines and --at predictions: "
+                             "AMOUNT/core-hour or AMOUNT/instance-hour, e.g. 0.048/core-hour (no price is built in; "
+                             "core-seconds are shown without one)")
     report.add_argument("--format", choices=("html", "markdown"), default="html",
                         help="html (default: one self-contained page) or markdown (the same tables and verdicts "
                              "as one .md document; default path reports/<run id>/report.md)")

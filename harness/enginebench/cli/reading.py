@@ -12,12 +12,39 @@ from typing import TYPE_CHECKING
 from enginebench.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from enginebench.report.content import Asked
+    from enginebench.report.content import Ask, Asked
+    from enginebench.results.cost import Price
     from enginebench.results.records import Run
 
 #: The results file the README's picture of the engine-fit matrix is taken from, and where it goes.
 PICTURE_RESULTS = "docs/results/repeat-1.json,docs/results/repeat-2.json,docs/results/repeat-3.json"
 PICTURE = "docs/img/engine-fit.png"
+#: Size ladders shipped with the project (relative to the checkout): a report of a run at one size reads its
+#: cases against their lines to say which regime each case is in (start-up or throughput).
+REFERENCE_LADDERS = ("docs/results/ladder-tiny.json",)
+
+
+def reference_ladders() -> list[tuple[str, Run]]:
+    """The shipped ladders this checkout has, as (file name, run); none when the docs are absent (an
+    installed package without its checkout) or a file cannot be read."""
+    from enginebench.core.machine import REPO_ROOT
+    from enginebench.results.records import load_run
+
+    out = []
+    for name in REFERENCE_LADDERS:
+        path = REPO_ROOT / name
+        try:
+            out.append((path.name, load_run(path)))
+        except (OSError, ValueError, UsageError):
+            continue
+    return out
+
+
+def ask(at: dict[str, float] | None = None, price: Price | None = None) -> Ask:
+    """What a report is asked beside its results: `--at` sizes, a `--price`, the shipped reference ladders."""
+    from enginebench.report.content import Ask
+
+    return Ask(at=at, price=price, references=reference_ladders())
 
 
 def _output_path(path: Path, force: bool) -> Path:
@@ -35,28 +62,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     name = runs[0].run_id if len(runs) == 1 else f"combined-{runs[-1].run_id}"
     default = "report.md" if args.format == "markdown" else "index.html"
     path = _output_path(Path(args.output) if args.output else Path("reports") / name / default, args.force)
-    asked = _asked(runs, args.at, args.allow_noisy) if args.at else None  # refused before anything is written
+    asking = ask(args.at, args.price)
+    asked = _asked(runs, asking, args.allow_noisy) if args.at else None  # refused before anything is written
     if args.format == "markdown":
         from enginebench.core.files import atomic_write_text
         from enginebench.report.markdown import document
 
-        atomic_write_text(path, document(runs, args.title, ", ".join(args.results), args.allow_noisy, at=args.at))
+        atomic_write_text(path, document(runs, args.title, ", ".join(args.results), args.allow_noisy, ask=asking))
     else:
         from enginebench.report.html import write_report
 
-        write_report(runs, path, title=args.title, allow_noisy=args.allow_noisy, at=args.at)
+        write_report(runs, path, title=args.title, allow_noisy=args.allow_noisy, ask=asking)
     if asked is not None:
-        _print_predictions(asked)
+        _print_predictions(asked, asking)
     print(f"report: {path}")
     return 0
 
 
-def _asked(runs: Sequence[Run], at: dict[str, float], allow_noisy: bool) -> list[Asked]:
+def _asked(runs: Sequence[Run], asking: Ask, allow_noisy: bool) -> list[Asked]:
     """`report --at`: each laddered case's predictions at the asked size; a one-line error when the
     results have no ladder or no laddered case has the size's parameter."""
     from enginebench.report.model import build_model
 
-    model = build_model(runs, allow_noisy, at)
+    at = asking.at or {}
+    model = build_model(runs, allow_noisy, asking)
     if not model.fits:
         raise UsageError("--at: these results have no ladder to predict from (accepted: a results file of "
                          "enginebench run --ladder)")
@@ -67,19 +96,26 @@ def _asked(runs: Sequence[Run], at: dict[str, float], allow_noisy: bool) -> list
     return model.asked
 
 
-def _print_predictions(asked: list[Asked]) -> None:
-    """Each laddered case's predicted order at the asked size, on the terminal."""
+def _print_predictions(asked: list[Asked], asking: Ask) -> None:
+    """Each laddered case's predicted order at the asked size, on the terminal: seconds per call,
+    core-seconds, and with a price the money per call and per job (the engine's start included)."""
     from enginebench.core.fmt import fmt_factor, fmt_size
+    from enginebench.report.tables import call_cost
 
+    price = asking.price
     for q in asked:
-        print(f"{q.workload} {q.case} at {fmt_size(q.param, q.size)}, predicted seconds per call, fastest first:")
+        money = f"; {price.text()}: per call, per job with the engine's start" if price else ""
+        print(f"{q.workload} {q.case} at {fmt_size(q.param, q.size)}, predicted seconds per call, "
+              f"core-seconds{money}; fastest first:")
+        width = max(len(fit.engine) for fit, _ in q.order)
         for i, (fit, p) in enumerate(q.order):
             if p.seconds is None:
-                print(f"  {fit.engine:<13} no prediction: {p.refused}")
+                print(f"  {fit.engine:<{width}}  no prediction: {p.refused}")
                 continue
             beyond = f", {fmt_factor(p.factor)} beyond the ladder" if p.factor > 1 else ""
             ahead = " (ahead of the next)" if q.separated(i) else ""
-            print(f"  {fit.engine:<13} {p.seconds.text()}{beyond}{ahead}")
+            cost = call_cost(fit, p.seconds, price, q.start(fit.engine))
+            print(f"  {fit.engine:<{width}}  {p.seconds.text()}; {cost}{beyond}{ahead}")
 
 
 def cmd_docs(args: argparse.Namespace) -> int:

@@ -48,6 +48,8 @@ def fmt_factor(f: float) -> str:
 def fmt_seconds(v: float) -> str:
     """Seconds in the unit that reads: s, ms, µs or ns."""
     a = abs(v)
+    if a >= 1000:
+        return f"{v:,.0f} s"
     if a >= 1 or a == 0:
         return f"{v:.3g} s"
     if a >= 1e-3:

@@ -9,12 +9,16 @@ that the words can read them and the model can still hand its verdict sentences 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from enginebench.core.stats import THRESHOLD, Contrast
-from enginebench.results.fit import Crossing, Fit, Prediction, Scaling
-from enginebench.results.records import Header, Record
+from enginebench.results.fit import DOMINANT_SHARE, Crossing, Fit, Prediction, Scaling
+from enginebench.results.records import Header, Record, Run
+
+if TYPE_CHECKING:
+    from enginebench.results.cost import Price
 
 #: Repetitions each side needs before a resolved lead is called a win; fewer make it a lead to confirm.
 CONFIRM_MIN = 3
@@ -142,11 +146,49 @@ class Asked:
     param: str
     size: float
     order: list[tuple[Fit, Prediction]]
+    starts: Mapping[str, float] = field(default_factory=dict)  # engine -> its start seconds (`engine_starts`)
+
+    def start(self, engine: str) -> float | None:
+        """The engine's start seconds, which a job pays before its first call (None: not recorded)."""
+        return self.starts.get(engine)
 
     def separated(self, i: int) -> bool:
         """Whether the i-th prediction's interval lies wholly below the next one's."""
         a, b = self.order[i][1].seconds, self.order[i + 1][1].seconds if i + 1 < len(self.order) else None
         return a is not None and b is not None and a.high < b.low
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a reader brings to a report beside the results: sizes to predict each laddered case at
+    (`report --at`), a price for money per job (`report --price`), and ladder runs that say how much of a
+    one-size run's calls is fixed cost (`references`: (the results file's name, its run); the project
+    ships its own, `cli.reading.REFERENCE_LADDERS`)."""
+
+    at: Mapping[str, float] | None = None
+    price: Price | None = None
+    references: Sequence[tuple[str, Run]] = ()
+
+
+@dataclass(frozen=True)
+class Regime:
+    """One case of a run measured at one size, read against a reference ladder's lines at that size:
+    per engine whose line covers the size, the fixed cost's share of the call."""
+
+    category: str
+    workload: str
+    case: str
+    param: str
+    size: float
+    source: str  # the reference ladder's results file
+    shares: tuple[tuple[str, float], ...]  # (engine, fixed share at `size`), in the report's engine order
+
+    @property
+    def startup(self) -> bool:
+        """Whether fixed cost (start-up inside the call) is most of the call for most of its engines:
+        then the case's verdict ranks start-up, not throughput."""
+        fixed = sum(share >= DOMINANT_SHARE for _, share in self.shares)
+        return fixed * 2 > len(self.shares)
 
 
 @dataclass
@@ -177,6 +219,12 @@ class ReportModel:
     unfitted: dict[tuple[str, str, Any], list[Unfitted]] = field(default_factory=dict)
     #: per category, in the matrix's order, its sentences (`report.verdicts.category_verdicts`)
     verdicts: dict[str, str] = field(default_factory=dict)
+    #: the price money per job is given at (`report --price`; None: core-seconds only)
+    price: Price | None = None
+    #: per case measured at one size with no ladder of its own: its regime by a reference ladder's lines
+    regimes: list[Regime] = field(default_factory=list)
+    #: the engines' start seconds (median over the runs' sessions): a job pays it before its first call
+    starts: dict[str, float] = field(default_factory=dict)
 
     @property
     def ladders(self) -> dict[tuple[str, str, Any], list[Fit]]:

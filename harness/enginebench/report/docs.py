@@ -6,20 +6,22 @@ A page marks a generated block with two HTML comments (invisible on GitHub and i
     ...whatever `enginebench docs tables` last wrote here...
     <!-- enginebench:end -->
 
-`from` is the results file, relative to the page, or several joined by commas: repeated runs of one plan
-(the figures are the last file's, and a case whose median moved more than 1.3x between the runs is marked
-unstable with its spread). The kinds are declared with the report's sections (`report.sections.kinds()`: each
-section's `kinds`, and DOCS_ONLY) and rendered by enginebench.report.tables: matrix, verdicts, spread
-(repeated runs: each cell's medians across them and their spread), metrics (workload=W case=C
-[columns=a,b,@cpu]), ladder ([workload=W] [case=C]: fixed and per-unit cost per engine from a file
-`enginebench run --ladder` wrote), starts, failures, run (what the run did and where it came from, in
-sentences), releases (each engine run at two releases in one run, `--engines ray,ray@2.55.1`: case by
-case, the older and the newer release, their ratio and verdict) and variants ([workload=W] [case=C]: a variant
-study's table, from a file `enginebench variants`
-wrote). Every block ends with the sentence naming its results file, run, date and commit.
-`enginebench docs tables` rewrites every block of README.md and docs/**/*.md; `--check` (and the test
-suite) fails when a block differs from what its results file gives, so a figure cannot drift from its record.
-"""
+`from` is the results file, relative to the page, or several joined by commas: repeated runs of one plan (the
+figures are the last file's, and a case whose median moved more than 1.3x between the runs is marked unstable
+with its spread), or ladders of different workloads side by side (the guide). `regime=` names ladder files
+whose lines say which regime each case of a one-size run is in (the verdicts say it). The kinds are declared
+with the report's sections (`report.sections.kinds()`: each section's `kinds`, and DOCS_ONLY) and rendered by
+enginebench.report.tables: matrix, verdicts, spread (repeated runs: each cell's medians across them and their
+spread), metrics (workload=W case=C [columns=a,b,@cpu]), ladder ([workload=W] [case=C]: fixed and per-unit
+cost per engine from a file `enginebench run --ladder` wrote), starts, failures, run (what the run did and
+where it came from, in sentences), releases (each engine run at two releases in one run, `--engines
+ray,ray@2.55.1`: case by case, the older and the newer release, their ratio and verdict), predictions
+(from=NEAR.json,FAR.json [workload=W]: the near ladder's lines against the far ladder's sizes,
+`results.farout`), guide ([at=PARAM=SIZE] [price=AMOUNT/core-hour] [form=summary]: which engine when, per
+category, `report.guide`) and variants ([workload=W] [case=C]: a variant study's table, from a file
+`enginebench variants` wrote). Every block ends with the sentence naming its results file, run, date and
+commit. `enginebench docs tables` rewrites every block of README.md and docs/**/*.md; `--check` (and the test
+suite) fails when a block differs from what its results file gives, so a figure cannot drift from its record."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from enginebench.results.records import Run
 
 BLOCK = re.compile(r"(?P<open><!-- enginebench:generate (?P<spec>.*?) -->\n)(?P<body>.*?)"
                    r"(?P<close><!-- enginebench:end -->)", re.S)
-OPTIONS = {"from", "workloads", "workload", "case", "columns"}
+OPTIONS = {"from", "workloads", "workload", "case", "columns", "at", "price", "form", "regime", "link"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,11 @@ class Block:
     @property
     def sources(self) -> tuple[Path, ...]:
         return tuple((self.page.parent / link).resolve() for link in self.links)
+
+    @property
+    def references(self) -> tuple[Path, ...]:
+        """The ladder files (`regime=`, relative to the page) that say which regime a one-size run is in."""
+        return tuple((self.page.parent / v).resolve() for v in self.options.get("regime", "").split(",") if v)
 
 
 def parse(spec: str, page: Path, line: int) -> Block:
@@ -100,21 +107,23 @@ def render(block: Block, source: Source) -> str:
 
 def _loader() -> Callable[[Block], Source]:
     """Load each results file, and build its report model, once however many blocks use it."""
+    from enginebench.report.content import Ask
     from enginebench.report.model import build_model
     from enginebench.results.records import load_run
 
-    cache: dict[tuple[Path, ...], Source] = {}
+    cache: dict[tuple[tuple[Path, ...], tuple[Path, ...]], Source] = {}
 
     def load(block: Block) -> Source:
-        paths = block.sources
-        if paths not in cache:
-            for link, path in zip(block.links, paths, strict=True):
+        paths, references = block.sources, block.references
+        if (paths, references) not in cache:
+            for path in (*paths, *references):
                 if not path.is_file():
-                    raise UsageError(f"{block.where}: results file {link} not found "
+                    raise UsageError(f"{block.where}: results file {path.name} not found "
                                      f"(accepted: a results JSON relative to {block.page.parent})")
             runs = [load_run(path) for path in paths]
-            cache[paths] = Source(runs, build_model(runs))
-        return cache[paths]
+            ask = Ask(references=[(path.name, load_run(path)) for path in references])
+            cache[(paths, references)] = Source(runs, build_model(runs, ask=ask))
+        return cache[(paths, references)]
 
     return load
 

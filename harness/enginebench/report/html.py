@@ -7,7 +7,7 @@ each from its own template under templates/sections/.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,12 @@ from enginebench.core.budget import format_bytes
 from enginebench.core.fmt import fmt_factor, fmt_seconds, fmt_size, format_metric, format_seconds
 from enginebench.core.stats import BOOTSTRAP_MIN, MIN_REPETITION_S, RULES, THRESHOLD
 from enginebench.report import sections
-from enginebench.report.content import CONFIRM_MIN
+from enginebench.report.content import CONFIRM_MIN, Ask
 from enginebench.report.model import build_model
 from enginebench.report.noise import NOISY_SHARE
 from enginebench.report.sections import Section, Source
 from enginebench.report.verdicts import fmt_ratio
+from enginebench.results.cost import core_seconds, fmt_core_seconds, fmt_money, job_seconds
 from enginebench.results.fit import EXTRAPOLATION_CAP
 from enginebench.results.records import FAILED, Run
 
@@ -42,6 +43,9 @@ def _templates() -> Any:
     env.filters["factor"] = fmt_factor
     env.globals["size_text"] = fmt_size
     env.globals["ladder_cap"] = fmt_factor(EXTRAPOLATION_CAP)
+    env.globals.update(core_seconds=core_seconds, job_seconds=job_seconds)
+    env.filters["core_s"] = fmt_core_seconds
+    env.filters["money"] = fmt_money
     env.filters["ratio"] = fmt_ratio
     env.globals.update(badges=BADGES, failed=FAILED, rules=RULES, threshold=THRESHOLD, bootstrap_min=BOOTSTRAP_MIN,
                        noisy_share=NOISY_SHARE, confirm_min=CONFIRM_MIN)
@@ -49,10 +53,10 @@ def _templates() -> Any:
 
 
 def render(runs: Sequence[Run], title: str = "enginebench report", allow_noisy: bool = False,
-           at: Mapping[str, float] | None = None) -> str:
-    """The HTML text of a report over `runs` (pure: reads nothing, writes nothing); `at`: sizes to
-    predict each laddered case at (`enginebench report --at`)."""
-    source = Source(list(runs), build_model(runs, allow_noisy, at))
+           ask: Ask | None = None) -> str:
+    """The HTML text of a report over `runs` (pure: reads nothing, writes nothing); `ask`: sizes to
+    predict each laddered case at, a price, reference ladders (`content.Ask`)."""
+    source = Source(list(runs), build_model(runs, allow_noisy, ask))
     env = _templates()
     # A section this report lacks keeps its slot (a blank line), as when one template held every section.
     parts = [section_html(env, s, source) if s.shown(source) else "" for s in sections.SECTIONS if s.html is not None]
@@ -88,11 +92,11 @@ def _presets(runs: Sequence[Run]) -> dict[str, Any]:
 
 
 def write_report(runs: Sequence[Run], path: Path, title: str = "enginebench report",
-                 allow_noisy: bool = False, at: Mapping[str, float] | None = None) -> Path:
+                 allow_noisy: bool = False, ask: Ask | None = None) -> Path:
     """Render and write atomically; the parent directory is created."""
     from enginebench.core.files import atomic_write_text
 
-    atomic_write_text(path, render(runs, title, allow_noisy, at))
+    atomic_write_text(path, render(runs, title, allow_noisy, ask))
     return path
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from enginebench.report import sections
+from enginebench.report.content import Ask
 from enginebench.report.model import build_model
 from enginebench.report.sections import Source
 from enginebench.report.tables import (
@@ -35,11 +36,11 @@ __all__ = ["document", "asked", "cell_text", "engine_starts", "failures", "ladde
 
 
 def document(runs: Sequence[Run], title: str = "enginebench report", source: str = "results",
-             allow_noisy: bool = False, at: dict[str, float] | None = None) -> str:
+             allow_noisy: bool = False, ask: Ask | None = None) -> str:
     """The whole report as one Markdown document: its title and provenance, then every section of
     `report.sections.SECTIONS` that has Markdown (verdicts and matrix, each case's figures, the size
-    ladder and the sizes asked `at`, engine starts, failures), each under `## title`."""
-    made = Source(list(runs), build_model(runs, allow_noisy, at))
+    ladder and the sizes asked, engine starts, failures), each under `## title`."""
+    made = Source(list(runs), build_model(runs, allow_noisy, ask))
     parts: list[str] = [f"# {title}", provenance(runs, source)]
     for section in sections.SECTIONS:
         if section.markdown is not None and section.shown(made):

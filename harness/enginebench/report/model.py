@@ -21,10 +21,10 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from enginebench.core.stats import THRESHOLD, Contrast, contrast, worse_ratio
-from enginebench.report.content import CONFIRM_MIN, Asked, Cell, Crossover, ReportModel, Row, Unfitted
+from enginebench.report.content import CONFIRM_MIN, Ask, Asked, Cell, Crossover, Regime, ReportModel, Row, Unfitted
 from enginebench.report.noise import best_case, foreign_names, is_noisy
 from enginebench.report.verdicts import category_verdicts
-from enginebench.results.fit import asked_size, crossings, fits, order_at, scaling_fits
+from enginebench.results.fit import Fit, asked_size, crossings, fits, order_at, scaling_fits
 from enginebench.results.records import FAILED, PHASES, Record, Run
 
 
@@ -208,9 +208,55 @@ def crossovers(records: Iterable[Record], allow_noisy: bool = False) -> list[Cro
     return out
 
 
-def build_model(runs: Sequence[Run], allow_noisy: bool = False, at: Mapping[str, float] | None = None) -> ReportModel:
-    """The whole report's content, from the records alone (each record names its category); `at`:
-    the sizes a user asks predictions for (`ladder.parse_sizes`)."""
+def engine_starts(runs: Sequence[Run]) -> dict[str, float]:
+    """Per engine, the median of its start seconds over the runs (what a job pays before its first call)."""
+    seen: dict[str, list[float]] = {}
+    for run in runs:
+        for engine, session in run.header.engines.items():
+            if session.start_s is not None:
+                seen.setdefault(engine, []).append(session.start_s)
+    return {engine: statistics.median(xs) for engine, xs in seen.items()}
+
+
+def regimes(rows: Sequence[Row], engines: Sequence[str], references: Sequence[tuple[str, Run]],
+            allow_noisy: bool = False) -> list[Regime]:
+    """Each case measured at one size, read against the first reference ladder (same workload, case,
+    scale and CPU budget) whose lines cover that size: per engine, the fixed cost's share of the call
+    there. A line covers a size when it may predict it (`Fit.predict`: inside the ladder, or beyond it
+    where the rules let it). Cases with no such reference are left out."""
+    lines: list[tuple[str, str, Fit]] = []  # (reference name, scale, line)
+    for name, run in references:
+        recs = [r for r in run.records if allow_noisy or not is_noisy(r)]
+        for scale in dict.fromkeys(r.scale for r in recs):
+            baselines = {e for e, s in run.header.engines.items() if s.baseline}
+            lines += [(name, scale, f) for f in fits([r for r in recs if r.scale == scale], baselines)]
+    sized = {(r.workload, r.case, r.scale, r.cpus) for r in rows if r.size is not None}
+    several = {k for k in sized if sum((r.workload, r.case, r.scale, r.cpus) == k for r in rows) > 1}
+    out = []
+    for row in rows:
+        key = (row.workload, row.case, row.scale, row.cpus)
+        if row.size is None or key in several:
+            continue  # a ladder in the run itself speaks for its cases
+        ran = {c.engine for c in row.cells if c.value is not None}
+        for name in dict.fromkeys(n for n, _, _ in lines):
+            shares = []
+            for _, scale, f in lines:
+                if (f.workload, f.case, scale, f.cpus, f.param) == (*key, row.size_param) and f.engine in ran \
+                        and f.predict(row.size).seconds is not None:
+                    shares.append((f.engine, f.fixed_share(row.size)))
+            if shares:
+                order = {e: i for i, e in enumerate(engines)}
+                shares.sort(key=lambda es: order.get(es[0], len(order)))
+                out.append(Regime(row.category, row.workload, row.case, row.size_param, row.size, name, tuple(shares)))
+                break
+    return out
+
+
+def build_model(runs: Sequence[Run], allow_noisy: bool = False, ask: Ask | None = None) -> ReportModel:
+    """The whole report's content, from the records alone (each record names its category); `ask`: what
+    the reader brings (`content.Ask`: sizes to predict at, a price, reference ladders)."""
+    ask = ask or Ask()
+    at = ask.at
     records = latest_records(runs)
     engines: list[str] = []
     for run in runs:
@@ -249,10 +295,12 @@ def build_model(runs: Sequence[Run], allow_noisy: bool = False, at: Mapping[str,
                        runs=[run.header for run in runs], phases=phase_totals(records, runs), baselines=baselines,
                        scaling=scaling_series(rows), sizes=(sizes := size_series(records, allow_noisy)),
                        size_params={k: v for k, v in size_keys.items() if k in sizes}, crossovers=flips,
-                       allow_noisy=allow_noisy, fits=lines, crossings=crosses, unfitted=unfitted, amdahl=amdahl)
+                       allow_noisy=allow_noisy, fits=lines, crossings=crosses, unfitted=unfitted, amdahl=amdahl,
+                       price=ask.price, starts=engine_starts(runs),
+                       regimes=regimes(rows, engines, ask.references, allow_noisy) if ask.references else [])
     for (workload, case, cpus), group in model.ladders.items():
         size = asked_size(group, at) if at else None
         if size is not None:
-            model.asked.append(Asked(workload, case, cpus, group[0].param, size, order_at(group, size)))
+            model.asked.append(Asked(workload, case, cpus, group[0].param, size, order_at(group, size), model.starts))
     model.verdicts = category_verdicts(model)
     return model

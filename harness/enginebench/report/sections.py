@@ -217,7 +217,15 @@ DOCS_ONLY: tuple[Kind, ...] = (
     Kind("run", lambda s, o: tables.summary(s.runs), paragraph=True),
     Kind("variants", lambda s, o: tables.variants(_records(s), o.get("workload"), o.get("case"))),
     Kind("releases", lambda s, o: tables.releases(s.runs)),
+    Kind("predictions", lambda s, o: tables.predictions(s.runs, o.get("workload"))),
+    Kind("guide", lambda s, o: _guide(s, o)),
 )
+
+
+def _guide(source: Source, options: Options) -> str:
+    from enginebench.report.guide import guide
+
+    return guide(source.model, source.runs, options)
 
 
 

@@ -15,7 +15,8 @@ from enginebench.core.fmt import fmt_factor, fmt_seconds, fmt_size, format_metri
 from enginebench.plan.plan import PRESETS
 from enginebench.report.content import UNSTABLE_SPREAD, Cell, ReportModel, Row
 from enginebench.report.verdicts import case_ladder_sentence, fmt_ratio, no_line
-from enginebench.results.fit import MIN_RUNGS
+from enginebench.results.cost import Price, fmt_money
+from enginebench.results.fit import MIN_RUNGS, Estimate, Fit
 from enginebench.results.records import FAILED, Record, Run
 
 STATUS_TEXT = {"wrong": "**WRONG**", "error": "error", "timeout": "timeout", "unsupported": "n/a",
@@ -274,8 +275,9 @@ def summary(runs: Sequence[Run]) -> str:
 
 def ladder(model: ReportModel, workload: str | None = None, case: str | None = None) -> str:
     """A ladder's findings: per case, its sentence and a table of each engine's fixed and per-unit
-    cost with intervals, fit, held-out prediction against the measured figure, and regime; then the
-    rules the figures follow."""
+    cost with intervals, core-seconds per unit (per-unit seconds x the engine's CPUs), fit, held-out
+    prediction against the measured figure, and regime; then the rules the figures follow."""
+    from enginebench.results.cost import core_seconds, fmt_core_seconds
     from enginebench.results.fit import RULES as LADDER
 
     parts = []
@@ -288,6 +290,7 @@ def ladder(model: ReportModel, workload: str | None = None, case: str | None = N
             h = f.holdout
             body.append([f.engine + (" (baseline)" if f.baseline else ""), f"{len(f.sizes)} ({f.points} reps)",
                          f.fixed.text(), f.per_unit.text(),
+                         core_seconds(f.per_unit, f.cpus or 1).text(fmt_core_seconds),
                          f"{f.max_residual:.0%} off" + ("" if f.linear else " (no fit)"),
                          f"{fmt_seconds(h.predicted.value)} vs {fmt_seconds(h.measured)}: {h.error.value:+.0%} "
                          f"[{h.error.low:+.0%}, {h.error.high:+.0%}]" if h else "-",
@@ -296,7 +299,8 @@ def ladder(model: ReportModel, workload: str | None = None, case: str | None = N
         several = len({k[2] for k in model.ladders}) > 1
         title = f"**{key[0]} {key[1]}**" + (f" ({key[2]} CPUs)" if several else "")
         parts.append(f"{title}: {case_ladder_sentence(model, key)}{no_line(model, key)}\n\n" + table(
-            ["engine", "sizes", "fixed per call", f"per {lines[0].unit}", "fit", "held out: predicted vs measured",
+            ["engine", "sizes", "fixed per call", f"per {lines[0].unit}", f"core-seconds per {lines[0].unit}", "fit",
+             "held out: predicted vs measured",
              f"at {fmt_size(lines[0].param, largest)}", "extrapolates"], body))
     if not parts:
         raise ValueError(f"no ladder{f' of {workload}' if workload else ''}{f' {case}' if case else ''} "
@@ -305,16 +309,42 @@ def ladder(model: ReportModel, workload: str | None = None, case: str | None = N
     return "\n\n".join(parts) + ("" if workload else f"\n\nRules: {rules}.")
 
 
+def call_cost(fit: Fit, seconds: Estimate, price: Price | None, start_s: float | None) -> str:
+    """What one predicted call costs: core-seconds (seconds x the engine's CPUs), and at a price the
+    money per call and per job (a job starts the engine first: its start seconds added)."""
+    from enginebench.results.cost import core_seconds, fmt_core_seconds, job_seconds
+
+    cpus = fit.cpus or 1
+    text = core_seconds(seconds, cpus).text(fmt_core_seconds)
+    if price is not None:
+        text += (f"; {price.estimate(seconds, cpus).text(fmt_money)} per call, "
+                 f"{fmt_money(price.of(job_seconds(seconds, start_s).value, cpus))} per job")
+    return text
+
+
 def asked(model: ReportModel) -> str:
-    """`report --at`: per laddered case, each engine's predicted seconds at the asked size, fastest first."""
+    """`report --at`: per laddered case, each engine's predicted seconds at the asked size, fastest first,
+    with its core-seconds and, at a price (`report --price`), the money per call and per job."""
+    from enginebench.results.cost import core_seconds, fmt_core_seconds, job_seconds
+
+    price = model.price
     parts = []
     for q in model.asked:
         body = []
         for i, (f, p) in enumerate(q.order):
             note = f"no prediction: {p.refused}" if p.refused else "ahead of the next" if q.separated(i) else ""
+            cpus = f.cpus or 1
+            money = []
+            if price is not None:
+                money = [price.estimate(p.seconds, cpus).text(fmt_money) if p.seconds else "-",
+                         fmt_money(price.of(job_seconds(p.seconds, q.start(f.engine)).value, cpus))
+                         if p.seconds else "-"]
             body.append([f.engine, p.seconds.text() if p.seconds else "-",
+                         core_seconds(p.seconds, cpus).text(fmt_core_seconds) if p.seconds else "-", *money,
                          fmt_factor(p.factor) if p.factor > 1 else "inside", note])
-        head = ["engine", "predicted seconds per call", "beyond the ladder", "caveat"]
+        head = ["engine", "predicted seconds per call", "core-seconds per call",
+                *([f"cost per call ({price.text()})", "per job (with the engine's start)"] if price else []),
+                "beyond the ladder", "caveat"]
         parts.append(f"**{q.workload} {q.case} at {fmt_size(q.param, q.size)}**\n\n" + table(head, body, False))
     return "\n\n".join(parts)
 
@@ -365,3 +395,47 @@ def variants(records: Sequence[Record], workload: str | None = None, case: str |
         out.append(f"Every default is within {study.WITHIN}x of its engine's best variant "
                    f"({contested} engine-case pair{'' if contested == 1 else 's'} with more than one variant).")
     return "\n\n".join(out)
+
+
+def predictions(runs: Sequence[Run], workload: str | None = None) -> str:
+    """Predictions checked far out: the first run's ladder lines against every larger size the last run's
+    ladder measured (`results.farout`). With `workload`, a row per case and engine with each size's error
+    and whether its interval held; without, the summary by what the rules said and how far out."""
+    from enginebench.core.fmt import fmt_factor, size_text
+    from enginebench.results.farout import checks, summary
+
+    if len(runs) < 2:
+        raise ValueError("predictions needs two results files (accepted: from=NEAR.json,FAR.json: the first "
+                         "file's ladder predicts the sizes of the last's)")
+    near, far = runs[0], runs[-1]
+    baselines = {e for e, s in near.header.engines.items() if s.baseline}
+    found = [c for c in checks(near.records, far.records, baselines) if workload in (None, c.line.workload)]
+    if not found:
+        raise ValueError(f"no size of {far.run_id} lies beyond a line of {near.run_id}"
+                         f"{f' for {workload}' if workload else ''} (accepted: two ladders of the same cases, the "
+                         "second at larger sizes)")
+    if workload is None:
+        body = [[t.rule, f"{fmt_factor(t.band[0])} to {fmt_factor(t.band[1])}" if t.band[1] != float("inf")
+                 else f"over {fmt_factor(t.band[0])}", str(t.n), f"{t.median_error:.0%}", f"{t.within:.0%}",
+                 f"{t.held:.0%}"] for t in summary(found)]
+        return table(["what the rules said of the line", "how far beyond its ladder", "predictions",
+                      "median error", "within 20%", "interval held"], body)
+    sizes = sorted({c.size for c in found})
+    rows: dict[tuple[str, str], dict[float, str]] = {}
+    lines: dict[tuple[str, str], str] = {}
+    for c in found:
+        key = (c.line.case, c.line.engine + (" (baseline)" if c.line.baseline else ""))
+        rows.setdefault(key, {})[c.size] = (f"{c.error:+.0%}" + ("" if c.held else " (out)")
+                                            + ("" if c.allowed else " *"))
+        f = c.line
+        lines[key] = (f"{size_text(f.sizes[0])} to {size_text(f.largest)}: "
+                      + ("may extrapolate" if f.extrapolates else f.short_why()))
+    param = found[0].line.param
+    head = ["case", "engine", "its line (near ladder)",
+            *[f"{fmt_size(param, x)} ({fmt_factor(x / min(c.line.largest for c in found if c.size == x))})"
+              for x in sizes]]
+    body = [[case, engine, lines[(case, engine)], *[cells.get(x, "") for x in sizes]]
+            for (case, engine), cells in rows.items()]
+    return table(head, body) + ("\n\nEach cell: the line's prediction against the measured median, "
+                                "predicted / measured - 1; (out): the measured median lies outside the "
+                                "prediction's 95% interval; *: the rules refused the line this far out.")

@@ -15,7 +15,16 @@ from typing import Any
 
 from enginebench.core.fmt import fmt_seconds, fmt_size, size_label
 from enginebench.core.stats import THRESHOLD
-from enginebench.report.content import CONFIRM_MIN, UNSTABLE_SPREAD, Cell, Crossover, ReportModel, Row, Unfitted
+from enginebench.report.content import (
+    CONFIRM_MIN,
+    UNSTABLE_SPREAD,
+    Cell,
+    Crossover,
+    Regime,
+    ReportModel,
+    Row,
+    Unfitted,
+)
 from enginebench.report.noise import NOISY_SHARE
 from enginebench.results.fit import DOMINANT_SHARE, MIN_RUNGS, Crossing, Fit, Scaling
 from enginebench.results.records import FAILED
@@ -47,12 +56,13 @@ def category_verdicts(model: ReportModel) -> dict[str, str]:
                          [x for x in model.crossovers if x.category == cat],
                          [f for f in model.fits if categories.get((f.workload, f.case)) == cat],
                          [x for x in model.crossings if categories.get((x.workload, x.case)) == cat],
-                         [a for a in model.amdahl if categories.get((a.line.workload, a.line.case)) == cat])
+                         [a for a in model.amdahl if categories.get((a.line.workload, a.line.case)) == cat],
+                         [g for g in model.regimes if g.category == cat])
             for cat in model.categories}
 
 
 def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = (), lines: Sequence[Fit] = (),
-            crosses: Sequence[Crossing] = (), amdahl: Sequence[Scaling] = ()) -> str:
+            crosses: Sequence[Crossing] = (), amdahl: Sequence[Scaling] = (), regimes: Sequence[Regime] = ()) -> str:
     """A few sentences from the numbers: who leads the contested cases (shared leads named as such),
     by how much, what is too close to call, what only one engine ran, what failed or was left out as
     noisy, where the local baseline stands, and across input sizes which engine leads at which size
@@ -165,6 +175,8 @@ def verdict(category: str, rows: Sequence[Row], flips: Sequence[Crossover] = (),
         sentences.append(regime_sentence(lines, crosses))
     if amdahl:
         sentences.append(amdahl_sentence(amdahl))
+    if regimes and not lines:
+        sentences.append(reference_regime_sentence(regimes))
     return f"{title}: " + ". ".join(s[:1].upper() + s[1:] if i else s for i, s in enumerate(sentences)) + "."
 
 
@@ -267,6 +279,28 @@ def regime_sentence(lines: Sequence[Fit], crosses: Sequence[Crossing]) -> str:
     else:
         text += "; no crossover named from the lines (see Size ladder)"
     return text
+
+
+def reference_regime_sentence(regimes: Sequence[Regime]) -> str:
+    """Which regime a one-size run's cases are in, by a reference ladder's lines at their sizes: the
+    cases where fixed cost (start-up inside the call) is most of the call for most engines rank start-up,
+    the others throughput."""
+    startup = [g for g in regimes if g.startup]
+    through = [g for g in regimes if not g.startup]
+    sources = _names(list(dict.fromkeys(g.source for g in regimes)))
+    parts = []
+    if startup:
+        top = max(((g, e, share) for g in startup for e, share in g.shares), key=lambda t: t[2])
+        parts.append(f"fixed cost is most of the call for most engines on {_of(len(startup), len(regimes), 'case')} "
+                     f"({_names([g.case for g in startup])}), so "
+                     f"{'its verdict ranks' if len(startup) == 1 else 'their verdicts rank'} start-up, not "
+                     f"throughput (e.g. {top[1]} on {top[0].case}: {top[2]:.0%} fixed at "
+                     f"{fmt_size(top[0].param, top[0].size)})")
+    if through:
+        what = "a throughput figure" if len(through) == 1 else "throughput figures"
+        parts.append(f"per-unit cost is most of the call on {len(through)} ({_names([g.case for g in through])}): "
+                     f"{what}")
+    return f"regime at these sizes, by the lines of {sources}: " + "; ".join(parts)
 
 
 def ladder_sentence(lines: Sequence[Fit], crosses: Sequence[Crossing], row: Row | None) -> str:

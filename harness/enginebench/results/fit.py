@@ -210,7 +210,12 @@ class Fit:
         if factor > EXTRAPOLATION_CAP:
             return Prediction(size, None, factor, f"{factor:,.0f}x beyond the sizes measured (cap "
                                                   f"{EXTRAPOLATION_CAP:,.0f}x)")
-        return Prediction(size, _line_estimate(self.fixed.value, self.per_unit.value, self.boot, size), factor)
+        return Prediction(size, self.line_at(size), factor)
+
+    def line_at(self, size: float) -> Estimate:
+        """The line's seconds at a size with its interval, the rules not applied (`predict` applies them;
+        `farout` judges them by what refused lines would have said)."""
+        return _line_estimate(self.fixed.value, self.per_unit.value, self.boot, size)
 
     def per_unit_text(self) -> str:
         return f"{self.per_unit.text(fmt_seconds)} per {self.unit}"
@@ -515,3 +520,29 @@ def asked_size(lines: Sequence[Fit], sizes: Mapping[str, float]) -> float | None
     if "x" in sizes:
         return sizes["x"] * max(f.largest for f in lines)
     return None
+
+
+def parse_sizes(text: str) -> dict[str, float]:
+    """`--at`: 'n_train=1e6,sf=100' (a size per parameter) or '1000x' (a factor of each ladder's largest
+    size). Raises ValueError with what is accepted."""
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        key, eq, value = part.rpartition("=")
+        key = key.strip() if eq else "x"
+        raw = value.strip().removesuffix("x") if key == "x" else value.strip()
+        if key == "x" and not value.strip().endswith("x"):
+            raise ValueError(f"--at {text!r}: {part!r} needs a parameter or an x (accepted: PARAM=SIZE such as "
+                             "n_train=1000000, or a factor of the largest size measured such as 1000x)")
+        try:
+            number = float(raw.replace("_", ""))
+        except ValueError:
+            number = -1.0
+        if not number > 0 or not math.isfinite(number):
+            raise ValueError(f"--at {text!r}: {part!r} is not a positive number (accepted: PARAM=SIZE such as "
+                             "sf=100, or FACTORx such as 1000x)")
+        out[key] = number
+    if not out:
+        raise ValueError("--at needs a size (accepted: PARAM=SIZE such as n_images=1000000, or FACTORx such as 1000x)")
+    return out

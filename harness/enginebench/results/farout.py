@@ -1,0 +1,122 @@
+"""Predictions checked far out: one ladder's lines against the sizes a later, larger ladder measured (pure).
+
+A ladder's line (`fit.Fit`) may predict beyond its sizes only under the rules in `fit` (it fits, its
+per-unit cost is resolved, it predicted its own held-out size, within a cap). Whether those rules are the
+right ones is a measurable question: take the lines of a small ladder (tiny: SF 0.01 to 0.08) and set
+them against a ladder 10x to 100x further out (SF 0.1 to 2) of the same cases on the same engines. Every
+line predicts every larger size, allowed by the rules or not, so the rules can be judged by what the
+refused lines would have said:
+
+    error = predicted / measured - 1           held = the measured median lies inside the 95% interval
+
+`summary` groups the checks by what the rules said (allowed, or the first rule that refused the line)
+and by how far out the size lies, with the median error, the share within HOLDOUT_BOUND and the share
+whose interval held.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from enginebench.results.fit import HOLDOUT_BOUND, Estimate, Fit, fits
+from enginebench.results.records import Record
+
+#: How far out a size lies (factor beyond the predicting ladder's largest size): the bands the summary counts.
+BANDS: tuple[tuple[float, float], ...] = ((1.0, 10.0), (10.0, 100.0), (100.0, float("inf")))
+
+
+@dataclass(frozen=True)
+class Check:
+    """One size of the far ladder, predicted by the near ladder's line of the same case and engine."""
+
+    line: Fit
+    size: float
+    predicted: Estimate  # the line's seconds at `size`, the rules not applied
+    measured: float  # the far ladder's median seconds at `size`
+
+    @property
+    def factor(self) -> float:
+        return self.line.factor(self.size)
+
+    @property
+    def error(self) -> float:
+        return self.predicted.value / self.measured - 1
+
+    @property
+    def within(self) -> bool:
+        """Whether the prediction is within HOLDOUT_BOUND of the measured median (the held-out rule's bound)."""
+        return abs(self.error) <= HOLDOUT_BOUND
+
+    @property
+    def held(self) -> bool:
+        """Whether the measured median lies inside the prediction's 95% interval."""
+        return self.predicted.low <= self.measured <= self.predicted.high
+
+    @property
+    def allowed(self) -> bool:
+        """Whether the rules let the line say this (`Fit.predict`)."""
+        return self.line.predict(self.size).seconds is not None
+
+    @property
+    def rule(self) -> str:
+        """'allowed', or the first rule (in `Fit.why_not_extrapolate`'s order) that refused the line."""
+        f = self.line
+        if self.allowed:
+            return "allowed"
+        if not f.linear:
+            return "no fit"
+        if f.holdout is None:
+            return "no held-out size"
+        if not f.holdout.ok:
+            return "held-out size off"
+        return "per-unit cost not resolved" if not f.resolved else "beyond the cap"
+
+
+#: The order the summary lists what the rules said.
+RULE_ORDER = ("allowed", "no fit", "held-out size off", "per-unit cost not resolved", "no held-out size",
+              "beyond the cap")
+
+
+def checks(near: Iterable[Record], far: Iterable[Record], baselines: Iterable[str] = ()) -> list[Check]:
+    """Every checked size of `far` beyond `near`'s ladder (same workload, case, engine, CPU budget and size
+    parameter), predicted by `near`'s line."""
+    import numpy as np
+
+    lines = {(f.workload, f.case, f.engine, f.cpus, f.param): f for f in fits(near, baselines)}
+    medians: dict[tuple[str, str, str, int | None, str, float], list[float]] = {}
+    for r in far:
+        if r.status == "ok" and r.size is not None and r.timings_s:
+            key = (r.workload, r.case, r.engine, r.budget.get("cpus"), r.size_param, float(r.size))
+            medians.setdefault(key, []).extend(r.timings_s)
+    out = []
+    for (workload, case, engine, cpus, param, size), seconds in medians.items():
+        line = lines.get((workload, case, engine, cpus, param))
+        if line is None or line.factor(size) <= 1:
+            continue
+        out.append(Check(line, size, line.line_at(size), float(np.median(seconds))))
+    return sorted(out, key=lambda c: (c.line.workload, c.line.case, c.line.engine, c.size))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Checks of one kind (what the rules said, how far out): how many, and how well they predicted."""
+
+    rule: str
+    band: tuple[float, float]
+    n: int
+    median_error: float  # the median of |error|
+    within: float  # the share within HOLDOUT_BOUND
+    held: float  # the share whose interval held
+
+
+def summary(found: Sequence[Check]) -> list[Tally]:
+    """The checks per (what the rules said, band of distance), allowed first."""
+    groups: dict[tuple[str, tuple[float, float]], list[Check]] = {}
+    for c in found:
+        band = next(b for b in BANDS if b[0] < c.factor <= b[1])
+        groups.setdefault((c.rule, band), []).append(c)
+    return [Tally(rule, band, len(cs), statistics.median(abs(c.error) for c in cs),
+                  sum(c.within for c in cs) / len(cs), sum(c.held for c in cs) / len(cs))
+            for (rule, band), cs in sorted(groups.items(), key=lambda kv: (RULE_ORDER.index(kv[0][0]), kv[0][1][0]))]
