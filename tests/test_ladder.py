@@ -16,6 +16,7 @@ from enginebench.core.budget import Budget
 from enginebench.core.stats import describe
 from enginebench.measure.runner import Runner, make_header
 from enginebench.plan.plan import count, rungs, steps
+from enginebench.report.content import Ask
 from enginebench.report.markdown import document
 from enginebench.report.model import build_model
 from enginebench.results import fit as ladder
@@ -147,7 +148,7 @@ def test_a_crossover_is_not_named_when_the_order_of_the_costs_is_not_resolved() 
 
 def test_the_report_names_the_regime_and_answers_a_size_the_user_asks_for() -> None:
     run = run_of(line("ray", 10.0, 1e-3) + line("dask", 1.0, 2e-3) + line("local", 0.01, 1e-2))
-    model = build_model([run], at=parse_sizes("n=1000000"))
+    model = build_model([run], ask=Ask(at=parse_sizes("n=1000000")))
     assert {f.engine for f in model.fits} == {"ray", "dask", "local"}
     verdict = model.verdicts["task parallelism"]
     assert "at the largest size measured fixed cost is most of the time on 1 of 3" in verdict
@@ -155,7 +156,7 @@ def test_the_report_names_the_regime_and_answers_a_size_the_user_asks_for() -> N
     (asked,) = model.asked
     assert asked.size == 1_000_000 and [f.engine for f, _ in asked.order] == ["ray", "dask", "local"]
     assert asked.separated(0) and asked.separated(1)
-    text = document([run], at=parse_sizes("125x"))
+    text = document([run], ask=Ask(at=parse_sizes("125x")))
     assert "## Size ladder" in text and "## At your size" in text and "n 1,000,000" in text
     assert "ray overtakes dask on noop from about n 9,000" in text
 
@@ -194,7 +195,7 @@ def test_report_at_prints_predictions_and_refuses_files_without_a_ladder(tmp_pat
     path.write_text(json.dumps(run_of(line("ray", 10.0, 1e-3) + line("dask", 1.0, 2e-3)).to_dict()))
     assert main(["report", str(path), "-o", str(tmp_path / "r.html"), "--at", "n=1e6"]) == 0
     out = capsys.readouterr().out
-    assert "tasks noop at n 1,000,000, predicted seconds per call, fastest first:" in out
+    assert "tasks noop at n 1,000,000, predicted seconds per call, core-seconds; fastest first:" in out
     assert out.index("  ray ") < out.index("  dask ")
     html = (tmp_path / "r.html").read_text()
     assert 'id="ladder"' in html and 'id="at-your-size"' in html

@@ -227,22 +227,23 @@ def _engine_table(model: ReportModel, found: Sequence[CaseAnswer]) -> str:
 
 
 def _limits(runs: Sequence[Run]) -> str:
-    """What the figures do not cover, from the runs' headers."""
+    """What the figures do not cover, from the runs' headers: the machine, the budget, the releases."""
     h = runs[-1].header
     m = h.machine
     gpus = m.get("gpus") or []
+    machine = ", ".join(x for x in (f"{m['logical_cpus']} CPUs" if m.get("logical_cpus") else "",
+                                    format_bytes(int(m["memory_bytes"])) if m.get("memory_bytes") else "",
+                                    f"GPU: {', '.join(map(str, gpus))}" if gpus else "no GPU") if x)
     versions: dict[str, str] = {}
     for run in runs:
         for name, s in run.header.engines.items():
-            if s.versions and name not in versions:
-                versions[name] = ", ".join(f"{k} {v}" for k, v in s.versions.items() if k != "java")
-    cpus = h.plan.budget.cpus
-    return (f"Not covered: one machine ({m.get('logical_cpus', '?')} CPUs, "
-            f"{format_bytes(int(m.get('memory_bytes') or 0))}, {'GPU: ' + str(gpus) if gpus else 'no GPU'}), "
-            f"{cpus} CPUs per engine, no cluster; one release of each engine ("
-            + "; ".join(f"{k}: {v}" for k, v in versions.items() if v) + "); beyond the sizes measured only the "
-            "lines speak, and only where the rules let them (nothing here says where an engine spills or fails "
-            "for memory).")
+            shown = ", ".join(f"{k} {v}" for k, v in s.versions.items() if k != "java")
+            if shown and name not in versions:
+                versions[name] = shown
+    releases = f" ({'; '.join(f'{k}: {v}' for k, v in versions.items())})" if versions else ""
+    return (f"Not covered: one machine ({machine}) with {h.plan.budget.cpus} CPUs per engine, no cluster; one "
+            f"release of each engine{releases}; beyond the sizes measured only the lines speak, and only where the "
+            "rules let them; nothing here says where an engine spills or fails for memory.")
 
 
 def guide(model: ReportModel, runs: Sequence[Run], options: Mapping[str, str]) -> str:

@@ -1,0 +1,136 @@
+"""The answer (issue #41): cost per unit and per job at a price, which regime a one-size run measured (by
+a reference ladder), predictions checked against a ladder far out, and the guide made from ladders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_ladder import line, lrec, run_of
+
+from enginebench.cli.main import main
+from enginebench.report import docs
+from enginebench.report.content import Ask
+from enginebench.report.model import build_model
+from enginebench.results import farout
+from enginebench.results.cost import Price, core_seconds, parse_price
+from enginebench.results.fit import Estimate, parse_sizes
+from enginebench.results.records import Run
+
+
+def _ladder() -> Run:
+    # ray: 10 s fixed, 1 ms per task; dask: 1 s fixed, 2 ms per task; they cross at 9,000 tasks.
+    return run_of(line("ray", 10.0, 1e-3) + line("dask", 1.0, 2e-3) + line("local", 0.01, 1e-2))
+
+
+def test_a_price_is_per_core_hour_or_per_instance_hour_and_bad_ones_are_refused() -> None:
+    per_core = parse_price("0.05/core-hour")
+    assert per_core == Price(0.05, "core-hour")
+    assert per_core.of(3600, 2) == pytest.approx(0.10)  # an hour on 2 cores
+    assert parse_price(" $0.40 / instance-hour ").of(1800, 2) == pytest.approx(0.20)  # the machine, half an hour
+    assert core_seconds(Estimate(3.0, 2.0, 4.0), 2) == Estimate(6.0, 4.0, 8.0)
+    for bad, says in (("0.05", "no unit"), ("0.05/hour", "no unit"), ("-1/core-hour", "not a positive number"),
+                      ("free/core-hour", "not a positive number")):
+        with pytest.raises(ValueError, match=says):
+            parse_price(bad)
+
+
+def test_report_at_with_a_price_gives_core_seconds_and_money_per_call_and_per_job(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "ladder.json"
+    path.write_text(json.dumps(_ladder().to_dict()))
+    out_md = tmp_path / "r.md"
+    assert main(["report", str(path), "-o", str(out_md), "--format", "markdown", "--at", "n=1e6",
+                 "--price", "0.05/core-hour"]) == 0
+    printed = capsys.readouterr().out
+    # ray at a million tasks: 10 + 1,000 s on 2 CPUs = about 2,020 core-seconds; at 0.05 per core-hour
+    # about 0.028 per call, and its 1 s start makes the job a core-second dearer.
+    ray = next(line for line in printed.splitlines() if line.strip().startswith("ray"))
+    seconds = float(ray.split()[1].replace(",", ""))
+    assert seconds == pytest.approx(1010, rel=0.05)
+    assert f"; {seconds * 2:,.0f} core-s [" in ray
+    money = 0.05 * seconds * 2 / 3600
+    assert f"; {money:.3g} [" in ray and f"{0.05 * (seconds + 1.0) * 2 / 3600:.3g} per job" in ray
+    text = out_md.read_text()
+    assert "| engine | predicted seconds per call | core-seconds per call | cost per call (0.05 per core-hour) |" \
+        in text
+    assert "core-seconds per task" in text  # the ladder table's new column
+    with pytest.raises(SystemExit):
+        main(["report", str(path), "--price", "5 dollars"])
+    err = capsys.readouterr().err
+    assert "accepted: AMOUNT/core-hour or AMOUNT/instance-hour" in err and len(err.strip().splitlines()) <= 2
+
+
+def test_a_one_size_run_is_told_its_regime_by_a_reference_ladder() -> None:
+    # ray: 10 s fixed and 1 ms per task; dask: 3 s fixed and 2 ms per task.
+    reference = run_of(line("ray", 10.0, 1e-3) + line("dask", 3.0, 2e-3))
+    # A quick run at 1,000 tasks (fixed cost: ray's 10 of 11 s, dask's 3 of 5 s), one at 8,000 (ray's 10 of
+    # 18 s, dask's 3 of 19 s: one engine of two is not most).
+    small = run_of([lrec(e, 1000, (s, s * 1.01)) for e, s in (("ray", 11.0), ("dask", 5.0))])
+    verdict = build_model([small], ask=Ask(references=[("ladder-ref.json", reference)])).verdicts["task parallelism"]
+    assert "Regime at these sizes, by the lines of ladder-ref.json: fixed cost is most of the call for most " \
+           "engines on the only case (noop), so its verdict ranks start-up, not throughput" in verdict
+    large = run_of([lrec(e, 8000, (s, s * 1.01)) for e, s in (("ray", 18.0), ("dask", 19.0))])
+    verdict = build_model([large], ask=Ask(references=[("ladder-ref.json", reference)])).verdicts["task parallelism"]
+    assert "per-unit cost is most of the call on 1 (noop): a throughput figure" in verdict
+    # No reference covering the case, or none given: nothing is said.
+    assert "Regime" not in build_model([large]).verdicts["task parallelism"]
+    other = run_of([lrec(e, 8000, (1.0, 1.01), case="fanout") for e in ("ray", "dask")])
+    assert "Regime" not in build_model([other], ask=Ask(references=[("r", reference)])).verdicts["task parallelism"]
+
+
+def test_far_out_checks_set_a_near_ladders_lines_against_a_far_ladder_and_tally_them_by_rule() -> None:
+    near = run_of(line("ray", 10.0, 1e-3) + line("dask", 1.0, 2e-3, curve=2e-7))  # dask's line does not fit
+    far_sizes = (80_000, 160_000, 800_000)
+    # The far ladder: ray on its line; dask slower than its near line says (the curve goes on).
+    far = run_of(line("ray", 10.0, 1e-3, sizes=far_sizes) + line("dask", 1.0, 2e-3, sizes=far_sizes, curve=2e-7))
+    found = farout.checks(near.records, far.records)
+    assert {(c.line.engine, c.size) for c in found} == {(e, s) for e in ("ray", "dask") for s in far_sizes}
+    ray = [c for c in found if c.line.engine == "ray"]
+    assert all(c.allowed and c.rule == "allowed" and abs(c.error) < 0.05 and c.within for c in ray)
+    assert [round(c.factor) for c in ray] == [10, 20, 100]
+    dask = [c for c in found if c.line.engine == "dask"]
+    assert all(not c.allowed and c.rule == "no fit" and c.error < -0.5 and not c.held for c in dask)
+    tallies = farout.summary(found)
+    assert [(t.rule, t.band, t.n) for t in tallies] == [("allowed", (1.0, 10.0), 1), ("allowed", (10.0, 100.0), 2),
+                                                       ("no fit", (1.0, 10.0), 1), ("no fit", (10.0, 100.0), 2)]
+    assert tallies[0].within == 1.0 and tallies[2].within == 0.0
+
+
+def test_the_predictions_and_guide_docs_kinds_render_from_ladders(tmp_path: Path) -> None:
+    near = run_of(line("ray", 10.0, 1e-3) + line("dask", 1.0, 2e-3))
+    far = run_of(line("ray", 10.0, 1e-3, sizes=(80_000, 160_000, 320_000, 640_000))
+                 + line("dask", 1.0, 2e-3, sizes=(80_000, 160_000, 320_000, 640_000)))
+    (tmp_path / "near.json").write_text(json.dumps(near.to_dict()))
+    (tmp_path / "far.json").write_text(json.dumps(far.to_dict()))
+    page = tmp_path / "page.md"
+    page.write_text("<!-- enginebench:generate predictions from=near.json,far.json -->\n<!-- enginebench:end -->\n"
+                    "<!-- enginebench:generate predictions from=near.json,far.json workload=tasks -->\n"
+                    "<!-- enginebench:end -->\n"
+                    "<!-- enginebench:generate guide from=far.json at=n=1e7 price=0.05/core-hour -->\n"
+                    "<!-- enginebench:end -->\n"
+                    "<!-- enginebench:generate guide from=far.json form=summary link=guide.md -->\n"
+                    "<!-- enginebench:end -->\n")
+    docs.stale([page], write=True)
+    text = page.read_text()
+    assert "| allowed | 10x to 100x | 6 |" in text  # 3 sizes x 2 engines from 10x to 80x beyond 8,000
+    assert "| noop | ray | 1,000 to 8,000: may extrapolate |" in text
+    # The guide: at 80,000 tasks ray takes 90 s and dask 161 s (1.8x), at 640,000 650 s and 1,281 s (2.0x).
+    assert "### Task parallelism" in text and "Generated from [`far.json`](far.json)" in text
+    assert "| noop (n 80,000 to 640,000) | ray (1.8x ahead) | ray (2.0x ahead) | dask 1 s [" in text
+    assert "lowest cost per unit (core-seconds)" in text and "| ray 1 ms [" in text and "(2 core-ms)" in text
+    # The fastest by the lines at ten million tasks, with its money per job: 10,010 s on 2 cores at 0.05 per
+    # core-hour, its 1 s start included.
+    assert "at n 1e+07, ray: 10,010 s [" in text and f"{0.05 * 10_011 * 2 / 3600:.3g} per job" in text
+    assert "* **[Task parallelism](guide.md#task-parallelism)** (tasks: noop at n 80,000 to 640,000)" in text
+    assert "Not covered: one machine (no GPU) with 2 CPUs per engine" in text
+    page.write_text("<!-- enginebench:generate predictions from=far.json -->\n<!-- enginebench:end -->\n")
+    from enginebench.core.errors import UsageError
+
+    with pytest.raises(UsageError, match="predictions needs two results files"):
+        docs.stale([page], write=True)
+
+
+def test_parse_sizes_moved_with_the_ladder_arithmetic() -> None:
+    assert parse_sizes("sf=100,10x") == {"sf": 100.0, "x": 10.0}
