@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The answer study (issue #41): size ladders at the sizes this machine holds, on every engine, every answer
+# checked, one results file per step in WORK/<step>/ (default WORK: results/answer-study). Resumable across
+# sessions: a step whose file is complete is skipped, an interrupted one is finished with `run --resume`
+# (its done cases kept). Measure on a quiet machine: each step waits (up to 10 minutes) for the 1-minute load
+# average to fall below 0.5, and nothing else should run until the script ends; WORK/status has each step's
+# start (with the load and the commit) and end. Copy a finished step's file to docs/results/ to publish it.
+#
+#   bash benchmarks/answer-study.sh [WORK] [STEP ...]   (default: every step, in this order)
+#
+# Steps (each one `enginebench run`; sizes from the issue, repetitions sized so the study fits 2-3 hours):
+#   etl        TPC-H q1-q10, the raw-text pipeline: SF 0.1, 0.25, 0.5, 1, 2 (1 warm-up + 2 repetitions)
+#   tiny       tasks, etl, cnn, inference, gbdt at 1x-8x of tiny: the lines whose predictions the others check
+#   gbdt       XGBoost on 0.5M-4M rows (no warm-up, 2 repetitions: a warm-up at 4M rows would cost minutes)
+#   inference  scoring 20,480 to 163,840 images (1x-8x of small)
+#   cnn        training on 10,240 to 81,920 images (1x-8x of small)
+#   clickstream  the worked example at 1M-8M events
+#   tasks      ray, dask and local at 1x-8x of small (spark's tasks take 26-36 ms each: the tiny ladder is
+#              their minute)
+#   tasks100k  ray and local, noop at 12,500 to 100,000 tasks (ray's take under a minute)
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(realpath -m "${1:-$here/results/answer-study}")"
+shift $(( $# > 0 ? 1 : 0 ))
+if (( $# )); then steps=("$@"); else steps=(etl tiny gbdt inference cnn clickstream tasks tasks100k); fi
+mkdir -p "$work"
+cd "$here"
+
+args() {
+  case "$1" in
+    etl) echo "--workload etl --scale small --ladder sf=0.1,0.25,0.5,1,2 --timeout 1800" ;;
+    tiny) echo "--workload tasks,etl,cnn,inference,gbdt --ladder 1x,2x,4x,8x" ;;
+    gbdt) echo "--workload gbdt --scale small --ladder n_train=500000,1000000,2000000,4000000 --warmup 0 --repeat 2 \
+--timeout 1800" ;;
+    inference) echo "--workload inference --scale small --ladder 1x,2x,4x,8x --timeout 1800" ;;
+    cnn) echo "--workload cnn --scale small --ladder 1x,2x,4x,8x --timeout 1800" ;;
+    clickstream) echo "--workload docs/examples/clickstream --scale small --ladder n_events=1000000,2000000,4000000,8000000 \
+--timeout 1800" ;;
+    tasks) echo "--workload tasks --engines ray,dask,local --scale small --ladder 1x,2x,4x,8x --timeout 1800" ;;
+    tasks100k) echo "--workload tasks --cases noop --engines ray,local --scale small --ladder n=12500,25000,50000,100000" ;;
+    *) echo "error: unknown step $1 (accepted: etl tiny gbdt inference cnn clickstream tasks tasks100k)" >&2; return 2 ;;
+  esac
+}
+
+for step in "${steps[@]}"; do
+  flags="$(args "$step")"
+  out="$work/$step"
+  mkdir -p "$out"
+  file="$(ls "$out"/*.json 2>/dev/null | head -1 || true)"
+  if [[ -n "$file" ]] && grep -q '"status": "complete"' "$file"; then
+    echo "$step: complete ($file), skipped" | tee -a "$work/status"
+    continue
+  fi
+  for _ in $(seq 60); do
+    load="$(cut -d' ' -f1 /proc/loadavg)"
+    awk -v l="$load" 'BEGIN { exit !(l < 0.5) }' && break
+    sleep 10
+  done
+  echo "$step: start $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg) commit $(git rev-parse --short HEAD)" \
+    | tee -a "$work/status"
+  rc=0
+  if [[ -n "$file" ]]; then
+    ./enginebench run --resume "$(basename "$file" .json)" --out "$out" --no-report --quiet >> "$work/$step.log" 2>&1 \
+      || rc=$?
+  else
+    # shellcheck disable=SC2086  # the step's flags are words
+    ./enginebench run $flags --out "$out" --no-report --quiet >> "$work/$step.log" 2>&1 || rc=$?
+  fi
+  echo "$step: end $(date -u +%FT%TZ) rc $rc" | tee -a "$work/status"
+  [[ $rc -eq 130 ]] && exit 130  # interrupted: the file is left for --resume
+done
