@@ -52,6 +52,11 @@ def test_report_at_with_a_price_gives_core_seconds_and_money_per_call_and_per_jo
     assert f"; {seconds * 2:,.0f} core-s [" in ray
     money = 0.05 * seconds * 2 / 3600
     assert f"; {money:.3g} [" in ray and f"{0.05 * (seconds + 1.0) * 2 / 3600:.3g} per job" in ray
+    html_path = tmp_path / "r.html"
+    assert main(["report", str(path), "-o", str(html_path), "--at", "n=1e6", "--price", "0.05/core-hour"]) == 0
+    html = html_path.read_text()
+    assert "core-seconds per task" in html and "and at 0.05 per core-hour the money per call and per job" in html
+    capsys.readouterr()
     text = out_md.read_text()
     assert "| engine | predicted seconds per call | core-seconds per call | cost per call (0.05 per core-hour) |" \
         in text
@@ -118,7 +123,9 @@ def test_the_predictions_and_guide_docs_kinds_render_from_ladders(tmp_path: Path
     assert "| noop | ray | 1,000 to 8,000: may extrapolate |" in text
     # The guide: at 80,000 tasks ray takes 90 s and dask 161 s (1.8x), at 640,000 650 s and 1,281 s (2.0x).
     assert "### Task parallelism" in text and "Generated from [`far.json`](far.json)" in text
-    assert "| noop (n 80,000 to 640,000) | ray (1.8x ahead) | ray (2.0x ahead) | dask 1 s [" in text
+    # Why: ray's 10 s fixed cost is 11% of its call at 80,000 tasks and 1.5% at 640,000.
+    assert ("| noop (n 80,000 to 640,000) | ray (1.8x ahead), 11% of its call fixed cost | ray (2.0x ahead), 2% of "
+            "its call fixed cost | dask 1 s [") in text
     assert "lowest cost per unit (core-seconds)" in text and "| ray 1 ms [" in text and "(2 core-ms)" in text
     # The fastest by the lines at ten million tasks, with its money per job: 10,010 s on 2 cores at 0.05 per
     # core-hour, its 1 s start included.

@@ -38,6 +38,7 @@ class Lead:
     margin: float | None  # how many times behind the next engine is (None: tied or alone)
     confirmed: bool
     baseline: tuple[str, float] | None
+    fixed_share: float | None = None  # the leader's line: the fixed cost's share of its call at this size
 
     def text(self) -> str:
         if not self.leaders:
@@ -45,6 +46,8 @@ class Lead:
         who = self.leaders[0] if len(self.leaders) == 1 else " and ".join(self.leaders) + " tied"
         if self.margin is not None and len(self.leaders) == 1:
             who += f" ({fmt_ratio(self.margin)} ahead" + ("" if self.confirmed else ", to confirm") + ")"
+        if self.fixed_share is not None:
+            who += f", {self.fixed_share:.0%} of its call fixed cost"
         if self.baseline is not None:
             name, ratio = self.baseline
             who += (f"; the {name} baseline {fmt_ratio(1 / ratio)} faster" if ratio < 1
@@ -52,7 +55,9 @@ class Lead:
         return who
 
 
-def lead(row: Row | None) -> Lead | None:
+def lead(row: Row | None, lines: Sequence[Fit] = ()) -> Lead | None:
+    """Who leads a matrix row, and (from the leader's line, where it has one) why: how much of its call
+    is fixed cost at that size."""
     if row is None:
         return None
     ranked = sorted((c for c in row.cells if c.ranked), key=lambda c: c.ratio or 0.0)
@@ -60,7 +65,9 @@ def lead(row: Row | None) -> Lead | None:
     nxt = next((c for c in ranked if not (c.best or c.tied_with_best)), None)
     margin = nxt.ratio if nxt is not None and len(leaders) == 1 else None
     base = next(((c.engine, c.ratio) for c in row.cells if c.baseline and c.ratio is not None), None)
-    return Lead(row.size or 0.0, leaders, margin, nxt is not None and nxt.confirmed, base)
+    line = next((f for f in lines if leaders and f.engine == leaders[0] and f.linear), None)
+    share = line.fixed_share(row.size) if line is not None and row.size else None
+    return Lead(row.size or 0.0, leaders, margin, nxt is not None and nxt.confirmed, base, share)
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,8 @@ def answers(model: ReportModel, category: str, at: Mapping[str, float] | None = 
             ranked = [(f, p) for f, p in order_at([f for f in lines if not f.baseline], size) if p.seconds]
             if ranked:
                 asked = (size, *ranked[0])
-        out.append(CaseAnswer(workload, case, tuple(lines), lead(smallest), lead(largest), crosses, asked))
+        out.append(CaseAnswer(workload, case, tuple(lines), lead(smallest, lines), lead(largest, lines), crosses,
+                              asked))
     return out
 
 
