@@ -8,28 +8,32 @@
 #
 #   bash benchmarks/answer-study.sh [WORK] [STEP ...]   (default: every step, in this order)
 #
-# Steps (each one `enginebench run`; sizes from the issue, repetitions sized so the study fits 2-3 hours):
+# Steps (each one `enginebench run`; sizes from the issue, repetitions sized to fit the study in hours):
 #   etl        TPC-H q1-q10, the raw-text pipeline: SF 0.1, 0.25, 0.5, 1, 2 (1 warm-up + 2 repetitions)
-#   tiny       tasks, etl, cnn, inference, gbdt at 1x-8x of tiny: the lines whose predictions the others check
 #   gbdt       XGBoost on 0.5M-4M rows (no warm-up, 2 repetitions: a warm-up at 4M rows would cost minutes)
 #   inference  scoring 20,480 to 163,840 images (1x-8x of small)
 #   cnn        training on 10,240 to 81,920 images (1x-8x of small)
 #   clickstream  the worked example at 1M-8M events
-#   tasks      ray, dask and local at 1x-8x of small (spark's tasks take 26-36 ms each: the tiny ladder is
+#   tasks      ray, dask and local at 1x-8x of small (spark's tasks take 26-36 ms each: the near ladder is
 #              their minute)
 #   tasks100k  ray and local, noop at 12,500 to 100,000 tasks (ray's take under a minute)
+# and the near ladders whose lines predict them (`docs kind predictions`): the same cases with every other
+# parameter as the far ladder's (the small scale's: gbdt's 200 rounds, cnn's 4 epochs, inference's batch of
+# 512), at sizes 1.25x to 100x below:
+#   near-etl   SF 0.01-0.08          near-gbdt       25,000-200,000 rows      near-inference  1,280-10,240 images
+#   near-cnn   640-5,120 images      near-tasks      1/8x-1x of small (every engine)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(realpath -m "${1:-$here/results/answer-study}")"
 shift $(( $# > 0 ? 1 : 0 ))
-if (( $# )); then steps=("$@"); else steps=(etl tiny gbdt inference cnn clickstream tasks tasks100k); fi
+all="etl near-etl gbdt near-gbdt inference near-inference cnn near-cnn clickstream tasks near-tasks tasks100k"
+if (( $# )); then steps=("$@"); else read -r -a steps <<< "$all"; fi
 mkdir -p "$work"
 cd "$here"
 
 args() {
   case "$1" in
     etl) echo "--workload etl --scale small --ladder sf=0.1,0.25,0.5,1,2 --timeout 1800" ;;
-    tiny) echo "--workload tasks,etl,cnn,inference,gbdt --ladder 1x,2x,4x,8x" ;;
     gbdt) echo "--workload gbdt --scale small --ladder n_train=500000,1000000,2000000,4000000 --warmup 0 --repeat 2 \
 --timeout 1800" ;;
     inference) echo "--workload inference --scale small --ladder 1x,2x,4x,8x --timeout 1800" ;;
@@ -38,7 +42,12 @@ args() {
 --timeout 1800" ;;
     tasks) echo "--workload tasks --engines ray,dask,local --scale small --ladder 1x,2x,4x,8x --timeout 1800" ;;
     tasks100k) echo "--workload tasks --cases noop --engines ray,local --scale small --ladder n=12500,25000,50000,100000" ;;
-    *) echo "error: unknown step $1 (accepted: etl tiny gbdt inference cnn clickstream tasks tasks100k)" >&2; return 2 ;;
+    near-etl) echo "--workload etl --scale small --ladder sf=0.01,0.02,0.04,0.08" ;;
+    near-gbdt) echo "--workload gbdt --scale small --ladder n_train=25000,50000,100000,200000" ;;
+    near-inference) echo "--workload inference --scale small --ladder n_images=1280,2560,5120,10240" ;;
+    near-cnn) echo "--workload cnn --scale small --ladder n_train=640,1280,2560,5120" ;;
+    near-tasks) echo "--workload tasks --scale small --ladder 0.125x,0.25x,0.5x,1x" ;;
+    *) echo "error: unknown step $1 (accepted: $all)" >&2; return 2 ;;
   esac
 }
 
