@@ -3,6 +3,7 @@ a reference ladder), predictions checked against a ladder far out, and the guide
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -97,6 +98,9 @@ def test_far_out_checks_set_a_near_ladders_lines_against_a_far_ladder_and_tally_
     assert [round(c.factor) for c in ray] == [10, 20, 100]
     dask = [c for c in found if c.line.engine == "dask"]
     assert all(not c.allowed and c.rule == "no fit" and c.error < -0.5 and not c.held for c in dask)
+    # A far ladder that does other work per unit (another parameter differs) is not checked against it.
+    other = [dataclasses.replace(r, params={**r.params, "rounds": 200}) for r in far.records]
+    assert farout.checks(near.records, other) == []
     tallies = farout.summary(found)
     assert [(t.rule, t.band, t.n) for t in tallies] == [("allowed", (1.0, 10.0), 1), ("allowed", (10.0, 100.0), 2),
                                                        ("no fit", (1.0, 10.0), 1), ("no fit", (10.0, 100.0), 2)]

@@ -412,8 +412,8 @@ def predictions(runs: Sequence[Run], workload: str | None = None) -> str:
     found = [c for c in checks(near.records, far.records, baselines) if workload in (None, c.line.workload)]
     if not found:
         raise ValueError(f"no size of {far.run_id} lies beyond a line of {near.run_id}"
-                         f"{f' for {workload}' if workload else ''} (accepted: two ladders of the same cases, the "
-                         "second at larger sizes)")
+                         f"{f' for {workload}' if workload else ''} (accepted: two ladders of the same cases and "
+                         "parameters, the second at larger sizes)")
     if workload is None:
         body = [[t.rule, f"{fmt_factor(t.band[0])} to {fmt_factor(t.band[1])}" if t.band[1] != float("inf")
                  else f"over {fmt_factor(t.band[0])}", str(t.n), f"{t.median_error:.0%}", f"{t.within:.0%}",

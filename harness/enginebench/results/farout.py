@@ -9,9 +9,10 @@ refused lines would have said:
 
     error = predicted / measured - 1           held = the measured median lies inside the 95% interval
 
-`summary` groups the checks by what the rules said (allowed, or the first rule that refused the line)
-and by how far out the size lies, with the median error, the share within HOLDOUT_BOUND and the share
-whose interval held.
+Only sizes whose every other parameter equals the near ladder's are checked: a line of gbdt at 100 rounds
+does not predict 200 rounds. `summary` groups the checks by what the rules said (allowed, or the first rule
+that refused the line) and by how far out the size lies, with the median error, the share within
+HOLDOUT_BOUND and the share whose interval held.
 """
 
 from __future__ import annotations
@@ -79,17 +80,28 @@ RULE_ORDER = ("allowed", "no fit", "held-out size off", "per-unit cost not resol
               "beyond the cap")
 
 
+def other_params(record: Record) -> str:
+    """Every parameter of a record but its size, as one comparable text: two ladders measure the same
+    work per unit only when these agree (gbdt's rounds, cnn's epochs, inference's batch size)."""
+    import json
+
+    return json.dumps({k: v for k, v in record.params.items() if k != record.size_param}, sort_keys=True, default=str)
+
+
 def checks(near: Iterable[Record], far: Iterable[Record], baselines: Iterable[str] = ()) -> list[Check]:
-    """Every checked size of `far` beyond `near`'s ladder (same workload, case, engine, CPU budget and size
-    parameter), predicted by `near`'s line."""
+    """Every checked size of `far` beyond `near`'s ladder (same workload, case, engine, CPU budget, size
+    parameter and every other parameter), predicted by `near`'s line."""
     import numpy as np
 
+    near = list(near)
     lines = {(f.workload, f.case, f.engine, f.cpus, f.param): f for f in fits(near, baselines)}
+    work = {(r.workload, r.case, r.engine, r.budget.get("cpus"), r.size_param): other_params(r) for r in near}
     medians: dict[tuple[str, str, str, int | None, str, float], list[float]] = {}
     for r in far:
         if r.status == "ok" and r.size is not None and r.timings_s:
-            key = (r.workload, r.case, r.engine, r.budget.get("cpus"), r.size_param, float(r.size))
-            medians.setdefault(key, []).extend(r.timings_s)
+            key = (r.workload, r.case, r.engine, r.budget.get("cpus"), r.size_param)
+            if work.get(key) == other_params(r):
+                medians.setdefault((*key, float(r.size)), []).extend(r.timings_s)
     out = []
     for (workload, case, engine, cpus, param, size), seconds in medians.items():
         line = lines.get((workload, case, engine, cpus, param))
