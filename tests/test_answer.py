@@ -110,7 +110,8 @@ def test_far_out_checks_set_a_near_ladders_lines_against_a_far_ladder_and_tally_
 def test_the_predictions_and_guide_docs_kinds_render_from_ladders(tmp_path: Path) -> None:
     near = run_of(line("ray", 10.0, 1e-3) + line("dask", 1.0, 2e-3))
     far = run_of(line("ray", 10.0, 1e-3, sizes=(80_000, 160_000, 320_000, 640_000))
-                 + line("dask", 1.0, 2e-3, sizes=(80_000, 160_000, 320_000, 640_000)))
+                 + line("dask", 1.0, 2e-3, sizes=(80_000, 160_000, 320_000, 640_000))
+                 + line("local", 0.0, 5e-4, sizes=(80_000, 160_000, 320_000, 640_000)))
     (tmp_path / "near.json").write_text(json.dumps(near.to_dict()))
     (tmp_path / "far.json").write_text(json.dumps(far.to_dict()))
     page = tmp_path / "page.md"
@@ -128,12 +129,13 @@ def test_the_predictions_and_guide_docs_kinds_render_from_ladders(tmp_path: Path
     # The guide: at 80,000 tasks ray takes 90 s and dask 161 s (1.8x), at 640,000 650 s and 1,281 s (2.0x).
     assert "### Task parallelism" in text and "Generated from [`far.json`](far.json)" in text
     # Why: ray's 10 s fixed cost is 11% of its call at 80,000 tasks and 1.5% at 640,000.
-    assert ("| noop (n 80,000 to 640,000) | ray (1.8x ahead), 11% of its call fixed cost | ray (2.0x ahead), 2% of "
-            "its call fixed cost | dask 1 s [") in text
+    assert ("| noop (n 80,000 to 640,000) | ray (1.8x ahead), 11% of its call fixed cost; the local baseline 2.2x "
+            "faster | ray (2.0x ahead), 2% of its call fixed cost; the local baseline 2.0x faster | dask 1 s [") in text
     assert "lowest cost per unit (core-seconds)" in text and "| ray 1 ms [" in text and "(2 core-ms)" in text
     # The fastest by the lines at ten million tasks, with its money per job: 10,010 s on 2 cores at 0.05 per
     # core-hour, its 1 s start included.
     assert "at n 1e+07, ray: 10,010 s [" in text and f"{0.05 * 10_011 * 2 / 3600:.3g} per job" in text
+    assert "per job (the local baseline, one process: 5,000 s [" in text
     assert "* **[Task parallelism](guide.md#task-parallelism)** (tasks: noop at n 80,000 to 640,000)" in text
     assert "Not covered: one machine (no GPU) with 2 CPUs per engine" in text
     page.write_text("<!-- enginebench:generate predictions from=far.json -->\n<!-- enginebench:end -->\n")

@@ -81,6 +81,7 @@ class CaseAnswer:
     last: Lead | None  # at the largest
     crossings: tuple[str, ...]  # the crossovers the lines name, as sentences
     asked: tuple[float, Fit, Prediction] | None  # the fastest engine the lines allow at the page's size
+    baseline_at: tuple[Fit, Prediction] | None = None  # the baseline's line there, when it may say and is faster
 
     @property
     def param(self) -> str:
@@ -104,14 +105,16 @@ def answers(model: ReportModel, category: str, at: Mapping[str, float] | None = 
         smallest, largest = min(rows, key=lambda r: r.size or 0.0), max(rows, key=lambda r: r.size or 0.0)
         crosses = tuple(x.text() for x in model.crossings if (x.workload, x.case, x.cpus) == (workload, case, cpus)
                         and x.named)
-        asked = None
+        asked, base = None, None
         size = asked_size(lines, at) if at else None
         if size is not None:
-            ranked = [(f, p) for f, p in order_at([f for f in lines if not f.baseline], size) if p.seconds]
+            said = [(f, p) for f, p in order_at(lines, size) if p.seconds]
+            ranked = [(f, p) for f, p in said if not f.baseline]
             if ranked:
                 asked = (size, *ranked[0])
+                base = next(((f, p) for f, p in said[:said.index(ranked[0])] if f.baseline), None)
         out.append(CaseAnswer(workload, case, tuple(lines), lead(smallest, lines), lead(largest, lines), crosses,
-                              asked))
+                              asked, base))
     return out
 
 
@@ -140,7 +143,11 @@ def _asked_text(a: CaseAnswer, price: Price | None, starts: Mapping[str, float])
     if a.asked is None:
         return "no line may say"
     size, fit, p = a.asked
-    return f"at {fmt_size(a.param, size)}, {_cost(fit, p, price, starts.get(fit.engine))}"
+    text = f"at {fmt_size(a.param, size)}, {_cost(fit, p, price, starts.get(fit.engine))}"
+    base, said = a.baseline_at or (None, None)
+    if base is not None and said is not None and said.seconds is not None:
+        text += f" (the {base.engine} baseline, one process: {said.seconds.text()})"
+    return text
 
 
 def _lowest(lines: Sequence[Fit], term: str) -> str:
