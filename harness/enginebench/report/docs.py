@@ -16,7 +16,7 @@ spread), metrics (workload=W case=C [columns=a,b,@cpu]), ladder ([workload=W] [c
 cost per engine from a file `enginebench run --ladder` wrote), starts, failures, run (what the run did and
 where it came from, in sentences), releases (each engine run at two releases in one run, `--engines
 ray,ray@2.55.1`: case by case, the older and the newer release, their ratio and verdict), predictions
-(from=NEAR.json,FAR.json [workload=W]: the near ladder's lines against the far ladder's sizes,
+(from=NEAR.json,FAR.json[,...] [workload=W]: the near ladder's lines against the far ladders' sizes,
 `results.farout`), guide ([at=PARAM=SIZE] [price=AMOUNT/core-hour] [form=summary]: which engine when, per
 category, `report.guide`) and variants ([workload=W] [case=C]: a variant study's table, from a file
 `enginebench variants` wrote). Every block ends with the sentence naming its results file, run, date and

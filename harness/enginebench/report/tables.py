@@ -398,20 +398,20 @@ def variants(records: Sequence[Record], workload: str | None = None, case: str |
 
 
 def predictions(runs: Sequence[Run], workload: str | None = None) -> str:
-    """Predictions checked far out: the first run's ladder lines against every larger size the last run's
-    ladder measured (`results.farout`). With `workload`, a row per case and engine with each size's error
+    """Predictions checked far out: the first run's ladder lines against every larger size the other runs'
+    ladders measured (`results.farout`). With `workload`, a row per case and engine with each size's error
     and whether its interval held; without, the summary by what the rules said and how far out."""
     from enginebench.core.fmt import fmt_factor, size_text
     from enginebench.results.farout import checks, summary
 
     if len(runs) < 2:
-        raise ValueError("predictions needs two results files (accepted: from=NEAR.json,FAR.json: the first "
-                         "file's ladder predicts the sizes of the last's)")
-    near, far = runs[0], runs[-1]
+        raise ValueError("predictions needs two results files (accepted: from=NEAR.json,FAR.json[,FAR2.json]: the "
+                         "first file's ladder predicts the sizes of the others')")
+    near, far = runs[0], [r for run in runs[1:] for r in run.records]
     baselines = {e for e, s in near.header.engines.items() if s.baseline}
-    found = [c for c in checks(near.records, far.records, baselines) if workload in (None, c.line.workload)]
+    found = [c for c in checks(near.records, far, baselines) if workload in (None, c.line.workload)]
     if not found:
-        raise ValueError(f"no size of {far.run_id} lies beyond a line of {near.run_id}"
+        raise ValueError(f"no size of {', '.join(run.run_id for run in runs[1:])} lies beyond a line of {near.run_id}"
                          f"{f' for {workload}' if workload else ''} (accepted: two ladders of the same cases and "
                          "parameters, the second at larger sizes)")
     if workload is None:
