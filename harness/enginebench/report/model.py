@@ -218,18 +218,20 @@ def engine_starts(runs: Sequence[Run]) -> dict[str, float]:
     return {engine: statistics.median(xs) for engine, xs in seen.items()}
 
 
-def regimes(rows: Sequence[Row], engines: Sequence[str], references: Sequence[tuple[str, Run]],
-            allow_noisy: bool = False) -> list[Regime]:
-    """Each case measured at one size, read against the first reference ladder (same workload, case,
-    scale and CPU budget) whose lines cover that size: per engine, the fixed cost's share of the call
-    there. A line covers a size when it may predict it (`Fit.predict`: inside the ladder, or beyond it
-    where the rules let it). Cases with no such reference are left out."""
-    lines: list[tuple[str, str, Fit]] = []  # (reference name, scale, line)
+def regimes(rows: Sequence[Row], records: Sequence[Record], engines: Sequence[str],
+            references: Sequence[tuple[str, Run]], allow_noisy: bool = False) -> list[Regime]:
+    """Each case measured at one size, read against the first reference ladder whose lines cover that
+    size for the same work (workload, case, CPU budget and every parameter but the size: `work_params`):
+    per engine, the fixed cost's share of the call there. A line covers a size when it may predict it
+    (`Fit.predict`: inside the ladder, or beyond it where the rules let it). Cases with no such reference
+    are left out."""
+    lines: list[tuple[str, str, Fit]] = []  # (reference name, the work it measured, line)
     for name, run in references:
         recs = [r for r in run.records if allow_noisy or not is_noisy(r)]
-        for scale in dict.fromkeys(r.scale for r in recs):
-            baselines = {e for e, s in run.header.engines.items() if s.baseline}
-            lines += [(name, scale, f) for f in fits([r for r in recs if r.scale == scale], baselines)]
+        baselines = {e for e, s in run.header.engines.items() if s.baseline}
+        for work in dict.fromkeys(r.work_params for r in recs):
+            lines += [(name, work, f) for f in fits([r for r in recs if r.work_params == work], baselines)]
+    works = {(r.workload, r.case, r.scale, r.budget.get("cpus"), r.size): r.work_params for r in records}
     sized = {(r.workload, r.case, r.scale, r.cpus) for r in rows if r.size is not None}
     several = {k for k in sized if sum((r.workload, r.case, r.scale, r.cpus) == k for r in rows) > 1}
     out = []
@@ -238,11 +240,13 @@ def regimes(rows: Sequence[Row], engines: Sequence[str], references: Sequence[tu
         if row.size is None or key in several:
             continue  # a ladder in the run itself speaks for its cases
         ran = {c.engine for c in row.cells if c.value is not None}
+        its_work = works.get((*key, row.size))
         for name in dict.fromkeys(n for n, _, _ in lines):
             shares = []
-            for _, scale, f in lines:
-                if (f.workload, f.case, scale, f.cpus, f.param) == (*key, row.size_param) and f.engine in ran \
-                        and f.predict(row.size).seconds is not None:
+            for _, measured, f in lines:
+                if (f.workload, f.case, f.cpus, f.param, measured) == (row.workload, row.case, row.cpus,
+                                                                       row.size_param, its_work) \
+                        and f.engine in ran and f.predict(row.size).seconds is not None:
                     shares.append((f.engine, f.fixed_share(row.size)))
             if shares:
                 order = {e: i for i, e in enumerate(engines)}
@@ -297,7 +301,7 @@ def build_model(runs: Sequence[Run], allow_noisy: bool = False, ask: Ask | None 
                        size_params={k: v for k, v in size_keys.items() if k in sizes}, crossovers=flips,
                        allow_noisy=allow_noisy, fits=lines, crossings=crosses, unfitted=unfitted, amdahl=amdahl,
                        price=ask.price, starts=engine_starts(runs),
-                       regimes=regimes(rows, engines, ask.references, allow_noisy) if ask.references else [])
+                       regimes=regimes(rows, records, engines, ask.references, allow_noisy) if ask.references else [])
     for (workload, case, cpus), group in model.ladders.items():
         size = asked_size(group, at) if at else None
         if size is not None:

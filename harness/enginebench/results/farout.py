@@ -80,14 +80,6 @@ RULE_ORDER = ("allowed", "no fit", "held-out size off", "per-unit cost not resol
               "beyond the cap")
 
 
-def other_params(record: Record) -> str:
-    """Every parameter of a record but its size, as one comparable text: two ladders measure the same
-    work per unit only when these agree (gbdt's rounds, cnn's epochs, inference's batch size)."""
-    import json
-
-    return json.dumps({k: v for k, v in record.params.items() if k != record.size_param}, sort_keys=True, default=str)
-
-
 def checks(near: Iterable[Record], far: Iterable[Record], baselines: Iterable[str] = ()) -> list[Check]:
     """Every checked size of `far` beyond `near`'s ladder (same workload, case, engine, CPU budget, size
     parameter and every other parameter), predicted by `near`'s line."""
@@ -95,12 +87,12 @@ def checks(near: Iterable[Record], far: Iterable[Record], baselines: Iterable[st
 
     near = list(near)
     lines = {(f.workload, f.case, f.engine, f.cpus, f.param): f for f in fits(near, baselines)}
-    work = {(r.workload, r.case, r.engine, r.budget.get("cpus"), r.size_param): other_params(r) for r in near}
+    work = {(r.workload, r.case, r.engine, r.budget.get("cpus"), r.size_param): r.work_params for r in near}
     medians: dict[tuple[str, str, str, int | None, str, float], list[float]] = {}
     for r in far:
         if r.status == "ok" and r.size is not None and r.timings_s:
             key = (r.workload, r.case, r.engine, r.budget.get("cpus"), r.size_param)
-            if work.get(key) == other_params(r):
+            if work.get(key) == r.work_params:
                 medians.setdefault((*key, float(r.size)), []).extend(r.timings_s)
     out = []
     for (workload, case, engine, cpus, param, size), seconds in medians.items():

@@ -153,6 +153,13 @@ class Record:
         return size_value(self.params, self.size_param)
 
     @property
+    def work_params(self) -> str:
+        """Every parameter but the size, as one comparable text: two records at different sizes measure the
+        same work per unit only when these agree (gbdt's rounds, cnn's epochs, inference's batch size)."""
+        return json.dumps({k: v for k, v in self.params.items() if k != self.size_param}, sort_keys=True,
+                          default=str)
+
+    @property
     def key(self) -> tuple[str, str, str, str, float | None]:
         """What one record measures: the case on an engine at a scale and input size (a ladder
         measures one case at several sizes of one scale)."""
