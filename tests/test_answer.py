@@ -147,3 +147,14 @@ def test_the_predictions_and_guide_docs_kinds_render_from_ladders(tmp_path: Path
 
 def test_parse_sizes_moved_with_the_ladder_arithmetic() -> None:
     assert parse_sizes("sf=100,10x") == {"sf": 100.0, "x": 10.0}
+
+
+def test_an_interrupted_runs_skipped_records_replace_nothing_from_an_earlier_file() -> None:
+    # etl's far ladder is two files: every engine but ray, then ray alone from a run stopped midway, whose
+    # other engines are `skipped`. Read together, either way round, both keep their figures.
+    measured = run_of(line("dask", 1.0, 2e-3))
+    stopped = run_of(line("ray", 10.0, 1e-3) + [dataclasses.replace(r, status="skipped", timings_s=(), stats={},
+                                                                       samples=(), metrics={}, reason="interrupted")
+                                                for r in line("dask", 1.0, 2e-3)])
+    for runs in ([measured, stopped], [stopped, measured]):
+        assert {f.engine for f in build_model(runs).fits} == {"ray", "dask"}

@@ -29,10 +29,13 @@ from enginebench.results.records import FAILED, PHASES, Record, Run
 
 
 def latest_records(runs: Sequence[Run]) -> list[Record]:
-    """All records, later runs replacing earlier ones for the same (workload, case, engine, scale, cpus)."""
+    """All records, later runs replacing earlier ones for the same (workload, case, engine, scale, cpus);
+    a `skipped` record (an interrupted run never reached it) replaces nothing."""
     chosen: dict[tuple[Any, ...], Record] = {}
     for run in runs:
         for rec in run.records:
+            if rec.status == "skipped" and repeat_key(rec) in chosen:
+                continue
             chosen[repeat_key(rec)] = rec
     return list(chosen.values())
 
