@@ -128,12 +128,14 @@ class Crossover:
 @dataclass(frozen=True)
 class Unfitted:
     """An engine that ran a laddered case but has no line for it: how many sizes it has checked figures
-    for (noisy ones left out unless allowed), and how many attempts failed or were left out as noisy."""
+    for (noisy ones left out unless allowed), and how many attempts failed, were left out as noisy, or
+    were never run (an interrupted run's `skipped`)."""
 
     engine: str
     sizes: int
     failed: int
     noisy: int
+    skipped: int = 0
 
 
 @dataclass(frozen=True)

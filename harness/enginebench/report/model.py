@@ -292,7 +292,8 @@ def build_model(runs: Sequence[Run], allow_noisy: bool = False, ask: Ask | None 
             usable = {r.size for r in recs if r.status == "ok" and (allow_noisy or not is_noisy(r))}
             noisy = sum(1 for r in recs if r.status == "ok" and is_noisy(r) and not allow_noisy)
             failed = sum(1 for r in recs if r.status in FAILED)
-            unfitted.setdefault(key, []).append(Unfitted(engine, len(usable), failed, noisy))
+            skipped = sum(1 for r in recs if r.status == "skipped")
+            unfitted.setdefault(key, []).append(Unfitted(engine, len(usable), failed, noisy, skipped))
     crosses = crossings(lines)
     flips = crossovers(records, allow_noisy)  # measured order flips, beside the lines' crossovers
     amdahl = scaling_fits([r for r in records if allow_noisy or not is_noisy(r)], baselines)

@@ -355,7 +355,7 @@ def no_line(model: ReportModel, key: tuple[str, str, Any]) -> str:
 def _unfitted_text(u: Unfitted) -> str:
     return (f"{u.engine} ({u.sizes} checked sizes of the {MIN_RUNGS} a line needs"
             + (f"; {u.failed} failed" if u.failed else "") + (f"; {u.noisy} left out as noisy" if u.noisy else "")
-            + ")")
+            + (f"; {u.skipped} not run, the run stopped before them" if u.skipped else "") + ")")
 
 
 def amdahl_sentence(lines: Sequence[Scaling]) -> str:
