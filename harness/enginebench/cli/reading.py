@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,13 +21,18 @@ if TYPE_CHECKING:
 PICTURE_RESULTS = "docs/results/repeat-1.json,docs/results/repeat-2.json,docs/results/repeat-3.json"
 PICTURE = "docs/img/engine-fit.png"
 #: Size ladders shipped with the project (relative to the checkout): a report of a run at one size reads its
-#: cases against their lines to say which regime each case is in (start-up or throughput).
-REFERENCE_LADDERS = ("docs/results/ladder-tiny.json",)
+#: cases against their lines to say which regime each case is in (start-up or throughput). The first whose
+#: lines cover a case's size for the same work speaks for it: the 2026-12-07 ladders first, then the
+#: 2026-11-29 tiny ladder for the workloads they do not cover yet.
+REFERENCE_LADDERS = ("docs/results/ladder-etl-near.json", "docs/results/ladder-etl-medium.json",
+                     "docs/results/ladder-etl-medium-ray.json", "docs/results/ladder-inference-near.json",
+                     "docs/results/ladder-inference-medium.json", "docs/results/ladder-tiny.json")
 
 
-def reference_ladders() -> list[tuple[str, Run]]:
-    """The shipped ladders this checkout has, as (file name, run); none when the docs are absent (an
-    installed package without its checkout) or a file cannot be read."""
+@functools.cache
+def reference_ladders() -> tuple[tuple[str, Run], ...]:
+    """The shipped ladders this checkout has, as (file name, run), read once per process; none when the
+    docs are absent (an installed package without its checkout) or a file cannot be read."""
     from enginebench.core.machine import REPO_ROOT
     from enginebench.results.records import load_run
 
@@ -37,7 +43,7 @@ def reference_ladders() -> list[tuple[str, Run]]:
             out.append((path.name, load_run(path)))
         except (OSError, ValueError, UsageError):
             continue
-    return out
+    return tuple(out)
 
 
 def ask(at: dict[str, float] | None = None, price: Price | None = None) -> Ask:

@@ -150,6 +150,15 @@ def _asked_text(a: CaseAnswer, price: Price | None, starts: Mapping[str, float])
     return text
 
 
+def _memory(slopes: Sequence[float]) -> str:
+    """The median of the cases' memory slopes; none measurable when it is not above zero (the peak did not
+    grow with the size beyond its noise)."""
+    if not slopes:
+        return "-"
+    m = statistics.median(slopes)
+    return format_bytes(int(m)) if m > 0 else "none measured (the peak did not grow with the size)"
+
+
 def _lowest(lines: Sequence[Fit], term: str) -> str:
     """The ranked engine whose line has the lowest fixed or per-unit cost (lines that fit; per-unit only
     where resolved), with its interval and, for per-unit, its core-seconds."""
@@ -232,7 +241,7 @@ def _engine_table(model: ReportModel, found: Sequence[CaseAnswer]) -> str:
         start = model.starts.get(engine)
         rows.append([engine + (" (baseline)" if lines[0].baseline else ""),
                      fmt_seconds(statistics.median(f.fixed.value for f in lines)), fmt_seconds(per),
-                     fmt_core_seconds(per * cpus), format_bytes(int(statistics.median(mem))) if mem else "-",
+                     fmt_core_seconds(per * cpus), _memory(mem),
                      format_seconds(start) if start is not None else "-",
                      f"{sum(f.extrapolates for f in lines)} of {len(lines)}"])
     what = f"{found[0].workload}, medians over its {len(found)} case{'s' if len(found) != 1 else ''}"

@@ -229,8 +229,9 @@ def regimes(rows: Sequence[Row], records: Sequence[Record], engines: Sequence[st
     (`Fit.predict`: inside the ladder, or beyond it where the rules let it). Cases with no such reference
     are left out."""
     lines: list[tuple[str, str, Fit]] = []  # (reference name, the work it measured, line)
+    cases = {(r.workload, r.case) for r in rows if r.size is not None}
     for name, run in references:
-        recs = [r for r in run.records if allow_noisy or not is_noisy(r)]
+        recs = [r for r in run.records if (r.workload, r.case) in cases and (allow_noisy or not is_noisy(r))]
         baselines = {e for e, s in run.header.engines.items() if s.baseline}
         for work in dict.fromkeys(r.work_params for r in recs):
             lines += [(name, work, f) for f in fits([r for r in recs if r.work_params == work], baselines)]
