@@ -80,6 +80,13 @@ def test_a_one_size_run_is_told_its_regime_by_a_reference_ladder() -> None:
     large = run_of([lrec(e, 8000, (s, s * 1.01)) for e, s in (("ray", 18.0), ("dask", 19.0))])
     verdict = build_model([large], ask=Ask(references=[("ladder-ref.json", reference)])).verdicts["task parallelism"]
     assert "per-unit cost is most of the call on 1 (noop): a throughput figure" in verdict
+    # Two references: each case is read against the one whose lines cover it, and named as its source.
+    fanout = run_of(line("ray", 0.5, 1e-3, case="fanout") + line("dask", 0.2, 2e-3, case="fanout"))
+    both = run_of([lrec(e, 1000, (s, s * 1.01)) for e, s in (("ray", 11.0), ("dask", 5.0))]
+                  + [lrec(e, 1000, (s, s * 1.01), case="fanout") for e, s in (("ray", 1.5), ("dask", 2.2))])
+    model = build_model([both], ask=Ask(references=[("a.json", reference), ("b.json", fanout)]))
+    assert {(g.case, g.source) for g in model.regimes} == {("noop", "a.json"), ("fanout", "b.json")}
+    assert "by the lines of a.json and b.json" in model.verdicts["task parallelism"]
     # No reference covering the case, or none given: nothing is said.
     assert "Regime" not in build_model([large]).verdicts["task parallelism"]
     other = run_of([lrec(e, 8000, (1.0, 1.01), case="fanout") for e in ("ray", "dask")])

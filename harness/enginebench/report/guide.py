@@ -40,10 +40,14 @@ class Lead:
     baseline: tuple[str, float] | None
     fixed_share: float | None = None  # the leader's line: the fixed cost's share of its call at this size
 
+    def who(self) -> str:
+        """The leader, or the engines tied in the lead."""
+        return self.leaders[0] if len(self.leaders) == 1 else " and ".join(self.leaders) + " tied"
+
     def text(self) -> str:
         if not self.leaders:
             return "no two engines with checked figures"
-        who = self.leaders[0] if len(self.leaders) == 1 else " and ".join(self.leaders) + " tied"
+        who = self.who()
         if self.margin is not None and len(self.leaders) == 1:
             who += f" ({fmt_ratio(self.margin)} ahead" + ("" if self.confirmed else ", to confirm") + ")"
         if self.fixed_share is not None:
@@ -302,16 +306,16 @@ def summary_line(model: ReportModel, category: str, at: Mapping[str, float] | No
         who = [n for n, k in counts.items() if k == top]
         return f"{' and '.join(who)} ({top} of {len(found)} case{'s' if len(found) != 1 else ''})"
 
-    small = most([a.first.leaders[0] for a in found if a.first and len(a.first.leaders) == 1])
-    large = most([a.last.leaders[0] for a in found if a.last and len(a.last.leaders) == 1])
+    small = most([a.first.who() for a in found if a.first and a.first.leaders])
+    large = most([a.last.who() for a in found if a.last and a.last.leaders])
     cheapest = []
     for a in found:
         usable = [f for f in a.lines if not f.baseline and f.linear and f.resolved]
         if usable:
             cheapest.append(min(usable, key=lambda f: f.per_unit.value).engine)
     title = category[:1].upper() + category[1:]
-    text = (f"**{f'[{title}]({link}#{anchor(category)})' if link else title}** ({_span(found)}): at the smallest "
-            f"size {small} leads, at the largest {large}; the lowest resolved cost per unit: {most(cheapest)}")
+    text = (f"**{f'[{title}]({link}#{anchor(category)})' if link else title}** ({_span(found)}): leads at the smallest "
+            f"size: {small}; at the largest: {large}; the lowest resolved cost per unit: {most(cheapest)}")
     asked = [a.asked for a in found if a.asked]
     if asked:
         size, fit, p = asked[0]

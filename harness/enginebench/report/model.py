@@ -247,8 +247,8 @@ def regimes(rows: Sequence[Row], records: Sequence[Record], engines: Sequence[st
         its_work = works.get((*key, row.size))
         for name in dict.fromkeys(n for n, _, _ in lines):
             shares = []
-            for _, measured, f in lines:
-                if (f.workload, f.case, f.cpus, f.param, measured) == (row.workload, row.case, row.cpus,
+            for ref, measured, f in lines:
+                if ref == name and (f.workload, f.case, f.cpus, f.param, measured) == (row.workload, row.case, row.cpus,
                                                                        row.size_param, its_work) \
                         and f.engine in ran and f.predict(row.size).seconds is not None:
                     shares.append((f.engine, f.fixed_share(row.size)))
