@@ -5,6 +5,7 @@
 # (its done cases kept). Measure on a quiet machine: each step waits (up to 10 minutes) for the 1-minute load
 # average to fall below 0.5, and nothing else should run until the script ends; WORK/status has each step's
 # start (with the load and the commit) and end. Copy a finished step's file to docs/results/ to publish it.
+# Stop it with SIGTERM (kill PID): started in the background with `&`, it runs with SIGINT ignored.
 #
 #   bash benchmarks/answer-study.sh [WORK] [STEP ...]   (default: every step, in this order)
 #
@@ -34,6 +35,8 @@ all="etl etl-ray near-etl gbdt near-gbdt inference near-inference cnn near-cnn c
 if (( $# )); then steps=("$@"); else read -r -a steps <<< "$all"; fi
 mkdir -p "$work"
 cd "$here"
+# shellcheck source=benchmarks/quiet.sh
+source "$here/benchmarks/quiet.sh"
 
 args() {
   case "$1" in
@@ -67,11 +70,7 @@ for step in "${steps[@]}"; do
     echo "$step: complete ($file), skipped" | tee -a "$work/status"
     continue
   fi
-  for _ in $(seq 60); do
-    load="$(cut -d' ' -f1 /proc/loadavg)"
-    awk -v l="$load" 'BEGIN { exit !(l < 0.5) }' && break
-    sleep 10
-  done
+  wait_for_quiet || true  # a busy machine is said in the status line (its load), not refused
   echo "$step: start $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg) commit $(git rev-parse --short HEAD)" \
     | tee -a "$work/status"
   rc=0

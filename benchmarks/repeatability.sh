@@ -17,6 +17,8 @@ shift $(( $# > 2 ? 2 : $# ))
 mkdir -p "$out"
 commit="$(git -C "$here" rev-parse HEAD)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/enginebench-repeat.XXXXXX")"
+# shellcheck source=benchmarks/quiet.sh
+source "$here/benchmarks/quiet.sh"
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM  # through the EXIT trap: the clones go too
 for i in $(seq 1 "$n"); do
@@ -26,12 +28,7 @@ for i in $(seq 1 "$n"); do
     continue
   fi
   # Quiet before each run: the load average left by the previous run decays in a minute or two.
-  for _ in $(seq 60); do
-    load="$(cut -d' ' -f1 /proc/loadavg)"
-    awk -v l="$load" 'BEGIN { exit !(l < 0.5) }' && break
-    sleep 10
-  done
-  if ! awk -v l="$load" 'BEGIN { exit !(l < 0.5) }'; then
+  if ! wait_for_quiet; then
     echo "error: the machine stayed busy for 10 minutes (1-minute load average $load, accepted: below 0.5);" \
          "run $i was not started" >&2
     exit 1

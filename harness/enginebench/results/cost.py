@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from enginebench.core.fmt import format_metric
 from enginebench.results.fit import Estimate
 
 UNITS = ("core-hour", "instance-hour")
@@ -72,13 +73,8 @@ def job_seconds(call: Estimate, start_s: float | None) -> Estimate:
     return Estimate(call.value + extra, call.low + extra, call.high + extra)
 
 
-def fmt_money(value: float) -> str:
-    """Money in the user's currency: 3 significant figures, thousands separated above 1,000."""
-    if value == 0:
-        return "0"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
+#: Money reads as any figure: 3 significant figures, thousands separated above 1,000, in the user's currency.
+fmt_money = format_metric
 
 
 def fmt_core_seconds(value: float) -> str:
