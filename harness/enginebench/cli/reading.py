@@ -106,7 +106,7 @@ def _print_predictions(asked: list[Asked], asking: Ask) -> None:
     """Each laddered case's predicted order at the asked size, on the terminal: seconds per call,
     core-seconds, and with a price the money per call and per job (the engine's start included)."""
     from enginebench.core.fmt import fmt_factor, fmt_size
-    from enginebench.report.tables import call_cost
+    from enginebench.report.tables import call_cost_text
 
     price = asking.price
     for q in asked:
@@ -120,7 +120,7 @@ def _print_predictions(asked: list[Asked], asking: Ask) -> None:
                 continue
             beyond = f", {fmt_factor(p.factor)} beyond the ladder" if p.factor > 1 else ""
             ahead = " (ahead of the next)" if q.separated(i) else ""
-            cost = call_cost(fit, p.seconds, price, q.start(fit.engine))
+            cost = call_cost_text(fit, p.seconds, price, q.start(fit.engine))
             print(f"  {fit.engine:<{width}}  {p.seconds.text()}; {cost}{beyond}{ahead}")
 
 

@@ -23,7 +23,7 @@ from enginebench.core.budget import format_bytes
 from enginebench.core.fmt import fmt_seconds, fmt_size, format_seconds, size_label, size_text
 from enginebench.report.content import ReportModel, Row
 from enginebench.report.verdicts import fmt_ratio
-from enginebench.results.cost import Price, core_seconds, fmt_core_seconds, fmt_money, job_seconds
+from enginebench.results.cost import Price, call_cost, core_seconds, fmt_core_seconds, fmt_money
 from enginebench.results.fit import Fit, Prediction, fit_points, order_at
 from enginebench.results.records import Record, Run
 
@@ -135,10 +135,10 @@ def memory_per_unit(records: Sequence[Record], workload: str, case: str, engine:
 
 def _cost(fit: Fit, p: Prediction, price: Price | None, start: float | None) -> str:
     assert p.seconds is not None
-    cpus = fit.cpus or 1
-    text = f"{fit.engine}: {p.seconds.text()}, {fmt_core_seconds(core_seconds(p.seconds, cpus).value)}"
-    if price is not None:
-        text += f", {fmt_money(price.of(job_seconds(p.seconds, start).value, cpus))} per job"
+    cost = call_cost(p.seconds, fit.cpus or 1, price, start)
+    text = f"{fit.engine}: {p.seconds.text()}, {fmt_core_seconds(cost.core_seconds.value)}"
+    if cost.job is not None:
+        text += f", {fmt_money(cost.job)} per job"
     return text
 
 
@@ -163,13 +163,18 @@ def _memory(slopes: Sequence[float]) -> str:
     return format_bytes(int(m)) if m > 0 else "none measured (the peak did not grow with the size)"
 
 
-def _lowest(lines: Sequence[Fit], term: str) -> str:
-    """The ranked engine whose line has the lowest fixed or per-unit cost (lines that fit; per-unit only
-    where resolved), with its interval and, for per-unit, its core-seconds."""
+def _cheapest(lines: Sequence[Fit], term: str) -> Fit | None:
+    """The ranked engine's line with the lowest fixed or per-unit cost (lines that fit; per-unit only where
+    resolved), or None."""
     usable = [f for f in lines if not f.baseline and f.linear and (term == "fixed" or f.resolved)]
-    if not usable:
+    return min(usable, key=lambda f: getattr(f, term).value) if usable else None
+
+
+def _lowest(lines: Sequence[Fit], term: str) -> str:
+    """`_cheapest` in words, with its interval and, for per-unit, its core-seconds."""
+    best = _cheapest(lines, term)
+    if best is None:
         return "no line resolves it"
-    best = min(usable, key=lambda f: getattr(f, term).value)
     est = getattr(best, term)
     text = f"{best.engine} {est.text()}"
     if term == "per_unit":
@@ -194,14 +199,11 @@ def anchor(category: str) -> str:
 
 
 def category_block(model: ReportModel, runs: Sequence[Run], links: Sequence[str], category: str,
-                   at: Mapping[str, float] | None, price: Price | None) -> str:
-    """One category's answer: its heading and where it comes from, a row per case, per workload a row per
-    engine, and what it does not cover."""
+                   found: Sequence[CaseAnswer], price: Price | None) -> str:
+    """One category's answer (`found`: its `answers`): its heading and where it comes from, a row per case,
+    per workload a row per engine, and what it does not cover."""
     from enginebench.report.tables import table
 
-    found = answers(model, category, at)
-    if not found:
-        return ""
     sources = [link for run, link in zip(runs, links, strict=True)
                if any((r.category or r.workload) == category for r in run.records)]
     head = (f"### {category[:1].upper() + category[1:]}\n\n{_span(found)}; from "
@@ -211,8 +213,7 @@ def category_block(model: ReportModel, runs: Sequence[Run], links: Sequence[str]
                 + (f", money per job at {price.text()}" if price else ""))] if asked else []
     rows = []
     for a in found:
-        lines = [f for f in a.lines]
-        sizes = (size_text(min(f.sizes[0] for f in lines)), size_text(max(f.largest for f in lines)))
+        sizes = (size_text(min(f.sizes[0] for f in a.lines)), size_text(max(f.largest for f in a.lines)))
         cells = [f"{a.case} ({size_label(a.param)} {sizes[0]} to {sizes[1]})",
                  a.first.text() if a.first else "-", a.last.text() if a.last else "-",
                  _lowest(a.lines, "fixed"), _lowest(a.lines, "per_unit"), "; ".join(a.crossings) or "none named"]
@@ -283,19 +284,18 @@ def guide(model: ReportModel, runs: Sequence[Run], options: Mapping[str, str]) -
     at = parse_sizes(options["at"]) if options.get("at") else None
     price = parse_price(options["price"]) if options.get("price") else None
     links = [v for v in options["from"].split(",") if v]
-    categories = [c for c in model.categories if any(a for a in answers(model, c))]
-    if not categories:
+    found = {c: a for c in model.categories if (a := answers(model, c, at))}
+    if not found:
         raise ValueError("no laddered case to answer from (accepted: results files of enginebench run --ladder)")
     if options.get("form") == "summary":
-        return "\n".join(f"* {summary_line(model, c, at, price, options.get('link', ''))}" for c in categories)
-    return "\n\n".join(category_block(model, runs, links, c, at, price) for c in categories)
+        return "\n".join(f"* {summary_line(model, c, a, price, options.get('link', ''))}" for c, a in found.items())
+    return "\n\n".join(category_block(model, runs, links, c, a, price) for c, a in found.items())
 
 
-def summary_line(model: ReportModel, category: str, at: Mapping[str, float] | None, price: Price | None,
+def summary_line(model: ReportModel, category: str, found: Sequence[CaseAnswer], price: Price | None,
                  link: str = "") -> str:
-    """One category in a sentence: the most frequent leader at the smallest and at the largest size, the
-    lowest per-unit cost most often, and the fastest by the lines at the asked size."""
-    found = answers(model, category, at)
+    """One category (`found`: its `answers`) in a sentence: the most frequent leader at the smallest and at
+    the largest size, the lowest per-unit cost most often, and the fastest by the lines at the asked size."""
     def most(names: Sequence[str]) -> str:
         if not names:
             return "no engine"
@@ -308,11 +308,7 @@ def summary_line(model: ReportModel, category: str, at: Mapping[str, float] | No
 
     small = most([a.first.who() for a in found if a.first and a.first.leaders])
     large = most([a.last.who() for a in found if a.last and a.last.leaders])
-    cheapest = []
-    for a in found:
-        usable = [f for f in a.lines if not f.baseline and f.linear and f.resolved]
-        if usable:
-            cheapest.append(min(usable, key=lambda f: f.per_unit.value).engine)
+    cheapest = [best.engine for a in found if (best := _cheapest(a.lines, "per_unit")) is not None]
     title = category[:1].upper() + category[1:]
     text = (f"**{f'[{title}]({link}#{anchor(category)})' if link else title}** ({_span(found)}): leads at the smallest "
             f"size: {small}; at the largest: {large}; the lowest resolved cost per unit: {most(cheapest)}")

@@ -20,7 +20,7 @@ from enginebench.report.model import build_model
 from enginebench.report.noise import NOISY_SHARE
 from enginebench.report.sections import Section, Source
 from enginebench.report.verdicts import fmt_ratio
-from enginebench.results.cost import core_seconds, fmt_core_seconds, fmt_money, job_seconds
+from enginebench.results.cost import call_cost, core_seconds, fmt_core_seconds, fmt_money
 from enginebench.results.fit import EXTRAPOLATION_CAP
 from enginebench.results.records import FAILED, Run
 
@@ -43,7 +43,7 @@ def _templates() -> Any:
     env.filters["factor"] = fmt_factor
     env.globals["size_text"] = fmt_size
     env.globals["ladder_cap"] = fmt_factor(EXTRAPOLATION_CAP)
-    env.globals.update(core_seconds=core_seconds, job_seconds=job_seconds)
+    env.globals.update(core_seconds=core_seconds, call_cost=call_cost)
     env.filters["core_s"] = fmt_core_seconds
     env.filters["money"] = fmt_money
     env.filters["ratio"] = fmt_ratio

@@ -309,23 +309,22 @@ def ladder(model: ReportModel, workload: str | None = None, case: str | None = N
     return "\n\n".join(parts) + ("" if workload else f"\n\nRules: {rules}.")
 
 
-def call_cost(fit: Fit, seconds: Estimate, price: Price | None, start_s: float | None) -> str:
-    """What one predicted call costs: core-seconds (seconds x the engine's CPUs), and at a price the
-    money per call and per job (a job starts the engine first: its start seconds added)."""
-    from enginebench.results.cost import core_seconds, fmt_core_seconds, job_seconds
+def call_cost_text(fit: Fit, seconds: Estimate, price: Price | None, start_s: float | None) -> str:
+    """What one predicted call costs, in words: core-seconds (seconds x the engine's CPUs), and at a price
+    the money per call and per job (a job starts the engine first: its start seconds added)."""
+    from enginebench.results.cost import call_cost, fmt_core_seconds
 
-    cpus = fit.cpus or 1
-    text = core_seconds(seconds, cpus).text(fmt_core_seconds)
-    if price is not None:
-        text += (f"; {price.estimate(seconds, cpus).text(fmt_money)} per call, "
-                 f"{fmt_money(price.of(job_seconds(seconds, start_s).value, cpus))} per job")
+    cost = call_cost(seconds, fit.cpus or 1, price, start_s)
+    text = cost.core_seconds.text(fmt_core_seconds)
+    if cost.money is not None and cost.job is not None:
+        text += f"; {cost.money.text(fmt_money)} per call, {fmt_money(cost.job)} per job"
     return text
 
 
 def asked(model: ReportModel) -> str:
     """`report --at`: per laddered case, each engine's predicted seconds at the asked size, fastest first,
     with its core-seconds and, at a price (`report --price`), the money per call and per job."""
-    from enginebench.results.cost import core_seconds, fmt_core_seconds, job_seconds
+    from enginebench.results.cost import call_cost, fmt_core_seconds
 
     price = model.price
     parts = []
@@ -333,14 +332,13 @@ def asked(model: ReportModel) -> str:
         body = []
         for i, (f, p) in enumerate(q.order):
             note = f"no prediction: {p.refused}" if p.refused else "ahead of the next" if q.separated(i) else ""
-            cpus = f.cpus or 1
-            money = []
-            if price is not None:
-                money = [price.estimate(p.seconds, cpus).text(fmt_money) if p.seconds else "-",
-                         fmt_money(price.of(job_seconds(p.seconds, q.start(f.engine)).value, cpus))
-                         if p.seconds else "-"]
-            body.append([f.engine, p.seconds.text() if p.seconds else "-",
-                         core_seconds(p.seconds, cpus).text(fmt_core_seconds) if p.seconds else "-", *money,
+            figures = ["-", *(["-", "-"] if price else [])]
+            if p.seconds is not None:
+                cost = call_cost(p.seconds, f.cpus or 1, price, q.start(f.engine))
+                figures = [cost.core_seconds.text(fmt_core_seconds),
+                           *([cost.money.text(fmt_money), fmt_money(cost.job)]
+                             if cost.money is not None and cost.job is not None else [])]
+            body.append([f.engine, p.seconds.text() if p.seconds else "-", *figures,
                          fmt_factor(p.factor) if p.factor > 1 else "inside", note])
         head = ["engine", "predicted seconds per call", "core-seconds per call",
                 *([f"cost per call ({price.text()})", "per job (with the engine's start)"] if price else []),
@@ -401,7 +399,7 @@ def predictions(runs: Sequence[Run], workload: str | None = None) -> str:
     """Predictions checked far out: the first run's ladder lines against every larger size the other runs'
     ladders measured (`results.farout`). With `workload`, a row per case and engine with each size's error
     and whether its interval held; without, the summary by what the rules said and how far out."""
-    from enginebench.core.fmt import fmt_factor, size_text
+    from enginebench.core.fmt import size_text
     from enginebench.results.farout import checks, summary
 
     if len(runs) < 2:

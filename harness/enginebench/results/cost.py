@@ -62,6 +62,24 @@ def parse_price(text: str) -> Price:
     return Price(value, per)
 
 
+@dataclass(frozen=True)
+class CallCost:
+    """What one call of `seconds` on `cpus` cores costs: its core-seconds and, at a price, the money per
+    call (interval carried) and per job (the engine's start added)."""
+
+    core_seconds: Estimate
+    money: Estimate | None
+    job: float | None
+
+
+def call_cost(seconds: Estimate, cpus: int, price: Price | None, start_s: float | None) -> CallCost:
+    """The one place a call's core-seconds and money are worked out (report, terminal, guide)."""
+    if price is None:
+        return CallCost(core_seconds(seconds, cpus), None, None)
+    return CallCost(core_seconds(seconds, cpus), price.estimate(seconds, cpus),
+                    price.of(job_seconds(seconds, start_s).value, cpus))
+
+
 def core_seconds(seconds: Estimate, cpus: int) -> Estimate:
     """Seconds held on `cpus` cores as core-seconds, interval included."""
     return Estimate(seconds.value * cpus, seconds.low * cpus, seconds.high * cpus)
