@@ -173,6 +173,20 @@ def test_a_window_too_short_to_resolve_the_share_is_never_noisy() -> None:
     assert is_noisy(old)
 
 
+def test_many_near_idle_foreign_processes_do_not_hide_a_burner() -> None:
+    from enginebench.measure.metrics import TICK_S, ProcessTreeSampler, _Ledger
+
+    # 30 foreign processes read at one tick each over a 0.5 s window, and a burner at 0.5 s: each can
+    # be over-read by at most its own reading, so the burner stays resolved (two ticks per process with
+    # a change would take 0.6 s off and call the machine quiet).
+    sampler = ProcessTreeSampler()
+    sampler._procs = {(i, 0): _Ledger("foreign", f"idle {i}", 1, 0.0, TICK_S, 0.0, 0.0) for i in range(30)}
+    sampler._procs[(99, 0)] = _Ledger("foreign", "burner", 1, 0.0, 0.5, 0.0, 0.0)
+    assert sampler.foreign_cpu_seconds == pytest.approx(0.8)
+    assert sampler.foreign_resolution_s == pytest.approx(30 * TICK_S + 2 * TICK_S)
+    assert sampler.foreign_cpu_seconds - sampler.foreign_resolution_s == pytest.approx(0.5 - 2 * TICK_S)
+
+
 def _paced_run(tmp_path: Path, name: str, seconds: float, repeat: int = 5) -> Path:
     from conftest import run_plan
 

@@ -188,7 +188,7 @@ class ProcessTreeSampler:
 
     Foreign CPU is thus measured, not inferred from the machine's busy time, and comes with its
     resolution: the kernel reports CPU time in clock ticks (`TICK_S`, 10 ms), so each foreign process
-    with a measured change may be over-read by up to two ticks (user and system time). Callers flag
+    may be over-read by up to two ticks (user and system time), never by more than its reading. Callers flag
     noise on the lower bound (`foreign_cpu_s - foreign_resolution_s`), so a window too short to
     resolve a share of the budget never raises a flag. The foreign processes that took the most CPU
     are named (`foreign_top`).
@@ -321,8 +321,10 @@ class ProcessTreeSampler:
 
     @property
     def foreign_resolution_s(self) -> float:
-        """How much the foreign CPU may be over-read: two clock ticks per foreign process with a change."""
-        return 2 * TICK_S * sum(1 for led in self._procs.values() if led.owner == "foreign" and led.cpu_s > 0)
+        """How much the foreign CPU may be over-read: up to two clock ticks per foreign process, and never
+        more than its reading (no process took less than nothing). Bounding each process by its own
+        reading keeps many near-idle foreign processes (each read at a tick) from hiding a real burner."""
+        return sum(min(led.cpu_s, 2 * TICK_S) for led in self._procs.values() if led.owner == "foreign")
 
     def foreign_top(self, n: int = FOREIGN_NAMED) -> list[dict[str, Any]]:
         """The foreign processes that took the most CPU in the window: name, pid and CPU seconds."""
