@@ -22,6 +22,9 @@
 #   tasks      ray, dask and local at 1x-8x of small (spark's tasks take 26-36 ms each: the near ladder is
 #              their minute)
 #   tasks100k  ray and local, noop at 12,500 to 100,000 tasks (ray's take under a minute)
+#   etl-ray-again, etl-dask-again, inference-ray-again  the cases of the first runs that other processes made
+#              noisy (the author's own, 2026-12-07): ray's q3, q5 and q10 and dask's q3 at SF 0.1-2, and ray's
+#              inference at 1x-8x; published beside the first files, which they replace case by case
 # and the near ladders whose lines predict them (`docs kind predictions`): the same cases with every other
 # parameter as the far ladder's (the small scale's: gbdt's 200 rounds, cnn's 4 epochs, inference's batch of
 # 512), at sizes 1.25x to 100x below:
@@ -32,6 +35,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(realpath -m "${1:-$here/results/answer-study}")"
 shift $(( $# > 0 ? 1 : 0 ))
 all="etl etl-ray near-etl gbdt near-gbdt inference near-inference cnn near-cnn clickstream tasks near-tasks tasks100k"
+all+=" etl-ray-again etl-dask-again inference-ray-again"
 if (( $# )); then steps=("$@"); else read -r -a steps <<< "$all"; fi
 mkdir -p "$work"
 cd "$here"
@@ -52,6 +56,11 @@ args() {
 --timeout 1800" ;;
     tasks) echo "--workload tasks --engines ray,dask,local --scale small --ladder 1x,2x,4x,8x --timeout 1800" ;;
     tasks100k) echo "--workload tasks --cases noop --engines ray,local --scale small --ladder n=12500,25000,50000,100000" ;;
+    etl-ray-again) echo "--workload etl --engines ray --cases q3,q5,q10 --scale small --ladder sf=0.1,0.25,0.5,1,2 \
+--timeout 1800" ;;
+    etl-dask-again) echo "--workload etl --engines dask --cases q3 --scale small --ladder sf=0.1,0.25,0.5,1,2 \
+--timeout 1800" ;;
+    inference-ray-again) echo "--workload inference --engines ray --scale small --ladder 1x,2x,4x,8x --timeout 1800" ;;
     near-etl) echo "--workload etl --scale small --ladder sf=0.01,0.02,0.04,0.08" ;;
     near-gbdt) echo "--workload gbdt --scale small --ladder n_train=25000,50000,100000,200000" ;;
     near-inference) echo "--workload inference --scale small --ladder n_images=1280,2560,5120,10240" ;;
