@@ -114,6 +114,45 @@ def test_far_out_checks_set_a_near_ladders_lines_against_a_far_ladder_and_tally_
     assert tallies[0].within == 1.0 and tallies[2].within == 0.0
 
 
+def test_a_prediction_beyond_the_ladder_carries_the_far_out_band_and_none_beyond_the_cap() -> None:
+    from test_ladder import fitted
+
+    from enginebench.results.fit import EXTRAPOLATION_CAP, far_band
+
+    f = fitted(line("ray", 10.0, 1e-3))  # 1,000 to 8,000 tasks, a line with little noise
+    inside = f.predict(4000)
+    assert inside.seconds == f.line_at(4000)  # inside the ladder: the bootstrap interval alone
+    for size in (40_000, 400_000):  # 5x and 50x beyond
+        p, band = f.predict(size), far_band(size / 8000)
+        assert p.seconds is not None and band > 0
+        # A measured time t is inside the interval exactly when the prediction is within the band of it.
+        assert p.seconds.low == pytest.approx(p.seconds.value / (1 + band))
+        assert p.seconds.high == pytest.approx(p.seconds.value / (1 - band))
+        assert p.seconds.low < f.line_at(size).low and p.seconds.high > f.line_at(size).high
+    assert far_band(50) >= far_band(5) and far_band(1) == 0
+    assert f.predict(8000 * EXTRAPOLATION_CAP * 1.01).seconds is None
+
+
+def test_predictions_chain_files_nearest_first_and_leave_noisy_figures_out(tmp_path: Path) -> None:
+    from enginebench.report.tables import far_out_checks
+
+    near = run_of(line("ray", 10.0, 1e-3))
+    far_sizes = (80_000, 160_000)
+    first = run_of(line("ray", 10.0, 1e-3, sizes=far_sizes))
+    # The first far file's 160,000 was noisy (another process took the CPU): a later file re-measured it 3x
+    # slower; a noisy figure of the near ladder is left out of its line too.
+    noisy = {"foreign_cpu_share": 0.5, "foreign_cpu_s": 100.0, "foreign_resolution_s": 0.02, "wall_s": 100.0}
+    first.records[1] = dataclasses.replace(first.records[1], resources=noisy)
+    again = run_of(line("ray", 10.0, 3e-3, sizes=(160_000,)))
+    found = far_out_checks([near, first, again])
+    assert [(c.size, round(c.error, 2)) for c in found] == [(80_000, 0.0), (160_000, -0.65)]
+    # Without the re-measure, the noisy figure is no evidence: one far size is checked.
+    assert [c.size for c in far_out_checks([near, first])] == [80_000]
+    # A file listed out of order (sizes below the files before it) adds no check: a line predicts outward only
+    # from files listed before the sizes.
+    assert len(far_out_checks([near, first, again, near])) == 2
+
+
 def test_the_predictions_and_guide_docs_kinds_render_from_ladders(tmp_path: Path) -> None:
     near = run_of(line("ray", 10.0, 1e-3) + line("dask", 1.0, 2e-3))
     far = run_of(line("ray", 10.0, 1e-3, sizes=(80_000, 160_000, 320_000, 640_000))
@@ -141,7 +180,7 @@ def test_the_predictions_and_guide_docs_kinds_render_from_ladders(tmp_path: Path
     assert "lowest cost per unit (core-seconds)" in text and "| ray 1 ms [" in text and "(2 core-ms)" in text
     # The fastest by the lines at ten million tasks, with its money per job: 10,010 s on 2 cores at 0.05 per
     # core-hour, its 1 s start included.
-    assert "at n 1e+07, ray: 10,010 s [" in text and f"{0.05 * 10_011 * 2 / 3600:.3g} per job" in text
+    assert "at n 10 million, ray: 10,010 s [" in text and f"{0.05 * 10_011 * 2 / 3600:.3g} per job" in text
     assert "per job (the local baseline, one process: 5,000 s [" in text
     assert "* **[Task parallelism](guide.md#task-parallelism)** (tasks: noop at n 80,000 to 640,000)" in text
     assert "Not covered: one machine (no GPU) with 2 CPUs per engine" in text
@@ -165,3 +204,27 @@ def test_an_interrupted_runs_skipped_records_replace_nothing_from_an_earlier_fil
                                                 for r in line("dask", 1.0, 2e-3)])
     for runs in ([measured, stopped], [stopped, measured]):
         assert {f.engine for f in build_model(runs).fits} == {"ray", "dask"}
+
+
+def test_the_far_out_band_is_the_evidence_the_methodology_page_shows() -> None:
+    """FAROUT_BAND is set from the far-out checks the methodology page's summary block renders (every near
+    ladder against its far ones, docs/results): per distance band, the 80th percentile of the allowed lines'
+    |error|, rounded up to 5%. New evidence that moves it fails here until the constant follows."""
+    import math
+    import re
+
+    from conftest import ROOT
+
+    from enginebench.report.tables import far_out_checks
+    from enginebench.results.farout import allowed_error
+    from enginebench.results.fit import FAROUT_BAND
+    from enginebench.results.records import load_run
+
+    page = ROOT / "docs" / "methodology.md"
+    (files,) = re.findall(r"enginebench:generate predictions from=(\S+) -->", page.read_text())
+    found = far_out_checks([load_run(page.parent / f) for f in files.split(",")])
+    above = 1.0
+    for upto, band in FAROUT_BAND:
+        measured = allowed_error(found, upto, above)
+        assert measured is not None and math.ceil(measured * 20 - 1e-9) / 20 == band, (upto, measured, band)
+        above = upto

@@ -29,11 +29,15 @@ def size_label(param: str) -> str:
 
 
 def size_text(v: float) -> str:
-    """A size as it reads: whole numbers thousands-separated, others to 3 significant figures."""
+    """A size as it reads: whole numbers thousands-separated, others to 3 significant figures; from ten
+    million on, in millions, billions or trillions to 3 significant figures ("10 million", "1.5 billion")."""
     if not math.isfinite(v):
         return "unbounded"
     if abs(v) >= 1e7:
-        return f"{v:.3g}"
+        v = float(f"{v:.3g}")  # rounded first, so 999.9 million reads "1 billion"
+        scale, word = next((s, w) for s, w in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"))
+                           if abs(v) >= s)
+        return f"{v / scale:.3g} {word}"
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
 

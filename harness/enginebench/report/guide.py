@@ -284,7 +284,13 @@ def guide(model: ReportModel, runs: Sequence[Run], options: Mapping[str, str]) -
     at = parse_sizes(options["at"]) if options.get("at") else None
     price = parse_price(options["price"]) if options.get("price") else None
     links = [v for v in options["from"].split(",") if v]
-    found = {c: a for c in model.categories if (a := answers(model, c, at))}
+    planned: dict[tuple[str, str], int] = {}  # the plans' case order (q1, q3, q5, ...), not the lines' order
+    for run in runs:
+        for workload, cases in run.header.plan.cases.items():
+            for case in cases:
+                planned.setdefault((workload, case), len(planned))
+    found = {c: sorted(a, key=lambda x: planned.get((x.workload, x.case), len(planned)))
+             for c in model.categories if (a := answers(model, c, at))}
     if not found:
         raise ValueError("no laddered case to answer from (accepted: results files of enginebench run --ladder)")
     if options.get("form") == "summary":

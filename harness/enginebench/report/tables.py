@@ -9,6 +9,7 @@ cannot disagree. Which table goes where is `report.sections`' to say.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from enginebench.core.budget import format_bytes
 from enginebench.core.fmt import fmt_factor, fmt_seconds, fmt_size, format_metric, format_seconds
@@ -18,6 +19,9 @@ from enginebench.report.verdicts import case_ladder_sentence, fmt_ratio, no_line
 from enginebench.results.cost import Price, fmt_money
 from enginebench.results.fit import MIN_RUNGS, Estimate, Fit
 from enginebench.results.records import FAILED, Record, Run
+
+if TYPE_CHECKING:
+    from enginebench.results.farout import Check
 
 STATUS_TEXT = {"wrong": "**WRONG**", "error": "error", "timeout": "timeout", "unsupported": "n/a",
                "skipped": "skipped", "absent": "not run"}
@@ -395,29 +399,43 @@ def variants(records: Sequence[Record], workload: str | None = None, case: str |
     return "\n\n".join(out)
 
 
+def far_out_checks(runs: Sequence[Run]) -> list[Check]:
+    """Predictions checked far out (`results.farout`): each run's ladder lines against every larger size of
+    the same work measured by the runs after it (files listed nearest first; where two later runs measured
+    the same size, the later one's figure). Noisy records are left out on both sides, as the report's lines
+    leave them out."""
+    from enginebench.report.model import latest_records
+    from enginebench.report.noise import is_noisy
+    from enginebench.results.farout import checks
+
+    clean = [Run(run.header, [r for r in run.records if not is_noisy(r)]) for run in runs]
+    found: list[Check] = []
+    for i, near in enumerate(clean[:-1]):
+        baselines = {e for e, s in near.header.engines.items() if s.baseline}
+        found += checks(near.records, latest_records(clean[i + 1:]), baselines)
+    return found
+
+
 def predictions(runs: Sequence[Run], workload: str | None = None) -> str:
-    """Predictions checked far out: the first run's ladder lines against every larger size the other runs'
-    ladders measured (`results.farout`). With `workload`, a row per case and engine with each size's error
-    and whether its interval held; without, the summary by what the rules said and how far out."""
+    """Predictions checked far out (`far_out_checks`). With `workload`, a row per case and engine with each
+    size's error and whether its interval held; without, the summary by what the rules said and how far out."""
     from enginebench.core.fmt import size_text
-    from enginebench.results.farout import checks, summary
+    from enginebench.results.farout import summary
 
     if len(runs) < 2:
-        raise ValueError("predictions needs two results files (accepted: from=NEAR.json,FAR.json[,FAR2.json]: the "
-                         "first file's ladder predicts the sizes of the others')")
-    near, far = runs[0], [r for run in runs[1:] for r in run.records]
-    baselines = {e for e, s in near.header.engines.items() if s.baseline}
-    found = [c for c in checks(near.records, far, baselines) if workload in (None, c.line.workload)]
+        raise ValueError("predictions needs two results files (accepted: from=NEAR.json,FAR.json[,...]: each "
+                         "file's ladder predicts the larger sizes of the files after it)")
+    found = [c for c in far_out_checks(runs) if workload in (None, c.line.workload)]
     if not found:
-        raise ValueError(f"no size of {', '.join(run.run_id for run in runs[1:])} lies beyond a line of {near.run_id}"
-                         f"{f' for {workload}' if workload else ''} (accepted: two ladders of the same cases and "
-                         "parameters, the second at larger sizes)")
+        raise ValueError(f"no size of {', '.join(run.run_id for run in runs[1:])} lies beyond a line of "
+                         f"{runs[0].run_id}{f' for {workload}' if workload else ''} (accepted: ladders of the same "
+                         "cases and parameters, listed from the smallest sizes to the largest)")
     if workload is None:
         body = [[t.rule, f"{fmt_factor(t.band[0])} to {fmt_factor(t.band[1])}" if t.band[1] != float("inf")
                  else f"over {fmt_factor(t.band[0])}", str(t.n), f"{t.median_error:.0%}", f"{t.within:.0%}",
-                 f"{t.held:.0%}"] for t in summary(found)]
+                 f"{t.held:.0%}", f"{t.band_held:.0%}"] for t in summary(found)]
         return table(["what the rules said of the line", "how far beyond its ladder", "predictions",
-                      "median error", "within 20%", "interval held"], body)
+                      "median error", "within 20%", "interval held", "with the far-out band"], body)
     sizes = sorted({c.size for c in found})
     rows: dict[tuple[str, str], dict[float, str]] = {}
     lines: dict[tuple[str, str], str] = {}

@@ -8,11 +8,13 @@ line predicts every larger size, allowed by the rules or not, so the rules can b
 refused lines would have said:
 
     error = predicted / measured - 1           held = the measured median lies inside the 95% interval
+                                               band held = ... inside the interval with the far-out band
 
 Only sizes whose every other parameter equals the near ladder's are checked: a line of gbdt at 100 rounds
 does not predict 200 rounds. `summary` groups the checks by what the rules said (allowed, or the first rule
 that refused the line) and by how far out the size lies, with the median error, the share within
-HOLDOUT_BOUND and the share whose interval held.
+HOLDOUT_BOUND and the shares whose interval held, without and with the far-out band (`fit.FAROUT_BAND`,
+the rules' answer to this evidence; `allowed_error` gives the percentile of the errors it is set from).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from enginebench.results.fit import HOLDOUT_BOUND, Estimate, Fit, fits
+from enginebench.results.fit import HOLDOUT_BOUND, Estimate, Fit, far_out, fits
 from enginebench.results.records import Record
 
 #: How far out a size lies (factor beyond the predicting ladder's largest size): the bands the summary counts.
@@ -54,6 +56,13 @@ class Check:
     def held(self) -> bool:
         """Whether the measured median lies inside the prediction's 95% interval."""
         return self.predicted.low <= self.measured <= self.predicted.high
+
+    @property
+    def band_held(self) -> bool:
+        """Whether the measured median lies inside the prediction's interval with the far-out band (what
+        `Fit.predict` gives an allowed line)."""
+        banded = far_out(self.predicted, self.factor)
+        return banded.low <= self.measured <= banded.high
 
     @property
     def allowed(self) -> bool:
@@ -97,7 +106,7 @@ def checks(near: Iterable[Record], far: Iterable[Record], baselines: Iterable[st
     out = []
     for (workload, case, engine, cpus, param, size), seconds in medians.items():
         line = lines.get((workload, case, engine, cpus, param))
-        if line is None or line.factor(size) <= 1:
+        if line is None or size <= line.largest:  # larger sizes only: the question is how far up a line holds
             continue
         out.append(Check(line, size, line.line_at(size), float(np.median(seconds))))
     return sorted(out, key=lambda c: (c.line.workload, c.line.case, c.line.engine, c.size))
@@ -113,6 +122,7 @@ class Tally:
     median_error: float  # the median of |error|
     within: float  # the share within HOLDOUT_BOUND
     held: float  # the share whose interval held
+    band_held: float  # the share whose interval with the far-out band held
 
 
 def summary(found: Sequence[Check]) -> list[Tally]:
@@ -122,5 +132,15 @@ def summary(found: Sequence[Check]) -> list[Tally]:
         band = next(b for b in BANDS if b[0] < c.factor <= b[1])
         groups.setdefault((c.rule, band), []).append(c)
     return [Tally(rule, band, len(cs), statistics.median(abs(c.error) for c in cs),
-                  sum(c.within for c in cs) / len(cs), sum(c.held for c in cs) / len(cs))
+                  sum(c.within for c in cs) / len(cs), sum(c.held for c in cs) / len(cs),
+                  sum(c.band_held for c in cs) / len(cs))
             for (rule, band), cs in sorted(groups.items(), key=lambda kv: (RULE_ORDER.index(kv[0][0]), kv[0][1][0]))]
+
+
+def allowed_error(found: Iterable[Check], upto: float, above: float = 1.0, share: float = 0.8) -> float | None:
+    """The `share` percentile of |error| over the allowed checks more than `above` and at most `upto`
+    beyond their ladder (None without any): what `fit.FAROUT_BAND` is set from."""
+    import numpy as np
+
+    errors = [abs(c.error) for c in found if c.allowed and above < c.factor <= upto]
+    return float(np.quantile(errors, share)) if errors else None

@@ -22,6 +22,9 @@ Rules (each a constant below, printed in the report):
   or more); predicted against measured, with the error's interval. Only a line that fits, is resolved
   and whose held-out error is within HOLDOUT_BOUND may extrapolate, and never beyond EXTRAPOLATION_CAP
   times the largest size measured (or that factor below the smallest).
+* Far-out band: a prediction beyond the ladder has at least the interval of FAROUT_BAND, the error lines
+  the rules allowed made when checked that far out (`farout`); the bootstrap interval alone held less than
+  half the time there.
 * Crossovers: two lines cross where the engine with the lower fixed cost has the higher per-unit
   cost. Named between two lines that fit and are resolved when at least CROSS_SHARE of the bootstrap
   pairs cross too (the size's interval is bounded), marked measured (inside the ladder) or
@@ -51,8 +54,16 @@ MIN_RUNGS = 4
 RESIDUAL_BOUND = 0.15
 #: A held-out error beyond this (relative to the measured median) forbids extrapolation.
 HOLDOUT_BOUND = 0.20
-#: No prediction further than this factor beyond the ladder (above its largest or below its smallest size).
-EXTRAPOLATION_CAP = 1000.0
+#: No prediction further than this factor beyond the ladder (above its largest or below its smallest size):
+#: about as far as predictions were checked (`farout`: near ladders 25x to 160x below far ones).
+EXTRAPOLATION_CAP = 100.0
+#: The far-out band: beyond the ladder, a line errs less by sampling noise (its bootstrap interval) than by
+#: how the per-unit cost itself changes with size (a cache outgrown, a plan that changes), so a prediction
+#: that far out has at least this interval. Per distance (up to that factor beyond the ladder): the 80th
+#: percentile of |predicted / measured - 1| over the lines the rules allowed in the far-out checks of
+#: docs/results (`enginebench docs` kind `predictions`; a test keeps it in step with those files), rounded
+#: up to 5%. The measured median m then lies in [p / (1 + band), p / (1 - band)] of a prediction p.
+FAROUT_BAND: tuple[tuple[float, float], ...] = ((10.0, 0.30), (EXTRAPOLATION_CAP, 0.40))
 #: Share of bootstrap pairs that must cross for a crossover to be named: the crossing size's 95%
 #: interval is then bounded on both sides.
 CROSS_SHARE = 0.975
@@ -73,6 +84,9 @@ RULES = {
     "holdout": f"a line that fits, whose per-unit cost is resolved and which predicted the largest rung from the "
                f"smaller ones within {HOLDOUT_BOUND:.0%} may extrapolate",
     "cap": f"no prediction more than {EXTRAPOLATION_CAP:,.0f}x beyond the sizes measured",
+    "band": "beyond the sizes measured, a prediction's interval is at least the error lines made when checked "
+            "that far out: " + ", ".join(f"±{band:.0%} of the measured time up to {upto:,.0f}x"
+                                         for upto, band in FAROUT_BAND),
     "cross": f"a crossover is named between two such lines when {CROSS_SHARE:.1%} of the bootstrap pairs cross too",
 }
 
@@ -210,7 +224,7 @@ class Fit:
         if factor > EXTRAPOLATION_CAP:
             return Prediction(size, None, factor, f"{factor:,.0f}x beyond the sizes measured (cap "
                                                   f"{EXTRAPOLATION_CAP:,.0f}x)")
-        return Prediction(size, self.line_at(size), factor)
+        return Prediction(size, far_out(self.line_at(size), factor), factor)
 
     def line_at(self, size: float) -> Estimate:
         """The line's seconds at a size with its interval, the rules not applied (`predict` applies them;
@@ -302,6 +316,23 @@ def _interval(values: np.ndarray, point: float) -> Estimate:
         return Estimate(point, point, point)
     low, high = np.percentile(values, [tail, 100 - tail])
     return Estimate(point, float(low), float(high))
+
+
+def far_band(factor: float) -> float:
+    """The far-out band at a distance beyond the ladder (0 inside it)."""
+    if factor <= 1:
+        return 0.0
+    return next((band for upto, band in FAROUT_BAND if factor <= upto), FAROUT_BAND[-1][1])
+
+
+def far_out(seconds: Estimate, factor: float) -> Estimate:
+    """A line's estimate `factor` beyond its ladder with the far-out band: the interval widened, where
+    narrower, to the times whose prediction would be within the band ([p / (1 + band), p / (1 - band)])."""
+    band = far_band(factor)
+    if band <= 0:
+        return seconds
+    p = seconds.value
+    return Estimate(p, min(seconds.low, p / (1 + band)), max(seconds.high, p / (1 - band)))
 
 
 def _line_estimate(fixed: float, per_unit: float, boot: tuple[Sequence[float], Sequence[float]],
@@ -523,7 +554,7 @@ def asked_size(lines: Sequence[Fit], sizes: Mapping[str, float]) -> float | None
 
 
 def parse_sizes(text: str) -> dict[str, float]:
-    """`--at`: 'n_train=1e6,sf=100' (a size per parameter) or '1000x' (a factor of each ladder's largest
+    """`--at`: 'n_train=1e6,sf=100' (a size per parameter) or '100x' (a factor of each ladder's largest
     size). Raises ValueError with what is accepted."""
     out: dict[str, float] = {}
     for part in (p.strip() for p in text.split(",")):
@@ -534,15 +565,15 @@ def parse_sizes(text: str) -> dict[str, float]:
         raw = value.strip().removesuffix("x") if key == "x" else value.strip()
         if key == "x" and not value.strip().endswith("x"):
             raise ValueError(f"--at {text!r}: {part!r} needs a parameter or an x (accepted: PARAM=SIZE such as "
-                             "n_train=1000000, or a factor of the largest size measured such as 1000x)")
+                             "n_train=1000000, or a factor of the largest size measured such as 100x)")
         try:
             number = float(raw.replace("_", ""))
         except ValueError:
             number = -1.0
         if not number > 0 or not math.isfinite(number):
             raise ValueError(f"--at {text!r}: {part!r} is not a positive number (accepted: PARAM=SIZE such as "
-                             "sf=100, or FACTORx such as 1000x)")
+                             "sf=100, or FACTORx such as 100x)")
         out[key] = number
     if not out:
-        raise ValueError("--at needs a size (accepted: PARAM=SIZE such as n_images=1000000, or FACTORx such as 1000x)")
+        raise ValueError("--at needs a size (accepted: PARAM=SIZE such as n_images=1000000, or FACTORx such as 100x)")
     return out
