@@ -25,8 +25,11 @@ PICTURE = "docs/img/engine-fit.png"
 #: lines cover a case's size for the same work speaks for it: the 2026-12-07 ladders first, then the
 #: 2026-11-29 tiny ladder for the workloads they do not cover yet.
 REFERENCE_LADDERS = ("docs/results/ladder-etl-near.json", "docs/results/ladder-etl-medium.json",
-                     "docs/results/ladder-etl-medium-ray.json", "docs/results/ladder-inference-near.json",
-                     "docs/results/ladder-inference-medium.json", "docs/results/ladder-tiny.json")
+                     "docs/results/ladder-etl-medium-ray.json", "docs/results/ladder-etl-medium-ray-again.json",
+                     "docs/results/ladder-etl-medium-dask-again.json", "docs/results/ladder-inference-near.json",
+                     "docs/results/ladder-inference-medium.json",
+                     "docs/results/ladder-inference-medium-ray-again.json", "docs/results/ladder-gbdt-near.json",
+                     "docs/results/ladder-gbdt-medium.json", "docs/results/ladder-tiny.json")
 
 
 @functools.cache
