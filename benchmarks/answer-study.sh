@@ -26,7 +26,7 @@
 #              noisy (the author's own, 2026-12-07): ray's q3, q5 and q10 and dask's q3 at SF 0.1-2, and ray's
 #              inference at 1x-8x; published beside the first files, which they replace case by case
 # and the near ladders whose lines predict them (`docs kind predictions`): the same cases with every other
-# parameter as the far ladder's (the small scale's: gbdt's 200 rounds, cnn's 4 epochs, inference's batch of
+# parameter as the far ladder's (the small scale's: gbdt's 200 rounds, inference's batch of
 # 512), at sizes 1.25x to 100x below:
 #   near-etl   SF 0.01-0.08          near-gbdt       100,000-300,000 rows     near-inference  1,280-10,240 images
 #   near-tasks 1/8x-1x of small (every engine)
