@@ -101,7 +101,7 @@ def _asked(runs: Sequence[Run], asking: Ask, allow_noisy: bool) -> list[Asked]:
     if not model.asked:
         params = sorted({f.param for f in model.fits})
         raise UsageError(f"--at: no laddered case has a size parameter among {', '.join(sorted(at))} (accepted: "
-                         f"{', '.join(params)}, or a factor such as 100x)")
+                         f"{', '.join(params)}, or a factor such as 25x)")
     return model.asked
 
 

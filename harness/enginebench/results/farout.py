@@ -3,7 +3,7 @@
 A ladder's line (`fit.Fit`) may predict beyond its sizes only under the rules in `fit` (it fits, its
 per-unit cost is resolved, it predicted its own held-out size, within a cap). Whether those rules are the
 right ones is a measurable question: take the lines of a small ladder (tiny: SF 0.01 to 0.08) and set
-them against a ladder 10x to 100x further out (SF 0.1 to 2) of the same cases on the same engines. Every
+them against a ladder 1.25x to 25x further out (SF 0.1 to 2) of the same cases on the same engines. Every
 line predicts every larger size, allowed by the rules or not, so the rules can be judged by what the
 refused lines would have said:
 
@@ -23,11 +23,12 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from enginebench.results.fit import HOLDOUT_BOUND, Estimate, Fit, far_out, fits
+from enginebench.results.fit import EXTRAPOLATION_CAP, HOLDOUT_BOUND, Estimate, Fit, far_out, fits
 from enginebench.results.records import Record
 
-#: How far out a size lies (factor beyond the predicting ladder's largest size): the bands the summary counts.
-BANDS: tuple[tuple[float, float], ...] = ((1.0, 10.0), (10.0, 100.0), (100.0, float("inf")))
+#: How far out a size lies (factor beyond the predicting ladder's largest size): the bands the summary counts,
+#: the far-out band's (`fit.FAROUT_BAND`) and beyond the cap.
+BANDS: tuple[tuple[float, float], ...] = ((1.0, 10.0), (10.0, EXTRAPOLATION_CAP), (EXTRAPOLATION_CAP, float("inf")))
 
 
 @dataclass(frozen=True)

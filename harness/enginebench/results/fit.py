@@ -55,15 +55,15 @@ RESIDUAL_BOUND = 0.15
 #: A held-out error beyond this (relative to the measured median) forbids extrapolation.
 HOLDOUT_BOUND = 0.20
 #: No prediction further than this factor beyond the ladder (above its largest or below its smallest size):
-#: about as far as predictions were checked (`farout`: near ladders 25x to 160x below far ones).
-EXTRAPOLATION_CAP = 100.0
+#: the farthest any prediction was checked (`farout`: etl's near ladder, SF 0.08, against SF 2; 2026-12-07).
+EXTRAPOLATION_CAP = 25.0
 #: The far-out band: beyond the ladder, a line errs less by sampling noise (its bootstrap interval) than by
 #: how the per-unit cost itself changes with size (a cache outgrown, a plan that changes), so a prediction
 #: that far out has at least this interval. Per distance (up to that factor beyond the ladder): the 80th
 #: percentile of |predicted / measured - 1| over the lines the rules allowed in the far-out checks of
 #: docs/results (`enginebench docs` kind `predictions`; a test keeps it in step with those files), rounded
 #: up to 5%. The measured median m then lies in [p / (1 + band), p / (1 - band)] of a prediction p.
-FAROUT_BAND: tuple[tuple[float, float], ...] = ((10.0, 0.30), (EXTRAPOLATION_CAP, 0.40))
+FAROUT_BAND: tuple[tuple[float, float], ...] = ((10.0, 0.30), (EXTRAPOLATION_CAP, 0.50))
 #: Share of bootstrap pairs that must cross for a crossover to be named: the crossing size's 95%
 #: interval is then bounded on both sides.
 CROSS_SHARE = 0.975
@@ -554,7 +554,7 @@ def asked_size(lines: Sequence[Fit], sizes: Mapping[str, float]) -> float | None
 
 
 def parse_sizes(text: str) -> dict[str, float]:
-    """`--at`: 'n_train=1e6,sf=100' (a size per parameter) or '100x' (a factor of each ladder's largest
+    """`--at`: 'n_train=1e6,sf=100' (a size per parameter) or '25x' (a factor of each ladder's largest
     size). Raises ValueError with what is accepted."""
     out: dict[str, float] = {}
     for part in (p.strip() for p in text.split(",")):
@@ -565,15 +565,15 @@ def parse_sizes(text: str) -> dict[str, float]:
         raw = value.strip().removesuffix("x") if key == "x" else value.strip()
         if key == "x" and not value.strip().endswith("x"):
             raise ValueError(f"--at {text!r}: {part!r} needs a parameter or an x (accepted: PARAM=SIZE such as "
-                             "n_train=1000000, or a factor of the largest size measured such as 100x)")
+                             "n_train=1000000, or a factor of the largest size measured such as 25x)")
         try:
             number = float(raw.replace("_", ""))
         except ValueError:
             number = -1.0
         if not number > 0 or not math.isfinite(number):
             raise ValueError(f"--at {text!r}: {part!r} is not a positive number (accepted: PARAM=SIZE such as "
-                             "sf=100, or FACTORx such as 100x)")
+                             "sf=100, or FACTORx such as 25x)")
         out[key] = number
     if not out:
-        raise ValueError("--at needs a size (accepted: PARAM=SIZE such as n_images=1000000, or FACTORx such as 100x)")
+        raise ValueError("--at needs a size (accepted: PARAM=SIZE such as n_images=1000000, or FACTORx such as 25x)")
     return out
