@@ -21,7 +21,7 @@
 #   clickstream  the worked example at 1M-8M events
 #   tasks      ray, dask and local at 1x-8x of small (spark's tasks take 26-36 ms each: the near ladder is
 #              their minute)
-#   tasks100k  ray and local, noop at 12,500 to 100,000 tasks (ray's take under a minute)
+#   tasks100k  ray and local, noop at 12,500 to 100,000 tasks (ray: 93-101 s at 100,000 on 2 CPUs)
 #   etl-ray-again, etl-dask-again, inference-ray-again  the cases of the first runs that other processes made
 #              noisy (the author's own, 2026-12-07): ray's q3, q5 and q10 and dask's q3 at SF 0.1-2, and ray's
 #              inference at 1x-8x; published beside the first files, which they replace case by case
