@@ -23,12 +23,13 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from enginebench.results.fit import EXTRAPOLATION_CAP, HOLDOUT_BOUND, Estimate, Fit, far_out, fits
+from enginebench.results.fit import FAROUT_BAND, HOLDOUT_BOUND, Estimate, Fit, far_out, fits
 from enginebench.results.records import Record
 
+_UPTO = tuple(upto for upto, _ in FAROUT_BAND)
 #: How far out a size lies (factor beyond the predicting ladder's largest size): the bands the summary counts,
-#: the far-out band's (`fit.FAROUT_BAND`) and beyond the cap.
-BANDS: tuple[tuple[float, float], ...] = ((1.0, 10.0), (10.0, EXTRAPOLATION_CAP), (EXTRAPOLATION_CAP, float("inf")))
+#: the far-out band's distances (`fit.FAROUT_BAND`, whose last is the cap), then beyond the cap.
+BANDS: tuple[tuple[float, float], ...] = (*zip((1.0, *_UPTO[:-1]), _UPTO, strict=True), (_UPTO[-1], float("inf")))
 
 
 @dataclass(frozen=True)
