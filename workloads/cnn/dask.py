@@ -104,7 +104,9 @@ def load(ctx: EngineContext, params: Params, inputs: Any, shards: str = "array")
     scattered) or "raw" (the uint8 rows scattered, normalized by the rank)."""
     client = ctx.handle
     recipe = Recipe.from_params(params)
-    workers = sorted(client.scheduler_info()["workers"])
+    # nthreads() asks the scheduler; scheduler_info()'s "workers" is a cache the client's periodic
+    # refresh (every 2 s) empties while this thread reads it (distributed 2026.8)
+    workers = sorted(client.nthreads())
     counts = client.run(_gpu_count, workers=workers)
     gpu = use_gpu(params, all(c > 0 for c in counts.values()), "every Dask worker")
     # One rank per worker, rank r on GPU r % count: more GPUs than workers leaves GPUs idle, more

@@ -20,8 +20,14 @@ from enginebench.workloads.gbdt.data import FEATURES, LABEL
 from enginebench.workloads.gbdt.model import EVAL_NAME, answer, booster_params, clock, device, plant_frame, rounds
 
 
+def _worker_resources(dask_scheduler: Any) -> list[dict[str, float]]:
+    return [dict(ws.resources) for ws in dask_scheduler.workers.values()]
+
+
 def _gpus(client: Any) -> bool:
-    return any(w.get("resources", {}).get("GPU") for w in client.scheduler_info()["workers"].values())
+    # asked of the scheduler: scheduler_info()'s "workers" is a cache the client's periodic refresh
+    # empties while another thread reads it (distributed 2026.8)
+    return any(r.get("GPU") for r in client.run_on_scheduler(_worker_resources))
 
 
 def train(ctx: EngineContext, params: Params, inputs: Any, quantile: bool = True,
@@ -32,8 +38,8 @@ def train(ctx: EngineContext, params: Params, inputs: Any, quantile: bool = True
 
     t0 = time.time()
     client = ctx.handle
-    workers = client.scheduler_info()["workers"]
-    threads = min(w["nthreads"] for w in workers.values())
+    workers = client.nthreads()
+    threads = min(workers.values())
     dev = device(params, _gpus(client), "the Dask workers")
     train_df = dd.read_parquet(str(inputs["folder"] / "train"))
     if partitions_per_worker:

@@ -27,7 +27,7 @@ def score(ctx: EngineContext, params: Params, inputs: Any, per_worker: bool = Fa
     t0 = time.time()
     device = m.device_for(params, "the Dask workers' machine")
     df = dd.read_parquet(inputs["path"], columns=["id", "image"])
-    workers = len(ctx.handle.scheduler_info()["workers"])
+    workers = len(ctx.handle.nthreads())  # asks the scheduler (scheduler_info() is a cache, see cnn/dask.py)
     if per_worker:
         df = df.repartition(npartitions=workers)
     meta = pd.DataFrame({k: pd.Series(dtype=v) for k, v in m.COLUMNS.items()})
