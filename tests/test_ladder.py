@@ -136,6 +136,22 @@ def test_crossovers_are_named_measured_or_extrapolated_and_refused_beyond_the_ca
     assert crossing(fitted(line("ray", 1.0, 1e-3)), fitted(line("local", 0.1, 1e-4))) is None
 
 
+def test_a_line_with_a_fixed_cost_below_zero_says_nothing_below_its_ladder() -> None:
+    # Ray's noop to 10^5 tasks (docs/results/ladder-tasks-100k.json): its time grows a little faster than the
+    # size, the line's fixed cost is -3 s, and carried down it meets the one process's line at about 3,000
+    # tasks, 4x below the smallest size measured, where Ray's line says 0 seconds. Neither is said.
+    big = (12_500, 25_000, 50_000, 100_000)
+    ray, local = fitted(line("ray", -3.0, 1e-3, big)), fitted(line("local", 1e-3, 4e-8, big))
+    assert ray.extrapolates and ray.fixed.high < 0 and not ray.carries_below and local.carries_below
+    below = ray.predict(6_000)
+    assert below.seconds is None and "fixed cost is below zero" in below.refused
+    assert ray.predict(20_000).seconds is not None and ray.predict(400_000).seconds is not None
+    assert local.predict(6_000).seconds is not None
+    x = crossing(ray, local)
+    assert x is not None and x.size.value == pytest.approx(3_000, rel=0.1) and not x.named
+    assert "below the sizes measured, and ray: its fixed cost is below zero" in x.why
+
+
 def test_a_crossover_is_not_named_when_the_order_of_the_costs_is_not_resolved() -> None:
     # Per-unit costs differ by 2%, well inside 30% noise: the bootstrap pairs disagree about crossing.
     noisy = (1.0, 1.3, 0.7)

@@ -309,7 +309,8 @@ def ladder(model: ReportModel, workload: str | None = None, case: str | None = N
     if not parts:
         raise ValueError(f"no ladder{f' of {workload}' if workload else ''}{f' {case}' if case else ''} "
                          f"(accepted: a results file of enginebench run --ladder, {MIN_RUNGS} or more sizes)")
-    rules = "; ".join(LADDER[k] for k in ("fit", "interval", "residual", "precision", "holdout", "cap", "cross"))
+    rules = "; ".join(LADDER[k] for k in ("fit", "interval", "residual", "precision", "holdout", "cap", "band", "below",
+                                       "cross"))
     return "\n\n".join(parts) + ("" if workload else f"\n\nRules: {rules}.")
 
 

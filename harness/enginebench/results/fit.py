@@ -21,7 +21,9 @@ Rules (each a constant below, printed in the report):
 * Held out: the largest rung is also predicted from the line through the smaller ones (MIN_RUNGS - 1
   or more); predicted against measured, with the error's interval. Only a line that fits, is resolved
   and whose held-out error is within HOLDOUT_BOUND may extrapolate, and never beyond EXTRAPOLATION_CAP
-  times the largest size measured (or that factor below the smallest).
+  times the largest size measured (or that factor below the smallest). Below the smallest only a line
+  whose fixed cost may be zero or more: one wholly below zero (its time grows faster than its size) would
+  reach zero seconds at some size.
 * Far-out band: a prediction beyond the ladder has at least the interval of FAROUT_BAND, the error lines
   the rules allowed made when checked that far out (`farout`); the bootstrap interval alone held less than
   half the time there.
@@ -84,6 +86,7 @@ RULES = {
     "holdout": f"a line that fits, whose per-unit cost is resolved and which predicted the largest rung from the "
                f"smaller ones within {HOLDOUT_BOUND:.0%} may extrapolate",
     "cap": f"no prediction more than {EXTRAPOLATION_CAP:,.0f}x beyond the sizes measured",
+    "below": "below the smallest size measured, only a line whose fixed cost's interval reaches zero or above",
     "band": "beyond the sizes measured, a prediction's interval is at least the error lines made when checked "
             "that far out: " + ", ".join(f"±{band:.0%} of the measured time up to {upto:,.0f}x"
                                          for upto, band in FAROUT_BAND),
@@ -204,6 +207,19 @@ class Fit:
             return f"held-out size {self.holdout.error.value:+.0%} off"
         return "per-unit cost not resolved" if not self.resolved else ""
 
+    @property
+    def carries_below(self) -> bool:
+        """Whether the line may say anything below its smallest size: a fixed cost whose interval lies
+        wholly below zero says the time grows faster than the size (a line through convex points), and
+        carried down it would reach zero seconds."""
+        return self.fixed.high >= 0
+
+    def why_not_below(self) -> str:
+        f = self.fixed
+        return (f"its fixed cost is below zero ({fmt_seconds(f.value)}, interval [{fmt_seconds(f.low)}, "
+                f"{fmt_seconds(f.high)}]: the time grows faster than the size), so the line says nothing below "
+                "the smallest size measured")
+
     def factor(self, size: float) -> float:
         """How far a size lies beyond the ladder (1 inside it)."""
         if size > self.sizes[-1]:
@@ -224,6 +240,8 @@ class Fit:
         if factor > EXTRAPOLATION_CAP:
             return Prediction(size, None, factor, f"{factor:,.0f}x beyond the sizes measured (cap "
                                                   f"{EXTRAPOLATION_CAP:,.0f}x)")
+        if size < self.sizes[0] and not self.carries_below:
+            return Prediction(size, None, factor, self.why_not_below())
         return Prediction(size, far_out(self.line_at(size), factor), factor)
 
     def line_at(self, size: float) -> Estimate:
@@ -516,6 +534,8 @@ def _why_not_named(x: Crossing, a: Fit, b: Fit) -> str:
         for f in (a, b):
             if not f.extrapolates:
                 return f"it lies outside the sizes measured, and {f.engine}: {f.why_not_extrapolate()}"
+            if x.size.value < x.ladder[0] and not f.carries_below:
+                return f"it lies below the sizes measured, and {f.engine}: {f.why_not_below()}"
     return ""
 
 
