@@ -217,8 +217,11 @@ def test_report_at_prints_predictions_and_refuses_files_without_a_ladder(tmp_pat
     assert out.index("  ray ") < out.index("  dask ")
     html = (tmp_path / "r.html").read_text()
     assert 'id="ladder"' in html and 'id="at-your-size"' in html
+    # a workload's own size wins over the plain parameter (cnn and gbdt both size by n_train)
+    assert main(["report", str(path), "-o", str(tmp_path / "q.html"), "--at", "n=1e3,tasks.n=3e5,etl.n=5"]) == 0
+    assert "tasks noop at n 300,000, predicted" in capsys.readouterr().out
     assert main(["report", str(path), "-o", str(tmp_path / "s.html"), "--at", "sf=100"]) == 2
-    assert "no laddered case has a size parameter among sf (accepted: n" in capsys.readouterr().err
+    assert "no laddered case has a size parameter among sf (accepted: n, tasks.n, or" in capsys.readouterr().err
     assert not (tmp_path / "s.html").exists(), "a refused --at writes no report"
     with pytest.raises(SystemExit):
         main(["report", str(path), "--at", "lots"])

@@ -99,7 +99,7 @@ def _asked(runs: Sequence[Run], asking: Ask, allow_noisy: bool) -> list[Asked]:
         raise UsageError("--at: these results have no ladder to predict from (accepted: a results file of "
                          "enginebench run --ladder)")
     if not model.asked:
-        params = sorted({f.param for f in model.fits})
+        params = sorted({f.param for f in model.fits} | {f"{f.workload}.{f.param}" for f in model.fits})
         raise UsageError(f"--at: no laddered case has a size parameter among {', '.join(sorted(at))} (accepted: "
                          f"{', '.join(params)}, or a factor such as 25x)")
     return model.asked

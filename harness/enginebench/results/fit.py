@@ -562,20 +562,23 @@ def order_at(lines: Sequence[Fit], size: float) -> list[tuple[Fit, Prediction]]:
 
 
 def asked_size(lines: Sequence[Fit], sizes: Mapping[str, float]) -> float | None:
-    """The size a user asked for, for one case's lines: its parameter's value, or a factor of the largest size."""
+    """The size a user asked for, for one case's lines: its workload's parameter's value (`cnn.n_train`), else
+    its parameter's (`n_train`, every workload sized by it), else a factor of the largest size."""
     if not lines:
         return None
     param = lines[0].param
-    if param in sizes:
-        return sizes[param]
+    for key in (f"{lines[0].workload}.{param}", param):
+        if key in sizes:
+            return sizes[key]
     if "x" in sizes:
         return sizes["x"] * max(f.largest for f in lines)
     return None
 
 
 def parse_sizes(text: str) -> dict[str, float]:
-    """`--at`: 'n_train=1e6,sf=100' (a size per parameter) or '25x' (a factor of each ladder's largest
-    size). Raises ValueError with what is accepted."""
+    """`--at`: 'n_train=1e6,sf=100' (a size per parameter), 'cnn.n_train=1e6,gbdt.n_train=1e8' (per workload,
+    where two share a parameter's name) or '25x' (a factor of each ladder's largest size). Raises ValueError
+    with what is accepted."""
     out: dict[str, float] = {}
     for part in (p.strip() for p in text.split(",")):
         if not part:
