@@ -194,9 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--allow-noisy", action="store_true", help=NOISY_HELP)
     report.add_argument("--at", type=_sizes, metavar="SIZES",
                         help="predict each laddered case at your size, from its lines (intervals, caveats and "
-                             "refusals included): PARAM=SIZE such as n_images=1000000 or sf=100, WORKLOAD.PARAM=SIZE such "
-                             "as cnn.n_train=1000000 where workloads share a parameter, or a factor of the largest "
-                             "size measured such as 25x; comma-separated")
+                             "refusals included): PARAM=SIZE such as n_images=1000000 or sf=100, "
+                             "WORKLOAD.PARAM=SIZE such as cnn.n_train=1000000 where workloads share a parameter, "
+                             "or a factor of the largest size measured such as 25x; comma-separated")
     report.add_argument("--price", type=_price, metavar="PRICE",
                         help="money per call and per job from the ladder's lines and --at predictions: "
                              "AMOUNT/core-hour or AMOUNT/instance-hour, e.g. 0.048/core-hour (no price is built in; "
