@@ -29,7 +29,9 @@ REFERENCE_LADDERS = ("docs/results/ladder-etl-near.json", "docs/results/ladder-e
                      "docs/results/ladder-etl-medium-dask-again.json", "docs/results/ladder-inference-near.json",
                      "docs/results/ladder-inference-medium.json",
                      "docs/results/ladder-inference-medium-ray-again.json", "docs/results/ladder-gbdt-near.json",
-                     "docs/results/ladder-gbdt-medium.json", "docs/results/ladder-tiny.json")
+                     "docs/results/ladder-gbdt-medium.json", "docs/results/ladder-tasks-near.json",
+                     "docs/results/ladder-tasks-medium.json", "docs/results/ladder-tasks-100k.json",
+                     "docs/results/ladder-tiny.json")
 
 
 @functools.cache
