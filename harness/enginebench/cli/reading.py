@@ -31,7 +31,7 @@ REFERENCE_LADDERS = ("docs/results/ladder-etl-near.json", "docs/results/ladder-e
                      "docs/results/ladder-inference-medium-ray-again.json", "docs/results/ladder-gbdt-near.json",
                      "docs/results/ladder-gbdt-medium.json", "docs/results/ladder-tasks-near.json",
                      "docs/results/ladder-tasks-medium.json", "docs/results/ladder-tasks-100k.json",
-                     "docs/results/ladder-clickstream-8m.json",
+                     "docs/results/ladder-clickstream-8m.json", "docs/results/ladder-cnn-medium.json",
                      "docs/results/ladder-tiny.json")
 
 

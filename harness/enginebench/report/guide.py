@@ -163,15 +163,35 @@ def _memory(slopes: Sequence[float]) -> str:
     return format_bytes(int(m)) if m > 0 else "none measured (the peak did not grow with the size)"
 
 
-def _cheapest(lines: Sequence[Fit], term: str) -> Fit | None:
+def _usable(f: Fit, term: str) -> bool:
+    return f.linear and (term == "fixed" or f.resolved)
+
+
+def _faster_at_top(other: Fit, best: Fit) -> bool:
+    """Whether `other` measured less time than `best` at `best`'s largest size (True where it has no figure
+    there: nothing says it is not)."""
+    if best.largest not in other.sizes:
+        return True
+    return other.medians[other.sizes.index(best.largest)] < best.medians[-1]
+
+
+def _cheapest(lines: Sequence[Fit], term: str, sure: bool = False) -> Fit | None:
     """The ranked engine's line with the lowest fixed or per-unit cost (lines that fit; per-unit only where
-    resolved), or None."""
-    usable = [f for f in lines if not f.baseline and f.linear and (term == "fixed" or f.resolved)]
-    return min(usable, key=lambda f: getattr(f, term).value) if usable else None
+    resolved), or None; `sure`: None as well when an engine whose line is not usable took less time at the
+    largest size (its per-unit cost may be the lowest: the lowest of the others answers nothing)."""
+    ranked = [f for f in lines if not f.baseline]
+    usable = [f for f in ranked if _usable(f, term)]
+    if not usable:
+        return None
+    best = min(usable, key=lambda f: getattr(f, term).value)
+    if sure and any(_faster_at_top(f, best) for f in ranked if not _usable(f, term)):
+        return None
+    return best
 
 
 def _lowest(lines: Sequence[Fit], term: str) -> str:
-    """`_cheapest` in words, with its interval and, for per-unit, its core-seconds."""
+    """`_cheapest` in words, with its interval and, for per-unit, its core-seconds; and the ranked engines
+    left out, with why (a line that does not fit may well be cheaper)."""
     best = _cheapest(lines, term)
     if best is None:
         return "no line resolves it"
@@ -179,18 +199,29 @@ def _lowest(lines: Sequence[Fit], term: str) -> str:
     text = f"{best.engine} {est.text()}"
     if term == "per_unit":
         text += f" ({fmt_core_seconds(core_seconds(est, best.cpus or 1).value)})"
+    left = [f for f in lines if not f.baseline and not _usable(f, term)]
+    if left:
+        text += "; not compared: " + ", ".join(f"{f.engine} ({f.short_why()})" for f in left)
     return text
 
 
+def _groups(found: Sequence[CaseAnswer]) -> dict[tuple[str, str, str], list[CaseAnswer]]:
+    """A category's cases per workload and size unit (tasks: per task, per call, per round trip, per MB):
+    figures per unit are only set side by side within one."""
+    out: dict[tuple[str, str, str], list[CaseAnswer]] = {}
+    for a in found:
+        out.setdefault((a.workload, a.param, a.unit), []).append(a)
+    return out
+
+
 def _span(found: Sequence[CaseAnswer]) -> str:
-    """Per workload of a category: its cases and the sizes measured."""
-    parts = []
-    for w in dict.fromkeys(a.workload for a in found):
-        mine = [a for a in found if a.workload == w]
+    """Per workload of a category: its cases and the sizes measured, per size parameter."""
+    parts: dict[str, list[str]] = {}
+    for (w, param, _), mine in _groups(found).items():
         lines = [f for a in mine for f in a.lines]
-        smallest, largest = fmt_size(mine[0].param, min(f.sizes[0] for f in lines)), max(f.largest for f in lines)
-        parts.append(f"{w}: {', '.join(a.case for a in mine)} at {smallest} to {size_text(largest)}")
-    return "; ".join(parts)
+        smallest, largest = fmt_size(param, min(f.sizes[0] for f in lines)), max(f.largest for f in lines)
+        parts.setdefault(w, []).append(f"{', '.join(a.case for a in mine)} at {smallest} to {size_text(largest)}")
+    return "; ".join(f"{w}: {', '.join(p)}" for w, p in parts.items())
 
 
 def anchor(category: str) -> str:
@@ -224,8 +255,7 @@ def category_block(model: ReportModel, runs: Sequence[Run], links: Sequence[str]
                    "throughput regime: leads at the largest", "lowest fixed cost per call",
                    "lowest cost per unit (core-seconds)", "crossovers (from the lines)", *at_head],
                   rows, numbers=False)
-    engines = [_engine_table(model, [a for a in found if a.workload == w])
-               for w in dict.fromkeys(a.workload for a in found)]
+    engines = [_engine_table(model, mine) for mine in _groups(found).values()]
     return "\n\n".join([head, cases, *engines, _limits(runs)])
 
 
@@ -249,7 +279,8 @@ def _engine_table(model: ReportModel, found: Sequence[CaseAnswer]) -> str:
                      fmt_core_seconds(per * cpus), _memory(mem),
                      format_seconds(start) if start is not None else "-",
                      f"{sum(f.extrapolates for f in lines)} of {len(lines)}"])
-    what = f"{found[0].workload}, medians over its {len(found)} case{'s' if len(found) != 1 else ''}"
+    what = (f"{found[0].workload}, medians over its {len(found)} case{'s' if len(found) != 1 else ''}"
+            if len(found) > 1 else f"{found[0].workload} {found[0].case}")
     return table([f"engine ({what})", "fixed per call", f"per {unit}", f"core-seconds per {unit}",
                   f"peak memory per {unit} (its processes)", "engine start",
                   "lines the rules carry beyond the ladder"], rows)
@@ -314,10 +345,11 @@ def summary_line(model: ReportModel, category: str, found: Sequence[CaseAnswer],
 
     small = most([a.first.who() for a in found if a.first and a.first.leaders])
     large = most([a.last.who() for a in found if a.last and a.last.leaders])
-    cheapest = [best.engine for a in found if (best := _cheapest(a.lines, "per_unit")) is not None]
+    cheapest = [best.engine for a in found if (best := _cheapest(a.lines, "per_unit", sure=True)) is not None]
     title = category[:1].upper() + category[1:]
     text = (f"**{f'[{title}]({link}#{anchor(category)})' if link else title}** ({_span(found)}): leads at the smallest "
-            f"size: {small}; at the largest: {large}; the lowest resolved cost per unit: {most(cheapest)}")
+            f"size: {small}; at the largest: {large}; the lowest cost per unit (where no engine whose line does not "
+            f"resolve it was faster at the largest size): {most(cheapest)}")
     asked = [a.asked for a in found if a.asked]
     if asked:
         size, fit, p = asked[0]
