@@ -193,6 +193,31 @@ def test_the_predictions_and_guide_docs_kinds_render_from_ladders(tmp_path: Path
         docs.stale([page], write=True)
 
 
+def test_the_guide_sets_per_unit_figures_side_by_side_only_within_one_unit_and_says_which_lines_it_left_out(
+        tmp_path: Path) -> None:
+    # noop sized in tasks, actors in calls: one engine table each, the span per parameter. Ray's noop line
+    # curves (no fit) yet ray is the faster at 8,000 tasks: dask's is the lowest per-unit cost of the lines that
+    # fit, the table says ray's was left out, and the summary names no engine for noop.
+    def actors(records: list) -> list:
+        return [dataclasses.replace(r, case="actors", params={"calls": r.params["n"]}, size_param="calls",
+                                    size_unit="call") for r in records]
+
+    run = run_of(line("ray", 0.1, 1e-5, curve=1e-7) + line("dask", 1.0, 2e-3)
+                 + actors(line("ray", 0.5, 1e-4) + line("dask", 0.2, 3e-4)))
+    (tmp_path / "r.json").write_text(json.dumps(run.to_dict()))
+    page = tmp_path / "page.md"
+    page.write_text("<!-- enginebench:generate guide from=r.json -->\n<!-- enginebench:end -->\n"
+                    "<!-- enginebench:generate guide from=r.json form=summary -->\n<!-- enginebench:end -->\n")
+    docs.stale([page], write=True)
+    text = page.read_text()
+    assert "tasks: noop at n 1,000 to 8,000, actors at calls 1,000 to 8,000; from" in text
+    assert "| engine (tasks noop) | fixed per call | per task |" in text
+    assert "| engine (tasks actors) | fixed per call | per call |" in text
+    assert "| dask 2 ms [" in text and "; not compared: ray (no fit, " in text
+    assert "the lowest cost per unit (where no engine whose line does not resolve it was faster at the largest " \
+           "size): ray (1 of 2 cases)" in text
+
+
 def test_parse_sizes_moved_with_the_ladder_arithmetic() -> None:
     assert parse_sizes("sf=100,10x") == {"sf": 100.0, "x": 10.0}
 
