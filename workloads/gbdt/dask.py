@@ -25,8 +25,7 @@ def _worker_resources(dask_scheduler: Any) -> list[dict[str, float]]:
 
 
 def _gpus(client: Any) -> bool:
-    # asked of the scheduler: scheduler_info()'s "workers" is a cache the client's periodic refresh
-    # empties while another thread reads it (distributed 2026.8)
+    # asked of the scheduler, as in cnn/dask.py (Client.scheduler_info() is a racy cache)
     return any(r.get("GPU") for r in client.run_on_scheduler(_worker_resources))
 
 

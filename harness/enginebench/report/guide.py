@@ -167,6 +167,11 @@ def _usable(f: Fit, term: str) -> bool:
     return f.linear and (term == "fixed" or f.resolved)
 
 
+def _left_out(lines: Sequence[Fit], term: str) -> list[Fit]:
+    """The ranked engines' lines that cannot say their fixed or per-unit cost (`_usable`)."""
+    return [f for f in lines if not f.baseline and not _usable(f, term)]
+
+
 def _faster_at_top(other: Fit, best: Fit) -> bool:
     """Whether `other` measured less time than `best` at `best`'s largest size (True where it has no figure
     there: nothing says it is not)."""
@@ -179,12 +184,11 @@ def _cheapest(lines: Sequence[Fit], term: str, sure: bool = False) -> Fit | None
     """The ranked engine's line with the lowest fixed or per-unit cost (lines that fit; per-unit only where
     resolved), or None; `sure`: None as well when an engine whose line is not usable took less time at the
     largest size (its per-unit cost may be the lowest: the lowest of the others answers nothing)."""
-    ranked = [f for f in lines if not f.baseline]
-    usable = [f for f in ranked if _usable(f, term)]
+    usable = [f for f in lines if not f.baseline and _usable(f, term)]
     if not usable:
         return None
     best = min(usable, key=lambda f: getattr(f, term).value)
-    if sure and any(_faster_at_top(f, best) for f in ranked if not _usable(f, term)):
+    if sure and any(_faster_at_top(f, best) for f in _left_out(lines, term)):
         return None
     return best
 
@@ -199,7 +203,7 @@ def _lowest(lines: Sequence[Fit], term: str) -> str:
     text = f"{best.engine} {est.text()}"
     if term == "per_unit":
         text += f" ({fmt_core_seconds(core_seconds(est, best.cpus or 1).value)})"
-    left = [f for f in lines if not f.baseline and not _usable(f, term)]
+    left = _left_out(lines, term)
     if left:
         text += "; not compared: " + ", ".join(f"{f.engine} ({f.short_why()})" for f in left)
     return text
